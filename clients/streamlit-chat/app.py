@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("Cafe Pentagon chat")
+st.write("coming soon")

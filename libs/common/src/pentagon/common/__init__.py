@@ -1,0 +1,1 @@
+"""Shared building blocks of the Pentagon services (contracts, settings, logging, NATS, health)."""

@@ -1,0 +1,158 @@
+"""NATS connection, JetStream streams, subjects and the conversation-mode bucket.
+
+Every service calls :func:`connect` and :func:`ensure_streams` at start; the
+stream definitions live only here so that services always agree on them.
+See docs/architecture.md for who publishes and who consumes what.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+log = logging.getLogger(__name__)
+
+EVENTS_STREAM = "EVENTS"
+UPDATES_STREAM = "UPDATES"
+DLQ_STREAM = "DLQ"
+MODE_BUCKET = "conversation_mode"
+COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
+
+DAY = 24 * 3600
+
+_SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def user_token(user_id: str) -> str:
+    """A subject- and KV-safe token for a user id.
+
+    Messenger PSIDs and our web ids are used as they are; anything else is
+    hashed (prefix ``h_`` keeps hashed and raw ids from ever colliding).
+    """
+    if _SAFE_TOKEN.match(user_id) and not user_id.startswith("h_"):
+        return user_id
+    return "h_" + hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """Subject builders. <platform> is 'messenger' or 'web'."""
+
+    @staticmethod
+    def incoming(platform: str, user_id: str) -> str:
+        return f"events.in.{platform}.{user_token(user_id)}"
+
+    @staticmethod
+    def outgoing(platform: str, user_id: str) -> str:
+        return f"events.out.{platform}.{user_token(user_id)}"
+
+    @staticmethod
+    def delivery(platform: str, user_id: str) -> str:
+        return f"events.delivery.{platform}.{user_token(user_id)}"
+
+    @staticmethod
+    def conversation(platform: str, user_id: str) -> str:
+        return f"events.conversation.{platform}.{user_token(user_id)}"
+
+    @staticmethod
+    def update(kind: str, platform: str, user_id: str) -> str:
+        return f"updates.{kind}.{platform}.{user_token(user_id)}"
+
+    @staticmethod
+    def dead_letter(source_subject: str) -> str:
+        return f"dlq.{source_subject}"
+
+    @staticmethod
+    def command(action: str) -> str:
+        return f"{COMMAND_SUBJECT}.{action}"
+
+
+def mode_key(platform: str, user_id: str) -> str:
+    return f"{platform}.{user_token(user_id)}"
+
+
+async def connect(url: str, name: str) -> Client:
+    """Connect with reconnects forever: a NATS restart must never kill a service."""
+
+    async def _err(exc: Exception) -> None:
+        log.warning("nats error", extra={"error": type(exc).__name__})
+
+    async def _disconnected() -> None:
+        log.warning("nats disconnected")
+
+    async def _reconnected() -> None:
+        log.info("nats reconnected")
+
+    return await nats.connect(
+        servers=url.split(","),
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+        allow_reconnect=True,
+        error_cb=_err,
+        disconnected_cb=_disconnected,
+        reconnected_cb=_reconnected,
+        pending_size=64 * 1024 * 1024,
+    )
+
+
+def stream_configs(replicas: int = 1) -> list[StreamConfig]:
+    return [
+        StreamConfig(
+            name=EVENTS_STREAM,
+            subjects=["events.>"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=7 * DAY,
+            duplicate_window=120,  # Nats-Msg-Id = event_id: a retried publish is stored once
+            num_replicas=replicas,
+            discard=DiscardPolicy.OLD,
+        ),
+        StreamConfig(
+            name=UPDATES_STREAM,
+            subjects=["updates.>"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=2 * DAY,
+            max_msgs=5_000_000,
+            duplicate_window=120,
+            num_replicas=replicas,
+            discard=DiscardPolicy.OLD,
+        ),
+        StreamConfig(
+            name=DLQ_STREAM,
+            subjects=["dlq.>"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=30 * DAY,
+            num_replicas=replicas,
+        ),
+    ]
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create or update the streams and the mode bucket; safe from every replica at once."""
+    for config in stream_configs(replicas):
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)
+    await mode_bucket(js, replicas)
+
+
+async def mode_bucket(js: JetStreamContext, replicas: int = 1):  # -> KeyValue
+    try:
+        return await js.key_value(MODE_BUCKET)
+    except Exception:  # noqa: BLE001 - bucket missing: create it
+        return await js.create_key_value(
+            KeyValueConfig(bucket=MODE_BUCKET, history=1, replicas=replicas, storage=StorageType.FILE)
+        )

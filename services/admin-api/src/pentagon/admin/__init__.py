@@ -1,0 +1,1 @@
+"""Admin REST API, live WebSocket updates and the admin panel page."""

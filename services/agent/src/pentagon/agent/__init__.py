@@ -1,0 +1,1 @@
+"""The bilingual RAG agent behind a gRPC server."""

@@ -1,0 +1,9 @@
+"""Configuration of the tracking service (environment, then .env)."""
+
+from __future__ import annotations
+
+from pentagon.common.settings import CommonSettings
+
+
+class Settings(CommonSettings):
+    tracking_addr: str = "127.0.0.1:8003"

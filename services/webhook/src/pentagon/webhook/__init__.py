@@ -1,0 +1,1 @@
+"""Messenger webhook, web chat API, reply worker and Send API client."""

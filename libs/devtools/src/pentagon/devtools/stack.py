@@ -24,7 +24,7 @@ from pentagon.devtools.embedded import Caddy, ManagedProcess, NatsServer, Postgr
 from pentagon.devtools.pytest_plugin import wait_ready
 
 ROOT = Path(__file__).resolve().parents[5]
-DATA = ROOT / ".data"
+DATA = Path(os.environ.get("PENTAGON_DATA_DIR", ROOT / ".data")).resolve()
 LOGS = DATA / "logs"
 
 DEFAULTS = {
@@ -86,7 +86,7 @@ class Stack:
         self.procs.append(proc)
         if ready:
             wait_ready(ready, proc, timeout=120)
-        print(f"  {name:<11} ready   (log: {proc.log_path.relative_to(ROOT)})", flush=True)
+        print(f"  {name:<11} ready   (log: {proc.log_path})", flush=True)
 
     def start(self) -> None:
         env = self.env

@@ -1,0 +1,30 @@
+import asyncio
+
+import asyncpg
+import nats
+
+from pentagon.devtools.embedded import NatsServer, Postgres
+
+
+async def test_postgres_survives_kill_and_keeps_committed_data(postgres_server: Postgres, database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    await conn.execute("CREATE TABLE t (v int)")
+    await conn.execute("INSERT INTO t VALUES (1)")
+    await conn.close()
+    await asyncio.to_thread(postgres_server.kill)
+    await asyncio.to_thread(postgres_server.start)
+    conn = await asyncpg.connect(database_url)
+    assert await conn.fetchval("SELECT count(*) FROM t") == 1
+    await conn.close()
+
+
+async def test_jetstream_keeps_messages_across_restart(nats_server: NatsServer, nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await js.add_stream(name="T", subjects=["t.>"])
+    await js.publish("t.a", b"1")
+    await nc.close()
+    await asyncio.to_thread(nats_server.restart)
+    nc = await nats.connect(nats_url)
+    assert (await nc.jetstream().stream_info("T")).state.messages == 1
+    await nc.close()

@@ -1,4 +1,269 @@
+"""Cafe Pentagon web chat: a Streamlit page that talks to the gateway's /api/chat.
+
+Run: ``streamlit run app.py --server.baseUrlPath chat`` with GATEWAY_URL set
+(default http://127.0.0.1:8080). Staff replies and takeovers arrive through
+a short long-poll repeated by a fragment, so the customer never reloads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
 import streamlit as st
 
-st.title("Cafe Pentagon chat")
-st.write("coming soon")
+# `streamlit run` and AppTest do not agree on sys.path: make the sibling module importable in both.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from api import ChatApi, ChatError, ChatSession  # noqa: E402
+
+POLL_SECONDS = float(os.environ.get("CHAT_POLL_SECONDS", "2"))
+POLL_WAIT = int(os.environ.get("CHAT_POLL_WAIT", "1"))
+MAX_CHARS = 2000
+STATUS_TO_MODE = {"active": "bot", "human": "human", "closed": "closed"}
+AVATARS = {"user": "🙂", "assistant": "☕", "staff": "🧑‍🍳"}
+MODE_NOTES = {
+    "human": "A member of our staff has joined the conversation.",
+    "bot": "You're chatting with our assistant again.",
+    "closed": "This conversation was closed by our staff. Send a message to start a new one.",
+}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def md_escape(text: str) -> str:
+    """Customer and staff text is shown literally: no Markdown, no HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+# ---------------------------------------------------------------- state
+
+def init_state() -> None:
+    defaults: dict[str, Any] = {
+        "session": None, "messages": [], "seen": set(), "last_seq": 0, "mode": "bot",
+        "error": None, "poll_error": None, "quick": None,
+    }
+    for key, value in defaults.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def reset_conversation() -> None:
+    for key in ("session", "messages", "seen", "last_seq", "mode", "error", "poll_error", "quick"):
+        st.session_state.pop(key, None)
+
+
+def ensure_session(api: ChatApi) -> bool:
+    if st.session_state.session is not None:
+        return True
+    try:
+        st.session_state.session = api.open_session()
+    except ChatError as exc:
+        st.session_state.error = exc.message
+        return False
+    st.session_state.error = None
+    return True
+
+
+def set_mode(mode: str) -> None:
+    if mode not in MODE_NOTES or mode == st.session_state.mode:
+        return
+    st.session_state.mode = mode
+    st.session_state.messages.append({"role": "system", "text": MODE_NOTES[mode]})
+
+
+# ---------------------------------------------------------------- sending
+
+def send_with_retry(api: ChatApi, text: str, payload: str | None):
+    """An expired session is renewed once, for the same user, then the message is sent again."""
+    try:
+        return api.send(st.session_state.session, text, payload)
+    except ChatError as exc:
+        if exc.kind != "session":
+            raise
+        old: ChatSession = st.session_state.session
+        st.session_state.session = api.open_session(user_id=old.user_id or None)
+        return api.send(st.session_state.session, text, payload)
+
+
+def handle_send(api: ChatApi, text: str, payload: str | None = None) -> None:
+    text = text.strip()[:MAX_CHARS]
+    if not text:
+        return
+    entry: dict[str, Any] = {"role": "user", "text": text}
+    st.session_state.messages.append(entry)
+    try:
+        result = send_with_retry(api, text, payload)
+    except ChatError as exc:
+        entry["failed"] = True
+        st.session_state.error = exc.message
+        return
+    st.session_state.error = None
+    if result.event_id:
+        entry["event_id"] = result.event_id
+        st.session_state.seen.add(result.event_id)
+    set_mode(result.mode)
+    reply = result.reply
+    if reply is not None:
+        if reply.event_id:
+            st.session_state.seen.add(reply.event_id)
+        st.session_state.messages.append({
+            "role": "assistant", "text": reply.text, "confidence": reply.confidence,
+            "quick_replies": reply.quick_replies, "event_id": reply.event_id,
+        })
+
+
+# ---------------------------------------------------------------- live updates
+
+def apply_update(update: dict[str, Any]) -> bool:
+    """Returns True when something visible changed."""
+    data = update.get("data") if isinstance(update.get("data"), dict) else {}
+    before = (st.session_state.mode, len(st.session_state.messages))
+    mode = update.get("mode") or data.get("mode") or (
+        STATUS_TO_MODE.get(data.get("status", "")) if "conversation" in str(update.get("type", "")) else None)
+    sender = data.get("sender_type")
+    event_id = data.get("event_id")
+    if sender in ("human", "bot", "system") and data.get("content") and event_id not in st.session_state.seen:
+        if event_id:
+            st.session_state.seen.add(event_id)
+        role = {"human": "staff", "bot": "assistant", "system": "system"}[sender]
+        st.session_state.messages.append({"role": role, "text": str(data["content"]), "event_id": event_id,
+                                          "confidence": data.get("confidence_score") if sender == "bot" else None})
+        if sender == "human":
+            mode = mode or "human"
+    if mode:
+        set_mode(str(mode))
+    return before != (st.session_state.mode, len(st.session_state.messages))
+
+
+def poll(api: ChatApi, wait: int) -> bool:
+    session = st.session_state.session
+    if session is None:
+        return False
+    try:
+        updates, last_seq = api.updates(session, st.session_state.last_seq, wait)
+    except ChatError as exc:
+        st.session_state.poll_error = exc.message if exc.kind == "unavailable" else None
+        return False
+    st.session_state.poll_error = None
+    changed = False
+    for update in updates:
+        changed = apply_update(update) or changed
+    st.session_state.last_seq = max(st.session_state.last_seq, last_seq)
+    return changed
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def live_updates() -> None:
+    # The full run already polled: only the timer's runs poll here.
+    if st.session_state.pop("_full_run", False):
+        return
+    if poll(ChatApi(), POLL_WAIT):
+        st.rerun()
+
+
+# ---------------------------------------------------------------- rendering
+
+def confidence_caption(confidence: float | None) -> str | None:
+    if confidence is None:
+        return None
+    if confidence >= 0.75:
+        return f"● confident ({confidence:.0%})"
+    if confidence >= 0.5:
+        return f"◐ fairly sure ({confidence:.0%})"
+    return f"○ not sure ({confidence:.0%}): a staff member may follow up"
+
+
+def choose_quick_reply(text: str) -> None:
+    st.session_state.quick = text
+
+
+def render_message(index: int, message: dict[str, Any], is_last: bool) -> None:
+    role = message["role"]
+    if role == "system":
+        st.caption(md_escape(message["text"]))
+        return
+    with st.chat_message(role, avatar=AVATARS.get(role)):
+        if role == "staff":
+            st.caption("Cafe staff")
+        st.markdown(md_escape(message["text"]))
+        if message.get("failed"):
+            st.caption("Not sent")
+        caption = confidence_caption(message.get("confidence")) if role == "assistant" else None
+        if caption:
+            st.caption(caption)
+        quick = message.get("quick_replies") or []
+        if is_last and quick and st.session_state.mode == "bot":
+            columns = st.columns(min(len(quick), 4))
+            for j, text in enumerate(quick):
+                columns[j % len(columns)].button(text, key=f"qr-{index}-{j}", on_click=choose_quick_reply, args=(text,))
+
+
+def render_banner() -> None:
+    mode = st.session_state.mode
+    if mode == "human":
+        st.info("🧑‍🍳 A member of our staff has taken over this conversation and will answer you here.")
+    elif mode == "closed":
+        st.warning("This conversation was closed. Send a message to start a new one.")
+
+
+def render_history() -> None:
+    messages = st.session_state.messages
+    if not messages:
+        with st.chat_message("assistant", avatar=AVATARS["assistant"]):
+            st.markdown("Hello! Ask me about our menu, opening hours or events. မင်္ဂလာပါ။")
+    for i, message in enumerate(messages):
+        render_message(i, message, i == len(messages) - 1)
+
+
+def render_sidebar() -> None:
+    with st.sidebar:
+        st.subheader("Cafe Pentagon")
+        st.caption("Chat with our assistant; a staff member can join at any time.")
+        if st.button("Start a new conversation"):
+            reset_conversation()
+            st.rerun()
+
+
+# ---------------------------------------------------------------- page
+
+def main() -> None:
+    st.set_page_config(page_title="Cafe Pentagon chat", page_icon="☕")
+    init_state()
+    render_sidebar()
+    st.title("☕ Cafe Pentagon")
+    api = ChatApi()
+    if not ensure_session(api):
+        st.error(st.session_state.error)
+        st.button("Try again")
+        return
+    prompt = st.chat_input("Type your message…", max_chars=MAX_CHARS)
+    quick = st.session_state.quick
+    st.session_state.quick = None
+    if prompt:
+        handle_send(api, prompt)
+    elif quick:
+        handle_send(api, quick, payload=quick)
+    poll(api, 0)
+    render_banner()
+    render_history()
+    if st.session_state.error:
+        st.warning(st.session_state.error)
+    elif st.session_state.poll_error:
+        st.caption(f"Reconnecting… {st.session_state.poll_error}")
+    st.session_state["_full_run"] = True
+    live_updates()
+
+
+try:
+    main()
+except Exception as exc:  # noqa: BLE001 - the customer sees a friendly line, operators see the log
+    import logging
+
+    # Type only: an exception's text may quote what the customer typed.
+    logging.getLogger("pentagon.chat").error("chat page failed", extra={"error": type(exc).__name__})
+    st.error("Sorry, something went wrong on our side. Please reload the page.")

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import asyncio
 
-from pentagon.common.bus import connect
-from pentagon.common.health import ops_app
+from pentagon.admin.app import create_app
+from pentagon.admin.runtime import Runtime
+from pentagon.admin.settings import Settings
 from pentagon.common.logging import configure_logging
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
-from pentagon.admin.settings import Settings
 
 
 async def main() -> None:
     settings = Settings()
     configure_logging("admin-api", settings.log_level)
-    nc = await connect(settings.nats_url, "admin-api")
-
-    async def ready() -> bool:
-        return nc.is_connected
-
-    server = uvicorn_server(ops_app(ready), settings.admin_api_addr)
+    runtime = Runtime(settings)
+    await runtime.start()
+    server = uvicorn_server(create_app(runtime), settings.admin_api_addr)
     on_shutdown_signal(lambda: setattr(server, "should_exit", True))
-    await server.serve()
-    await nc.drain()
+    try:
+        await server.serve()
+    finally:
+        await runtime.stop()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
+
 from pentagon.common.settings import CommonSettings
 
 
 class Settings(CommonSettings):
     admin_api_addr: str = "127.0.0.1:8002"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/pentagon"
+    # Comma-separated name:role:token entries; empty means every request is refused (401).
+    admin_tokens: SecretStr = SecretStr("")
+    # When set, Supabase Auth access tokens (HS256) are accepted too.
+    supabase_jwt_secret: SecretStr | None = None
+    supabase_jwt_audience: str = "authenticated"
+    cors_origins: str = ""
+    admin_db_pool_size: int = Field(default=5, ge=1, le=100)
+    admin_db_statement_timeout_ms: int = Field(default=5000, ge=100)
+    admin_command_timeout: float = Field(default=5.0, gt=0)
+    admin_ws_queue_size: int = Field(default=256, ge=1)
+    admin_ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    admin_ws_stats_seconds: float = Field(default=10.0, gt=0)
+    # A reconnect further behind than this gets a "resync" frame instead of a replay.
+    admin_ws_replay_max: int = Field(default=10_000, ge=0)
+    admin_stats_cache_seconds: float = Field(default=1.0, ge=0)
+    admin_reply_max_chars: int = Field(default=2000, ge=1)
+
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

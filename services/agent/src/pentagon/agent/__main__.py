@@ -3,27 +3,62 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 
-from pentagon.common.bus import connect
+from pentagon.agent.answer import OfflineAnswerer
+from pentagon.agent.knowledge import KnowledgeError, load_knowledge
+from pentagon.agent.llm import LlmAnswerer
+from pentagon.agent.server import AgentServer, AgentServicer
+from pentagon.agent.settings import Settings
 from pentagon.common.health import ops_app
 from pentagon.common.logging import configure_logging
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
-from pentagon.agent.settings import Settings
+
+log = logging.getLogger("pentagon.agent")
 
 
-async def main() -> None:
+def build(settings: Settings) -> AgentServer:
+    kb = load_knowledge(settings.knowledge_dir)
+    offline = OfflineAnswerer(kb, settings.agent_escalation_threshold, settings.agent_history_turns,
+                              settings.agent_timezone)
+    llm = LlmAnswerer(settings, offline) if settings.llm_enabled else None
+    log.info("knowledge loaded", extra={"records": kb.size, "llm": bool(llm), "model": settings.openai_model})
+    return AgentServer(settings, AgentServicer(settings, offline, llm))
+
+
+async def main() -> int:
     settings = Settings()
     configure_logging("agent", settings.log_level)
-    nc = await connect(settings.nats_url, "agent")
+    try:
+        agent = build(settings)
+    except KnowledgeError as exc:
+        log.error("invalid knowledge", extra={"error": str(exc)})
+        print(f"agent: invalid knowledge: {exc}", file=sys.stderr)
+        return 2
+    await agent.start()
+    log.info("serving", extra={"grpc_port": agent.port})
 
     async def ready() -> bool:
-        return nc.is_connected
+        return agent.serving
 
-    server = uvicorn_server(ops_app(ready), settings.agent_http_addr)
-    on_shutdown_signal(lambda: setattr(server, "should_exit", True))
-    await server.serve()
-    await nc.drain()
+    ops = uvicorn_server(ops_app(ready), settings.agent_http_addr)
+    stopping = asyncio.Event()
+    on_shutdown_signal(stopping.set)
+    ops_task = asyncio.create_task(ops.serve())
+    stop_task = asyncio.create_task(stopping.wait())
+    # The ops server ending on its own (port taken) stops the agent too, instead of serving unobserved.
+    await asyncio.wait({ops_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    log.info("shutting down")
+    await agent.stop()
+    ops.should_exit = True
+    stop_task.cancel()
+    try:
+        await ops_task
+    except SystemExit:
+        return 1
+    return 0 if stopping.is_set() else 1
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

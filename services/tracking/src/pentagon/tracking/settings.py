@@ -2,8 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
 from pentagon.common.settings import CommonSettings
 
 
 class Settings(CommonSettings):
     tracking_addr: str = "127.0.0.1:8003"
+    # Postgres (also Supabase's own Postgres connection string). Takes precedence over the REST store.
+    database_url: SecretStr | None = None
+    supabase_url: str | None = None
+    supabase_service_role_key: SecretStr | None = None
+    # auto: Postgres when DATABASE_URL is set, else Supabase REST.
+    tracking_store: Literal["auto", "postgres", "supabase"] = "auto"
+    tracking_batch_size: int = Field(500, ge=1, le=10_000)
+    tracking_batch_wait_ms: int = Field(50, ge=1, le=60_000)
+    # Batches in flight per process; each has its own connection (several replicas' worth in one process).
+    tracking_workers: int = Field(2, ge=1, le=32)
+    tracking_db_pool_size: int = Field(4, ge=1, le=100)
+    tracking_ack_wait_s: int = Field(60, ge=5, le=3600)
+    tracking_max_ack_pending: int = Field(20_000, ge=100)
+    # Retry backoff while the database is down or slow.
+    tracking_retry_initial_ms: int = Field(200, ge=1)
+    tracking_retry_max_ms: int = Field(5_000, ge=10)
+    # A delivery receipt for a message not stored yet is redelivered this many times, then dropped.
+    tracking_defer_max_deliveries: int = Field(10, ge=1)
+    tracking_shutdown_grace_s: float = Field(20.0, ge=0)
+    tracking_max_content_chars: int = Field(100_000, ge=1)
+    tracking_max_metadata_bytes: int = Field(256 * 1024, ge=1)
+    tracking_migrate: bool = True
+
+    def dsn(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
+
+    def store_kind(self) -> str:
+        if self.tracking_store != "auto":
+            return self.tracking_store
+        return "postgres" if self.database_url else "supabase"

@@ -1,9 +1,91 @@
-"""Configuration of the webhook service (environment, then .env)."""
+"""Configuration of the webhook service (environment, then .env).
+
+Secrets are ``SecretStr`` so they never show up in a repr or a log line.
+Missing Messenger/chat secrets are replaced by ephemeral random ones at start
+(see :func:`fill_ephemeral_secrets`) so the service always starts.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import secrets
+
+from pydantic import SecretStr
+
 from pentagon.common.settings import CommonSettings
+
+log = logging.getLogger(__name__)
 
 
 class Settings(CommonSettings):
     webhook_addr: str = "127.0.0.1:8001"
+    public_url: str = "http://127.0.0.1:8080"
+
+    # Messenger
+    messenger_app_secret: SecretStr | None = None
+    messenger_verify_token: SecretStr | None = None
+    messenger_page_token: SecretStr | None = None
+    messenger_app_id: str = ""
+    messenger_graph_url: str = "https://graph.facebook.com/v21.0"
+    webhook_max_body_bytes: int = 1024 * 1024
+    webhook_publish_timeout_s: float = 5.0
+
+    # Agent (gRPC)
+    agent_addr: str = "127.0.0.1:50051"
+    agent_timeout_ms: int = 8000
+    agent_retries: int = 2
+    agent_history_turns: int = 10
+
+    # Workers
+    reply_worker_enabled: bool = True
+    sender_enabled: bool = True
+    worker_lanes: int = 16
+    worker_max_inflight: int = 64
+    mode_closed_wait_ms: int = 3000
+    send_max_attempts: int = 4
+    send_backoff_ms: int = 300
+    send_max_deliveries: int = 10
+    send_timeout_s: float = 15.0
+
+    # Web chat
+    chat_session_secret: SecretStr | None = None
+    chat_session_ttl_s: int = 7 * 24 * 3600
+    chat_max_text_chars: int = 2000
+    chat_update_wait_ms: int = 2000
+    chat_longpoll_max_s: float = 25.0
+
+    # Rate limits (token buckets, in memory, per replica)
+    rate_limit_session_per_min: float = 30.0
+    rate_limit_session_burst: int = 10
+    rate_limit_ip_per_min: float = 120.0
+    rate_limit_ip_burst: int = 30
+    rate_limit_poll_per_min: float = 60.0
+    rate_limit_poll_burst: int = 20
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+
+    def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        nets = []
+        for part in self.trusted_proxies.split(","):
+            part = part.strip()
+            if part:
+                nets.append(ipaddress.ip_network(part, strict=False))
+        return nets
+
+    def secret(self, name: str) -> str:
+        value = getattr(self, name)
+        return value.get_secret_value() if value is not None else ""
+
+
+def fill_ephemeral_secrets(settings: Settings) -> None:
+    """Generate missing secrets for this process only, warning without the values.
+
+    With an ephemeral app secret no real Messenger POST verifies (403), which is
+    the safe failure; sessions do not survive a restart without CHAT_SESSION_SECRET.
+    """
+    for name in ("messenger_app_secret", "messenger_verify_token", "chat_session_secret"):
+        if not settings.secret(name):
+            setattr(settings, name, SecretStr(secrets.token_urlsafe(32)))
+            log.warning("secret not configured, using an ephemeral random value", extra={"setting": name.upper()})
+    if not settings.secret("messenger_page_token"):
+        log.warning("MESSENGER_PAGE_TOKEN not configured: Send API calls will be rejected by Graph")

@@ -1,0 +1,272 @@
+"""End-to-end benchmark of the whole stack against the original design (issue 9).
+
+    .venv/bin/python bench/e2e_bench.py
+
+Starts its own nats-server, Postgres, tracking, agent (offline answerer),
+webhook, admin-api, the loopback Graph API recorder and the Caddy gateway on
+free ports, then posts signed Messenger events through the gateway at
+increasing rates until the stack saturates. For each step it measures:
+  - messages/s fully processed: user message tracked, answered by the agent,
+    reply sent to the Graph API recorder and its delivery state tracked, bot
+    reply tracked; from the first request of the step to the moment all of it
+    is in the database;
+  - webhook acknowledgement latency p50/p99 (client side, through the gateway);
+  - webhook-request-to-admin-WebSocket-frame latency p50/p99 (message.created
+    frame of the user message, received by a client connected through the gateway).
+At the end every acknowledged message is checked in the database: zero lost,
+zero doubled, one bot reply each, counters equal rows.
+
+In the same run the same signed load goes, through a second Caddy with the
+same Caddyfile, to bench/baseline_original.py (the original integration's
+synchronous design) on the same Postgres and the same agent; the ratio of the
+sustained rates is printed. Figures go to bench/results/e2e.json.
+
+Environment: E2E_RATES (comma list, msg/s), E2E_STEP_S (seconds per step),
+BASELINE_RATES, E2E_USERS (distinct senders), E2E_ONLY (pentagon|baseline),
+E2E_KEEP (keep the work dir).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "system"))
+
+from syskit import dbcheck  # noqa: E402
+from syskit.adminws import AdminFeed  # noqa: E402
+from syskit.load import SteadyLoad  # noqa: E402
+from syskit.stack import CADDYFILE, SystemStack  # noqa: E402
+
+from pentagon.devtools.embedded import Caddy, ManagedProcess, NatsServer, Postgres, free_port  # noqa: E402
+from pentagon.devtools.pytest_plugin import ServiceRunner, wait_ready  # noqa: E402
+
+RATES = [float(r) for r in os.environ.get("E2E_RATES", "250,500,1000,1500,2000,3000").split(",")]
+BASELINE_RATES = [float(r) for r in os.environ.get("BASELINE_RATES", "50,100,200,400,800").split(",")]
+STEP_S = float(os.environ.get("E2E_STEP_S", "8"))
+USERS = int(os.environ.get("E2E_USERS", "2000"))
+ONLY = os.environ.get("E2E_ONLY", "")  # "pentagon" or "baseline" to run one side only
+RESULTS = ROOT / "bench" / "results" / "e2e.json"
+
+PROCESSED_SQL = """
+SELECT count(*) FILTER (WHERE b.id IS NOT NULL AND b.delivery_status IN ('sent', 'delivered', 'read')) AS done,
+       count(*) FILTER (WHERE b.id IS NOT NULL) AS answered
+FROM unnest($1::text[]) AS u(event_id)
+JOIN messages um ON um.event_id = u.event_id
+LEFT JOIN messages b ON b.reply_to_event_id = u.event_id AND b.sender_type = 'bot'
+"""
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 2)
+
+
+async def _wait_processed(conn: asyncpg.Connection, ids: list[str], deadline: float) -> tuple[int, int, float]:
+    """(fully processed, answered, time.time() when last observed); stops at the deadline."""
+    done = answered = 0
+    while True:
+        row = await conn.fetchrow(PROCESSED_SQL, ids)
+        done, answered = row["done"], row["answered"]
+        now = time.time()
+        if done >= len(ids) or now > deadline:
+            return done, answered, now
+        await asyncio.sleep(0.1)
+
+
+async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: AdminFeed, rate: float) -> dict:
+    load = SteadyLoad(stack.gateway_url, stack.secrets.app_secret, rate=rate, users=USERS,
+                      user_prefix=f"r{int(rate)}-", max_in_flight=1024)
+    t0 = time.time()
+    load.start(count=int(rate * STEP_S))
+    await load.wait_done()
+    t_sent = time.time()
+    await load.client.close()
+    acked = load.acked()
+    ids = [f"m:{s.mid}" for s in acked]
+    done, answered, t_done = await _wait_processed(conn, ids, t_sent + max(60.0, 6 * STEP_S))
+    started = {f"m:{s.mid}": s.started for s in acked}
+    ws = [f.received - started[f.data["data"]["event_id"]] for f in list(feed.frames)
+          if f.data.get("type") == "message.created" and f.data.get("data", {}).get("event_id") in started]
+    processed_rate = done / (t_done - t0) if t_done > t0 else 0.0
+    return {
+        "offered_per_s": rate,
+        "sent": len(load.sent), "acked": len(acked), "statuses": load.statuses(), "skipped": load.skipped,
+        "send_rate_per_s": round(len(load.sent) / (t_sent - t0), 1),
+        "fully_processed": done, "answered": answered,
+        "processed_per_s": round(processed_rate, 1),
+        "drain_s_after_last_send": round(t_done - t_sent, 2),
+        "ack_p50_ms": ms(pct([s.latency for s in acked], 0.5)), "ack_p99_ms": ms(pct([s.latency for s in acked], 0.99)),
+        "ws_frames": len(ws), "ws_p50_ms": ms(pct(ws, 0.5)), "ws_p99_ms": ms(pct(ws, 0.99)),
+        "saturated": done < len(ids) or processed_rate < 0.9 * rate or len(acked) < 0.99 * int(rate * STEP_S),
+        "_ids": ids,
+    }
+
+
+async def baseline_step(gateway_url: str, secret: str, conn: asyncpg.Connection, rate: float) -> dict:
+    load = SteadyLoad(gateway_url, secret, rate=rate, users=USERS, user_prefix=f"b{int(rate)}-", max_in_flight=1024)
+    before = await conn.fetchval("SELECT count(*) FROM messages WHERE sender_type = 'bot'")
+    t0 = time.time()
+    load.start(count=int(rate * STEP_S))
+    await load.wait_done()
+    await load.client.close()
+    acked = load.acked()
+    t_last = max((s.started + s.latency for s in acked), default=t0)
+    after = await conn.fetchval("SELECT count(*) FROM messages WHERE sender_type = 'bot'")
+    rate_done = len(acked) / (t_last - t0) if acked else 0.0
+    return {
+        "offered_per_s": rate, "sent": len(load.sent), "acked": len(acked), "statuses": load.statuses(),
+        "bot_replies_stored": after - before,
+        "processed_per_s": round(rate_done, 1),
+        "ack_p50_ms": ms(pct([s.latency for s in acked], 0.5)), "ack_p99_ms": ms(pct([s.latency for s in acked], 0.99)),
+        "saturated": rate_done < 0.9 * rate or len(acked) < 0.99 * int(rate * STEP_S),
+    }
+
+
+def _print_step(kind: str, step: dict) -> None:
+    print(f"  {kind:<8} offered {step['offered_per_s']:>6.0f}/s  sent {step.get('send_rate_per_s', '-'):>7}/s  "
+          f"acked {step['acked']:>6}  processed {step['processed_per_s']:>7.1f}/s  ack p50/p99 "
+          f"{step['ack_p50_ms']}/{step['ack_p99_ms']} ms  ws p50/p99 {step.get('ws_p50_ms', '-')}/{step.get('ws_p99_ms', '-')} ms"
+          f"{'  SATURATED' if step['saturated'] else ''}", flush=True)
+
+
+async def run_ours(stack: SystemStack) -> tuple[list[dict], dict]:
+    conn = await asyncpg.connect(stack.database_url)
+    feed = await AdminFeed(stack.gateway_ws, stack.secrets.admin_token).open()
+    steps: list[dict] = []
+    try:
+        warm = await ours_step(stack, conn, feed, 100.0)  # JIT-free Python, but caches, pools and consumers warm up
+        all_ids = list(warm.pop("_ids"))
+        for rate in RATES:
+            step = await ours_step(stack, conn, feed, rate)
+            all_ids += step.pop("_ids")
+            steps.append(step)
+            _print_step("pentagon", step)
+            if step["saturated"]:
+                break
+        await asyncio.sleep(2)
+        report = await dbcheck.verify(conn, all_ids)
+        graph = await stack.graph.counts()
+        bots = await conn.fetchval("SELECT count(*) FROM messages WHERE sender_type = 'bot'")
+        check = {"acked_total": len(all_ids), "lost": len(report.missing), "doubled": len(report.doubled),
+                 "unanswered": len(report.unanswered), "double_replies": len(report.double_replies),
+                 "counter_mismatches": len(report.bad_counters), "open_twice": len(report.open_twice),
+                 "bot_replies_tracked": bots, "graph_messages_received": graph.get("messages"),
+                 "graph_sender_actions": graph.get("actions"), "ok": report.ok}
+        return steps, check
+    finally:
+        await feed.close()
+        await conn.close()
+
+
+async def run_baseline(stack: SystemStack, pg: Postgres, work: Path, runner: ServiceRunner) -> list[dict]:
+    addr = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, **stack.env, "DATABASE_URL": pg.create_database("baseline"), "BASELINE_ADDR": addr}
+    proc = ManagedProcess("baseline", [sys.executable, str(ROOT / "bench" / "baseline_original.py")],
+                          work / "logs" / "baseline.log", env=env).start()
+    runner.processes.append(proc)
+    port = free_port()
+    gateway = Caddy(CADDYFILE, work / "caddy-baseline" / "logs" / "gateway.log",
+                    {"GATEWAY_SITE": f"http://127.0.0.1:{port}", "WEBHOOK_UPSTREAM": addr,
+                     "ADMIN_UPSTREAM": addr, "CHAT_UI_UPSTREAM": addr})
+    steps: list[dict] = []
+    conn = None
+    try:
+        await asyncio.to_thread(wait_ready, f"http://{addr}/healthz", proc, 60)
+        await asyncio.to_thread(gateway.start, port)
+        conn = await asyncpg.connect(env["DATABASE_URL"])
+        await baseline_step(f"http://127.0.0.1:{port}", stack.secrets.app_secret, conn, 20.0)  # warm-up
+        for rate in BASELINE_RATES:
+            step = await baseline_step(f"http://127.0.0.1:{port}", stack.secrets.app_secret, conn, rate)
+            steps.append(step)
+            _print_step("baseline", step)
+            if step["saturated"]:
+                break
+    finally:
+        if conn is not None:
+            await conn.close()
+        await asyncio.to_thread(gateway.stop)
+        await asyncio.to_thread(proc.stop)
+    return steps
+
+
+def summarise(ours: list[dict], check: dict, baseline: list[dict]) -> dict:
+    best = max((s["processed_per_s"] for s in ours), default=0.0)
+    below = [s for s in ours if not s["saturated"]]
+    calm = below[-1] if below else None
+    base_best = max((s["processed_per_s"] for s in baseline), default=0.0)
+    return {
+        "sustained_processed_per_s": best,
+        "highest_unsaturated_step_per_s": calm["offered_per_s"] if calm else None,
+        "ack_p50_ms_below_saturation": calm["ack_p50_ms"] if calm else None,
+        "ack_p99_ms_below_saturation": calm["ack_p99_ms"] if calm else None,
+        "ws_p50_ms_below_saturation": calm["ws_p50_ms"] if calm else None,
+        "ws_p99_ms_below_saturation": calm["ws_p99_ms"] if calm else None,
+        "baseline_sustained_per_s": base_best,
+        "ratio_vs_baseline": round(best / base_best, 2) if base_best else None,
+        "zero_lost_zero_doubled": check["ok"],
+        "targets": {"processed_per_s>=1500": best >= 1500,
+                    "ack_p99<20ms": bool(calm and calm["ack_p99_ms"] is not None and calm["ack_p99_ms"] < 20),
+                    "ws_p50<50ms": bool(calm and calm["ws_p50_ms"] is not None and calm["ws_p50_ms"] < 50),
+                    "ratio>=10": bool(base_best and best / base_best >= 10)},
+    }
+
+
+async def main() -> int:
+    work = Path(tempfile.mkdtemp(prefix="pentagon-e2e-"))
+    work.chmod(0o755)
+    runner = ServiceRunner(work / "logs")
+    nats = NatsServer(work / "nats", work / "logs" / "nats.log")
+    pg = Postgres(work / "pg", work / "logs" / "postgres.log")
+    stack = None
+    try:
+        await asyncio.to_thread(nats.start)
+        await asyncio.to_thread(pg.start)
+        db = await asyncio.to_thread(pg.create_database, "e2e")
+        stack = SystemStack(runner, nats, pg, nats.url, db, work, extra_env={"LOG_LEVEL": "WARNING"})
+        print(f"starting the stack (logs in {work / 'logs'})...", flush=True)
+        await asyncio.to_thread(stack.start)
+        ours, check = ([], {"ok": None, "skipped": True}) if ONLY == "baseline" else await run_ours(stack)
+        print(f"  database check: {check}", flush=True)
+        baseline = [] if ONLY == "pentagon" else await run_baseline(stack, pg, work, runner)
+        summary = summarise(ours, check, baseline)
+        result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
+                  "python": platform.python_version(), "step_s": STEP_S, "users": USERS,
+                  "summary": summary, "pentagon": ours, "check": check, "baseline": baseline}
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(result, indent=2))
+        print(json.dumps(summary, indent=2))
+        print(f"written to {RESULTS.relative_to(ROOT)}")
+        return 0 if check["ok"] is not False else 1
+    finally:
+        if stack is not None:
+            await asyncio.to_thread(stack.stop)
+        await asyncio.to_thread(runner.stop_all)
+        await asyncio.to_thread(pg.stop)
+        await asyncio.to_thread(nats.stop)
+        if not os.environ.get("E2E_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    try:
+        import uvloop  # the load generator shares the 2 cores: the cheaper event loop
+    except ImportError:
+        uvloop = None
+    sys.exit(uvloop.run(main()) if uvloop else asyncio.run(main()))

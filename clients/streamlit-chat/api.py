@@ -1,0 +1,164 @@
+"""The web chat API of the gateway (/api/chat), as the Streamlit client uses it.
+
+Every failure becomes a :class:`ChatError` whose ``message`` is fit to show a
+customer as it is: the page never shows a traceback.
+See docs/architecture.md, section "Web chat".
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
+
+UNAVAILABLE = "Our chat is not reachable right now. Please try again in a moment."
+SLOW_DOWN = "You're sending messages a little fast. Please wait {seconds} seconds and try again."
+SESSION_ENDED = "Your chat session ended. We started a new one: please send your message again."
+REFUSED = "Sorry, that message could not be sent."
+
+
+class ChatError(Exception):
+    """A friendly, user-facing failure. ``kind``: unavailable | rate_limited | session | invalid."""
+
+    def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass
+class ChatSession:
+    token: str
+    user_id: str
+    expires_at: str | None = None
+
+
+@dataclass
+class Reply:
+    text: str
+    confidence: float | None
+    requires_human: bool
+    quick_replies: list[str] = field(default_factory=list)
+    event_id: str | None = None
+
+
+@dataclass
+class SendResult:
+    mode: str
+    event_id: str | None
+    conversation_id: int | None
+    reply: Reply | None
+
+
+def gateway_url() -> str:
+    return os.environ.get("GATEWAY_URL", DEFAULT_GATEWAY_URL).rstrip("/")
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(1.0, float(response.headers.get("Retry-After", "5")))
+    except ValueError:
+        return 5.0
+
+
+def _server_message(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"]
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) else None
+
+
+def _raise_for(response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    if status == 429:
+        seconds = _retry_after(response)
+        raise ChatError("rate_limited", SLOW_DOWN.format(seconds=int(seconds)), retry_after=seconds)
+    if status in (401, 403):
+        raise ChatError("session", SESSION_ENDED)
+    if status >= 500:
+        # 502/503/504 is the gateway telling us the chat service is down.
+        raise ChatError("unavailable", UNAVAILABLE)
+    detail = _server_message(response)
+    raise ChatError("invalid", f"{REFUSED} {detail}" if detail else REFUSED)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ChatError("unavailable", UNAVAILABLE) from exc
+    if not isinstance(body, dict):
+        raise ChatError("unavailable", UNAVAILABLE)
+    return body
+
+
+def _reply(raw: Any) -> Reply | None:
+    if not isinstance(raw, dict) or not raw.get("text"):
+        return None
+    confidence = raw.get("confidence")
+    quick = raw.get("quick_replies") or []
+    return Reply(
+        text=str(raw["text"]),
+        confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+        requires_human=bool(raw.get("requires_human")),
+        quick_replies=[str(q) for q in quick if isinstance(q, str) and q.strip()][:11],
+        event_id=raw.get("event_id"),
+    )
+
+
+class ChatApi:
+    def __init__(self, base_url: str | None = None, timeout: float = 40.0) -> None:
+        self.base_url = (base_url or gateway_url()).rstrip("/")
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, token: str | None = None, timeout: float | None = None,
+                 **kwargs: Any) -> dict[str, Any]:
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            with httpx.Client(timeout=timeout or self.timeout) as client:
+                response = client.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ChatError("unavailable", UNAVAILABLE) from exc
+        _raise_for(response)
+        return _json(response)
+
+    def open_session(self, user_id: str | None = None, name: str | None = None) -> ChatSession:
+        body = {k: v for k, v in {"user_id": user_id, "name": name}.items() if v}
+        data = self._request("POST", "/api/chat/session", json=body)
+        if not data.get("session_token"):
+            raise ChatError("unavailable", UNAVAILABLE)
+        return ChatSession(str(data["session_token"]), str(data.get("user_id", "")), data.get("expires_at"))
+
+    def send(self, session: ChatSession, text: str, quick_reply_payload: str | None = None) -> SendResult:
+        body: dict[str, Any] = {"text": text}
+        if quick_reply_payload:
+            body["quick_reply_payload"] = quick_reply_payload
+        data = self._request("POST", "/api/chat/messages", token=session.token, json=body)
+        return SendResult(
+            mode=str(data.get("mode") or "bot"),
+            event_id=data.get("event_id"),
+            conversation_id=data.get("conversation_id"),
+            reply=_reply(data.get("reply")),
+        )
+
+    def updates(self, session: ChatSession, after: int, wait: int) -> tuple[list[dict[str, Any]], int]:
+        """Staff replies and mode changes after ``after``; returns (updates, last_seq)."""
+        data = self._request("GET", "/api/chat/updates", token=session.token, timeout=wait + 10,
+                             params={"after": after, "wait": max(0, int(wait))})
+        updates = [u for u in data.get("updates") or [] if isinstance(u, dict)]
+        last_seq = data.get("last_seq")
+        return updates, int(last_seq) if isinstance(last_seq, int) else after

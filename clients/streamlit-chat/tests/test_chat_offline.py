@@ -1,0 +1,58 @@
+"""The chat page when the platform is down: a friendly message, never a traceback.
+
+Two real situations: nothing listening at GATEWAY_URL, and the real Caddy
+gateway up with the chat service behind it down (Caddy answers 502).
+The happy paths against the whole stack are in tests/browser/test_streamlit_chat.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pentagon.devtools.embedded import Caddy, free_port
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def run_app(monkeypatch: pytest.MonkeyPatch, gateway: str) -> AppTest:
+    monkeypatch.setenv("GATEWAY_URL", gateway)
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.run()
+    return at
+
+
+def assert_friendly(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    texts = [e.value for e in at.error] + [w.value for w in at.warning]
+    assert any("not reachable" in t for t in texts), texts
+    assert all("Traceback" not in t for t in texts)
+
+
+def test_nothing_listening_shows_a_friendly_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = run_app(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    assert_friendly(at)
+    # The retry button reruns and still fails politely.
+    at.button[-1].click().run()
+    assert_friendly(at)
+
+
+@pytest.fixture
+def gateway_without_backends(infra_dir: Path) -> Iterator[str]:
+    port = free_port()
+    dead = f"127.0.0.1:{free_port()}"
+    env = {"GATEWAY_SITE": f"http://127.0.0.1:{port}", "WEBHOOK_UPSTREAM": dead,
+           "ADMIN_UPSTREAM": dead, "CHAT_UI_UPSTREAM": dead}
+    caddy = Caddy(ROOT / "deploy" / "gateway" / "Caddyfile", infra_dir / "logs" / f"caddy-{port}.log", env).start(port)
+    yield f"http://127.0.0.1:{port}"
+    caddy.stop()
+
+
+def test_gateway_up_chat_service_down_shows_a_friendly_error(monkeypatch: pytest.MonkeyPatch,
+                                                             gateway_without_backends: str) -> None:
+    at = run_app(monkeypatch, gateway_without_backends)
+    assert_friendly(at)

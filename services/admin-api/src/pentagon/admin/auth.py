@@ -1,0 +1,141 @@
+"""Who is calling: static bearer tokens from ADMIN_TOKENS and, optionally, Supabase Auth JWTs.
+
+Tokens are compared in constant time against every configured entry (no early
+exit that would leak which prefix matched) and are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jwt
+from fastapi import Depends, Request
+
+from pentagon.admin.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+Role = Literal["admin", "viewer"]
+ROLES: tuple[Role, ...] = ("admin", "viewer")
+_SUPABASE_ROLE_CLAIMS = (("app_metadata", "role"), ("user_role",), ("app_metadata", "admin_role"))
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    role: Role
+
+    @property
+    def actor(self) -> str:
+        """How actions are attributed in commands, messages and the audit log."""
+        return f"{self.name}:{self.role}"
+
+    @property
+    def can_act(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class _TokenEntry:
+    identity: Identity
+    digest: bytes
+
+
+def _digest(token: str) -> bytes:
+    # Comparing fixed-length digests keeps the comparison time independent of token length.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def parse_admin_tokens(raw: str) -> list[_TokenEntry]:
+    """'alice:admin:s3cret,bob:viewer:t0ken' -> entries; malformed entries are skipped with a warning."""
+    entries = []
+    for index, item in enumerate(part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        name, _, rest = item.partition(":")
+        role, _, token = rest.partition(":")
+        if not name or role not in ROLES or not token:
+            log.warning("ignoring malformed ADMIN_TOKENS entry", extra={"entry_index": index})
+            continue
+        entries.append(_TokenEntry(Identity(name, role), _digest(token)))  # type: ignore[arg-type]
+    return entries
+
+
+class Authenticator:
+    def __init__(self, admin_tokens: str, jwt_secret: str | None = None, jwt_audience: str | None = None) -> None:
+        self._entries = parse_admin_tokens(admin_tokens)
+        self._jwt_secret = jwt_secret or None
+        self._jwt_audience = jwt_audience or None
+        if not self._entries and not self._jwt_secret:
+            log.warning("no ADMIN_TOKENS and no SUPABASE_JWT_SECRET: every admin request will be refused")
+
+    def identify(self, token: str | None) -> Identity:
+        """The caller's identity, or ApiError 401 (unknown token) / 403 (valid JWT without an admin role)."""
+        if not token:
+            raise ApiError(401, "unauthorized", "missing bearer token")
+        identity = self._static(token)
+        if identity is None and self._jwt_secret and token.count(".") == 2:
+            identity = self._supabase(token)
+        if identity is None:
+            raise ApiError(401, "unauthorized", "invalid token")
+        return identity
+
+    def _static(self, token: str) -> Identity | None:
+        digest = _digest(token)
+        found = None
+        for entry in self._entries:
+            if hmac.compare_digest(entry.digest, digest):
+                found = entry.identity
+        return found
+
+    def _supabase(self, token: str) -> Identity | None:
+        try:
+            claims = jwt.decode(
+                token,
+                self._jwt_secret,
+                algorithms=["HS256"],
+                audience=self._jwt_audience,
+                options={"require": ["exp", "sub"], "verify_aud": self._jwt_audience is not None},
+            )
+        except jwt.PyJWTError:
+            return None
+        role = _role_from_claims(claims)
+        if role is None:
+            raise ApiError(403, "forbidden", "this account has no admin panel role")
+        name = str(claims.get("email") or claims["sub"])[:200]
+        return Identity(name, role)
+
+
+def _role_from_claims(claims: dict[str, Any]) -> Role | None:
+    for path in _SUPABASE_ROLE_CLAIMS:
+        value: Any = claims
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value in ROLES:
+            return value  # type: ignore[return-value]
+    return None
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def current_identity(request: Request) -> Identity:
+    authenticator: Authenticator = request.app.state.runtime.auth
+    identity = authenticator.identify(bearer_token(request))
+    request.state.identity = identity
+    return identity
+
+
+def require_admin(identity: Identity = Depends(current_identity)) -> Identity:
+    if not identity.can_act:
+        raise ApiError(403, "forbidden", "this action needs the admin role")
+    return identity

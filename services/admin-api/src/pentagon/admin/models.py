@@ -1,0 +1,200 @@
+"""Request bodies and documented response shapes (OpenAPI); rows follow docs/architecture.md."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import orjson
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from typing_extensions import Annotated
+
+
+class FastJSON(JSONResponse):
+    """Rows are already JSON-ready (pentagon.common.jsonrow): serialise them directly, without re-validation."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, default=str)
+
+
+def ok(status_code: int = 200, **fields: Any) -> FastJSON:
+    return FastJSON({"success": True, **fields}, status_code=status_code)
+
+
+# ---------------------------------------------------------------- bodies
+
+class AssignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assigned_to: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")] | None
+
+
+class PriorityBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    priority: int = Field(ge=1, le=5, strict=True)
+
+
+class ReplyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="what the user receives; 1..ADMIN_REPLY_MAX_CHARS characters, no NUL")
+
+
+# ---------------------------------------------------------------- responses
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    success: Literal[False]
+    error: ErrorDetail
+
+
+class LastMessage(BaseModel):
+    content: str | None
+    sender_type: str
+    timestamp: str | None
+
+
+class Conversation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    user_id: str
+    platform: str
+    status: str
+    priority: int
+    bot_paused: bool
+    assigned_to: str | None
+    escalation_reason: str | None
+    created_at: str | None
+    updated_at: str | None
+    last_message_at: str | None
+    closed_at: str | None
+    message_count: int
+    user_message_count: int
+    bot_message_count: int
+    human_message_count: int
+    pending_human_count: int
+    metadata: dict[str, Any] | list[Any] | None
+    last_message: LastMessage | None = None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    conversation_id: int
+    sender_type: str
+    content: str | None
+    timestamp: str | None
+    confidence_score: float | None
+    requires_human: bool
+    human_replied: bool
+    escalation_reason: str | None
+    metadata: dict[str, Any] | list[Any] | None
+    kind: str | None
+    channel: str | None
+    actor: str | None
+    platform_message_id: str | None
+    event_id: str
+    reply_to_event_id: str | None
+    delivery_status: str | None
+    delivery_error: str | None
+    delivered_at: str | None
+    read_at: str | None
+    created_at: str | None
+
+
+class ConversationList(BaseModel):
+    success: Literal[True]
+    conversations: list[Conversation]
+    count: int
+    next_cursor: str | None
+
+
+class ConversationDetail(BaseModel):
+    success: Literal[True]
+    conversation: Conversation
+    messages: list[Message]
+
+
+class ConversationResult(BaseModel):
+    success: Literal[True]
+    conversation: Conversation
+
+
+class MessageList(BaseModel):
+    success: Literal[True]
+    messages: list[Message]
+    count: int
+
+
+class MessageResult(BaseModel):
+    success: Literal[True]
+    message: Message
+
+
+class ReplyAccepted(BaseModel):
+    success: Literal[True]
+    event_id: str
+    conversation_id: int
+
+
+class Stats(BaseModel):
+    total_conversations: int
+    active_conversations: int
+    total_messages: int
+    messages_requiring_human: int
+    timestamp: str
+
+
+class StatsResponse(BaseModel):
+    success: Literal[True]
+    stats: Stats
+
+
+class DetailedStatsResponse(BaseModel):
+    success: Literal[True]
+    stats: dict[str, Any]
+
+
+class Me(BaseModel):
+    name: str
+    role: Literal["admin", "viewer"]
+
+
+class MeResponse(BaseModel):
+    success: Literal[True]
+    user: Me
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    command_id: str | None
+    actor: str | None
+    action: str
+    conversation_id: int | None
+    message_id: int | None
+    created_at: str | None
+
+
+class AuditList(BaseModel):
+    success: Literal[True]
+    entries: list[AuditEntry]
+    count: int
+    next_cursor: str | None
+
+
+class DeleteUserResponse(BaseModel):
+    success: Literal[True]
+    result: dict[str, Any]
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": ErrorResponse} for status in statuses}
+
+
+READ_ERRORS = error_responses(401, 403, 422, 503)
+ACTION_ERRORS = error_responses(401, 403, 404, 409, 422, 503)

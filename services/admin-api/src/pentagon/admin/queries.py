@@ -1,0 +1,333 @@
+"""Every SQL statement admin-api runs (read-only, parametrised) and the keyset cursors.
+
+Values never reach SQL text: each filter adds a ``$n`` placeholder. Column
+lists are explicit so the JSON shapes stay exactly those of
+docs/architecture.md even if tracking adds columns.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import asyncpg
+
+from pentagon.admin.errors import invalid
+from pentagon.common.jsonrow import row_to_dict
+
+CONVERSATION_COLUMNS = (
+    "id", "user_id", "platform", "status", "priority", "bot_paused", "assigned_to", "escalation_reason",
+    "created_at", "updated_at", "last_message_at", "closed_at", "message_count", "user_message_count",
+    "bot_message_count", "human_message_count", "pending_human_count", "metadata",
+)
+MESSAGE_COLUMNS = (
+    "id", "conversation_id", "sender_type", "content", "timestamp", "confidence_score", "requires_human",
+    "human_replied", "escalation_reason", "metadata", "kind", "channel", "actor", "platform_message_id",
+    "event_id", "reply_to_event_id", "delivery_status", "delivery_error", "delivered_at", "read_at", "created_at",
+)
+AUDIT_COLUMNS = ("id", "command_id", "actor", "action", "conversation_id", "message_id", "params", "before", "after",
+                 "created_at")
+
+
+def _cols(columns: tuple[str, ...], alias: str) -> str:
+    return ", ".join(f'{alias}."{name}"' for name in columns)
+
+
+CONV_SELECT = _cols(CONVERSATION_COLUMNS, "c")
+MSG_SELECT = _cols(MESSAGE_COLUMNS, "m")
+
+StatusFilter = Literal["active", "human", "closed", "open", "all"]
+
+
+# ---------------------------------------------------------------- cursors
+
+def encode_cursor(kind: str, values: list[Any]) -> str:
+    raw = json.dumps({"k": kind, "v": values}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        if not isinstance(data, dict) or data.get("k") != kind or not isinstance(data.get("v"), list):
+            raise ValueError
+        return data["v"]
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise invalid("cursor is not valid") from None
+
+
+def _conversation_cursor(cursor: str) -> tuple[datetime | None, int]:
+    values = decode_cursor("c", cursor)
+    try:
+        at = None if values[0] is None else datetime.fromisoformat(values[0].replace("Z", "+00:00"))
+        ident = values[1]
+    except (IndexError, TypeError, ValueError, AttributeError):
+        raise invalid("cursor is not valid") from None
+    if len(values) != 2 or (at is not None and at.tzinfo is None) or type(ident) is not int or not 0 < ident < 2**63:
+        raise invalid("cursor is not valid")
+    return at, ident
+
+
+# ---------------------------------------------------------------- filters
+
+@dataclass
+class ConversationFilter:
+    status: StatusFilter = "open"
+    platform: str | None = None
+    needs_human: bool | None = None
+    assigned_to: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str | None = None
+
+
+@dataclass
+class _Where:
+    clauses: list[str] = field(default_factory=list)
+    args: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, *values: Any) -> None:
+        """``clause`` uses {0}, {1}... for its own values; they become the next $n placeholders."""
+        start = len(self.args) + 1
+        self.args.extend(values)
+        self.clauses.append(clause.format(*[f"${start + i}" for i in range(len(values))]))
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "TRUE"
+
+
+def like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _conversation_where(f: ConversationFilter) -> _Where:
+    where = _Where()
+    if f.status == "open":
+        where.add("c.status IN ('active', 'human')")
+    elif f.status != "all":
+        where.add("c.status = {0}", f.status)
+    if f.platform:
+        where.add("c.platform = {0}", f.platform)
+    if f.needs_human is True:
+        where.add("c.pending_human_count > 0")
+    elif f.needs_human is False:
+        where.add("c.pending_human_count = 0")
+    if f.assigned_to:
+        where.add("c.assigned_to = {0}", f.assigned_to)
+    if f.since:
+        where.add("c.last_message_at >= {0}", f.since)
+    if f.until:
+        where.add("c.last_message_at < {0}", f.until)
+    if f.q:
+        # English full text for stemmed words, trigram ILIKE for Burmese (no word boundaries) and substrings.
+        where.add(
+            "c.id IN (SELECT m.conversation_id FROM messages m WHERE "
+            "to_tsvector('english', m.content) @@ plainto_tsquery('english', {0}) OR m.content ILIKE {1})",
+            f.q, like_pattern(f.q),
+        )
+    return where
+
+
+# ---------------------------------------------------------------- conversations
+
+def conversation_json(row: asyncpg.Record) -> dict[str, Any]:
+    data = row_to_dict({k: row[k] for k in CONVERSATION_COLUMNS})
+    if "lm_content" in row.keys():
+        data["last_message"] = None if row["lm_sender_type"] is None else {
+            "content": row["lm_content"],
+            "sender_type": row["lm_sender_type"],
+            "timestamp": row_to_dict({"t": row["lm_timestamp"]})["t"],
+        }
+    return data
+
+
+_LAST_MESSAGE_JOIN = (
+    "LEFT JOIN LATERAL (SELECT m.content AS lm_content, m.sender_type AS lm_sender_type, m.timestamp AS lm_timestamp "
+    "FROM messages m WHERE m.conversation_id = c.id ORDER BY m.timestamp DESC, m.id DESC LIMIT 1) lm ON TRUE"
+)
+
+
+async def list_conversations(conn: asyncpg.Connection, f: ConversationFilter, limit: int,
+                             cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    where = _conversation_where(f)
+    if cursor:
+        at, ident = _conversation_cursor(cursor)
+        if at is None:
+            where.add("c.last_message_at IS NULL AND c.id < {0}", ident)
+        else:
+            # Conversations without any message yet (NULL) sort last, as in tracking's recency index.
+            where.add("((c.last_message_at, c.id) < ({0}, {1}) OR c.last_message_at IS NULL)", at, ident)
+    where.args.append(limit + 1)
+    sql = (f"SELECT {CONV_SELECT}, lm.* FROM conversations c {_LAST_MESSAGE_JOIN} WHERE {where.sql()} "
+           f"ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC LIMIT ${len(where.args)}")
+    rows = await conn.fetch(sql, *where.args)
+    page = [conversation_json(r) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit and page:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor("c", [page[-1]["last_message_at"], last["id"]])
+    return page, next_cursor
+
+
+async def get_conversation(conn: asyncpg.Connection, conversation_id: int) -> dict[str, Any] | None:
+    row = await conn.fetchrow(f"SELECT {CONV_SELECT} FROM conversations c WHERE c.id = $1", conversation_id)
+    return None if row is None else conversation_json(row)
+
+
+async def conversation_messages(conn: asyncpg.Connection, conversation_id: int, limit: int,
+                                before_id: int | None = None) -> list[dict[str, Any]]:
+    """The latest ``limit`` messages (older than message ``before_id`` when given), oldest first.
+
+    Order is the platform timestamp, then id: what the user saw, even when events arrived out of order.
+    """
+    where = "m.conversation_id = $1"
+    args: list[Any] = [conversation_id, limit]
+    if before_id is not None:
+        where += (" AND (m.timestamp, m.id) < (SELECT b.timestamp, b.id FROM messages b "
+                  "WHERE b.id = $3 AND b.conversation_id = $1)")
+        args.append(before_id)
+    rows = await conn.fetch(
+        f"SELECT * FROM (SELECT {MSG_SELECT} FROM messages m WHERE {where} ORDER BY m.timestamp DESC, m.id DESC "
+        f"LIMIT $2) x ORDER BY \"timestamp\", id",
+        *args,
+    )
+    return [row_to_dict(r) for r in rows]
+
+
+async def last_user_message_at(conn: asyncpg.Connection, conversation_id: int) -> datetime | None:
+    return await conn.fetchval(
+        "SELECT max(m.timestamp) FROM messages m WHERE m.conversation_id = $1 AND m.sender_type = 'user'",
+        conversation_id,
+    )
+
+
+async def message_exists(conn: asyncpg.Connection, message_id: int) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1)", message_id))
+
+
+# ---------------------------------------------------------------- stats
+
+async def basic_stats(conn: asyncpg.Connection) -> dict[str, Any]:
+    # Counters kept on conversations by tracking: one pass over conversations instead of over messages.
+    row = await conn.fetchrow(
+        "SELECT count(*) AS total_conversations, "
+        "count(*) FILTER (WHERE status IN ('active', 'human')) AS active_conversations, "
+        "coalesce(sum(message_count), 0)::bigint AS total_messages, "
+        "coalesce(sum(pending_human_count), 0)::bigint AS messages_requiring_human FROM conversations"
+    )
+    return dict(row)
+
+
+async def detailed_stats(conn: asyncpg.Connection, since: datetime, until: datetime) -> dict[str, Any]:
+    platforms = await conn.fetch(
+        "SELECT platform, count(*) AS conversations, "
+        "count(*) FILTER (WHERE status IN ('active', 'human')) AS open, "
+        "count(*) FILTER (WHERE status = 'human') AS human, "
+        "count(*) FILTER (WHERE status IN ('active', 'human') AND pending_human_count > 0) AS needs_human "
+        "FROM conversations WHERE last_message_at >= $1 AND created_at < $2 GROUP BY platform ORDER BY platform",
+        since, until,
+    )
+    queue = await conn.fetchrow(
+        "SELECT count(*) AS conversations, coalesce(sum(pending_human_count), 0)::bigint AS messages "
+        "FROM conversations WHERE status IN ('active', 'human') AND pending_human_count > 0"
+    )
+    handoff = await conn.fetchrow(
+        "SELECT count(*) AS total, count(*) FILTER (WHERE status = 'human' OR human_message_count > 0 "
+        "OR escalation_reason IS NOT NULL OR EXISTS (SELECT 1 FROM admin_actions a "
+        "WHERE a.conversation_id = c.id AND a.action = 'takeover')) AS handed_off "
+        "FROM conversations c WHERE c.created_at >= $1 AND c.created_at < $2",
+        since, until,
+    )
+    timing = await conn.fetchrow(
+        "WITH asked AS (SELECT conversation_id, min(timestamp) AS at FROM messages "
+        "  WHERE requires_human AND timestamp >= $1 AND timestamp < $2 GROUP BY conversation_id), "
+        "answered AS (SELECT a.conversation_id, a.at, (SELECT min(h.timestamp) FROM messages h "
+        "  WHERE h.conversation_id = a.conversation_id AND h.sender_type = 'human' AND h.timestamp >= a.at) AS first_human "
+        "  FROM asked a) "
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_human - at)) AS median_seconds, "
+        "count(first_human) AS answered, count(*) AS asked FROM answered",
+        since, until,
+    )
+    confidence = await conn.fetchval(
+        "SELECT avg(confidence_score) FROM messages WHERE sender_type = 'bot' AND confidence_score IS NOT NULL "
+        "AND timestamp >= $1 AND timestamp < $2",
+        since, until,
+    )
+    hours = await conn.fetch(
+        "SELECT date_trunc('hour', timestamp) AS hour, count(*) AS count FROM messages "
+        "WHERE timestamp >= $1 AND timestamp < $2 GROUP BY 1 ORDER BY 1",
+        since, until,
+    )
+    total = handoff["total"]
+    return {
+        "since": since,
+        "until": until,
+        "per_platform": [dict(r) for r in platforms],
+        "needs_human_queue": {"conversations": queue["conversations"], "messages": queue["messages"]},
+        "handoff_rate": (handoff["handed_off"] / total) if total else None,
+        "conversations_in_range": total,
+        "handed_off_conversations": handoff["handed_off"],
+        "median_first_human_response_seconds": timing["median_seconds"],
+        "human_requests": timing["asked"],
+        "human_requests_answered": timing["answered"],
+        "average_bot_confidence": float(confidence) if confidence is not None else None,
+        "messages_per_hour": [{"hour": r["hour"], "count": r["count"]} for r in hours],
+    }
+
+
+# ---------------------------------------------------------------- audit
+
+async def audit_log(conn: asyncpg.Connection, limit: int, cursor: str | None, actor: str | None,
+                    action: str | None, conversation_id: int | None) -> tuple[list[dict[str, Any]], str | None]:
+    where = _Where()
+    if cursor:
+        values = decode_cursor("a", cursor)
+        if len(values) != 1 or not isinstance(values[0], int) or not 0 < values[0] < 2**63:
+            raise invalid("cursor is not valid")
+        where.add("a.id < {0}", values[0])
+    if actor:
+        where.add("a.actor = {0}", actor)
+    if action:
+        where.add("a.action = {0}", action)
+    if conversation_id is not None:
+        where.add("a.conversation_id = {0}", conversation_id)
+    where.args.append(limit + 1)
+    rows = await conn.fetch(
+        f"SELECT {_cols(AUDIT_COLUMNS, 'a')} FROM admin_actions a WHERE {where.sql()} ORDER BY a.id DESC "
+        f"LIMIT ${len(where.args)}",
+        *where.args,
+    )
+    page = [row_to_dict(r) for r in rows[:limit]]
+    next_cursor = encode_cursor("a", [rows[limit - 1]["id"]]) if len(rows) > limit else None
+    return page, next_cursor
+
+
+# ---------------------------------------------------------------- export
+
+def export_conversations_sql(f: ConversationFilter) -> tuple[str, list[Any]]:
+    where = _conversation_where(f)
+    return (f"SELECT {CONV_SELECT} FROM conversations c WHERE {where.sql()} ORDER BY c.id", where.args)
+
+
+def export_messages_sql(f: ConversationFilter) -> tuple[str, list[Any]]:
+    """Messages of the matching conversations; since/until apply to the message timestamps."""
+    conv_filter = ConversationFilter(status=f.status, platform=f.platform, needs_human=f.needs_human,
+                                     assigned_to=f.assigned_to, q=f.q)
+    where = _conversation_where(conv_filter)
+    if f.since:
+        where.add("m.timestamp >= {0}", f.since)
+    if f.until:
+        where.add("m.timestamp < {0}", f.until)
+    sql = (f"SELECT {MSG_SELECT} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+           f"WHERE {where.sql()} ORDER BY m.conversation_id, m.id")
+    return sql, where.args
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,36 @@
+"""Who am I, and erasing everything of one user (done by tracking through the delete_user command)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from pentagon.admin.auth import Identity, current_identity, require_admin
+from pentagon.admin.commands import command_id_for
+from pentagon.admin.deps import idempotency_key, runtime
+from pentagon.admin.models import ACTION_ERRORS, DeleteUserResponse, MeResponse, error_responses, ok
+from pentagon.admin.runtime import Runtime
+
+router = APIRouter(prefix="/admin", tags=["users"])
+
+
+@router.get("/me", response_model=MeResponse, responses=error_responses(401, 403))
+async def me(identity: Identity = Depends(current_identity)) -> Any:
+    return ok(user={"name": identity.name, "role": identity.role})
+
+
+@router.delete("/users/{platform}/{user_id}", response_model=DeleteUserResponse, responses=ACTION_ERRORS)
+async def delete_user(
+    platform: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")],
+    user_id: Annotated[str, Path(min_length=1, max_length=256, pattern=r"^[^\x00]+$")],
+    identity: Identity = Depends(require_admin),
+    key: str | None = Depends(idempotency_key),
+    rt: Runtime = Depends(runtime),
+) -> Any:
+    assert rt.commands is not None
+    result = await rt.commands.send(
+        "delete_user", identity.actor, params={"platform": platform, "user_id": user_id},
+        command_id=command_id_for(identity.actor, key and f"delete_user:{platform}:{user_id}:{key}"),
+    )
+    return ok(result=result)

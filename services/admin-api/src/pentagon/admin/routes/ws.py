@@ -1,0 +1,134 @@
+"""/admin/ws: live frames with stream sequence numbers, replay from ?since= on reconnect.
+
+Protocol (docs/services/admin-api.md): auth first (close 4401/4403), then
+{"type": "hello", "seq": last}, then missed frames (since < seq <= last) or a
+{"type": "resync"} frame when they are no longer available, then live frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from pentagon.admin.errors import ApiError
+from pentagon.admin.live import LiveClient, UpdatesHub, control_frame
+from pentagon.admin.runtime import Runtime
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_SLOW = 4408
+CLOSE_INVALID = 4422
+CLOSE_UNAVAILABLE = 1013
+
+
+def _token(websocket: WebSocket) -> str | None:
+    token = websocket.query_params.get("token")
+    if token:
+        return token
+    scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _since(websocket: WebSocket) -> int | None:
+    raw = websocket.query_params.get("since")
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise ValueError("since must be a non-negative integer")
+    return int(raw)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.client_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            # A stalled peer must not keep this handler (and its task) alive.
+            await asyncio.wait_for(websocket.close(code=code, reason=reason), timeout=2.0)
+
+
+@router.websocket("/admin/ws")
+async def admin_ws(websocket: WebSocket) -> None:
+    rt: Runtime = websocket.app.state.runtime
+    await websocket.accept()
+    try:
+        rt.auth.identify(_token(websocket))
+    except ApiError as exc:
+        await _close(websocket, CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHORIZED, exc.code)
+        return
+    try:
+        since = _since(websocket)
+    except ValueError as exc:
+        await _close(websocket, CLOSE_INVALID, str(exc))
+        return
+    if rt.hub is None:
+        await _close(websocket, CLOSE_UNAVAILABLE, "unavailable")
+        return
+    client = rt.hub.connect()
+    try:
+        last_sent = await _catch_up(websocket, rt, rt.hub, since)
+        await _pump(websocket, client, last_sent)
+    except (WebSocketDisconnect, ConnectionError):
+        pass
+    except Exception as exc:  # noqa: BLE001 - one broken socket must never take others down
+        log.warning("websocket ended", extra={"error": type(exc).__name__})
+        await _close(websocket, 1011, "internal")
+    finally:
+        rt.hub.disconnect(client)
+
+
+async def _catch_up(websocket: WebSocket, rt: Runtime, hub: UpdatesHub, since: int | None) -> int:
+    """Sends hello and the missed frames; returns the last sequence the client has."""
+    first, last = await hub.stream_bounds()
+    await websocket.send_text(control_frame("hello", seq=last))
+    if since is None or since == last:
+        return last
+    gone = since + 1 < first and since < last
+    too_far = last - since > rt.settings.admin_ws_replay_max
+    if since > last or gone or too_far:
+        # The client must reload its state over REST; live frames continue after `last`.
+        await websocket.send_text(control_frame("resync", seq=last, since=since))
+        return last
+    async for _, text in hub.replay(since, last):
+        await websocket.send_text(text)
+    return last
+
+
+async def _pump(websocket: WebSocket, client: LiveClient, last_sent: int) -> None:
+    writer = asyncio.create_task(_write(websocket, client, last_sent))
+    reader = asyncio.create_task(_read(websocket))
+    slow = asyncio.create_task(client.overflowed.wait())
+    done, pending = await asyncio.wait({writer, reader, slow}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if slow in done:
+        log.info("slow websocket client cut off")
+        await _close(websocket, CLOSE_TOO_SLOW, "too slow: reconnect with since")
+    for task in done:
+        if task is not slow and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+
+async def _write(websocket: WebSocket, client: LiveClient, last_sent: int) -> None:
+    queue = client.queue
+    while True:
+        seq, text = await queue.get()
+        if seq and seq <= last_sent:
+            continue  # already sent during the replay
+        await websocket.send_text(text)
+        if seq:
+            last_sent = seq
+
+
+async def _read(websocket: WebSocket) -> None:
+    # Clients have nothing to say; reading is how we notice they left.
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return

@@ -1,0 +1,105 @@
+"""The long-lived pieces one admin-api process shares: database pool, NATS, commands, live hub."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+from pentagon.admin import queries
+from pentagon.admin.auth import Authenticator
+from pentagon.admin.commands import CommandClient
+from pentagon.admin.errors import unavailable
+from pentagon.admin.live import UpdatesHub
+from pentagon.admin.settings import Settings
+from pentagon.common.bus import connect, ensure_streams
+from pentagon.common.jsonrow import iso
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        secret = settings.supabase_jwt_secret.get_secret_value() if settings.supabase_jwt_secret else None
+        self.auth = Authenticator(settings.admin_tokens.get_secret_value(), secret, settings.supabase_jwt_audience)
+        self.pool: asyncpg.Pool | None = None
+        self.nc: Client | None = None
+        self.js: JetStreamContext | None = None
+        self.commands: CommandClient | None = None
+        self.hub: UpdatesHub | None = None
+        self._stats_cache: tuple[float, dict[str, Any]] | None = None
+        self._stats_lock = asyncio.Lock()
+        self._pool_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.nc = await connect(self.settings.nats_url, "admin-api")
+        self.js = self.nc.jetstream()
+        await ensure_streams(self.js, self.settings.nats_stream_replicas)
+        self.commands = CommandClient(self.nc, self.settings.admin_command_timeout)
+        self.hub = UpdatesHub(self.js, self.settings.admin_ws_queue_size, self.stats,
+                              self.settings.admin_ws_stats_seconds, self.settings.admin_ws_heartbeat_seconds)
+        await self.hub.start()
+        # The database may come up after us: keep trying in the background, /readyz says 503 meanwhile.
+        self._pool_task = asyncio.create_task(self._open_pool())
+
+    async def _open_pool(self) -> None:
+        delay = 0.2
+        while self.pool is None:
+            try:
+                self.pool = await asyncpg.create_pool(
+                    self.settings.database_url, min_size=1, max_size=self.settings.admin_db_pool_size,
+                    server_settings={"statement_timeout": str(self.settings.admin_db_statement_timeout_ms),
+                                     "application_name": "admin-api", "default_transaction_read_only": "on"},
+                )
+            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+                log.warning("database not reachable yet", extra={"error": type(exc).__name__})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def stop(self) -> None:
+        if self.hub is not None:
+            await self.hub.stop()
+        if self._pool_task is not None:
+            self._pool_task.cancel()
+            await asyncio.gather(self._pool_task, return_exceptions=True)
+        if self.pool is not None:
+            await self.pool.close()
+        if self.nc is not None and not self.nc.is_closed:
+            await self.nc.drain()
+
+    async def ready(self) -> bool:
+        if self.pool is None or self.nc is None or not self.nc.is_connected:
+            return False
+        async with self.pool.acquire(timeout=1.5) as conn:
+            return await conn.fetchval("SELECT 1") == 1
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        if self.pool is None:
+            raise unavailable("the database is not reachable yet")
+        async with self.pool.acquire(timeout=5) as conn:
+            yield conn
+
+    async def stats(self) -> dict[str, Any]:
+        """The original /admin/stats totals, cached briefly: the panel and every socket ask for them."""
+        ttl = self.settings.admin_stats_cache_seconds
+        cached = self._stats_cache
+        if cached and time.monotonic() - cached[0] < ttl:
+            return cached[1]
+        async with self._stats_lock:
+            cached = self._stats_cache
+            if cached and time.monotonic() - cached[0] < ttl:
+                return cached[1]
+            async with self.connection() as conn:
+                stats = await queries.basic_stats(conn)
+            stats["timestamp"] = iso(queries.utc_now())
+            self._stats_cache = (time.monotonic(), stats)
+            return stats

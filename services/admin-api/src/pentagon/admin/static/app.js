@@ -1,0 +1,572 @@
+// Pentagon admin panel: sign-in, live conversation list, conversation view, actions, stats.
+// Plain ES modules, no build step. See docs/clients.md and docs/architecture.md.
+
+import { ApiError, download, get, post, query, session, supabaseSignIn } from './api.js';
+import { $, $$, debounce, el } from './dom.js';
+import { ConversationList, matches, needsHuman } from './list.js';
+import { LiveFeed } from './live.js';
+import { alertsState, beep, desktopNotify, enableAlerts } from './notify.js';
+import { queueSize, recordQueue, renderQueue, renderStats } from './stats.js';
+import { Thread } from './thread.js';
+
+const PAGE = 50;
+const CONN_TEXT = {
+  connecting: 'Connecting…',
+  open: 'Live',
+  reconnecting: 'Reconnecting…',
+  closed: 'Offline',
+  unauthorized: 'Signed out',
+};
+
+const state = {
+  me: null,
+  filters: { status: '', platform: '', needs_human: '', assigned_to: '', q: '' },
+  nextCursor: null,
+  loading: false,
+  generation: 0,
+  currentId: null,
+  current: null,
+  queueFromServer: null,
+  fetching: new Set(),
+  supabase: null,
+};
+
+const list = new ConversationList($('#conv-list'), (id) => openConversation(id));
+const threadOptions = { canAct: false, onAction: (action, message) => messageAction(action, message) };
+const thread = new Thread($('#thread'), threadOptions);
+const feed = new LiveFeed(() => session.token, onFrame, onConnState);
+
+// ---------- feedback ----------
+
+function showError(err) {
+  const text = err instanceof ApiError || err instanceof Error ? err.message : String(err);
+  $('#error-text').textContent = text;
+  $('#error').hidden = false;
+}
+
+function hideError() {
+  $('#error').hidden = true;
+}
+
+function toast(text, onClick) {
+  const node = el('div', { class: 'toast', role: 'status', text });
+  if (onClick) node.addEventListener('click', () => { onClick(); node.remove(); });
+  $('#toasts').append(node);
+  setTimeout(() => node.remove(), 8000);
+}
+
+function onConnState(conn, detail) {
+  const node = $('#conn');
+  node.dataset.state = conn;
+  node.textContent = detail ? `${CONN_TEXT[conn]} (${detail})` : CONN_TEXT[conn];
+  if (conn === 'unauthorized') signOut('Your session ended: sign in again.');
+}
+
+// ---------- sign-in ----------
+
+function showSignin(message) {
+  $('#app').hidden = true;
+  $('#signin').hidden = false;
+  const err = $('#signin-error');
+  err.hidden = !message;
+  err.textContent = message || '';
+  $('#token').focus();
+}
+
+async function signIn(token, remember) {
+  const data = await get('/admin/me', { token });
+  session.save(token, remember);
+  await start(data.user || {});
+}
+
+async function start(user) {
+  state.me = { name: String(user.name || ''), role: String(user.role || 'viewer') };
+  threadOptions.canAct = state.me.role === 'admin';
+  $('#me').textContent = `${state.me.name} (${state.me.role})`;
+  $('#signin').hidden = true;
+  $('#app').hidden = false;
+  document.body.dataset.role = state.me.role;
+  updateAlertsButton();
+  feed.start();
+  await loadList(true);
+  routeFromHash();
+}
+
+function signOut(message) {
+  feed.stop();
+  session.clear();
+  state.me = null;
+  state.currentId = null;
+  state.current = null;
+  list.clearAll();
+  history.replaceState(null, '', location.pathname);
+  showSignin(message);
+}
+
+async function resumeSession() {
+  const token = session.token;
+  if (!token) return showSignin();
+  try {
+    const data = await get('/admin/me', { token });
+    await start(data.user || {});
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      session.clear();
+      return showSignin('Your session expired: sign in again.');
+    }
+    showSignin(err.message);
+  }
+}
+
+async function loadAuthConfig() {
+  try {
+    const config = await get('/admin/config', { token: '' });
+    if (config && config.supabase_url && config.supabase_anon_key) {
+      state.supabase = config;
+      $('#supabase-signin').hidden = false;
+    }
+  } catch {
+    // No /admin/config or no Supabase: token sign-in only.
+  }
+}
+
+// ---------- conversation list ----------
+
+function filterParams() {
+  const f = state.filters;
+  const assigned = f.assigned_to === '__me__' ? state.me?.name : f.assigned_to;
+  return { status: f.status, platform: f.platform, needs_human: f.needs_human, assigned_to: assigned, q: f.q };
+}
+
+async function loadList(reset) {
+  if (!reset && (state.loading || !state.nextCursor)) return;
+  const generation = reset ? ++state.generation : state.generation;
+  state.loading = true;
+  $('#list-status').textContent = 'Loading…';
+  try {
+    if (reset) {
+      list.clearAll();
+      state.nextCursor = null;
+      await loadPinnedNeedsHuman(generation);
+    }
+    const params = { ...filterParams(), limit: PAGE, cursor: reset ? '' : state.nextCursor };
+    const data = await get(`/admin/conversations${query(params)}`);
+    if (generation !== state.generation) return;
+    for (const c of data.conversations || []) list.upsert(c);
+    state.nextCursor = data.next_cursor || null;
+    list.render();
+    updateQueueBadge();
+    $('#list-status').textContent = state.nextCursor ? '' : 'End of list';
+  } catch (err) {
+    if (generation === state.generation) {
+      $('#list-status').textContent = '';
+      showError(err);
+    }
+  } finally {
+    if (generation === state.generation) state.loading = false;
+  }
+}
+
+/** Needs-human conversations come first even when older than the loaded pages. */
+async function loadPinnedNeedsHuman(generation) {
+  if (state.filters.needs_human === 'false' || state.filters.status === 'closed') return;
+  const params = { ...filterParams(), needs_human: 'true', limit: 100 };
+  const data = await get(`/admin/conversations${query(params)}`);
+  if (generation !== state.generation) return;
+  for (const c of data.conversations || []) list.upsert(c);
+}
+
+function updateQueueBadge() {
+  const loaded = Array.from(list.items.values()).filter(needsHuman).length;
+  const n = state.queueFromServer ?? loaded;
+  const badge = $('#queue-badge');
+  badge.textContent = `${n} waiting`;
+  badge.classList.toggle('hot', n > 0);
+}
+
+function readFilters() {
+  state.filters = {
+    status: $('#f-status').value,
+    platform: $('#f-platform').value,
+    needs_human: $('#f-needs').value,
+    assigned_to: $('#f-assignee').value,
+    q: $('#f-q').value.trim(),
+  };
+  sessionStorage.setItem('pentagon.admin.filters', JSON.stringify(state.filters));
+  loadList(true);
+}
+
+function restoreFilters() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem('pentagon.admin.filters') || 'null');
+    if (!saved) return;
+    state.filters = { ...state.filters, ...saved };
+    $('#f-status').value = state.filters.status;
+    $('#f-platform').value = state.filters.platform;
+    $('#f-needs').value = state.filters.needs_human;
+    $('#f-assignee').value = state.filters.assigned_to;
+    $('#f-q').value = state.filters.q;
+  } catch {
+    sessionStorage.removeItem('pentagon.admin.filters');
+  }
+}
+
+// ---------- conversation view ----------
+
+async function openConversation(id) {
+  const numeric = Number(id);
+  state.currentId = numeric;
+  list.select(numeric);
+  if (location.hash !== `#c/${numeric}`) history.replaceState(null, '', `#c/${numeric}`);
+  $('#conv-empty').hidden = true;
+  $('#conv-detail').hidden = false;
+  $('#thread').replaceChildren(el('p', { class: 'muted empty', text: 'Loading…' }));
+  try {
+    const data = await get(`/admin/conversations/${numeric}`);
+    if (state.currentId !== numeric) return;
+    state.current = data.conversation;
+    list.upsert(data.conversation);
+    list.render();
+    thread.reset(data.messages || []);
+    renderDetail();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function renderDetail() {
+  const c = state.current;
+  if (!c) return;
+  $('#conv-title').textContent = `#${c.id} · ${c.user_id}`;
+  const parts = [c.platform, c.status, `priority ${c.priority ?? 3}`, c.assigned_to ? `assigned to ${c.assigned_to}` : 'unassigned'];
+  if (c.escalation_reason) parts.push(`escalation: ${c.escalation_reason}`);
+  $('#conv-sub').textContent = parts.join(' · ');
+  $('#conv-detail').dataset.status = c.status;
+  $('#conv-detail').classList.toggle('needs-human', needsHuman(c));
+  const admin = state.me?.role === 'admin';
+  const show = (sel, visible) => { $(sel).hidden = !visible; $(sel).disabled = !admin; };
+  show('#act-takeover', c.status === 'active');
+  show('#act-handback', c.status === 'human');
+  show('#act-close', c.status !== 'closed');
+  show('#act-reopen', c.status === 'closed');
+  show('#act-assign', c.status !== 'closed');
+  $('#act-assign').textContent = c.assigned_to && c.assigned_to === state.me?.name ? 'Unassign me' : 'Assign to me';
+  $('#act-priority').value = String(c.priority ?? 3);
+  $('#act-priority').disabled = !admin;
+  const canReply = admin && c.status !== 'closed';
+  $('#reply-text').disabled = !canReply;
+  $('#reply-send').disabled = !canReply;
+  $('#reply-text').placeholder = !admin ? 'Viewers cannot reply.'
+    : c.status === 'closed' ? 'Conversation closed: reopen it to reply.'
+      : 'Reply as staff (Enter sends, Shift+Enter new line)';
+}
+
+async function conversationAction(action, body) {
+  const id = state.currentId;
+  if (!id) return;
+  hideError();
+  setActionsBusy(true);
+  try {
+    const data = await post(`/admin/conversations/${id}/${action}`, body);
+    applyConversation(data.conversation);
+  } catch (err) {
+    showError(err);
+  } finally {
+    setActionsBusy(false);
+  }
+}
+
+function setActionsBusy(busy) {
+  $('#conv-actions').classList.toggle('busy', busy);
+  for (const button of $$('#conv-actions button, #conv-actions select')) {
+    if (busy) button.disabled = true;
+  }
+  if (!busy) renderDetail();
+}
+
+async function messageAction(action, message) {
+  hideError();
+  try {
+    const data = await post(`/admin/messages/${message.id}/${action}`, {});
+    if (data.message) thread.upsert(data.message);
+    refreshConversation(message.conversation_id);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function sendReply() {
+  const box = $('#reply-text');
+  const text = box.value.trim();
+  const id = state.currentId;
+  if (!text || !id) return;
+  hideError();
+  $('#reply-send').disabled = true;
+  try {
+    const data = await post(`/admin/conversations/${id}/reply`, { text });
+    box.value = '';
+    if (state.currentId === id) {
+      // Shown at once as "sending"; the live frame with the same event_id replaces it.
+      thread.upsert({
+        event_id: data.event_id, conversation_id: id, sender_type: 'human', content: text,
+        actor: state.me?.name, timestamp: new Date().toISOString(), _pending: true,
+      });
+    }
+  } catch (err) {
+    showError(err);
+  } finally {
+    renderDetail();
+    box.focus();
+  }
+}
+
+// ---------- live updates ----------
+
+function applyConversation(conversation) {
+  if (!conversation) return;
+  const { prev, next } = list.upsert(conversation);
+  if (!matches(next, state.filters, state.me?.name) && Number(next.id) !== state.currentId) {
+    list.remove(next.id);
+  }
+  if (prev && !needsHuman(prev) && needsHuman(next)) alertNeedsHuman(next);
+  if (Number(next.id) === state.currentId) {
+    state.current = next;
+    renderDetail();
+  }
+  list.render();
+  updateQueueBadge();
+}
+
+async function refreshConversation(id) {
+  if (!id || state.fetching.has(id)) return;
+  state.fetching.add(id);
+  try {
+    const data = await get(`/admin/conversations/${id}`);
+    const known = list.get(id);
+    const c = data.conversation;
+    const msgs = data.messages || [];
+    const last = msgs[msgs.length - 1];
+    if (last) c.last_message = { content: last.content, sender_type: last.sender_type, timestamp: last.timestamp };
+    if (!known && !matches(c, state.filters, state.me?.name)) return;
+    if (!known && needsHuman(c)) alertNeedsHuman(c);
+    applyConversation(c);
+  } catch {
+    // Deleted meanwhile, or a transient error: the next frame tries again.
+  } finally {
+    state.fetching.delete(id);
+  }
+}
+
+function onMessageCreated(frame) {
+  const message = frame.data || {};
+  const id = Number(frame.conversation_id ?? message.conversation_id);
+  message.conversation_id = id;
+  const conv = list.noteMessage(message);
+  if (id === state.currentId) thread.upsert(message);
+  if (conv) {
+    list.render();
+  } else {
+    refreshConversation(id);
+  }
+}
+
+function onDelivery(frame) {
+  const patch = frame.data || {};
+  if (Number(frame.conversation_id ?? patch.conversation_id) === state.currentId) thread.updateById(patch);
+}
+
+function onUserDeleted(frame) {
+  const data = frame.data || {};
+  for (const c of Array.from(list.items.values())) {
+    if (Number(c.id) === Number(frame.conversation_id) || (c.platform === data.platform && c.user_id === data.user_id)) {
+      list.remove(c.id);
+      if (Number(c.id) === state.currentId) closeDetail();
+    }
+  }
+  list.render();
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case 'hello':
+      if (typeof frame.seq === 'number' && frame.seq < feed.lastSeq) {
+        feed.lastSeq = frame.seq; // the server's history restarted: reload what we show
+        loadList(true);
+      }
+      break;
+    case 'resync':
+      // Too far behind for a replay: start from the server's current position and reload.
+      if (typeof frame.seq === 'number') feed.lastSeq = frame.seq;
+      loadList(true);
+      if (state.currentId) openConversation(state.currentId);
+      break;
+    case 'message.created': onMessageCreated(frame); break;
+    case 'conversation.updated': onConversationFrame(frame); break;
+    case 'delivery.updated': onDelivery(frame); break;
+    case 'user.deleted': onUserDeleted(frame); break;
+    case 'stats': onStats(frame.data); break;
+    default: break; // heartbeat and future frame types
+  }
+}
+
+function onConversationFrame(frame) {
+  const c = frame.data || {};
+  if (c.id === undefined) c.id = frame.conversation_id;
+  const known = list.get(c.id);
+  if (!known && matches(c, state.filters, state.me?.name) && !state.filters.q) {
+    if (needsHuman(c)) alertNeedsHuman(c);
+    if (!c.last_message) refreshConversation(Number(c.id));
+  }
+  if (known || Number(c.id) === state.currentId || (matches(c, state.filters, state.me?.name) && !state.filters.q)) {
+    applyConversation(c);
+  }
+}
+
+function onStats(data) {
+  const size = queueSize(data);
+  if (size !== null) state.queueFromServer = size;
+  updateQueueBadge();
+  recordQueue(data);
+  if (!$('#view-stats').hidden) renderQueue($('#chart-queue'));
+}
+
+function alertNeedsHuman(conversation) {
+  document.body.dataset.lastAlert = String(conversation.id);
+  toast(`Conversation #${conversation.id} needs a human`, () => openConversation(conversation.id));
+  beep();
+  desktopNotify(conversation, () => openConversation(conversation.id));
+}
+
+function updateAlertsButton() {
+  const s = alertsState();
+  const button = $('#alerts-btn');
+  button.textContent = s === 'granted' ? 'Alerts on' : s === 'denied' ? 'Alerts blocked' : 'Enable alerts';
+  button.dataset.state = s;
+}
+
+function closeDetail() {
+  state.currentId = null;
+  state.current = null;
+  list.select(null);
+  $('#conv-detail').hidden = true;
+  $('#conv-empty').hidden = false;
+}
+
+// ---------- stats and export ----------
+
+async function loadStats() {
+  const hours = Number($('#stats-range').value) || 24;
+  const until = new Date();
+  const since = new Date(until.getTime() - hours * 3600_000);
+  try {
+    const data = await get(`/admin/stats/detailed${query({ since: since.toISOString(), until: until.toISOString() })}`);
+    renderStats(data);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function exportFile(name) {
+  hideError();
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  const [base, ext] = name.split('.');
+  try {
+    await download(`/admin/export/${name}${query(filterParams())}`, `pentagon-${base}-${stamp}.${ext}`);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// ---------- navigation ----------
+
+function showView(name) {
+  const stats = name === 'stats';
+  $('#view-conversations').hidden = stats;
+  $('#view-stats').hidden = !stats;
+  $('#tab-conversations').classList.toggle('active', !stats);
+  $('#tab-stats').classList.toggle('active', stats);
+  $('#tab-conversations').setAttribute('aria-pressed', String(!stats));
+  $('#tab-stats').setAttribute('aria-pressed', String(stats));
+  if (stats) {
+    if (location.hash !== '#stats') history.replaceState(null, '', '#stats');
+    loadStats();
+  } else if (location.hash === '#stats') {
+    history.replaceState(null, '', state.currentId ? `#c/${state.currentId}` : location.pathname);
+  }
+}
+
+function routeFromHash() {
+  const hash = location.hash;
+  if (hash === '#stats') return showView('stats');
+  showView('conversations');
+  const match = /^#c\/(\d+)$/.exec(hash);
+  if (match) openConversation(Number(match[1]));
+}
+
+// ---------- wiring ----------
+
+function wire() {
+  $('#signin-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const token = $('#token').value.trim();
+    if (!token) return;
+    $('#signin-submit').disabled = true;
+    enableAlerts().then(updateAlertsButton); // the click is the gesture browsers require
+    try {
+      await signIn(token, $('#remember').checked);
+      $('#token').value = '';
+    } catch (err) {
+      showSignin(err.status === 401 ? 'That token is not valid.' : err.message);
+    } finally {
+      $('#signin-submit').disabled = false;
+    }
+  });
+  $('#sb-submit').addEventListener('click', async () => {
+    try {
+      const token = await supabaseSignIn(state.supabase, $('#sb-email').value, $('#sb-password').value);
+      await signIn(token, $('#remember').checked);
+    } catch (err) {
+      showSignin(err.message);
+    }
+  });
+  $('#signout').addEventListener('click', () => signOut());
+  $('#alerts-btn').addEventListener('click', async () => { await enableAlerts(); updateAlertsButton(); });
+  $('#error-close').addEventListener('click', hideError);
+  $('#tab-conversations').addEventListener('click', () => showView('conversations'));
+  $('#tab-stats').addEventListener('click', () => showView('stats'));
+  $('#stats-refresh').addEventListener('click', loadStats);
+  $('#stats-range').addEventListener('change', loadStats);
+  for (const button of $$('.export')) button.addEventListener('click', () => exportFile(button.dataset.export));
+
+  $('#filters').addEventListener('submit', (event) => event.preventDefault());
+  for (const sel of ['#f-status', '#f-platform', '#f-needs', '#f-assignee']) $(sel).addEventListener('change', readFilters);
+  $('#f-q').addEventListener('input', debounce(readFilters, 300));
+  new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) loadList(false);
+  }, { root: $('.list-pane'), rootMargin: '200px' }).observe($('#list-sentinel'));
+
+  $('#act-takeover').addEventListener('click', () => conversationAction('takeover'));
+  $('#act-handback').addEventListener('click', () => conversationAction('handback'));
+  $('#act-close').addEventListener('click', () => conversationAction('close'));
+  $('#act-reopen').addEventListener('click', () => conversationAction('reopen'));
+  $('#act-assign').addEventListener('click', () => {
+    const mine = state.current?.assigned_to && state.current.assigned_to === state.me?.name;
+    conversationAction('assign', { assigned_to: mine ? null : state.me?.name });
+  });
+  $('#act-priority').addEventListener('change', () => conversationAction('priority', { priority: Number($('#act-priority').value) }));
+
+  $('#reply-form').addEventListener('submit', (event) => { event.preventDefault(); sendReply(); });
+  $('#reply-text').addEventListener('keydown', (event) => {
+    // isComposing: Enter that confirms a Burmese/IME composition must not send.
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      sendReply();
+    }
+  });
+  window.addEventListener('hashchange', () => { if (state.me) routeFromHash(); });
+}
+
+wire();
+restoreFilters();
+loadAuthConfig();
+resumeSession();

@@ -1,0 +1,148 @@
+// The conversation list: what is loaded, how it is ordered (needs-human first, then the
+// latest activity), unread counts since each conversation was last opened, and rendering.
+
+import { el, formatShort } from './dom.js';
+
+const UNREAD_KEY = 'pentagon.admin.unread';
+
+export function needsHuman(c) {
+  return Boolean(c) && c.status !== 'closed' && (c.status === 'human' || (c.pending_human_count || 0) > 0);
+}
+
+function compare(a, b) {
+  const na = needsHuman(a) ? 1 : 0;
+  const nb = needsHuman(b) ? 1 : 0;
+  if (na !== nb) return nb - na;
+  const ta = Date.parse(a.last_message_at || a.updated_at || '') || 0;
+  const tb = Date.parse(b.last_message_at || b.updated_at || '') || 0;
+  if (ta !== tb) return tb - ta;
+  return (b.id || 0) - (a.id || 0);
+}
+
+/** Does a conversation belong in the list under the current filters? (q is the server's job.) */
+export function matches(c, filters, me) {
+  if (filters.status === 'all') {
+    // every status
+  } else if (filters.status) {
+    if (c.status !== filters.status) return false;
+  } else if (c.status === 'closed') {
+    return false;
+  }
+  if (filters.platform && c.platform !== filters.platform) return false;
+  if (filters.needs_human === 'true' && !needsHuman(c)) return false;
+  if (filters.needs_human === 'false' && needsHuman(c)) return false;
+  if (filters.assigned_to) {
+    const who = filters.assigned_to === '__me__' ? me : filters.assigned_to;
+    if (c.assigned_to !== who) return false;
+  }
+  return true;
+}
+
+export class ConversationList {
+  constructor(root, onOpen) {
+    this.root = root;
+    this.onOpen = onOpen;
+    this.items = new Map();
+    this.selectedId = null;
+    this.unread = this.loadUnread();
+  }
+
+  loadUnread() {
+    try {
+      return new Map(Object.entries(JSON.parse(sessionStorage.getItem(UNREAD_KEY) || '{}')).map(([k, v]) => [Number(k), v]));
+    } catch {
+      return new Map();
+    }
+  }
+
+  saveUnread() {
+    sessionStorage.setItem(UNREAD_KEY, JSON.stringify(Object.fromEntries(this.unread)));
+  }
+
+  clearAll() {
+    this.items.clear();
+    this.render();
+  }
+
+  get(id) {
+    return this.items.get(Number(id));
+  }
+
+  upsert(conversation) {
+    const id = Number(conversation.id);
+    const prev = this.items.get(id);
+    const merged = prev ? { ...prev, ...conversation } : { ...conversation };
+    if (prev && !conversation.last_message && prev.last_message) merged.last_message = prev.last_message;
+    this.items.set(id, merged);
+    return { prev, next: merged };
+  }
+
+  remove(id) {
+    this.items.delete(Number(id));
+    this.unread.delete(Number(id));
+    this.saveUnread();
+  }
+
+  /** A new message for a conversation: preview, activity time and unread count. */
+  noteMessage(message) {
+    const id = Number(message.conversation_id);
+    const conv = this.items.get(id);
+    if (conv) {
+      conv.last_message = { content: message.content, sender_type: message.sender_type, timestamp: message.timestamp };
+      const ts = message.timestamp || message.created_at;
+      if (ts && (!conv.last_message_at || Date.parse(ts) > Date.parse(conv.last_message_at))) conv.last_message_at = ts;
+    }
+    if (message.sender_type === 'user' && id !== this.selectedId) {
+      this.unread.set(id, (this.unread.get(id) || 0) + 1);
+      this.saveUnread();
+    }
+    return conv;
+  }
+
+  select(id) {
+    this.selectedId = id === null ? null : Number(id);
+    if (this.selectedId !== null) {
+      this.unread.delete(this.selectedId);
+      this.saveUnread();
+    }
+    this.render();
+  }
+
+  render() {
+    const sorted = Array.from(this.items.values()).sort(compare);
+    const nodes = sorted.map((c) => this.renderItem(c));
+    this.root.replaceChildren(...nodes);
+    if (!nodes.length) this.root.append(el('li', { class: 'muted empty', text: 'No conversations match.' }));
+  }
+
+  renderItem(c) {
+    const unread = this.unread.get(Number(c.id)) || 0;
+    const last = c.last_message || {};
+    const preview = last.content ? `${last.sender_type ? `${last.sender_type}: ` : ''}${last.content}` : '';
+    const classes = ['conv-item'];
+    if (needsHuman(c)) classes.push('needs-human');
+    if (Number(c.id) === this.selectedId) classes.push('selected');
+    if (unread) classes.push('unread');
+    const li = el('li', {
+      class: classes.join(' '),
+      tabindex: '0',
+      role: 'button',
+      dataset: { id: c.id, status: c.status },
+      onclick: () => this.onOpen(c.id),
+      onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); this.onOpen(c.id); } },
+    },
+    el('div', { class: 'conv-line' },
+      el('span', { class: `platform ${c.platform}`, text: c.platform === 'messenger' ? 'FB' : 'Web' }),
+      el('span', { class: 'conv-user', text: `#${c.id} · ${c.user_id}` }),
+      el('span', { class: 'conv-time', text: formatShort(c.last_message_at || c.updated_at) })),
+    el('div', { class: 'conv-line' },
+      el('span', { class: 'conv-preview', dir: 'auto', text: preview }),
+      unread ? el('span', { class: 'unread-count', title: 'Unread messages', text: String(unread) }) : null),
+    el('div', { class: 'conv-line tags' },
+      el('span', { class: `status ${c.status}`, text: c.status }),
+      needsHuman(c) ? el('span', { class: 'flag needs', text: 'Needs human' }) : null,
+      c.priority && c.priority !== 3 ? el('span', { class: `prio p${c.priority}`, text: `P${c.priority}` }) : null,
+      c.assigned_to ? el('span', { class: 'assignee', text: `→ ${c.assigned_to}` }) : null));
+    return li;
+  }
+}

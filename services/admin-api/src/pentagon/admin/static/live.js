@@ -1,0 +1,116 @@
+// The live feed: /admin/ws with automatic reconnect that resumes from the last seq seen,
+// so nothing that happened while the connection was down is missed.
+
+const SILENCE_MS = 40_000; // heartbeats come every 15 s: two missed means a dead link
+const MAX_BACKOFF_MS = 10_000;
+const AUTH_CLOSES = [4401, 4403]; // bad or forbidden token: retrying cannot help
+const BAD_SINCE = 4422;
+
+export class LiveFeed {
+  /**
+   * @param {() => string} getToken
+   * @param {(frame: object) => void} onFrame
+   * @param {(state: string, detail?: string) => void} onState  state: connecting|open|reconnecting|closed|unauthorized
+   */
+  constructor(getToken, onFrame, onState) {
+    this.getToken = getToken;
+    this.onFrame = onFrame;
+    this.onState = onState;
+    this.lastSeq = 0;
+    this.ws = null;
+    this.attempt = 0;
+    this.stopped = true;
+    this.retryTimer = null;
+    this.silenceTimer = null;
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.silenceTimer);
+    if (this.ws) this.ws.close(1000, 'bye');
+    this.ws = null;
+    this.onState('closed');
+  }
+
+  url() {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const params = new URLSearchParams({ token: this.getToken() });
+    if (this.lastSeq) params.set('since', String(this.lastSeq));
+    return `${scheme}://${location.host}/admin/ws?${params}`;
+  }
+
+  connect() {
+    if (this.stopped) return;
+    this.onState(this.attempt ? 'reconnecting' : 'connecting');
+    let ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    ws.addEventListener('open', () => {
+      this.attempt = 0;
+      this.onState('open');
+      this.armSilenceTimer();
+    });
+    ws.addEventListener('message', (event) => this.receive(event.data));
+    ws.addEventListener('close', (event) => this.closed(ws, event));
+  }
+
+  receive(text) {
+    this.armSilenceTimer();
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return; // a frame we cannot read must not stop the feed
+    }
+    if (frame && typeof frame.seq === 'number' && frame.type !== 'hello' && frame.type !== 'resync') {
+      if (frame.seq <= this.lastSeq) return; // replayed after a resume: already applied
+      this.lastSeq = frame.seq;
+    }
+    this.onFrame(frame);
+  }
+
+  closed(ws, event) {
+    if (ws !== this.ws) return;
+    clearTimeout(this.silenceTimer);
+    this.ws = null;
+    if (this.stopped) return;
+    if (event.code === BAD_SINCE) this.lastSeq = 0;
+    if (AUTH_CLOSES.includes(event.code)) {
+      this.stopped = true;
+      this.onState('unauthorized');
+      return;
+    }
+    this.scheduleRetry();
+  }
+
+  scheduleRetry() {
+    this.attempt += 1;
+    const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(this.attempt - 1, 5));
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.onState('reconnecting', `retrying in ${Math.ceil(delay / 1000)} s`);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  armSilenceTimer() {
+    clearTimeout(this.silenceTimer);
+    this.silenceTimer = setTimeout(() => {
+      // A dead link may never finish the close handshake: drop it and dial again now.
+      const dead = this.ws;
+      this.ws = null;
+      if (dead) dead.close(4000, 'silent');
+      if (!this.stopped) this.scheduleRetry();
+    }, SILENCE_MS);
+  }
+}

@@ -1,0 +1,216 @@
+// Statistics view: numbers and plain-SVG charts (no chart library, no build step).
+
+import { clear, el, svg } from './dom.js';
+
+const W = 600;
+const H = 220;
+const PAD = { left: 40, right: 10, top: 12, bottom: 28 };
+const hourLabel = new Intl.DateTimeFormat(undefined, { hour: '2-digit' });
+const dayHourLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit' });
+const clockLabel = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+const QUEUE_SAMPLES = 360; // one hour of 10-second stats frames
+const queueHistory = [];
+
+/** The number of conversations waiting for a human, whatever name the payload gives it. */
+export function queueSize(stats) {
+  if (!stats || typeof stats !== 'object') return null;
+  const inner = stats.stats && typeof stats.stats === 'object' ? stats.stats : stats;
+  const queue = inner.needs_human_queue;
+  if (queue && typeof queue === 'object' && typeof queue.conversations === 'number') return queue.conversations;
+  // Conversations waiting when the payload has them, else the original's count of flagged messages.
+  for (const key of ['needs_human_queue', 'needs_human_conversations', 'messages_requiring_human']) {
+    if (typeof inner[key] === 'number') return inner[key];
+  }
+  return null;
+}
+
+export function recordQueue(stats) {
+  const size = queueSize(stats);
+  if (size === null) return;
+  queueHistory.push({ t: Date.now(), n: size });
+  if (queueHistory.length > QUEUE_SAMPLES) queueHistory.shift();
+}
+
+function num(value) {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function rate(value) {
+  const n = num(value);
+  if (n === null) return null;
+  return n > 1 ? n / 100 : n; // accept 0..1 or a percentage
+}
+
+function seconds(value) {
+  const n = num(value);
+  if (n === null) return '—';
+  if (n < 90) return `${Math.round(n)} s`;
+  if (n < 5400) return `${Math.round(n / 60)} min`;
+  return `${(n / 3600).toFixed(1)} h`;
+}
+
+function pct(value) {
+  const r = rate(value);
+  return r === null ? '—' : `${(r * 100).toFixed(1)} %`;
+}
+
+function pick(obj, ...keys) {
+  for (const key of keys) if (obj && obj[key] !== undefined && obj[key] !== null) return obj[key];
+  return null;
+}
+
+/** per_platform may be {messenger: {...}} or [{platform: 'messenger', ...}]. */
+function platforms(stats) {
+  const per = stats.per_platform || stats.platforms || null;
+  if (!per) return [];
+  if (Array.isArray(per)) return per.map((p) => [String(p.platform || '?'), p]);
+  return Object.entries(per);
+}
+
+function card(label, value) {
+  return el('div', { class: 'card stat' }, el('div', { class: 'stat-value', text: value }), el('div', { class: 'stat-label muted', text: label }));
+}
+
+function messageTotal(stats) {
+  const direct = pick(stats, 'total_messages');
+  if (direct !== null) return direct;
+  const rows = Array.isArray(stats.messages_per_hour) ? stats.messages_per_hour : [];
+  return rows.reduce((sum, r) => sum + (Number(r.count) || 0), 0);
+}
+
+function renderCards(root, stats) {
+  const total = pick(stats, 'conversations_in_range', 'total_conversations');
+  const confidence = num(pick(stats, 'average_bot_confidence', 'avg_confidence'));
+  clear(root).append(
+    card('Conversations', total ?? '—'),
+    card('Messages', messageTotal(stats)),
+    card('Waiting for a human', queueSize(stats) ?? '—'),
+    card('Handoff rate', pct(pick(stats, 'handoff_rate'))),
+    card('Median first human reply', seconds(pick(stats, 'median_first_human_response_seconds', 'median_first_response_seconds'))),
+    card('Avg bot confidence', confidence === null ? '—' : confidence.toFixed(2)),
+  );
+}
+
+function emptyChart(root, text) {
+  clear(root).append(el('p', { class: 'muted chart-empty', text }));
+}
+
+function axis(chart, maxValue) {
+  const y0 = H - PAD.bottom;
+  chart.append(svg('line', { x1: PAD.left, y1: y0, x2: W - PAD.right, y2: y0, class: 'axis' }));
+  chart.append(svg('text', { x: PAD.left - 6, y: PAD.top + 10, class: 'tick', 'text-anchor': 'end', text: String(maxValue) }));
+  chart.append(svg('text', { x: PAD.left - 6, y: y0, class: 'tick', 'text-anchor': 'end', text: '0' }));
+}
+
+function barChart(root, points, { label, title }) {
+  if (!points.length) return emptyChart(root, 'No data for this period.');
+  const max = Math.max(1, ...points.map((p) => p.value));
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'chart-svg' });
+  axis(chart, max);
+  const inner = W - PAD.left - PAD.right;
+  const step = inner / points.length;
+  const labelEvery = Math.max(1, Math.ceil(points.length / 12));
+  points.forEach((p, i) => {
+    const h = ((H - PAD.top - PAD.bottom) * p.value) / max;
+    const x = PAD.left + i * step + step * 0.1;
+    const bar = svg('rect', { x, y: H - PAD.bottom - h, width: Math.max(1, step * 0.8), height: h, class: 'bar' });
+    bar.append(svg('title', { text: `${label(p, true)}: ${p.value}` }));
+    chart.append(bar);
+    if (i % labelEvery === 0) {
+      chart.append(svg('text', { x: x + step * 0.4, y: H - 10, class: 'tick', 'text-anchor': 'middle', text: label(p, false) }));
+    }
+  });
+  clear(root).append(chart);
+}
+
+function renderHourly(root, stats) {
+  const rows = Array.isArray(stats.messages_per_hour) ? stats.messages_per_hour : [];
+  const points = rows
+    .map((r) => ({ at: new Date(r.hour), value: Number(r.count) || 0 }))
+    .filter((p) => !Number.isNaN(p.at.getTime()))
+    .sort((a, b) => a.at - b.at);
+  const multiDay = points.length > 1 && points[points.length - 1].at - points[0].at > 24 * 3600_000;
+  barChart(root, points, {
+    title: 'Messages per hour',
+    label: (p, long) => (long || multiDay ? dayHourLabel : hourLabel).format(p.at),
+  });
+}
+
+function hbars(root, rows, format, title) {
+  if (!rows.length) return emptyChart(root, 'No data for this period.');
+  const max = Math.max(1e-9, ...rows.map((r) => r.value));
+  const rowH = 34;
+  const height = rows.length * rowH + 10;
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${height}`, role: 'img', 'aria-label': title, class: 'chart-svg' });
+  rows.forEach((r, i) => {
+    const y = 5 + i * rowH;
+    const width = ((W - 260) * r.value) / max;
+    chart.append(svg('text', { x: 0, y: y + 20, class: 'tick', text: r.label }));
+    chart.append(svg('rect', { x: 120, y: y + 4, width: Math.max(2, width), height: 22, class: 'bar' }));
+    chart.append(svg('text', { x: 128 + Math.max(2, width), y: y + 20, class: 'tick', text: format(r.value) }));
+  });
+  clear(root).append(chart);
+}
+
+function renderHandoff(root, stats) {
+  const rows = [];
+  const overall = rate(stats.handoff_rate);
+  if (overall !== null) rows.push({ label: 'All', value: overall });
+  for (const [name, p] of platforms(stats)) {
+    // Per platform: share of open conversations a human holds now (or the platform's own rate).
+    const r = rate(p.handoff_rate) ?? (p.open ? (Number(p.human) || 0) / p.open : null);
+    if (r !== null) rows.push({ label: `${name} (now)`, value: r });
+  }
+  hbars(root, rows, (v) => `${(v * 100).toFixed(1)} %`, 'Handoff rate');
+  const handed = num(stats.handed_off_conversations);
+  const total = num(stats.conversations_in_range);
+  if (handed !== null && total !== null) root.append(el('p', { class: 'muted', text: `${handed} of ${total} conversations reached a human.` }));
+}
+
+function renderResponse(root, stats) {
+  const rows = [];
+  const keys = ['median_first_human_response_seconds', 'median_first_response_seconds'];
+  const overall = num(pick(stats, ...keys));
+  if (overall !== null) rows.push({ label: 'All', value: overall });
+  for (const [name, p] of platforms(stats)) {
+    const v = num(pick(p, ...keys));
+    if (v !== null) rows.push({ label: name, value: v });
+  }
+  hbars(root, rows, seconds, 'Median first human reply');
+  const asked = num(stats.human_requests);
+  const answered = num(stats.human_requests_answered);
+  if (asked !== null && answered !== null) root.append(el('p', { class: 'muted', text: `${answered} of ${asked} requests for a human answered.` }));
+}
+
+export function renderQueue(root) {
+  if (!root) return;
+  if (!queueHistory.length) return emptyChart(root, 'Waiting for live numbers…');
+  const max = Math.max(1, ...queueHistory.map((s) => s.n));
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'Needs-human queue', class: 'chart-svg' });
+  axis(chart, max);
+  const t0 = queueHistory[0].t;
+  const span = Math.max(1, queueHistory[queueHistory.length - 1].t - t0);
+  const xy = (s) => [
+    PAD.left + ((W - PAD.left - PAD.right) * (s.t - t0)) / span,
+    H - PAD.bottom - ((H - PAD.top - PAD.bottom) * s.n) / max,
+  ];
+  const points = queueHistory.map((s) => xy(s).map((v) => v.toFixed(1)).join(',')).join(' ');
+  chart.append(svg('polyline', { points, class: 'line' }));
+  const last = queueHistory[queueHistory.length - 1];
+  const [lx, ly] = xy(last);
+  chart.append(svg('circle', { cx: lx, cy: ly, r: 4, class: 'dot' }));
+  chart.append(svg('text', { x: PAD.left, y: H - 8, class: 'tick', text: clockLabel.format(new Date(t0)) }));
+  chart.append(svg('text', { x: W - PAD.right, y: H - 8, class: 'tick', 'text-anchor': 'end', text: `${clockLabel.format(new Date(last.t))} · ${last.n} waiting` }));
+  clear(root).append(chart);
+}
+
+export function renderStats(stats) {
+  const body = stats && stats.stats && typeof stats.stats === 'object' ? stats.stats : stats || {};
+  renderCards(document.getElementById('stats-cards'), body);
+  renderHourly(document.getElementById('chart-hourly'), body);
+  renderHandoff(document.getElementById('chart-handoff'), body);
+  renderResponse(document.getElementById('chart-response'), body);
+  recordQueue(body);
+  renderQueue(document.getElementById('chart-queue'));
+}

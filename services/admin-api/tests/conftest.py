@@ -1,0 +1,143 @@
+"""Fixtures for admin-api tests: real Postgres (schema from tracking's migrations), real NATS, the real app.
+
+The app runs in-process (httpx ASGI transport for REST, a real uvicorn socket
+for WebSockets); the tracking service runs as its own process when a test
+needs commands answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+
+from pentagon.admin.app import create_app
+from pentagon.admin.runtime import Runtime
+from pentagon.admin.settings import Settings
+from pentagon.common.serve import uvicorn_server
+from pentagon.devtools.embedded import free_port
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from admin_support import ADMIN_TOKENS  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[3]
+MIGRATIONS = REPO / "services" / "tracking" / "src" / "pentagon" / "tracking" / "migrations"
+TRACKING_PKG = REPO / "services" / "tracking" / "src" / "pentagon" / "tracking"
+
+
+
+def tracking_answers_commands() -> bool:
+    """True once the tracking service in this tree implements the command handler."""
+    if not TRACKING_PKG.is_dir():
+        return False
+    return any("tracking.cmd" in p.read_text(errors="ignore") or "Subjects.command" in p.read_text(errors="ignore")
+               for p in TRACKING_PKG.rglob("*.py"))
+
+
+async def apply_migrations(url: str) -> None:
+    """Tracking's own migration runner when present (same bookkeeping as the service), else its SQL files."""
+    try:
+        from pentagon.tracking.migrate import migrate
+    except ImportError:
+        migrate = None
+    if migrate is not None:
+        await migrate(url)
+        return
+    conn = await asyncpg.connect(url)
+    try:
+        for path in sorted(MIGRATIONS.glob("*.sql")):
+            await conn.execute(path.read_text())
+    finally:
+        await conn.close()
+
+
+@pytest_asyncio.fixture
+async def db_url(database_url: str) -> str:
+    await apply_migrations(database_url)
+    return database_url
+
+
+@pytest_asyncio.fixture
+async def pg(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A writable connection for seeding: the test plays tracking's part of writing rows."""
+    conn = await asyncpg.connect(db_url)
+    yield conn
+    await conn.close()
+
+
+def make_settings(db_url: str, nats_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = dict(
+        database_url=db_url, nats_url=nats_url, admin_tokens=ADMIN_TOKENS, admin_stats_cache_seconds=0,
+        admin_command_timeout=2.0, admin_ws_heartbeat_seconds=3600, admin_ws_stats_seconds=3600,
+        admin_api_addr=f"127.0.0.1:{free_port()}",
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+async def start_runtime(settings: Settings) -> Runtime:
+    runtime = Runtime(settings)
+    await runtime.start()
+    for _ in range(200):
+        if runtime.pool is not None:
+            break
+        await asyncio.sleep(0.05)
+    return runtime
+
+
+@dataclass
+class AdminHarness:
+    runtime: Runtime
+    client: httpx.AsyncClient
+    app: Any
+
+    @property
+    def js(self):  # noqa: ANN201
+        return self.runtime.js
+
+
+@pytest_asyncio.fixture
+async def admin(db_url: str, nats_url: str, request: pytest.FixtureRequest) -> AsyncIterator[AdminHarness]:
+    overrides = getattr(request, "param", {}) or {}
+    runtime = await start_runtime(make_settings(db_url, nats_url, **overrides))
+    app = create_app(runtime)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://admin.test") as client:
+        yield AdminHarness(runtime, client, app)
+    await runtime.stop()
+
+
+@pytest_asyncio.fixture
+async def serve_app() -> AsyncIterator[Any]:
+    """Starts apps on real sockets (WebSockets need them); returns an async starter giving the base URL."""
+    servers: list[tuple[Any, asyncio.Task[None]]] = []
+
+    async def start(app: Any, settings: Settings) -> str:
+        server = uvicorn_server(app, settings.admin_api_addr)
+        task = asyncio.create_task(server.serve())
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.02)
+        servers.append((server, task))
+        return f"127.0.0.1:{settings.admin_api_addr.rsplit(':', 1)[1]}"
+
+    yield start
+    for server, task in servers:
+        server.should_exit = True
+    for server, task in servers:
+        try:
+            await asyncio.wait_for(task, 10)
+        except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+            task.cancel()
+
+

@@ -1,0 +1,209 @@
+"""Read endpoints: original shapes, filters, search, pagination, stats, exports, audit, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from admin_support import ADMIN, VIEWER, T0, add_conversation, add_message, later
+
+
+
+async def seed_basic(pg):
+    a = await add_conversation(pg, "psid-a", last_message_at=later(1))
+    b = await add_conversation(pg, "web-b", platform="web", status="human", last_message_at=later(2),
+                               assigned_to="alice", escalation_reason="asked for staff")
+    c = await add_conversation(pg, "psid-c", status="closed", last_message_at=later(3))
+    await add_message(pg, a, "Do you have iced coffee?", at=later(0.5))
+    await add_message(pg, a, "Yes, iced coffee is 3500 MMK.", "bot", at=later(1), confidence_score=0.9)
+    await add_message(pg, b, "ကော်ဖီ ဘယ်လောက်လဲ", at=later(1.5), requires_human=True)
+    await add_message(pg, b, "I need a person", at=later(2))
+    await add_message(pg, c, "bye", at=later(3))
+    return a, b, c
+
+
+async def test_list_default_is_open_conversations_newest_first_with_original_shape(admin, pg):
+    a, b, _ = await seed_basic(pg)
+    r = await admin.client.get("/admin/conversations", headers=VIEWER)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["success"] is True and body["count"] == 2 and body["next_cursor"] is None
+    assert [c["id"] for c in body["conversations"]] == [b, a]
+    first = body["conversations"][0]
+    assert first["last_message"] == {"content": "I need a person", "sender_type": "user",
+                                     "timestamp": "2026-01-15T10:02:00.000000Z"}
+    assert first["last_message_at"] == "2026-01-15T10:02:00.000000Z"
+    assert isinstance(first["metadata"], dict)
+    expected = {"id", "user_id", "platform", "status", "priority", "bot_paused", "assigned_to", "escalation_reason",
+                "created_at", "updated_at", "last_message_at", "closed_at", "message_count", "user_message_count",
+                "bot_message_count", "human_message_count", "pending_human_count", "metadata", "last_message"}
+    assert set(first) == expected
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("status=closed", ["c"]),
+    ("status=all", ["c", "b", "a"]),
+    ("status=human", ["b"]),
+    ("platform=web", ["b"]),
+    ("needs_human=true", ["b"]),
+    ("needs_human=false", ["a"]),
+    ("assigned_to=alice", ["b"]),
+    ("status=all&since=2026-01-15T10:02:00Z", ["c", "b"]),
+    ("status=all&until=2026-01-15T10:02:00Z", ["a"]),
+    ("q=coffees", ["a"]),                      # English stemming
+    ("q=ICED", ["a"]),                         # case-insensitive
+    ("q=ဘယ်လောက်", ["b"]),                     # Burmese substring, no word boundaries
+    ("q=50%25", []),                           # LIKE wildcards are literal
+    ("q=' OR 1=1 --", []),                     # injection is just text
+    ("status=all&q=bye", ["c"]),
+])
+async def test_list_filters(admin, pg, query, expected):
+    ids = dict(zip("abc", await seed_basic(pg)))
+    r = await admin.client.get(f"/admin/conversations?{query}", headers=VIEWER)
+    assert r.status_code == 200, r.text
+    assert [c["id"] for c in r.json()["conversations"]] == [ids[k] for k in expected]
+
+
+async def test_keyset_pagination_visits_every_conversation_once(admin, pg):
+    ids = []
+    for i in range(23):
+        # Some share a timestamp: the id breaks the tie.
+        ids.append(await add_conversation(pg, f"user-{i}", last_message_at=later(i // 3)))
+    ids.append(await add_conversation(pg, "silent", last_message_at=None))
+    seen, cursor = [], None
+    while True:
+        url = "/admin/conversations?limit=5" + (f"&cursor={cursor}" if cursor else "")
+        body = (await admin.client.get(url, headers=ADMIN)).json()
+        seen += [c["id"] for c in body["conversations"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 24
+    assert seen[-1] == ids[-1]  # no activity yet: last
+    timestamps = [(later(i // 3), ids[i]) for i in range(23)]
+    assert seen[:-1] == [i for _, i in sorted(timestamps, reverse=True)]
+
+
+@pytest.mark.parametrize("query", [
+    "limit=0", "limit=501", "limit=abc", "status=open2", "cursor=not*base64", "cursor=eyJrIjoiYSIsInYiOlsxXX0",
+    "cursor=e30", "needs_human=maybe", "since=yesterday", "q=", "q=a%00b", "platform=WEB", "platform=" + "x" * 40,
+    "since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "assigned_to=%00",
+])
+async def test_bad_list_parameters_are_422_structured(admin, pg, query):
+    r = await admin.client.get(f"/admin/conversations?{query}", headers=VIEWER)
+    assert r.status_code == 422, (query, r.text)
+    assert r.json()["success"] is False and r.json()["error"]["code"] == "invalid"
+
+
+async def test_detail_and_messages(admin, pg):
+    a, _, _ = await seed_basic(pg)
+    extra = [await add_message(pg, a, f"m{i}", at=later(10 + i)) for i in range(5)]
+    r = await admin.client.get(f"/admin/conversations/{a}", headers=VIEWER)
+    body = r.json()
+    assert r.status_code == 200 and set(body) == {"success", "conversation", "messages"}
+    assert body["conversation"]["id"] == a
+    assert [m["content"] for m in body["messages"]][:2] == ["Do you have iced coffee?", "Yes, iced coffee is 3500 MMK."]
+    assert body["messages"][1]["confidence_score"] == 0.9
+
+    r = await admin.client.get(f"/admin/conversations/{a}/messages?limit=3", headers=VIEWER)
+    assert [m["content"] for m in r.json()["messages"]] == ["m2", "m3", "m4"] and r.json()["count"] == 3
+    r = await admin.client.get(f"/admin/conversations/{a}/messages?limit=3&before_id={extra[2]}", headers=VIEWER)
+    assert [m["content"] for m in r.json()["messages"]] == ["Yes, iced coffee is 3500 MMK.", "m0", "m1"]
+
+
+@pytest.mark.parametrize("path,status", [
+    ("/admin/conversations/999999", 404),
+    ("/admin/conversations/999999/messages", 404),
+    ("/admin/conversations/abc", 422),
+    ("/admin/conversations/0", 422),
+    ("/admin/conversations/99999999999999999999999", 422),
+    ("/admin/conversations/1/messages?before_id=-1", 422),
+    ("/admin/nothing-here", 404),
+])
+async def test_unknown_and_malformed_ids(admin, pg, path, status):
+    r = await admin.client.get(path, headers=VIEWER)
+    assert r.status_code == status
+    assert r.json()["success"] is False and r.json()["error"]["code"]
+
+
+async def test_stats_has_the_original_shape(admin, pg):
+    await seed_basic(pg)
+    r = await admin.client.get("/admin/stats", headers=VIEWER)
+    stats = r.json()["stats"]
+    assert r.json()["success"] is True
+    assert set(stats) == {"total_conversations", "active_conversations", "total_messages", "messages_requiring_human",
+                          "timestamp"}
+    assert (stats["total_conversations"], stats["active_conversations"], stats["total_messages"],
+            stats["messages_requiring_human"]) == (3, 2, 5, 1)
+    assert stats["timestamp"].endswith("Z") and "T" in stats["timestamp"]
+
+
+async def test_detailed_stats(admin, pg):
+    a = await add_conversation(pg, "p1", created_at=T0, last_message_at=T0)
+    b = await add_conversation(pg, "p2", platform="web", status="human", created_at=T0, last_message_at=T0)
+    c = await add_conversation(pg, "p3", status="closed", created_at=T0, last_message_at=T0)
+    await add_message(pg, a, "hi", at=later(1))
+    await add_message(pg, a, "hello", "bot", at=later(2), confidence_score=0.8)
+    await add_message(pg, b, "help", at=later(3), requires_human=True)
+    await add_message(pg, b, "bot reply", "bot", at=later(3), confidence_score=0.4)
+    await add_message(pg, b, "staff here", "human", at=later(5), actor="alice:admin")
+    await add_message(pg, c, "need staff", at=later(61), requires_human=True, human_replied=True)
+    await add_message(pg, c, "on it", "human", at=later(62))
+    await pg.execute("UPDATE conversations SET pending_human_count = 1 WHERE id = $1", b)
+    r = await admin.client.get("/admin/stats/detailed?since=2026-01-15T09:00:00Z&until=2026-01-15T12:00:00Z",
+                               headers=VIEWER)
+    assert r.status_code == 200, r.text
+    s = r.json()["stats"]
+    per = {p["platform"]: p for p in s["per_platform"]}
+    assert per["messenger"]["conversations"] == 2 and per["messenger"]["open"] == 1
+    assert per["web"]["human"] == 1 and per["web"]["needs_human"] == 1
+    assert s["needs_human_queue"] == {"conversations": 1, "messages": 1}
+    assert s["handoff_rate"] == pytest.approx(2 / 3)
+    assert s["median_first_human_response_seconds"] == pytest.approx(90.0)  # 120 s and 60 s
+    assert s["average_bot_confidence"] == pytest.approx(0.6)
+    assert s["messages_per_hour"] == [{"hour": "2026-01-15T10:00:00.000000Z", "count": 5},
+                                      {"hour": "2026-01-15T11:00:00.000000Z", "count": 2}]
+    bad = await admin.client.get("/admin/stats/detailed?since=2025-01-01T00:00:00Z&until=2026-01-01T00:00:00Z",
+                                 headers=VIEWER)
+    assert bad.status_code == 422
+
+
+async def test_exports_stream_csv_and_jsonl_with_filters(admin, pg):
+    a, b, c = await seed_basic(pg)
+    await add_message(pg, a, "=HYPERLINK(\"http://evil\")", at=later(4))
+    r = await admin.client.get("/admin/export/conversations.csv", headers=VIEWER)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [int(row["id"]) for row in rows] == [a, b, c]
+    r = await admin.client.get("/admin/export/conversations.jsonl?platform=web", headers=VIEWER)
+    lines = [json.loads(line) for line in r.text.splitlines()]
+    assert [x["id"] for x in lines] == [b]
+    r = await admin.client.get(f"/admin/export/messages.csv?status=active", headers=VIEWER)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["content"] for row in rows][-1] == "'=HYPERLINK(\"http://evil\")"
+    r = await admin.client.get("/admin/export/messages.jsonl?q=ဘယ်လောက်", headers=VIEWER)
+    contents = [json.loads(line)["content"] for line in r.text.splitlines()]
+    assert contents == ["ကော်ဖီ ဘယ်လောက်လဲ", "I need a person"]
+    r = await admin.client.get("/admin/export/messages.jsonl?since=2026-01-15T10:02:00Z", headers=VIEWER)
+    assert {json.loads(line)["content"] for line in r.text.splitlines()} == {"I need a person", "bye",
+                                                                              "=HYPERLINK(\"http://evil\")"}
+    assert (await admin.client.get("/admin/export/messages.csv?limit=x&since=x", headers=VIEWER)).status_code == 422
+
+
+async def test_audit_log_pages_newest_first(admin, pg):
+    for i in range(7):
+        await pg.execute("INSERT INTO admin_actions (command_id, actor, action, conversation_id, params) "
+                         "VALUES ($1, $2, $3, $4, $5)", f"cmd{i}", "alice:admin", "close" if i % 2 else "assign",
+                         i, json.dumps({"i": i}))
+    r = await admin.client.get("/admin/audit?limit=3", headers=VIEWER)
+    body = r.json()
+    assert [e["command_id"] for e in body["entries"]] == ["cmd6", "cmd5", "cmd4"]
+    assert body["entries"][0]["params"] == {"i": 6}
+    r2 = await admin.client.get(f"/admin/audit?limit=3&cursor={body['next_cursor']}", headers=VIEWER)
+    assert [e["command_id"] for e in r2.json()["entries"]] == ["cmd3", "cmd2", "cmd1"]
+    r3 = await admin.client.get("/admin/audit?action=close", headers=VIEWER)
+    assert [e["command_id"] for e in r3.json()["entries"]] == ["cmd5", "cmd3", "cmd1"]
+    assert (await admin.client.get("/admin/audit?cursor=xyz", headers=VIEWER)).status_code == 422

@@ -1,0 +1,171 @@
+"""/admin/ws on a real socket: auth, hello, ordering, resume from seq, resync, slow clients, replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from admin_support import ADMIN_TOKEN, VIEWER_TOKEN, add_conversation, publish_update
+from conftest import make_settings, start_runtime
+from pentagon.admin.app import create_app
+from pentagon.common.proto import events_pb2 as pb
+
+
+async def live_admin(db_url, nats_url, serve_app, **overrides):
+    settings = make_settings(db_url, nats_url, **overrides)
+    runtime = await start_runtime(settings)
+    base = await serve_app(create_app(runtime), settings)
+    return runtime, base
+
+
+async def recv(ws, timeout: float = 5.0) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def recv_updates(ws, n: int) -> list[dict]:
+    frames = []
+    while len(frames) < n:
+        frame = await recv(ws)
+        if "seq" in frame and frame["type"] != "hello":
+            frames.append(frame)
+    return frames
+
+
+async def publish_messages(js, n: int, start: int = 0) -> list[int]:
+    return [await publish_update(js, pb.UPDATE_MESSAGE_CREATED, 7, {"id": start + i, "content": f"m{start + i}"})
+            for i in range(n)]
+
+
+@pytest.fixture
+async def live(db_url, nats_url, serve_app):
+    runtime, base = await live_admin(db_url, nats_url, serve_app)
+    yield runtime, base
+    await runtime.stop()
+
+
+@pytest.mark.parametrize("query,code", [("", 4401), ("?token=wrong", 4401), ("?token=" + ADMIN_TOKEN + "&since=-3", 4422),
+                                        ("?token=" + ADMIN_TOKEN + "&since=abc", 4422)])
+async def test_refused_connections_get_close_codes(live, query, code):
+    _, base = live
+    async with websockets.connect(f"ws://{base}/admin/ws{query}") as ws:
+        with pytest.raises(ConnectionClosed) as info:
+            await recv(ws)
+    assert info.value.rcvd.code == code
+
+
+async def test_hello_then_live_frames_in_order(live):
+    runtime, base = live
+    before = await publish_messages(runtime.js, 2)
+    async with websockets.connect(f"ws://{base}/admin/ws?token={VIEWER_TOKEN}") as ws:
+        hello = await recv(ws)
+        assert hello == {"type": "hello", "seq": before[-1]}
+        seqs = await publish_messages(runtime.js, 20, start=2)
+        await publish_update(runtime.js, pb.UPDATE_CONVERSATION_CHANGED, 7, {"id": 7, "status": "human"}, mode="human")
+        frames = await recv_updates(ws, 21)
+    assert [f["seq"] for f in frames[:20]] == seqs
+    assert [f["data"]["content"] for f in frames[:20]] == [f"m{i}" for i in range(2, 22)]
+    assert frames[0]["type"] == "message.created" and frames[0]["conversation_id"] == 7
+    assert frames[-1]["type"] == "conversation.updated" and frames[-1]["data"]["status"] == "human"
+    assert frames[-1]["seq"] == seqs[-1] + 1
+
+
+async def test_reconnect_with_since_replays_missed_frames_then_live(live):
+    runtime, base = live
+    url = f"ws://{base}/admin/ws?token={ADMIN_TOKEN}"
+    async with websockets.connect(url) as ws:
+        await recv(ws)
+        first = await publish_messages(runtime.js, 5)
+        got = await recv_updates(ws, 3)
+    last_seen = got[-1]["seq"]
+    missed = await publish_messages(runtime.js, 4, start=5)  # while disconnected
+    async with websockets.connect(f"{url}&since={last_seen}") as ws:
+        hello = await recv(ws)
+        assert hello["seq"] == missed[-1]
+        replayed = await recv_updates(ws, 6)
+        assert [f["seq"] for f in replayed] == first[3:] + missed
+        live_seqs = await publish_messages(runtime.js, 3, start=9)
+        after = await recv_updates(ws, 3)
+        assert [f["seq"] for f in after] == live_seqs  # no duplicates, no gaps
+
+
+async def test_too_far_behind_gets_resync(db_url, nats_url, serve_app):
+    runtime, base = await live_admin(db_url, nats_url, serve_app, admin_ws_replay_max=5)
+    try:
+        seqs = await publish_messages(runtime.js, 10)
+        async with websockets.connect(f"ws://{base}/admin/ws?token={ADMIN_TOKEN}&since=1") as ws:
+            assert (await recv(ws))["type"] == "hello"
+            assert await recv(ws) == {"type": "resync", "seq": seqs[-1], "since": 1}
+            more = await publish_messages(runtime.js, 1)
+            assert [f["seq"] for f in await recv_updates(ws, 1)] == more
+        async with websockets.connect(f"ws://{base}/admin/ws?token={ADMIN_TOKEN}&since=999999") as ws:
+            await recv(ws)
+            assert (await recv(ws))["type"] == "resync"
+    finally:
+        await runtime.stop()
+
+
+async def test_slow_client_is_cut_off_without_slowing_others(db_url, nats_url, serve_app):
+    runtime, base = await live_admin(db_url, nats_url, serve_app, admin_ws_queue_size=16)
+    try:
+        url = f"ws://{base}/admin/ws?token={ADMIN_TOKEN}"
+        # max_queue=1, no compression: this client stops reading, so TCP and then its server-side queue fill up.
+        slow = await websockets.connect(url, max_queue=1, compression=None)
+        fast = await websockets.connect(url)
+        await recv(slow)
+        await recv(fast)
+        big = "x" * 60_000
+        seqs, frames = [], []
+        for batch in range(10):  # ~12 MB in all: far beyond socket buffers plus the slow client's queue
+            seqs += [await publish_update(runtime.js, pb.UPDATE_MESSAGE_CREATED, 1, {"id": i, "content": big})
+                     for i in range(20)]
+            frames += await recv_updates(fast, 20)
+        assert [f["seq"] for f in frames] == seqs
+        code = None
+        try:
+            while True:
+                await asyncio.wait_for(slow.recv(), 10)
+        except ConnectionClosed as exc:
+            code = exc.rcvd.code if exc.rcvd else None
+        assert code == 4408
+        assert runtime.hub.client_count == 1
+        await fast.close()
+    finally:
+        await runtime.stop()
+
+
+async def test_every_replica_delivers_every_update(db_url, nats_url, serve_app):
+    r1, base1 = await live_admin(db_url, nats_url, serve_app)
+    r2, base2 = await live_admin(db_url, nats_url, serve_app)
+    try:
+        async with websockets.connect(f"ws://{base1}/admin/ws?token={ADMIN_TOKEN}") as a, \
+                websockets.connect(f"ws://{base2}/admin/ws?token={ADMIN_TOKEN}") as b:
+            await recv(a)
+            await recv(b)
+            seqs = await publish_messages(r1.js, 10)
+            assert [f["seq"] for f in await recv_updates(a, 10)] == seqs
+            assert [f["seq"] for f in await recv_updates(b, 10)] == seqs
+    finally:
+        await r1.stop()
+        await r2.stop()
+
+
+async def test_heartbeat_and_stats_frames(db_url, nats_url, serve_app, pg):
+    await add_conversation(pg, "psid-1")
+    runtime, base = await live_admin(db_url, nats_url, serve_app, admin_ws_heartbeat_seconds=0.2,
+                                     admin_ws_stats_seconds=0.3)
+    try:
+        async with websockets.connect(f"ws://{base}/admin/ws", additional_headers={
+                "Authorization": f"Bearer {VIEWER_TOKEN}"}) as ws:
+            await recv(ws)
+            kinds: dict[str, dict] = {}
+            while len(kinds) < 2:
+                frame = await recv(ws)
+                kinds[frame["type"]] = frame
+        assert kinds["heartbeat"]["ts"].endswith("Z")
+        assert kinds["stats"]["data"]["total_conversations"] == 1
+    finally:
+        await runtime.stop()

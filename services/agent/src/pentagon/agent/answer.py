@@ -1,0 +1,167 @@
+"""The offline answerer: retrieval, escalation rules and composed replies, no model needed.
+
+It is also the safety net of the OpenAI path: whatever happens to the model,
+this answer exists first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from pentagon.agent import compose
+from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
+from pentagon.agent.knowledge import KnowledgeBase, MenuItem
+from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens
+from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, phrase
+from pentagon.agent.retriever import Hit, KnowledgeIndex, KnowledgeRetriever
+
+OFFLINE_MODEL = "offline"
+SMALL_TALK_CONFIDENCE = 0.95
+INTENT_BY_KIND = {"faq": "faq", "menu": "menu", "hours": "hours", "reservation": "reservation", "event": "events",
+                  "promotion": "events", "job": "jobs"}
+INTENT_BY_FAQ_CATEGORY = {"payment": "payment"}
+INTENT_BY_REASON = {"human_request": "human_request", "complaint": "complaint", "allergy": "allergy",
+                    "medical": "medical", "payment_problem": "payment", LOW_CONFIDENCE: "off_topic"}
+
+# Words that ask for the menu (or a part of it) without naming a dish.
+MENU_WORDS = frozenset({"menu", "show", "see", "full", "list", "option", "kind", "type", "price", "serve", "sell",
+                        "available", "drink", "food", "မီနူး", "မီ", "နူး", "~မီ", "~နူး", "ကြည့်", "~ကြည့်", "ပြ", "~ပြ", "ရှိ",
+                        "~ရှိ", "ဘာ", "~ဘာ", "တွေ", "မျိုး", "~မျိုး", "အမျိုးမျိုး", "~အ", "ဘယ်လောက်", "~ဘယ်",
+                        "~လောက်", "ဈေး", "~ဈေး", "ရ", "~ရ", "ရောင်း", "~ရောင်း"})
+CATEGORY_WORDS = {"coffee": "coffee", "ကော်ဖီ": "coffee", "tea": "tea", "dessert": "dessert", "sweet": "dessert",
+                  "cake": "dessert", "အချိုပွဲ": "dessert", "smoothie": "drinks", "juice": "drinks",
+                  "ဖျော်ရည်": "drinks", "အချိုရည်": "drinks", "meal": "food", "noodle": "food", "အစားအစာ": "food"}
+CATEGORY_SYLLABLES = {"~ကော်", "~ဖီ", "~ဖျော်", "~ရည်", "~အ", "~ချို", "~ပွဲ", "~စား", "~စာ"}
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    kind: str
+    id: str
+    score: float
+
+
+@dataclass
+class Answer:
+    text: str
+    intent: str
+    language: str
+    confidence: float
+    requires_human: bool = False
+    escalation_reason: str = ""
+    sources: list[SourceRef] = field(default_factory=list)
+    quick_replies: list[str] = field(default_factory=list)
+    model: str = OFFLINE_MODEL
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    hits: list[Hit] = field(default_factory=list)
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    text: str
+
+
+class OfflineAnswerer:
+    def __init__(self, kb: KnowledgeBase, threshold: float = 0.35, history_turns: int = 6,
+                 timezone: str = "Asia/Yangon", clock: Callable[[], datetime] | None = None) -> None:
+        self.kb = kb
+        self.index = KnowledgeIndex(kb)
+        self.retriever = KnowledgeRetriever(index=self.index, k=4)
+        self.threshold = threshold
+        self.history_turns = history_turns
+        self.tz = ZoneInfo(timezone)
+        self._clock = clock or (lambda: datetime.now(self.tz))
+
+    def recent(self, history: Sequence[Turn]) -> list[Turn]:
+        """The latest turns only: the oldest are the first to go when a conversation runs long."""
+        return list(history[-self.history_turns:]) if self.history_turns else []
+
+    def answer(self, text: str, history: Sequence[Turn] = (), locale: str = "") -> Answer:
+        text, _ = to_unicode(clean(text))
+        language = detect_language(text, locale)
+        lang = reply_language(language)
+        trigger = escalation_trigger(text)
+        if trigger is None and (kind := small_talk(text)):
+            return Answer(phrase(lang, kind), kind, language, SMALL_TALK_CONFIDENCE,
+                          quick_replies=QUICK_REPLIES[lang], query=text)
+        query, hits = self._retrieve(text, self.recent(history))
+        confidence = round(hits[0].coverage, 4) if hits else 0.0
+        if trigger is not None:
+            return self._escalate(trigger.reason, lang, language, confidence, hits, query)
+        listing = self._menu_listing(query, lang, language, hits)
+        if listing is not None:
+            return listing
+        if not hits or confidence < self.threshold:
+            return self._escalate(LOW_CONFIDENCE, lang, language, confidence, hits, query)
+        top = hits[0]
+        return Answer(self.compose_hit(top, lang), self._intent(top), language, confidence,
+                      sources=[SourceRef(top.entry.kind, top.entry.source_id, round(top.score, 4))],
+                      quick_replies=QUICK_REPLIES[lang], hits=hits, query=query)
+
+    def _retrieve(self, text: str, history: list[Turn]) -> tuple[str, list[Hit]]:
+        hits = self._search(text)
+        if hits and hits[0].coverage >= self.threshold:
+            return text, hits
+        # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turn.
+        previous = next((to_unicode(clean(t.text))[0] for t in reversed(history) if t.role == "user" and t.text), "")
+        if previous:
+            combined = f"{previous} {text}"
+            retry = self._search(combined)
+            if retry and (not hits or retry[0].coverage > hits[0].coverage):
+                return combined, retry
+        return text, hits
+
+    def _search(self, query: str) -> list[Hit]:
+        docs = self.retriever.invoke(query)
+        by_id = {e.source_id: e for e in self.index.entries}
+        return [Hit(by_id[d.metadata["id"]], d.metadata["score"], d.metadata["confidence"]) for d in docs]
+
+    def _intent(self, hit: Hit) -> str:
+        if hit.entry.kind == "faq":
+            return INTENT_BY_FAQ_CATEGORY.get(hit.entry.record.category, "faq")
+        return INTENT_BY_KIND.get(hit.entry.kind, hit.entry.kind)
+
+    def compose_hit(self, hit: Hit, lang: str) -> str:
+        record, kind = hit.entry.record, hit.entry.kind
+        if kind == "menu":
+            return compose.menu_item(lang, record)
+        if kind == "hours":
+            return compose.hours(lang, record, self._clock().astimezone(self.tz))
+        if kind == "reservation":
+            return compose.reservation(lang, record)
+        return {"faq": compose.faq, "event": compose.event, "promotion": compose.promotion,
+                "job": compose.job}[kind](lang, record)
+
+    def _escalate(self, reason: str, lang: str, language: str, confidence: float, hits: list[Hit],
+                  query: str) -> Answer:
+        text = phrase(lang, reason)
+        sources: list[SourceRef] = []
+        top = hits[0] if hits else None
+        # An allergy question about a dish we know gets the facts now, and a person to confirm them.
+        if reason in ("allergy", "medical") and top and top.entry.kind == "menu" and top.coverage >= self.threshold:
+            text = f"{compose.menu_item(lang, top.entry.record)}\n\n{text}"
+            sources = [SourceRef("menu", top.entry.source_id, round(top.score, 4))]
+        return Answer(text, INTENT_BY_REASON[reason], language, confidence, True, reason, sources,
+                      QUICK_REPLIES_ESCALATED[lang], hits=hits, query=query)
+
+    def _menu_listing(self, query: str, lang: str, language: str, hits: list[Hit]) -> Answer | None:
+        """'Menu', 'what coffee do you have?': a list of items, not one arbitrary item."""
+        words = set(tokens(query))
+        content = words - MENU_WORDS - CATEGORY_SYLLABLES
+        categories = {CATEGORY_WORDS[w] for w in content if w in CATEGORY_WORDS}
+        rest = {w for w in content if w not in CATEGORY_WORDS}
+        if rest or len(categories) > 1 or not words or not (words & {"menu", "မီနူး"} or categories):
+            return None
+        category = next(iter(categories), None)
+        items = [m for m in self.kb.menu if category is None or m.category.lower() == category]
+        if not items:
+            return None
+        sources = [SourceRef("menu", f"menu:{m.id}", 1.0) for m in items[:5]]
+        return Answer(compose.menu_list(lang, items, category), "menu", language, 0.9, sources=sources,
+                      quick_replies=QUICK_REPLIES[lang], hits=hits, query=query)

@@ -1,0 +1,114 @@
+"""Turning one knowledge record into a reply in the user's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pentagon.agent.knowledge import WEEKDAYS, Event, Faq, Job, MenuItem, Promotion, Reservations
+from pentagon.agent.language import burmese_digits
+from pentagon.agent.phrases import ALLERGENS_MM, CATEGORY_NAMES, WEEKDAY_NAMES, phrase
+
+
+def _pick(lang: str, english: str, burmese: str) -> str:
+    """The Burmese field when asked in Burmese and the cafe wrote one; English otherwise."""
+    return burmese if lang == "my" and burmese else english
+
+
+def _num(lang: str, text: str) -> str:
+    return burmese_digits(text) if lang == "my" else text
+
+
+def price_text(lang: str, price: float) -> str:
+    return _num(lang, f"{price:,.0f}")
+
+
+def menu_item(lang: str, item: MenuItem) -> str:
+    name = _pick(lang, item.english_name, item.myanmar_name)
+    parts = [phrase(lang, "price", name=name, price=price_text(lang, item.price))]
+    description = _pick(lang, item.description_en, item.description_mm)
+    if description:
+        parts.append(description)
+    if item.allergens:
+        names = [ALLERGENS_MM.get(a.lower(), a) if lang == "my" else a for a in item.allergens]
+        parts.append(phrase(lang, "allergens", items=("၊ " if lang == "my" else ", ").join(names)))
+    else:
+        parts.append(phrase(lang, "no_allergens"))
+    return " ".join(parts)
+
+
+def menu_list(lang: str, items: list[MenuItem], category: str | None) -> str:
+    if category:
+        title = CATEGORY_NAMES[lang].get(category, category)
+        header = phrase(lang, "category_intro", category=title)
+    else:
+        header = phrase(lang, "menu_intro")
+    lines = [header]
+    for item in items:
+        lines.append(f"• {_pick(lang, item.english_name, item.myanmar_name)} - {price_text(lang, item.price)}")
+    return "\n".join(lines)
+
+
+def faq(lang: str, record: Faq) -> str:
+    return _pick(lang, record.answer_en, record.answer_mm)
+
+
+def event(lang: str, record: Event) -> str:
+    text = f"{_pick(lang, record.title_en, record.title_mm)}: {_pick(lang, record.description_en, record.description_mm)}"
+    schedule = _pick(lang, record.schedule_en, record.schedule_mm)
+    return f"{text} ({schedule})" if schedule else text
+
+
+def promotion(lang: str, record: Promotion) -> str:
+    text = f"{_pick(lang, record.title_en, record.title_mm)}: {_pick(lang, record.description_en, record.description_mm)}"
+    valid = _pick(lang, record.valid_en, record.valid_mm)
+    return f"{text} ({valid})" if valid else text
+
+
+def job(lang: str, record: Job) -> str:
+    parts = [f"{_pick(lang, record.title_en, record.title_mm)} ({_pick(lang, record.type_en, record.type_mm)}):",
+             _pick(lang, record.description_en, record.description_mm)]
+    salary = _pick(lang, record.salary_en, record.salary_mm)
+    if salary:
+        parts.append(phrase(lang, "salary", salary=salary))
+    parts.append(_pick(lang, record.how_to_apply_en, record.how_to_apply_mm))
+    return " ".join(p for p in parts if p)
+
+
+def _week(lang: str, res: Reservations) -> str:
+    """Consecutive days with the same hours collapse to one range ('Monday–Thursday 07:00–21:00')."""
+    groups: list[tuple[int, int, str]] = []
+    for index, day in enumerate(WEEKDAYS):
+        hours = res.opening_hours.get(day)
+        span = f"{hours.open}–{hours.close}" if hours else phrase(lang, "closed")
+        if day not in res.opening_hours:
+            continue
+        if groups and groups[-1][2] == span and groups[-1][1] == index - 1:
+            groups[-1] = (groups[-1][0], index, span)
+        else:
+            groups.append((index, index, span))
+    names = WEEKDAY_NAMES[lang]
+    parts = [f"{names[a]}{'' if a == b else '–' + names[b]} {span}" for a, b, span in groups]
+    return _num(lang, ("၊ " if lang == "my" else "; ").join(parts))
+
+
+def hours(lang: str, res: Reservations, now: datetime) -> str:
+    day = WEEKDAYS[now.weekday()]
+    day_name = WEEKDAY_NAMES[lang][now.weekday()]
+    today = res.opening_hours.get(day)
+    if today is None or now.date().isoformat() in res.closed_dates:
+        parts = [phrase(lang, "today_closed", day=day_name)]
+    else:
+        parts = [phrase(lang, "today_open", day=day_name, open=_num(lang, today.open), close=_num(lang, today.close))]
+    if res.opening_hours:
+        parts.append(phrase(lang, "week", hours=_week(lang, res)))
+    note = _pick(lang, res.hours_note_en, res.hours_note_mm)
+    if note:
+        parts.append(note)
+    return " ".join(parts)
+
+
+def reservation(lang: str, res: Reservations) -> str:
+    parts = [_pick(lang, res.reservation_policy_en, res.reservation_policy_mm)]
+    if res.max_party_size:
+        parts.append(phrase(lang, "max_party", n=_num(lang, str(res.max_party_size))))
+    return " ".join(p for p in parts if p)

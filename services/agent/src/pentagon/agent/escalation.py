@@ -1,0 +1,105 @@
+"""When a person must step in, and the small talk that never needs one.
+
+Rules, not retrieval: a request for a human, a complaint, an allergy or medical
+issue, or a payment problem must be caught even when it shares no words with
+the knowledge base. Burmese patterns are matched on the text with spaces
+removed, since people space Burmese inconsistently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+HUMAN_REQUEST = "human_request"
+COMPLAINT = "complaint"
+ALLERGY = "allergy"
+MEDICAL = "medical"
+PAYMENT = "payment_problem"
+LOW_CONFIDENCE = "low_confidence"
+
+
+def _en(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+def _my(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
+    (HUMAN_REQUEST,
+     _en(r"\b(talk|speak|chat)\s+(to|with)\s+(a|an|the|your|some)?\s*(human|person|people|staff|someone|somebody|"
+         r"manager|owner|admin|agent|representative|real)",
+         r"\b(real|live|actual)\s+(person|human|agent|staff)", r"\bhuman\b", r"\bcustomer\s+(service|support)\b",
+         r"\b(manager|representative|operator)\b", r"\bcall\s+me\s+back\b", r"\bnot\s+a\s+(bot|robot)\b",
+         r"\bstop\s+the\s+bot\b"),
+     _my(r"ဝန်ထမ်း(နဲ့|နှင့်|ကို|တစ်ယောက်).{0,15}(ပြော|ဆက်သွယ်|ချိတ်|တွေ့)", r"လူ(နဲ့|နှင့်).{0,15}ပြော",
+         r"လူကိုယ်တိုင်", r"တာဝန်ခံ", r"မန်နေဂျာ", r"အက်ဒမင်", r"admin(နဲ့)?ပြော", r"ဖုန်းပြန်ဆက်",
+         r"စက်ရုပ်(မဟုတ်|နဲ့မပြော)", r"ဝန်ထမ်းနဲ့ပြောမယ်")),
+    (ALLERGY,
+     _en(r"\ballerg", r"\banaphyla", r"\bepi-?pen\b", r"\bc(o)?eliac\b", r"\bintoleran", r"\bnut[- ]free\b",
+         r"\bgluten[- ]free\b", r"\blactose[- ]free\b"),
+     _my(r"ဓ[ာါ]တ်မတည့်", r"ဓ[ာါ]တ်တည့်", r"အယ်လာဂျီ", r"မတည့်ဘူး", r"စားလို့မရဘူး")),
+    (MEDICAL,
+     _en(r"\b(food\s+poisoning|poisoned|vomit\w*|diarrh\w*|stomach\s*ache|hospital|pregnan\w*|diabet\w*|asthma|"
+         r"medical|medicine|got\s+sick|feel(ing)?\s+sick|rash|swollen|swelling|threw\s+up)\b"),
+     _my(r"အစာအဆိပ်", r"ဗိုက်နာ", r"ဗိုက်အောင့်", r"ဝမ်းလျှော", r"ဆေးရုံ", r"နေမကောင်း", r"ကိုယ်ဝန်", r"ဆီးချို",
+         r"ပန်းနာ", r"ယားယံ", r"အော့အန်", r"အန်ချင်", r"ဆေးကုသ")),
+    (PAYMENT,
+     _en(r"\b(charged|billed)\s+(me\s+)?(twice|double|two\s+times)", r"\bdouble[- ]charged\b", r"\boverch\w+",
+         r"\brefund\w*", r"\bmoney\s+back\b",
+         r"\b(payment|transaction|transfer|card)\s+(has\s+)?(failed|fail|declined|didn'?t\s+go|did\s+not\s+go|"
+         r"not\s+working|problem|issue|error|rejected)",
+         r"\b(paid|transferred)\b.*\b(but|not|never|didn'?t)\b", r"\bwrong\s+(amount|bill|charge|change)\b"),
+     _my(r"ငွေပြန်အမ်း", r"ပိုက်ဆံပြန်", r"နှစ်ခါ(ဖြတ်|ကောက်|ပေး)", r"(ငွေ|ပိုက်ဆံ)ပို(ဖြတ်|ကောက်|ပေး)",
+         r"ငွေပေးချေမှု(မအောင်မြင်|မရ|အဆင်မပြေ|ပြဿနာ)", r"ငွေလွှဲ(တာ|ထား|ပြီး).{0,40}(မရ|မဝင်|မရောက်)",
+         r"(ငွေ|ပိုက်ဆံ)(မဝင်|ဖြတ်သွား)", r"(ငွေ|ပိုက်ဆံ)(ချေ|ပေး)လို့မရ", r"ကတ်(ဖြတ်လို့)?မရ")),
+    (COMPLAINT,
+     _en(r"\bcomplain\w*", r"\b(terrible|awful|horrible|disgusting|unacceptable|worst|rude|dirty|filthy)\b",
+         r"\bbad\s+(service|experience|coffee|food|staff)\b", r"\bwrong\s+(order|drink|item|food)\b",
+         r"\b(cold|stale|burnt|raw|spoiled|spoilt)\s+(food|coffee|noodles|sandwich|drink)\b",
+         r"\bwaited\b.*\b(hour|long|forever|ages|minutes)\b", r"\bnever\s+(arrived|came)\b", r"\bhair\s+in\b",
+         r"\b(disappointed|angry|upset|furious)\b", r"\bnot\s+happy\b"),
+     _my(r"တိုင်ကြား", r"မကျေနပ်", r"ဆိုးလိုက်တာ", r"ဆိုးတယ်", r"ရိုင်း", r"ညစ်ပတ်", r"မှားပို့", r"မှားပေး",
+         r"စောင့်ရတာကြာ", r"ကြာလွန်း", r"စိတ်ပျက်", r"ဆံပင်", r"မရောက်သေးဘူး", r"အေးစက်နေ", r"ပုပ်နေ", r"စိတ်ဆိုး")),
+)
+
+_GREETING_EN = re.compile(
+    r"^(hi+|hello+|hey+|hiya|yo|howdy|greetings|good\s+(morning|afternoon|evening|day)|mingalaba|mingalarpar|"
+    r"min\s*ga\s*la\s*ba|what'?s\s+up|sup)(\s+(there|all|team|pentagon|cafe|admin))?$", re.IGNORECASE)
+_THANKS_EN = re.compile(
+    r"^((thank\s*(you|u|s)|thx|ty|cheers|much\s+appreciated|appreciate\s+it|great|perfect|awesome|cool|nice|ok(ay)?|"
+    r"got\s+it|bye|goodbye|see\s+you)(\s+(so|very)\s+much|\s+a\s+lot|\s+again)?\s*)+$",
+    re.IGNORECASE)
+_GREETING_MY = re.compile(r"^(မင်္ဂလာ(ပါ|နံနက်ခင်းပါ|ညနေခင်းပါ)?|ဟိုင်း|ဟယ်လို|နေကောင်းလား)(ခင်ဗျာ|ခင်ဗျ|ရှင်|ဗျ|နော်)?$")
+_THANKS_MY = re.compile(r"^(ကျေးဇူး(တင်|ပဲ)(ပါ)?(တယ်)?(နော်)?|ကျေးဇူးအများကြီးတင်ပါတယ်|ရပါပြီ|ဟုတ်ကဲ့|အိုကေ|ok)"
+                        r"(ခင်ဗျာ|ခင်ဗျ|ရှင်|ဗျ|နော်)?$")
+_STRIP = re.compile(r"[\s.!?,;:~\-_*()\u104a\u104b\u200b]+|[\U0001F000-\U0001FAFF\u2600-\u27BF\ufe0f]+")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    reason: str
+
+
+def escalation_trigger(text: str) -> Trigger | None:
+    """The first rule (most urgent first) that the message matches, if any."""
+    compact = re.sub(r"\s+", "", text)
+    for reason, english, burmese in RULES:
+        if english.search(text) or burmese.search(compact):
+            return Trigger(reason)
+    return None
+
+
+def small_talk(text: str) -> str | None:
+    """'greeting' or 'thanks' when the message is nothing else (a question after 'hi' is a question)."""
+    core = _STRIP.sub(" ", text).strip()
+    compact = core.replace(" ", "")
+    if not core:
+        return None
+    if _GREETING_EN.match(core) or _GREETING_MY.match(compact):
+        return "greeting"
+    if _THANKS_EN.match(core) or _THANKS_MY.match(compact):
+        return "thanks"
+    return None

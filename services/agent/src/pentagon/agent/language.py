@@ -1,0 +1,181 @@
+"""Language handling: which language a message is in, Zawgyi to Unicode, tokens for retrieval.
+
+Burmese has no spaces between words, so retrieval works on two token streams:
+ICU's dictionary-based word breaks (precise) and syllables (robust to words the
+dictionary does not know). Zawgyi, the legacy font encoding still common in
+Myanmar, is detected with Google's myanmartools model and converted with ICU's
+``Zawgyi-my`` transliterator, both maintained upstream.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import icu
+from myanmartools import ZawgyiDetector
+
+_MYANMAR = re.compile(r"[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]")
+# Code points Zawgyi uses for stacked consonants and glyph variants; in real
+# Unicode Burmese they belong to minority-language blocks and are rare.
+_ZAWGYI_MARKERS = re.compile(r"[\u1060-\u1097]")
+_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200d\u2060\ufeff]")
+_MY_DIGITS = str.maketrans("၀၁၂၃၄၅၆၇၈၉", "0123456789")
+_EN_DIGITS = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
+
+# Syllable break rule of Ye Kyaw Thu's sylbreak: a new syllable starts at a
+# consonant that is neither stacked (preceded by U+1039) nor killed (followed
+# by asat U+103A, possibly after dot below U+1037, or by U+1039), or at an independent vowel, digit or symbol.
+_SYLLABLE_START = re.compile(
+    r"(?<!\u1039)[\u1000-\u1021](?!\u1037?[\u103a\u1039])|[\u1023-\u102a\u103f\u104c-\u104f\u1040-\u1049\u104a\u104b]"
+)
+
+_DETECTOR = ZawgyiDetector()
+ZAWGYI_PROBABILITY = 0.95
+
+
+@lru_cache(maxsize=1)
+def _zawgyi_to_unicode() -> icu.Transliterator:
+    return icu.Transliterator.createInstance("Zawgyi-my")
+
+
+@lru_cache(maxsize=1)
+def _word_breaker() -> icu.BreakIterator:
+    return icu.BreakIterator.createWordInstance(icu.Locale("my"))
+
+
+def clean(text: str) -> str:
+    """NFC, without control characters and zero-width joiners/spaces that break matching."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFC", text)).strip()
+
+
+def is_zawgyi(text: str) -> bool:
+    if not _MYANMAR.search(text):
+        return False
+    probability = _DETECTOR.get_zawgyi_probability(text)
+    # Short texts give the model little to go on: accept a weaker score when a
+    # Zawgyi-only code point is present.
+    return probability >= ZAWGYI_PROBABILITY or (probability >= 0.5 and bool(_ZAWGYI_MARKERS.search(text)))
+
+
+def to_unicode(text: str) -> tuple[str, bool]:
+    """Return (Unicode text, whether it was Zawgyi)."""
+    if is_zawgyi(text):
+        return unicodedata.normalize("NFC", _zawgyi_to_unicode().transliterate(text)), True
+    return text, False
+
+
+def detect_language(text: str, locale: str = "") -> str:
+    """'my', 'en' or 'mixed', weighing Burmese syllables against English words; the locale decides when
+    there are no letters."""
+    burmese = sum(len(syllables(run)) for run in _MY_RUN.findall(text))
+    latin = len(re.findall(r"[A-Za-z]+", text))
+    if burmese == 0 and latin == 0:
+        return "my" if locale.lower().startswith("my") else "en"
+    share = burmese / (burmese + latin)
+    if share >= 0.75:
+        return "my"
+    if share <= 0.25:
+        return "en"
+    return "mixed"
+
+
+def reply_language(language: str) -> str:
+    """Mixed messages are answered in Burmese: Latin there is usually a brand or dish name."""
+    return "en" if language == "en" else "my"
+
+
+def burmese_digits(text: str) -> str:
+    return text.translate(_EN_DIGITS)
+
+
+def syllables(text: str) -> list[str]:
+    """Split a run of Burmese into syllables (spaces and punctuation dropped)."""
+    marked = _SYLLABLE_START.sub(lambda m: "\x00" + m.group(0), text)
+    return [s for s in re.split(r"[\x00\s\u104a\u104b]+", marked) if s]
+
+
+def words(text: str) -> list[str]:
+    """ICU dictionary word segmentation of Burmese text."""
+    breaker = _word_breaker()
+    breaker.setText(text)
+    bounds = [0, *breaker]
+    return [w for a, b in zip(bounds, bounds[1:]) if (w := text[a:b].strip()) and _MYANMAR.search(w)]
+
+
+_EN_TOKEN = re.compile(r"[a-z0-9]+")
+_MY_RUN = re.compile(r"[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]+(?:\s+[\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff]+)*")
+
+EN_STOPWORDS = frozenset("""
+a an the is are am was were be been being do does did doing have has had having i me my we our us you your yours
+he she it its they them their this that these those there here what which who whom whose when where why how
+can could would should will shall may might must to of in on at by for with from about into over under and or
+but if then so than too very just also any some all each every no not only own same other such again further
+please pls plz hi hello hey thanks thank tell know want like get give let many more most there's it's i'm
+what's whats im dont don't does doesn't can't cant one ok okay yes yeah sir madam dear kindly need would like
+m s t re ve ll d anything something anyone use using while still really now ever able possible thing things
+""".split())
+
+MY_STOPWORDS = frozenset(
+    "ပါ လား လဲ သလား သလဲ တယ် ပါတယ် မှာ နဲ့ ကို က တွေ ရဲ့ လို့ သည် ၏ ဟုတ် ရော ရင် လည်း ကော ဦး နော် ခင်ဗျာ ခင်ဗျ "
+    "ရှင် ဗျ ကျွန်တော် ကျွန်မ ကျနော် သိချင် ချင် ပေး ပါရစေ ဘူး ဒီ အဲဒီ ပြီး တဲ့ မယ် ပဲ ပေါ့ တော့ သေး "
+    "ပြော ပြောပြ ပြောပြပေး ပေးပါ ပြ ရလား ရလဲ ရှိလား ရှိလဲ လို့ရလား".split()
+)
+
+# Paraphrases collapse onto one token so "cost" finds "price" and "wi fi" finds "wifi".
+EN_SYNONYMS = {
+    "cost": "price", "costs": "price", "much": "price", "prices": "price", "pricing": "price", "expensive": "price",
+    "charge": "price", "internet": "wifi", "wireless": "wifi", "hours": "open", "opening": "open", "opens": "open",
+    "close": "open", "closing": "open", "closes": "open", "closed": "open", "schedule": "open", "timing": "open",
+    "booking": "reserve", "book": "reserve", "reservation": "reserve", "reservations": "reserve",
+    "reserve": "reserve", "reserving": "reserve", "table": "reserve", "vacancy": "job", "vacancies": "job",
+    "hiring": "job", "career": "job", "careers": "job", "position": "job", "positions": "job", "recruit": "job",
+    "employment": "job", "jobs": "job", "promo": "promotion", "deal": "promotion", "deals": "promotion",
+    "offer": "promotion", "offers": "promotion", "discount": "promotion", "discounts": "promotion",
+    "address": "location", "located": "location", "where": "location", "directions": "location", "find": "location",
+    "veggie": "vegetarian", "plant": "vegan", "telephone": "phone", "mobile": "phone", "call": "phone",
+    "cappucino": "cappuccino", "expresso": "espresso", "mohinga": "mohinga", "mohingar": "mohinga",
+    "croissants": "croissant", "sandwiches": "sandwich", "laptops": "laptop", "socket": "outlet", "sockets": "outlet",
+    "plug": "outlet", "plugs": "outlet", "kids": "child", "children": "child", "kid": "child", "baby": "child",
+    "dogs": "pet", "dog": "pet", "cats": "pet", "cat": "pet", "pets": "pet", "cigarette": "smoke", "smoking": "smoke",
+    "vape": "smoke", "vaping": "smoke", "concert": "music", "band": "music", "gig": "music", "live": "music",
+    "class": "workshop", "classes": "workshop", "course": "workshop", "lesson": "workshop", "lessons": "workshop",
+    "card": "card", "cards": "card", "delivery": "deliver", "delivers": "deliver", "delivering": "deliver",
+}
+
+
+def _stem(word: str) -> str:
+    """A light English stemmer: enough to match plurals and -ing forms, no dictionary."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def english_tokens(text: str) -> list[str]:
+    out = []
+    for raw in _EN_TOKEN.findall(text.lower().replace("wi-fi", "wifi").replace("wi fi", "wifi")):
+        if raw in EN_STOPWORDS:
+            continue
+        token = EN_SYNONYMS.get(raw) or _stem(raw)
+        out.append(EN_SYNONYMS.get(token, token))
+    return out
+
+
+def burmese_tokens(text: str) -> list[str]:
+    """Dictionary words plus syllables ('~' marks syllables so the two streams never collide)."""
+    out: list[str] = []
+    for run in _MY_RUN.findall(text):
+        run = run.translate(_MY_DIGITS)
+        out.extend(w for w in words(run) if w not in MY_STOPWORDS)
+        out.extend("~" + s for s in syllables(run) if s not in MY_STOPWORDS)
+    return out
+
+
+def tokens(text: str) -> list[str]:
+    """Retrieval tokens of any text (English, Burmese or both)."""
+    return english_tokens(_MY_RUN.sub(" ", text)) + burmese_tokens(text)

@@ -1,0 +1,83 @@
+"""Fixed bilingual wording: greetings, hand-over notices, labels for composed answers."""
+
+from __future__ import annotations
+
+PHRASES: dict[str, dict[str, str]] = {
+    "en": {
+        "greeting": "Hello! Welcome to Pentagon Cafe. Ask me about our menu, opening hours, events, promotions or jobs.",
+        "thanks": "You're welcome! Is there anything else I can help you with?",
+        "human_request": "Sure. I've asked a member of our staff to join this chat; they will reply here shortly.",
+        "complaint": "I'm sorry about your experience. I've passed this to our team and a staff member will follow "
+                     "up with you here shortly.",
+        "allergy": "Your safety matters to us, so a staff member will confirm the ingredients with you here shortly.",
+        "medical": "I'm sorry to hear that. A staff member will follow up with you here shortly. If it is urgent, "
+                   "please call 09 420 123 456.",
+        "payment_problem": "Sorry about the trouble with your payment. A staff member will check it and follow up "
+                           "with you here shortly.",
+        "low_confidence": "Sorry, I'm not sure I can answer that. A staff member will follow up with you here "
+                          "shortly.",
+        "follow_up": "A staff member will follow up with you here shortly.",
+        "allergens": "Allergens: {items}.",
+        "no_allergens": "No common allergens.",
+        "price": "{name}: {price} MMK.",
+        "today_open": "Today ({day}) we are open from {open} to {close}.",
+        "today_closed": "We are closed today ({day}).",
+        "week": "Opening hours: {hours}.",
+        "closed": "closed",
+        "salary": "Salary: {salary}.",
+        "max_party": "Tables seat up to {n} people.",
+        "menu_intro": "Here is our menu (prices in MMK):",
+        "category_intro": "Our {category} (prices in MMK):",
+    },
+    "my": {
+        "greeting": "မင်္ဂလာပါ။ Pentagon Cafe မှ ကြိုဆိုပါတယ်။ မီနူး၊ ဖွင့်ချိန်၊ ပွဲတွေ၊ ပရိုမိုးရှင်းတွေ ဒါမှမဟုတ် "
+                    "အလုပ်အကိုင်တွေအကြောင်း မေးနိုင်ပါတယ်။",
+        "thanks": "ရပါတယ်ခင်ဗျာ။ တခြား ကူညီပေးစရာ ရှိသေးလား။",
+        "human_request": "ဟုတ်ကဲ့။ ဝန်ထမ်းတစ်ဦးကို အကြောင်းကြားထားပါတယ်။ မကြာခင် ဒီမှာ ပြန်ဖြေပေးပါလိမ့်မယ်။",
+        "complaint": "အဆင်မပြေမှုအတွက် တောင်းပန်ပါတယ်။ ကျွန်တော်တို့ အဖွဲ့ကို အကြောင်းကြားထားပြီး ဝန်ထမ်းတစ်ဦးက "
+                     "မကြာခင် ဒီမှာ ပြန်လည် ဆက်သွယ်ပေးပါလိမ့်မယ်။",
+        "allergy": "လူကြီးမင်းရဲ့ ဘေးကင်းရေးအတွက် ဝန်ထမ်းတစ်ဦးက ပါဝင်ပစ္စည်းတွေကို မကြာခင် ဒီမှာ အတည်ပြုပေးပါလိမ့်မယ်။",
+        "medical": "ကြားရတာ စိတ်မကောင်းပါဘူး။ ဝန်ထမ်းတစ်ဦးက မကြာခင် ဒီမှာ ပြန်လည် ဆက်သွယ်ပေးပါလိမ့်မယ်။ "
+                   "အရေးပေါ်ဆိုရင် ၀၉ ၄၂၀ ၁၂၃ ၄၅၆ ကို ဖုန်းဆက်ပါ။",
+        "payment_problem": "ငွေပေးချေမှု အဆင်မပြေတာအတွက် တောင်းပန်ပါတယ်။ ဝန်ထမ်းတစ်ဦးက စစ်ဆေးပြီး မကြာခင် ဒီမှာ "
+                           "ပြန်လည် ဆက်သွယ်ပေးပါလိမ့်မယ်။",
+        "low_confidence": "တောင်းပန်ပါတယ်၊ အဲဒီအကြောင်း သေချာ မဖြေနိုင်ပါဘူး။ ဝန်ထမ်းတစ်ဦးက မကြာခင် ဒီမှာ ပြန်လည် "
+                          "ဆက်သွယ်ပေးပါလိမ့်မယ်။",
+        "follow_up": "ဝန်ထမ်းတစ်ဦးက မကြာခင် ဒီမှာ ပြန်လည် ဆက်သွယ်ပေးပါလိမ့်မယ်။",
+        "allergens": "ဓာတ်မတည့်မှု ဖြစ်စေနိုင်တဲ့ ပါဝင်ပစ္စည်း - {items}။",
+        "no_allergens": "အဓိက ဓာတ်မတည့်စေနိုင်တဲ့ ပစ္စည်း မပါပါ။",
+        "price": "{name} - {price} ကျပ်။",
+        "today_open": "ဒီနေ့ ({day}) {open} ကနေ {close} အထိ ဖွင့်ပါတယ်။",
+        "today_closed": "ဒီနေ့ ({day}) ဆိုင်ပိတ်ပါတယ်။",
+        "week": "ဖွင့်ချိန် - {hours}။",
+        "closed": "ပိတ်",
+        "salary": "လစာ - {salary}။",
+        "max_party": "စားပွဲတစ်ခုမှာ လူ {n} ယောက်အထိ ထိုင်နိုင်ပါတယ်။",
+        "menu_intro": "ကျွန်တော်တို့ရဲ့ မီနူးပါ (ဈေးနှုန်း ကျပ်ဖြင့်) -",
+        "category_intro": "{category} (ဈေးနှုန်း ကျပ်ဖြင့်) -",
+    },
+}
+
+QUICK_REPLIES = {
+    "en": ["Menu", "Opening hours", "Talk to staff"],
+    "my": ["မီနူး", "ဖွင့်ချိန်", "ဝန်ထမ်းနဲ့ ပြောမယ်"],
+}
+# Once a person is on the way, offering "talk to staff" again is noise.
+QUICK_REPLIES_ESCALATED = {"en": ["Menu", "Opening hours"], "my": ["မီနူး", "ဖွင့်ချိန်"]}
+
+WEEKDAY_NAMES = {
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+    "my": ["တနင်္လာနေ့", "အင်္ဂါနေ့", "ဗုဒ္ဓဟူးနေ့", "ကြာသပတေးနေ့", "သောကြာနေ့", "စနေနေ့", "တနင်္ဂနွေနေ့"],
+}
+
+ALLERGENS_MM = {"milk": "နို့", "gluten": "ဂလူတင် (ဂျုံ)", "egg": "ကြက်ဥ", "fish": "ငါး", "peanuts": "မြေပဲ",
+                "tree nuts": "သစ်ကြားသီး စသည့် အခွံမာသီး", "soy": "ပဲပိစပ်", "sesame": "နှမ်း", "shellfish": "ပုစွန်၊ ခရု"}
+
+CATEGORY_NAMES = {
+    "en": {"coffee": "coffee", "tea": "tea", "drinks": "drinks", "food": "food", "dessert": "desserts"},
+    "my": {"coffee": "ကော်ဖီ", "tea": "လက်ဖက်ရည်", "drinks": "အချိုရည်", "food": "အစားအစာ", "dessert": "အချိုပွဲ"},
+}
+
+
+def phrase(lang: str, key: str, **values: object) -> str:
+    return PHRASES[lang][key].format(**values)

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pentagon.agent.answer import OfflineAnswerer, Turn
+from pentagon.agent.knowledge import KnowledgeBase
+
+# (question, expected top source): direct wording and paraphrases, both languages.
+QUESTIONS = [
+    ("Do you have free Wi-Fi?", "faq:1"),
+    ("is there internet here", "faq:1"),
+    ("Can I pay with WavePay?", "faq:2"),
+    ("How much is a latte?", "menu:3"),
+    ("what does an iced latte cost", "menu:5"),
+    ("Are you open on Sunday?", "hours:opening"),
+    ("Can I book a table for six?", "reservation:policy"),
+    ("Any live music this week?", "event:1"),
+    ("student discount?", "promotion:2"),
+    ("Are you hiring?", "job:1"),
+    ("ဝိုင်ဖိုင် ရှိလား", "faq:1"),
+    ("ဆိုင်မှာ အင်တာနက် သုံးလို့ရလား", "faq:1"),
+    ("KBZPay နဲ့ ပေးလို့ရလား", "faq:2"),
+    ("လာတေး ဘယ်လောက်လဲ", "menu:3"),
+    ("မုန့်ဟင်းခါး ရှိလား", "menu:18"),
+    ("ဆိုင် ဘယ်အချိန် ဖွင့်လဲ", "hours:opening"),
+    ("ဆိုင်ဖွင့်ချိန်", "hours:opening"),
+    ("စားပွဲ ကြိုတင်မှာလို့ရလား", "reservation:policy"),
+    ("ကျောင်းသား လျှော့ဈေး ရှိလား", "promotion:2"),
+    ("ဘာရစ်စတာ အလုပ်ခေါ်နေလား", "job:1"),
+]
+
+
+@pytest.mark.parametrize(("question", "source"), QUESTIONS)
+def test_right_source_with_high_confidence(answerer: OfflineAnswerer, question: str, source: str) -> None:
+    answer = answerer.answer(question)
+    assert answer.sources and answer.sources[0].id == source
+    assert answer.confidence > 0.7
+    assert not answer.requires_human and answer.escalation_reason == ""
+    assert answer.model == "offline"
+
+
+def test_answers_are_in_the_users_language(answerer: OfflineAnswerer) -> None:
+    english = answerer.answer("How much is a latte?")
+    burmese = answerer.answer("လာတေး ဘယ်လောက်လဲ")
+    assert english.language == "en" and "4,000 MMK" in english.text and "milk" in english.text
+    assert burmese.language == "my" and "၄,၀၀၀ ကျပ်" in burmese.text and "နို့" in burmese.text
+    assert english.quick_replies == ["Menu", "Opening hours", "Talk to staff"]
+    assert burmese.quick_replies[0] == "မီနူး"
+
+
+def test_menu_item_lists_allergens(answerer: OfflineAnswerer) -> None:
+    answer = answerer.answer("What's in the tea leaf salad?")
+    assert answer.intent == "menu" and "peanuts" in answer.text and "sesame" in answer.text
+
+
+def test_menu_and_category_listing(answerer: OfflineAnswerer, kb: KnowledgeBase) -> None:
+    menu = answerer.answer("Menu")
+    assert menu.intent == "menu" and all(m.english_name in menu.text for m in kb.menu)
+    coffee = answerer.answer("ကော်ဖီ ဘာတွေ ရလဲ")
+    assert coffee.intent == "menu" and "လာတေး" in coffee.text and "မုန့်ဟင်းခါး" not in coffee.text
+
+
+def test_todays_hours_in_yangon(kb: KnowledgeBase) -> None:
+    # 23:30 UTC on a Saturday is already Sunday morning in Yangon (UTC+6:30).
+    clock = lambda: datetime(2026, 1, 17, 23, 30, tzinfo=ZoneInfo("UTC"))  # noqa: E731
+    answer = OfflineAnswerer(kb, clock=clock).answer("What time do you open today?")
+    assert answer.intent == "hours" and "Today (Sunday) we are open from 08:00 to 20:00" in answer.text
+    burmese = OfflineAnswerer(kb, clock=clock).answer("ဒီနေ့ ဆိုင်ဖွင့်လား")
+    assert "တနင်္ဂနွေနေ့" in burmese.text and "၀၈:၀၀" in burmese.text
+
+
+def test_closed_date(kb: KnowledgeBase) -> None:
+    clock = lambda: datetime(2026, 4, 17, 12, 0, tzinfo=ZoneInfo("Asia/Yangon"))  # noqa: E731
+    assert "We are closed today (Friday)" in OfflineAnswerer(kb, clock=clock).answer("are you open?").text
+
+
+@pytest.mark.parametrize(("text", "intent", "language"), [
+    ("Hello!", "greeting", "en"), ("good morning 👋", "greeting", "en"), ("မင်္ဂလာပါ", "greeting", "my"),
+    ("Thank you so much!", "thanks", "en"), ("ကျေးဇူးတင်ပါတယ်", "thanks", "my"),
+])
+def test_small_talk_never_escalates(answerer: OfflineAnswerer, text: str, intent: str, language: str) -> None:
+    answer = answerer.answer(text)
+    assert (answer.intent, answer.language, answer.requires_human) == (intent, language, False)
+    assert answer.confidence > 0.7 and answer.text
+
+
+def test_greeting_with_a_question_answers_the_question(answerer: OfflineAnswerer) -> None:
+    answer = answerer.answer("Hi, do you have wifi?")
+    assert answer.sources[0].id == "faq:1"
+
+
+@pytest.mark.parametrize(("text", "reason", "follow_up"), [
+    ("I want to talk to a real person", "human_request", "staff"),
+    ("Talk to staff", "human_request", "staff"),
+    ("ဝန်ထမ်းနဲ့ ပြောချင်ပါတယ်", "human_request", "ဝန်ထမ်း"),
+    ("လူနဲ့ တိုက်ရိုက် စကားပြောချင်တယ်", "human_request", "ဝန်ထမ်း"),
+    ("My coffee was cold and the staff were rude", "complaint", "staff member will follow up"),
+    ("ဝန်ဆောင်မှု အရမ်း မကျေနပ်ဘူး", "complaint", "ဝန်ထမ်းတစ်ဦး"),
+    ("I'm allergic to nuts", "allergy", "staff member will confirm"),
+    ("မြေပဲ ဓာတ်မတည့်ပါဘူး", "allergy", "ဝန်ထမ်းတစ်ဦး"),
+    ("I got food poisoning after eating there", "medical", "staff member will follow up"),
+    ("I was charged twice for my order", "payment_problem", "staff member will check"),
+    ("ငွေ နှစ်ခါ ဖြတ်သွားတယ်", "payment_problem", "ဝန်ထမ်းတစ်ဦး"),
+])
+def test_escalations(answerer: OfflineAnswerer, text: str, reason: str, follow_up: str) -> None:
+    answer = answerer.answer(text)
+    assert answer.requires_human and answer.escalation_reason == reason
+    assert follow_up in answer.text
+    assert "Talk to staff" not in answer.quick_replies and "ဝန်ထမ်းနဲ့ ပြောမယ်" not in answer.quick_replies
+
+
+def test_allergy_about_a_known_dish_gives_facts_and_a_person(answerer: OfflineAnswerer) -> None:
+    answer = answerer.answer("I'm allergic to peanuts, are the Shan noodles safe?")
+    assert answer.requires_human and answer.escalation_reason == "allergy"
+    assert answer.sources[0].id == "menu:19" and "peanuts" in answer.text
+
+
+def test_payment_question_is_not_a_payment_problem(answerer: OfflineAnswerer) -> None:
+    answer = answerer.answer("Do you accept Visa cards?")
+    assert answer.intent == "payment" and not answer.requires_human and answer.sources[0].id == "faq:2"
+
+
+@pytest.mark.parametrize("text", ["What is the capital of France?", "Can you help me with my math homework?",
+                                  "ဘောလုံးပွဲ ဘယ်သူနိုင်လဲ", "မနက်ဖြန် မိုးရွာမလား"])
+def test_off_topic_is_low_confidence_and_handed_over(answerer: OfflineAnswerer, text: str) -> None:
+    answer = answerer.answer(text)
+    assert answer.confidence < 0.35
+    assert answer.intent == "off_topic" and answer.requires_human and answer.escalation_reason == "low_confidence"
+
+
+def test_threshold_is_configurable(kb: KnowledgeBase) -> None:
+    strict = OfflineAnswerer(kb, threshold=1.01)
+    assert strict.answer("Do you have wifi?").escalation_reason == "low_confidence"
+
+
+def test_zawgyi_input_is_understood(answerer: OfflineAnswerer) -> None:
+    answer = answerer.answer("ေကာ္ဖီ ဘယ္ေလာက္လဲ")  # "how much is coffee" typed in Zawgyi
+    assert answer.language == "my" and answer.intent == "menu" and "ကော်ဖီ" in answer.text
+    hours = answerer.answer("ဆိုင္ ဘယ္အခ်ိန္ ဖြင့္လဲ")
+    assert hours.sources[0].id == "hours:opening"
+
+
+def test_follow_up_uses_the_latest_turns_only(kb: KnowledgeBase) -> None:
+    answerer = OfflineAnswerer(kb, history_turns=2)
+    history = [Turn("user", "Do you have wifi?"), Turn("bot", "Yes..."),
+               Turn("user", "How much are the Shan noodles?"), Turn("bot", "4,500 MMK")]
+    follow_up = answerer.answer("and is it spicy?", history)
+    assert follow_up.sources[0].id == "menu:19"
+    # The oldest turn (wifi) is outside the window: it must not steer the answer.
+    assert answerer.recent(history) == history[-2:]
+    assert OfflineAnswerer(kb, history_turns=0).recent(history) == []
+
+
+@pytest.mark.parametrize("text", [
+    "'; DROP TABLE messages; --", "<script>alert(1)</script>", "\x00\x00\x00", "😀" * 50, "ဿ" * 300,
+    "{{7*7}} ${jndi:ldap://x}", "a" * 4000, "မ\u200bင်္ဂ\u200bလာ\u200bပါ",
+])
+def test_hostile_input_gets_an_answer(answerer: OfflineAnswerer, text: str) -> None:
+    answer = answerer.answer(text)
+    assert answer.text and 0.0 <= answer.confidence <= 1.0 and answer.language in ("en", "my", "mixed")

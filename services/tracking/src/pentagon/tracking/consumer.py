@@ -1,0 +1,223 @@
+"""The durable pull consumer `tracking` on events.>: batches in, one transaction each, ack after commit.
+
+Exactly once: the database dedupes (event_id / platform message id unique,
+processed_events), so redelivery after any crash is harmless; acks happen only
+after the commit and after the updates are published, so nothing acked is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Any
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import BadRequestError
+
+from pentagon.common.bus import EVENTS_STREAM
+from pentagon.tracking import metrics
+from pentagon.tracking.deadletter import dead_letter
+from pentagon.tracking.decode import InvalidEvent, Limits, decode
+from pentagon.tracking.settings import Settings
+from pentagon.tracking.store import Store, StoreConflict, StoreRejected, StoreUnavailable
+from pentagon.tracking.updates import UpdatePublisher, plan_ingest
+
+log = logging.getLogger(__name__)
+
+DURABLE = "tracking"
+FILTER = "events.>"
+MAX_CONFLICT_RETRIES = 20
+
+
+class Abandoned(Exception):
+    """Shutting down while the batch cannot be committed: leave it unacked for redelivery."""
+
+
+async def ensure_consumer(js: JetStreamContext, settings: Settings) -> None:
+    config = ConsumerConfig(
+        durable_name=DURABLE, filter_subject=FILTER, ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL, ack_wait=settings.tracking_ack_wait_s, max_deliver=-1,
+        max_ack_pending=settings.tracking_max_ack_pending,
+    )
+    try:
+        await js.add_consumer(EVENTS_STREAM, config)
+    except BadRequestError:
+        # Exists with other settings (an older version): keep it, it still delivers events.>.
+        log.warning("consumer exists with a different configuration", extra={"durable": DURABLE})
+
+
+class Consumer:
+    def __init__(self, js: JetStreamContext, store: Store, publisher: UpdatePublisher, settings: Settings) -> None:
+        self._js = js
+        self._store = store
+        self._publisher = publisher
+        self._s = settings
+        self._limits = Limits(settings.tracking_max_content_chars, settings.tracking_max_metadata_bytes)
+        self._stop = asyncio.Event()
+        self._stop_deadline = float("inf")
+
+    def stop(self) -> None:
+        """Finish the batches in hand (within the grace period), fetch no more."""
+        self._stop_deadline = time.monotonic() + self._s.tracking_shutdown_grace_s
+        self._stop.set()
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._worker(i) for i in range(self._s.tracking_workers)))
+
+    async def _worker(self, n: int) -> None:
+        while not self._stop.is_set():
+            try:
+                await ensure_consumer(self._js, self._s)
+                sub = await self._js.pull_subscribe_bind(durable=DURABLE, stream=EVENTS_STREAM)
+            except Exception as exc:  # noqa: BLE001 - NATS not there yet: try again
+                log.warning("cannot bind the consumer", extra={"worker": n, "error": type(exc).__name__})
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                await self._loop(sub)
+            finally:
+                try:
+                    await sub.unsubscribe()
+                except Exception:  # noqa: BLE001 - connection already gone at shutdown
+                    pass
+
+    async def _loop(self, sub: Any) -> None:
+        while not self._stop.is_set():
+            msgs = await self._fetch(sub)
+            if msgs:
+                await self._handle(msgs)
+
+    async def _fetch(self, sub: Any) -> list[Msg]:
+        """Up to TRACKING_BATCH_SIZE events, waiting at most TRACKING_BATCH_WAIT_MS after the first."""
+        size = self._s.tracking_batch_size
+        try:
+            msgs = await sub.fetch(size, timeout=1.0)
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            return []
+        except Exception as exc:  # noqa: BLE001 - NATS away: wait for the reconnect
+            log.warning("fetch failed", extra={"error": type(exc).__name__})
+            await asyncio.sleep(0.5)
+            return []
+        deadline = time.monotonic() + self._s.tracking_batch_wait_ms / 1000
+        while len(msgs) < size and (remaining := deadline - time.monotonic()) > 0.005:
+            try:
+                msgs.extend(await sub.fetch(size - len(msgs), timeout=remaining))
+            except Exception:  # noqa: BLE001 - nothing more within the wait: go with what we have
+                break
+        return msgs
+
+    async def _handle(self, msgs: list[Msg]) -> None:
+        started = time.perf_counter()
+        events: list[tuple[Msg, dict[str, Any]]] = []
+        try:
+            for msg in msgs:
+                try:
+                    event = decode(msg.subject, msg.data, msg.metadata.sequence.stream, msg.metadata.timestamp, self._limits)
+                except InvalidEvent as exc:
+                    await dead_letter(self._js, msg, str(exc))
+                else:
+                    events.append((msg, event))
+            if events:
+                await self._persist(events)
+        except Abandoned:
+            log.warning("batch left for redelivery", extra={"events": len(msgs)})
+            return
+        except Exception:  # noqa: BLE001 - unexpected: never ack, never die; redelivery retries it
+            log.exception("batch failed", extra={"events": len(msgs)})
+            await asyncio.sleep(1.0)
+            return
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def _persist(self, events: list[tuple[Msg, dict[str, Any]]]) -> None:
+        try:
+            result = await self._commit(events)
+        except StoreRejected as exc:
+            await self._split(events, exc)
+            return
+        updates, modes = plan_ingest(result)
+        await self._retry_until_done(lambda: self._publisher.publish(updates, modes), events, "publish")
+        await self._ack(events, result)
+        self._count(events, result)
+
+    async def _split(self, events: list[tuple[Msg, dict[str, Any]]], exc: Exception) -> None:
+        """The database refused the batch: halve it until the one bad event is alone, then dead-letter it."""
+        if len(events) == 1:
+            await dead_letter(self._js, events[0][0], f"rejected by database: {exc}")
+            return
+        metrics.RETRIES.labels("split").inc()
+        middle = len(events) // 2
+        await self._persist(events[:middle])
+        await self._persist(events[middle:])
+
+    async def _commit(self, events: list[tuple[Msg, dict[str, Any]]]) -> dict[str, Any]:
+        payload = [event for _, event in events]
+        conflicts = 0
+        delay = self._s.tracking_retry_initial_ms / 1000
+        keepalive = time.monotonic()
+        while True:
+            try:
+                return await self._store.ingest(payload)
+            except StoreConflict:
+                conflicts += 1
+                metrics.RETRIES.labels("conflict").inc()
+                if conflicts > MAX_CONFLICT_RETRIES:
+                    raise StoreRejected("conflicts never resolved") from None
+                await asyncio.sleep(random.uniform(0.001, 0.02 * conflicts))
+            except StoreUnavailable as exc:
+                metrics.RETRIES.labels("unavailable").inc()
+                log.warning("database unavailable, retrying", extra={"error": str(exc), "events": len(events)})
+                keepalive = await self._wait(events, delay, keepalive)
+                delay = min(delay * 2, self._s.tracking_retry_max_ms / 1000)
+
+    async def _retry_until_done(self, action: Any, events: list[tuple[Msg, dict[str, Any]]], what: str) -> None:
+        delay = self._s.tracking_retry_initial_ms / 1000
+        keepalive = time.monotonic()
+        while True:
+            try:
+                await action()
+                return
+            except Exception as exc:  # noqa: BLE001 - NATS trouble: committed already, retry the publish
+                metrics.RETRIES.labels(what).inc()
+                log.warning("publishing updates failed, retrying", extra={"error": type(exc).__name__})
+                keepalive = await self._wait(events, delay, keepalive)
+                delay = min(delay * 2, self._s.tracking_retry_max_ms / 1000)
+
+    async def _wait(self, events: list[tuple[Msg, dict[str, Any]]], delay: float, keepalive: float) -> float:
+        """Back off; keep the batch ours meanwhile; give up only when shutting down."""
+        if self._stop.is_set() and time.monotonic() >= self._stop_deadline:
+            raise Abandoned()
+        await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+        if time.monotonic() - keepalive > self._s.tracking_ack_wait_s / 3:
+            for msg, _ in events:
+                try:
+                    await msg.in_progress()
+                except Exception:  # noqa: BLE001 - NATS away too: redelivery is harmless
+                    pass
+            return time.monotonic()
+        return keepalive
+
+    async def _ack(self, events: list[tuple[Msg, dict[str, Any]]], result: dict[str, Any]) -> None:
+        deferred = {event_id for part in result.get("parts", []) for event_id in part.get("deferred", [])}
+        for msg, event in events:
+            if event["event_id"] in deferred and msg.metadata.num_delivered < self._s.tracking_defer_max_deliveries:
+                metrics.DEFERRED.inc()
+                await msg.nak(delay=1.0)
+            else:
+                await msg.ack()
+
+    @staticmethod
+    def _count(events: list[tuple[Msg, dict[str, Any]]], result: dict[str, Any]) -> None:
+        inserted = sum(part.get("inserted", 0) for part in result.get("parts", []))
+        metrics.EVENTS_PERSISTED.inc(inserted)
+        metrics.BATCHES.inc()
+        metrics.BATCH_SIZE.observe(len(events))
+        by_type: dict[str, int] = {}
+        for _, event in events:
+            by_type[event["t"]] = by_type.get(event["t"], 0) + 1
+        for t, n in by_type.items():
+            metrics.EVENTS_PROCESSED.labels({"m": "message", "d": "delivery", "c": "conversation"}[t]).inc(n)

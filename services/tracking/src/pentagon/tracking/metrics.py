@@ -1,0 +1,18 @@
+"""Prometheus metrics of the tracking service (served on /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+EVENTS_PERSISTED = Counter("tracking_events_persisted_total", "Message rows inserted (duplicates excluded)")
+EVENTS_PROCESSED = Counter("tracking_events_processed_total", "Events committed, duplicates included", ["type"])
+BATCHES = Counter("tracking_batches_total", "Batches committed")
+BATCH_SIZE = Histogram("tracking_batch_events", "Events per committed batch",
+                       buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000))
+BATCH_SECONDS = Histogram("tracking_batch_seconds", "From fetch to ack of one batch",
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+DLQ = Counter("tracking_dead_lettered_total", "Events sent to the dead-letter stream", ["reason"])
+RETRIES = Counter("tracking_retries_total", "Batch retries", ["reason"])
+DEFERRED = Counter("tracking_deferred_total", "Delivery receipts redelivered because their message was not stored yet")
+UPDATES = Counter("tracking_updates_published_total", "UpdateEvents published", ["kind"])
+COMMANDS = Counter("tracking_commands_total", "Admin commands answered", ["action", "result"])

@@ -1,0 +1,111 @@
+"""The database behind tracking: one interface, two implementations (asyncpg here, Supabase REST
+in supabase_store.py). Both call the same SQL functions created by the migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Protocol
+
+import asyncpg
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached (down, restarting, too slow): retry later, ack nothing."""
+
+
+class StoreConflict(Exception):
+    """Deadlock or lost race with another replica: retry the same batch at once."""
+
+
+class StoreRejected(Exception):
+    """The database refuses this data (e.g. invalid text): retrying the same events cannot help."""
+
+
+class Store(Protocol):
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> bool: ...
+    async def ingest(self, events: list[dict[str, Any]]) -> dict[str, Any]: ...
+    async def command(self, command: dict[str, Any]) -> dict[str, Any]: ...
+
+
+_CONFLICT_STATES = {"40001", "40P01", "23505", "55P03"}
+_REJECTED_CLASSES = ("22", "23", "54")
+
+
+def classify_sqlstate(sqlstate: str | None) -> type[Exception]:
+    """Which of our three outcomes a Postgres error code means."""
+    code = sqlstate or ""
+    if code in _CONFLICT_STATES:
+        return StoreConflict
+    if code.startswith(_REJECTED_CLASSES):
+        return StoreRejected
+    return StoreUnavailable
+
+
+def encode_events(events: list[dict[str, Any]]) -> str:
+    return json.dumps(events, separators=(",", ":"))
+
+
+class PostgresStore:
+    """asyncpg pool; each ingest is one statement, hence one transaction, one round trip."""
+
+    def __init__(self, dsn: str, pool_size: int = 4, statement_timeout_s: float = 60.0, migrate: bool = True) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._timeout = statement_timeout_s
+        self._migrate = migrate
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Open the pool (and apply migrations); raises StoreUnavailable while the database is down."""
+        async with self._lock:
+            if self._pool is not None:
+                return
+            try:
+                if self._migrate:
+                    from pentagon.tracking.migrate import migrate
+
+                    await migrate(self._dsn)
+                self._pool = await asyncpg.create_pool(
+                    self._dsn, min_size=1, max_size=self._pool_size, command_timeout=self._timeout,
+                    max_inactive_connection_lifetime=300,
+                )
+            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def ping(self) -> bool:
+        try:
+            pool = await self._ready_pool()
+            return await pool.fetchval("SELECT 1", timeout=2.0) == 1
+        except Exception:  # noqa: BLE001 - not reachable is the answer
+            return False
+
+    async def ingest(self, events: list[dict[str, Any]]) -> dict[str, Any]:
+        return await self._call("SELECT pentagon_ingest($1::jsonb)", encode_events(events))
+
+    async def command(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("SELECT pentagon_command($1::jsonb)", json.dumps(command))
+
+    async def _ready_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            await self.start()
+        assert self._pool is not None
+        return self._pool
+
+    async def _call(self, sql: str, arg: str) -> dict[str, Any]:
+        pool = await self._ready_pool()
+        try:
+            raw = await pool.fetchval(sql, arg)
+        except asyncpg.PostgresError as exc:
+            raise classify_sqlstate(getattr(exc, "sqlstate", None))(exc.__class__.__name__) from exc
+        except (OSError, asyncio.TimeoutError, asyncpg.InterfaceError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        return json.loads(raw)

@@ -1,0 +1,150 @@
+"""After a commit: UpdateEvents on updates.<kind>.<platform>.<u> and the conversation_mode bucket.
+
+Every update carries a deterministic Nats-Msg-Id, so a batch replayed after a
+crash between commit and ack republishes the same ids and the UPDATES stream
+keeps one copy (within its duplicate window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
+
+from pentagon.common.bus import Subjects, mode_key
+from pentagon.common.events import timestamp
+from pentagon.common.jsonrow import dumps, row_to_dict
+from pentagon.common.proto import events_pb2 as pb
+from pentagon.tracking import metrics
+
+log = logging.getLogger(__name__)
+
+CONVERSATION_COLUMNS = (
+    "id", "user_id", "platform", "status", "priority", "bot_paused", "assigned_to", "escalation_reason",
+    "created_at", "updated_at", "last_message_at", "closed_at", "message_count", "user_message_count",
+    "bot_message_count", "human_message_count", "pending_human_count", "metadata",
+)
+MESSAGE_COLUMNS = (
+    "id", "conversation_id", "sender_type", "content", "timestamp", "confidence_score", "requires_human",
+    "human_replied", "escalation_reason", "metadata", "kind", "channel", "actor", "platform_message_id",
+    "event_id", "reply_to_event_id", "delivery_status", "delivery_error", "delivered_at", "read_at", "created_at",
+)
+TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "last_message_at", "closed_at", "timestamp",
+                               "delivered_at", "read_at"})
+MODES = {"active": "bot", "human": "human", "closed": "closed"}
+KINDS = {
+    "message": pb.UPDATE_MESSAGE_CREATED,
+    "conversation": pb.UPDATE_CONVERSATION_CHANGED,
+    "delivery": pb.UPDATE_DELIVERY_CHANGED,
+    "user_deleted": pb.UPDATE_USER_DELETED,
+}
+
+
+def as_row(raw: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    """A row that came back as jsonb, made identical to what admin-api gets from asyncpg + row_to_dict."""
+    typed: dict[str, Any] = {}
+    for name in columns:
+        value = raw.get(name)
+        if name in TIMESTAMP_COLUMNS and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        typed[name] = value
+    return row_to_dict(typed)
+
+
+class Update:
+    __slots__ = ("kind", "platform", "user_id", "row", "msg_id", "conversation_id", "message_id", "mode")
+
+    def __init__(self, kind: str, platform: str, user_id: str, row: dict[str, Any], msg_id: str,
+                 conversation_id: int = 0, message_id: int = 0, mode: str = "") -> None:
+        self.kind, self.platform, self.user_id, self.row, self.msg_id = kind, platform, user_id, row, msg_id
+        self.conversation_id, self.message_id, self.mode = conversation_id, message_id, mode
+
+    def event(self) -> pb.UpdateEvent:
+        return pb.UpdateEvent(
+            event_id=self.msg_id, occurred_at=timestamp(), key=pb.ConversationKey(platform=self.platform, user_id=self.user_id),
+            kind=KINDS[self.kind], conversation_id=self.conversation_id, message_id=self.message_id,
+            row_json=dumps(self.row), mode=self.mode)
+
+
+def message_update(kind: str, item: dict[str, Any], msg_id: str) -> Update:
+    row = as_row(item["row"], MESSAGE_COLUMNS)
+    return Update(kind, item["platform"], item["user_id"], row, msg_id, row["conversation_id"], row["id"],
+                  MODES.get(item.get("status", ""), ""))
+
+
+def conversation_update(raw: dict[str, Any], msg_id_prefix: str = "conversation") -> Update:
+    row = as_row(raw, CONVERSATION_COLUMNS)
+    return Update("conversation", row["platform"], row["user_id"], row,
+                  f"{msg_id_prefix}:{row['id']}:{row['updated_at']}", row["id"], 0, MODES[row["status"]])
+
+
+class ModeChange:
+    __slots__ = ("platform", "user_id", "mode")
+
+    def __init__(self, platform: str, user_id: str, mode: str | None) -> None:
+        self.platform, self.user_id, self.mode = platform, user_id, mode  # mode None = forget the user
+
+
+def plan_ingest(result: dict[str, Any]) -> tuple[list[Update], list[ModeChange]]:
+    """The updates and mode writes one pentagon_ingest result calls for, in commit order."""
+    updates: list[Update] = []
+    modes: list[ModeChange] = []
+    for part in result.get("parts", []):
+        if "deleted" in part:
+            updates.append(deleted_update(part["deleted"], f"user_deleted:{part['cause']}"))
+            modes.append(ModeChange(part["deleted"]["platform"], part["deleted"]["user_id"], None))
+            continue
+        for item in part.get("messages", []):
+            updates.append(message_update("message", item, f"message:{item['row']['id']}"))
+        for item in part.get("changed_messages", []):
+            updates.append(message_update("message", item, f"message:{item['row']['id']}:{item['cause']}"))
+        for item in part.get("conversations", []):
+            update = conversation_update(item["row"])
+            updates.append(update)
+            if item.get("mode_changed"):
+                modes.append(ModeChange(update.platform, update.user_id, update.mode))
+        for item in part.get("deliveries", []):
+            updates.append(message_update("delivery", item, f"delivery:{item['row']['id']}:{item['cause']}"))
+    return updates, modes
+
+
+def deleted_update(deleted: dict[str, Any], msg_id: str) -> Update:
+    ids = deleted.get("conversation_ids") or []
+    return Update("user_deleted", deleted["platform"], deleted["user_id"], deleted, msg_id, ids[0] if ids else 0)
+
+
+class UpdatePublisher:
+    def __init__(self, js: JetStreamContext, kv: KeyValue, timeout_s: float = 10.0) -> None:
+        self._js = js
+        self._kv = kv
+        self._timeout = timeout_s
+
+    async def publish(self, updates: Iterable[Update], modes: Iterable[ModeChange]) -> None:
+        """Publish in order (pipelined, then wait for every ack); raises if NATS did not take them all."""
+        futures = []
+        counts: dict[str, int] = {}
+        for update in updates:
+            subject = Subjects.update(update.kind, update.platform, update.user_id)
+            futures.append(await self._js.publish_async(subject, update.event().SerializeToString(),
+                                                        headers={"Nats-Msg-Id": update.msg_id}))
+            counts[update.kind] = counts.get(update.kind, 0) + 1
+        if futures:
+            await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
+        for kind, n in counts.items():
+            metrics.UPDATES.labels(kind).inc(n)
+        await self.write_modes(modes)
+
+    async def write_modes(self, modes: Iterable[ModeChange]) -> None:
+        latest: dict[str, str | None] = {}
+        for change in modes:  # later changes of the same user win
+            latest[mode_key(change.platform, change.user_id)] = change.mode
+        for key, mode in latest.items():
+            if mode is None:
+                await asyncio.wait_for(self._kv.delete(key), self._timeout)
+            else:
+                await asyncio.wait_for(self._kv.put(key, mode.encode()), self._timeout)

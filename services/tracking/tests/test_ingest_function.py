@@ -1,0 +1,147 @@
+"""The pentagon_ingest SQL function, on real Postgres, through the asyncpg store."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from pentagon.tracking.store import PostgresStore, StoreRejected
+
+from tracking_support import at, conv_event, delivery, msg
+
+
+def messages_of(result: dict) -> list[dict]:
+    return [m for part in result["parts"] for m in part.get("messages", [])]
+
+
+def conversations_of(result: dict) -> list[dict]:
+    return [c for part in result["parts"] for c in part.get("conversations", [])]
+
+
+async def test_first_message_creates_conversation_with_counters(store: PostgresStore, db: asyncpg.Connection) -> None:
+    result = await store.ingest([msg("e1", content="မင်္ဂလာပါ 😀"), msg("e2", sender="bot", content="hello", t=1,
+                                                                       reply_to="e1", confidence=0.9)])
+    assert result["parts"][0]["inserted"] == 2
+    conv = await db.fetchrow("SELECT * FROM conversations")
+    assert (conv["status"], conv["message_count"], conv["user_message_count"], conv["bot_message_count"]) == ("active", 2, 1, 1)
+    assert conv["last_message_at"].isoformat() == at(1)
+    rows = await db.fetch("SELECT content, sender_type, conversation_id FROM messages ORDER BY id")
+    assert [r["content"] for r in rows] == ["မင်္ဂလာပါ 😀", "hello"]
+    assert {r["conversation_id"] for r in rows} == {conv["id"]}
+    [c] = conversations_of(result)
+    assert c["mode_changed"] is True
+
+
+async def test_replay_and_duplicates_change_nothing(store: PostgresStore, db: asyncpg.Connection) -> None:
+    batch = [msg("e1"), msg("e1"), msg("e2", pmid="mid.2"), msg("e3", pmid="mid.2")]
+    first = await store.ingest(batch)
+    assert first["parts"][0]["inserted"] == 2
+    again = await store.ingest(batch)
+    assert again["parts"][0]["inserted"] == 0
+    assert len(messages_of(again)) == 2  # replay reports the stored rows so updates can be republished
+    assert await db.fetchval("SELECT count(*) FROM messages") == 2
+    assert await db.fetchval("SELECT message_count FROM conversations") == 2
+
+
+async def test_escalation_flags_user_message_and_human_reply_clears(store: PostgresStore, db: asyncpg.Connection) -> None:
+    await store.ingest([msg("u1m"), msg("b1", sender="bot", reply_to="u1m", requires_human=True, esc_reason="refund", t=1)])
+    conv = await db.fetchrow("SELECT * FROM conversations")
+    assert (conv["status"], conv["bot_paused"], conv["escalation_reason"], conv["pending_human_count"]) == ("human", True, "refund", 1)
+    flagged = await db.fetchrow("SELECT requires_human, human_replied FROM messages WHERE event_id = 'u1m'")
+    assert tuple(flagged) == (True, False)
+    bot = await db.fetchrow("SELECT requires_human FROM messages WHERE event_id = 'b1'")
+    assert bot["requires_human"] is False
+    await store.ingest([msg("h1", sender="human", actor="ann:admin", t=2)])
+    assert await db.fetchval("SELECT human_replied FROM messages WHERE event_id = 'u1m'") is True
+    assert await db.fetchval("SELECT pending_human_count FROM conversations") == 0
+
+
+async def test_human_reply_before_flag_in_same_batch_leaves_it_pending(store: PostgresStore, db: asyncpg.Connection) -> None:
+    await store.ingest([msg("u"), msg("h", sender="human", t=1),
+                        msg("u2", t=2), msg("b", sender="bot", reply_to="u2", requires_human=True, t=3)])
+    rows = dict(await db.fetch("SELECT event_id, human_replied FROM messages WHERE requires_human"))
+    assert rows == {"u2": False}
+    assert await db.fetchval("SELECT pending_human_count FROM conversations") == 1
+
+
+async def test_human_message_moves_active_to_human(store: PostgresStore, db: asyncpg.Connection) -> None:
+    await store.ingest([msg("u"), msg("h", sender="human")])
+    assert await db.fetchval("SELECT status FROM conversations") == "human"
+
+
+async def test_message_after_close_opens_new_conversation(store: PostgresStore, db: asyncpg.Connection) -> None:
+    await store.ingest([msg("a")])
+    conv_id = await db.fetchval("SELECT id FROM conversations")
+    reply = await store.command({"command_id": "c1", "action": "close", "conversation_id": conv_id, "actor": "ann:admin"})
+    assert reply["ok"] and reply["row"]["status"] == "closed"
+    await store.ingest([msg("b", t=5), msg("late", sender="bot", reply_to="a", t=6)])
+    rows = await db.fetch("SELECT id, status, message_count FROM conversations ORDER BY id")
+    assert [(r["status"], r["message_count"]) for r in rows] == [("closed", 2), ("active", 1)]
+
+
+async def test_delivery_states_never_regress(store: PostgresStore, db: asyncpg.Connection) -> None:
+    await store.ingest([msg("u"), msg("b", sender="bot", reply_to="u", t=1)])
+    await store.ingest([delivery("d1", "sent", msg_event_id="b", pmid="mid.b", t=2)])
+    assert tuple(await db.fetchrow("SELECT delivery_status, platform_message_id FROM messages WHERE event_id='b'")) == ("sent", "mid.b")
+    await store.ingest([delivery("d2", "read", watermark=at(5), t=6)])
+    await store.ingest([delivery("d3", "delivered", pmids=["mid.b"], t=7), delivery("d4", "sent", msg_event_id="b", t=8)])
+    row = await db.fetchrow("SELECT delivery_status, read_at, delivered_at FROM messages WHERE event_id='b'")
+    assert row["delivery_status"] == "read" and row["read_at"] is not None and row["delivered_at"] is not None
+
+
+async def test_failed_delivery_and_deferred_unknown_message(store: PostgresStore, db: asyncpg.Connection) -> None:
+    await store.ingest([msg("u"), msg("b", sender="bot", reply_to="u")])
+    result = await store.ingest([delivery("f", "failed", msg_event_id="b", reason="(#551) unavailable"),
+                                 delivery("x", "sent", msg_event_id="not-yet", pmid="m.x")])
+    assert result["parts"][0]["deferred"] == ["x"]
+    assert tuple(await db.fetchrow("SELECT delivery_status, delivery_error FROM messages WHERE event_id='b'")) == ("failed", "(#551) unavailable")
+
+
+async def test_escalate_event_and_replay(store: PostgresStore, db: asyncpg.Connection) -> None:
+    await store.ingest([msg("u"), conv_event("esc1", "escalate", reason="angry")])
+    assert tuple(await db.fetchrow("SELECT status, escalation_reason FROM conversations")) == ("human", "angry")
+    conv_id = await db.fetchval("SELECT id FROM conversations")
+    await store.command({"command_id": "hb", "action": "handback", "conversation_id": conv_id})
+    await store.ingest([conv_event("esc1", "escalate", reason="angry")])
+    assert await db.fetchval("SELECT status FROM conversations") == "active"
+
+
+async def test_delete_user_in_the_middle_of_a_batch(store: PostgresStore, db: asyncpg.Connection) -> None:
+    result = await store.ingest([msg("a"), msg("b", user="u2"), conv_event("del", "delete_user"), msg("c", t=3)])
+    kinds = [next(iter(k for k in p if k in ("deleted", "inserted"))) for p in result["parts"]]
+    assert kinds == ["inserted", "deleted", "inserted"]
+    rows = await db.fetch("SELECT m.event_id, c.user_id FROM messages m JOIN conversations c ON c.id = m.conversation_id ORDER BY m.id")
+    assert [(r["event_id"], r["user_id"]) for r in rows] == [("b", "u2"), ("c", "u1")]
+    again = await store.ingest([conv_event("del", "delete_user")])
+    assert await db.fetchval("SELECT count(*) FROM messages") == 2
+    assert all("deleted" not in p for p in again["parts"])
+
+
+async def test_metadata_merged_into_conversation(store: PostgresStore, db: asyncpg.Connection) -> None:
+    await store.ingest([msg("a", metadata={"conversation": {"locale": "my", "name": "A"}}, conv_meta={"locale": "my", "name": "A"})])
+    await store.ingest([msg("b", conv_meta={"name": "B"})])
+    assert await db.fetchval("SELECT (metadata->>'locale') || (metadata->>'name') FROM conversations") == "myB"
+
+
+async def test_hostile_strings_stored_verbatim(store: PostgresStore, db: asyncpg.Connection) -> None:
+    evil = "'; DROP TABLE messages; -- \\u0000 $1 %s {{}} <script>"
+    await store.ingest([msg("e'1", content=evil, user="x'); DELETE FROM conversations; --")])
+    assert await db.fetchval("SELECT content FROM messages") == evil
+
+
+async def test_bad_data_is_rejected_not_retried(store: PostgresStore) -> None:
+    with pytest.raises(StoreRejected):
+        await store.ingest([msg("a", ts="not a time")])
+
+
+async def test_concurrent_batches_on_same_conversation_keep_exact_counters(store: PostgresStore, db: asyncpg.Connection) -> None:
+    batches = [[msg(f"e{b}-{i}", user=f"u{i % 7}", t=i) for i in range(200)] for b in range(6)]
+    overlap = [m for batch in batches[:3] for m in batch[:50]]  # the same events from two "replicas"
+    await asyncio.gather(*(store.ingest(b) for b in batches), store.ingest(overlap), return_exceptions=False)
+    assert await db.fetchval("SELECT count(*) FROM messages") == 1200
+    bad = await db.fetchval("SELECT count(*) FROM conversations c WHERE message_count <> "
+                            "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)")
+    assert bad == 0
+    assert await db.fetchval("SELECT count(*) FROM conversations") == 7

@@ -1,0 +1,66 @@
+"""gRPC client of the agent: one channel, a deadline per attempt, retries on transient codes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import grpc
+from prometheus_client import Histogram
+
+from pentagon.common.proto import agent_pb2, agent_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+AGENT_SECONDS = Histogram("webhook_agent_call_seconds", "Agent Reply call latency (all attempts)", ["outcome"])
+
+_RETRYABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+}
+
+
+class AgentUnavailable(Exception):
+    """The agent could not answer within the retries; the reason is a gRPC status name."""
+
+
+class AgentClient:
+    def __init__(self, addr: str, timeout_ms: int, retries: int) -> None:
+        self.addr = addr
+        self.timeout = timeout_ms / 1000
+        self.retries = max(0, retries)
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: agent_pb2_grpc.AgentServiceStub | None = None
+
+    def _ensure(self) -> agent_pb2_grpc.AgentServiceStub:
+        # Created lazily: a grpc.aio channel binds to the running event loop.
+        if self._stub is None:
+            self._channel = grpc.aio.insecure_channel(self.addr, options=[("grpc.keepalive_time_ms", 30_000)])
+            self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
+        return self._stub
+
+    async def reply(self, request: agent_pb2.ReplyRequest) -> agent_pb2.ReplyResponse:
+        stub = self._ensure()
+        started = time.perf_counter()
+        last = "unknown"
+        for attempt in range(self.retries + 1):
+            try:
+                response = await stub.Reply(request, timeout=self.timeout)
+                AGENT_SECONDS.labels("ok").observe(time.perf_counter() - started)
+                return response
+            except grpc.aio.AioRpcError as exc:
+                last = exc.code().name
+                if exc.code() not in _RETRYABLE:
+                    break
+                log.warning("agent call failed", extra={"code": last, "attempt": attempt + 1})
+            if attempt < self.retries:
+                await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
+        AGENT_SECONDS.labels("failed").observe(time.perf_counter() - started)
+        raise AgentUnavailable(last)
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()

@@ -1,0 +1,85 @@
+"""Reply worker: durable ``reply-worker`` on ``events.in.messenger.>``.
+
+For each user message: skip what the bot never answers (standby, reactions,
+receipts, bare attachments), skip conversations not in ``bot`` mode, otherwise
+show mark_seen/typing_on, ask the agent and publish the bot reply on
+``events.out.messenger.<u>`` (id ``r:<user event id>``, needs_delivery). The
+message is acked only after the reply's publish ack; a ``reply.<h>`` marker
+stops a redelivery from calling the agent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from google.protobuf.message import DecodeError
+from nats.aio.msg import Msg
+
+from pentagon.common.bus import Subjects
+from pentagon.common.events import publish, to_datetime
+from pentagon.common.proto import events_pb2 as pb
+from pentagon.webhook.consumer import LaneConsumer
+from pentagon.webhook.metrics import REPLIES
+from pentagon.webhook.replies import answerable, generate_reply
+from pentagon.webhook.runtime import Runtime
+from pentagon.webhook.send_api import GraphError
+
+log = logging.getLogger(__name__)
+
+DURABLE = "reply-worker"
+SUBJECT = "events.in.messenger.>"
+# Messenger's standard window: answering later than this needs a tag we may not use for bots.
+MAX_AGE_S = 24 * 3600
+
+
+class ReplyWorker:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        s = rt.settings
+        ack_wait = max(60.0, (s.agent_timeout_ms / 1000 + 1) * (s.agent_retries + 1) * 2)
+        self.consumer = LaneConsumer(rt.js, DURABLE, SUBJECT, self.handle, s.worker_lanes, s.worker_max_inflight, ack_wait)
+
+    async def handle(self, msg: Msg) -> None:
+        try:
+            event = pb.MessageEvent.FromString(msg.data)
+        except DecodeError:
+            log.warning("undecodable event ignored", extra={"subject": msg.subject})
+            await msg.ack()
+            return
+        outcome = await self._process(event)
+        REPLIES.labels(outcome).inc()
+        await msg.ack()
+
+    async def _process(self, event: pb.MessageEvent) -> str:
+        if not answerable(event):
+            return "not_answerable"
+        if time.time() - to_datetime(event.occurred_at).timestamp() > MAX_AGE_S:
+            return "too_old"
+        if await self.rt.marks.get("reply", event.event_id):
+            return "duplicate"
+        platform, user = event.key.platform, event.key.user_id
+        mode = await self.rt.modes.for_reply(platform, user)
+        if mode != "bot":
+            log.info("bot silent", extra={"event_id": event.event_id, "mode": mode})
+            return f"silent_{mode}"
+        typing = asyncio.create_task(self._show_typing(user))
+        reply, _ = await generate_reply(self.rt.agent, self.rt.history, event, needs_delivery=True)
+        # Let the indicator land before the reply is sent, or typing would show after the answer.
+        await asyncio.wait([typing], timeout=2.0)
+        await publish(self.rt.js, Subjects.outgoing(platform, user), reply, reply.event_id)
+        if reply.requires_human:
+            self.rt.modes.note_escalation(platform, user)
+        await self.rt.marks.put("reply", event.event_id)
+        await self.rt.history.append(platform, user, ("user", event.content), ("bot", reply.content))
+        log.info("bot replied", extra={"event_id": reply.event_id, "requires_human": reply.requires_human})
+        return "escalated" if reply.requires_human else "replied"
+
+    async def _show_typing(self, psid: str) -> None:
+        """Cosmetic: failures here never delay or block the answer."""
+        try:
+            await self.rt.send_api.sender_action(psid, "mark_seen")
+            await self.rt.send_api.sender_action(psid, "typing_on")
+        except GraphError as exc:
+            log.info("sender action failed", extra={"code": exc.code})

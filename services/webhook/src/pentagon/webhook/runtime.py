@@ -1,0 +1,134 @@
+"""Everything the routes and workers share: NATS, KV buckets, agent and Graph clients."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from pentagon.common.bus import connect, ensure_streams, mode_bucket
+from pentagon.webhook.agent_client import AgentClient
+from pentagon.webhook.chat_sessions import SessionSigner
+from pentagon.webhook.history import History
+from pentagon.webhook.modes import ModeReader
+from pentagon.webhook.ratelimit import TokenBucket
+from pentagon.webhook.send_api import SendApi
+from pentagon.webhook.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DAY = 24 * 3600
+# Buckets owned by the webhook (the mode bucket belongs to tracking, see docs/architecture.md).
+SENT_MIDS = "sent_mids"          # mids of messages we sent: their echoes are not recorded twice
+MARKS = "webhook_marks"          # reply.<h> / sent.<h>: work done for an event id, checked on redelivery
+HISTORY = "chat_history"         # recent turns per conversation for the agent
+CHAT_USERS = "chat_users"        # web user ids already claimed by a session
+DELETIONS = "data_deletions"     # Messenger data deletion requests by confirmation code
+
+
+def key_hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:40]
+
+
+class Marks:
+    """Idempotency markers in KV: ``kind.<sha(event id)>`` -> value."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    async def get(self, kind: str, event_id: str) -> str | None:
+        try:
+            entry = await self.kv.get(f"{kind}.{key_hash(event_id)}")
+        except KeyNotFoundError:
+            return None
+        return (entry.value or b"").decode()
+
+    async def put(self, kind: str, event_id: str, value: str = "1") -> None:
+        await self.kv.put(f"{kind}.{key_hash(event_id)}", value.encode())
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    nc: Client
+    js: JetStreamContext
+    modes: ModeReader
+    marks: Marks
+    sent_mids: KeyValue
+    history: History
+    chat_users: KeyValue
+    deletions: KeyValue
+    agent: AgentClient
+    send_api: SendApi
+    sessions: SessionSigner
+    session_limit: TokenBucket
+    ip_limit: TokenBucket
+    poll_limit: TokenBucket
+
+    async def ready(self) -> bool:
+        return self.nc.is_connected
+
+    async def is_sent_mid(self, mid: str) -> bool:
+        try:
+            await self.sent_mids.get(key_hash(mid))
+            return True
+        except KeyNotFoundError:
+            return False
+
+    async def close(self) -> None:
+        await self.agent.close()
+        await self.send_api.close()
+        # Every publish was already acknowledged: nothing to drain, and draining pull subscriptions stalls.
+        await self.nc.close()
+
+
+async def _bucket(js: JetStreamContext, name: str, ttl: float, replicas: int) -> KeyValue:
+    try:
+        return await js.key_value(name)
+    except Exception:  # noqa: BLE001 - missing: create (another replica may race us; retry the lookup)
+        try:
+            return await js.create_key_value(KeyValueConfig(bucket=name, history=1, ttl=ttl, replicas=replicas,
+                                                            storage=StorageType.FILE))
+        except Exception:  # noqa: BLE001
+            return await js.key_value(name)
+
+
+async def connect_forever(url: str) -> Client:
+    """NATS may be down when we start: keep trying (readyz stays unreachable meanwhile)."""
+    while True:
+        try:
+            return await connect(url, "webhook")
+        except Exception as exc:  # noqa: BLE001
+            log.warning("nats not reachable, retrying", extra={"error": type(exc).__name__})
+            await asyncio.sleep(1.0)
+
+
+async def build_runtime(settings: Settings) -> Runtime:
+    nc = await connect_forever(settings.nats_url)
+    js = nc.jetstream()
+    replicas = settings.nats_stream_replicas
+    await ensure_streams(js, replicas)
+    mode_kv = await mode_bucket(js, replicas)
+    secret = settings.secret
+    return Runtime(
+        settings=settings, nc=nc, js=js,
+        modes=ModeReader(mode_kv, settings.mode_closed_wait_ms / 1000),
+        marks=Marks(await _bucket(js, MARKS, 7 * DAY, replicas)),
+        sent_mids=await _bucket(js, SENT_MIDS, 2 * DAY, replicas),
+        history=History(await _bucket(js, HISTORY, 7 * DAY, replicas), settings.agent_history_turns),
+        chat_users=await _bucket(js, CHAT_USERS, 60 * DAY, replicas),
+        deletions=await _bucket(js, DELETIONS, 90 * DAY, replicas),
+        agent=AgentClient(settings.agent_addr, settings.agent_timeout_ms, settings.agent_retries),
+        send_api=SendApi(settings.messenger_graph_url, secret("messenger_page_token"), settings.send_timeout_s),
+        sessions=SessionSigner(secret("chat_session_secret"), settings.chat_session_ttl_s),
+        session_limit=TokenBucket(settings.rate_limit_session_per_min, settings.rate_limit_session_burst),
+        ip_limit=TokenBucket(settings.rate_limit_ip_per_min, settings.rate_limit_ip_burst),
+        poll_limit=TokenBucket(settings.rate_limit_poll_per_min, settings.rate_limit_poll_burst),
+    )

@@ -1,0 +1,187 @@
+"""Reply worker and sender worker with real JetStream and the Graph stub (agent down here: no agent process)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from pentagon.common.bus import Subjects
+from pentagon.common.events import timestamp
+from pentagon.common.proto import events_pb2 as pb
+from pentagon.webhook.replies import APOLOGY
+
+
+def _outgoing(user: str, event_id: str, text: str, sender: int = pb.SENDER_HUMAN, **metadata) -> pb.MessageEvent:
+    return pb.MessageEvent(event_id=event_id, occurred_at=timestamp(), key=pb.ConversationKey(platform="messenger", user_id=user),
+                           sender=sender, content=text, kind="text", channel=pb.CHANNEL_MESSAGING, needs_delivery=True,
+                           actor="mya:admin", metadata_json=json.dumps(metadata))
+
+
+async def _deliveries(bus, user: str) -> list[pb.DeliveryEvent]:
+    return await bus.events(Subjects.delivery("messenger", user), pb.DeliveryEvent)
+
+
+async def test_agent_down_gives_one_apology_sent_with_response_type(start_webhook, graph, bus, messenger, wait_for) -> None:
+    hook = start_webhook(graph)
+    assert (await hook.post_signed(messenger.page(messenger.text("501", "m_q1", "Are you open?")))).status_code == 200
+
+    async def replied():
+        return await bus.events(Subjects.outgoing("messenger", "501"))
+
+    (reply,) = await wait_for(replied)
+    assert reply.event_id == "r:m:m_q1" and reply.reply_to_event_id == "m:m_q1"
+    assert reply.sender == pb.SENDER_BOT and reply.needs_delivery
+    assert reply.requires_human and reply.escalation_reason == "agent_unavailable"
+    assert reply.content == APOLOGY and "တောင်းပန်" in reply.content
+
+    async def sent():
+        return [d for d in await _deliveries(bus, "501") if d.state == pb.DELIVERY_SENT]
+
+    (delivery,) = await wait_for(sent)
+    messages = await graph.requests("message")
+    assert len(messages) == 1
+    body = messages[0]["body"]
+    assert messages[0]["access_token"] == "test-page-token" and messages[0]["version"] == "v21.0"
+    assert body["recipient"] == {"id": "501"} and body["messaging_type"] == "RESPONSE" and "tag" not in body
+    assert body["message"]["text"] == APOLOGY
+    assert delivery.message_event_id == "r:m:m_q1" and delivery.platform_message_id.startswith("m_stub_")
+    actions = [r["body"]["sender_action"] for r in await graph.requests("sender_action")]
+    assert actions == ["mark_seen", "typing_on"]
+    # Messenger redelivers the same POST: no second reply, no second send.
+    assert (await hook.post_signed(messenger.page(messenger.text("501", "m_q1", "Are you open?")))).status_code == 200
+    await bus.wait_idle("reply-worker")
+    await bus.wait_idle("sender")
+    assert len(await replied()) == 1 and len(await graph.requests("message")) == 1
+
+
+async def test_bot_is_silent_in_human_and_closed_mode_and_for_non_answerable_kinds(start_webhook, graph, bus, messenger) -> None:
+    hook = start_webhook(graph)
+    await bus.set_mode("messenger", "601", "human")
+    await bus.set_mode("messenger", "602", "closed")
+    events = [
+        messenger.text("601", "m_h", "hello staff"),
+        messenger.text("602", "m_c", "hello closed"),
+        {"sender": {"id": "603"}, "timestamp": 1, "reaction": {"action": "react", "emoji": "x", "mid": "m"}},
+        {"sender": {"id": "603"}, "timestamp": 1, "read": {"watermark": 5}},
+        {"sender": {"id": "603"}, "timestamp": 1, "message": {"mid": "m_img", "attachments": [{"type": "image", "payload": {"url": "u"}}]}},
+    ]
+    standby = [messenger.text("604", "m_sb", "other app owns me")]
+    assert (await hook.post_signed(messenger.page(*events, standby=standby))).status_code == 200
+    await bus.wait_idle("reply-worker")
+    assert await bus.messages("events.out.>") == []
+    assert await graph.requests() == []
+    assert len(await bus.messages("events.in.>")) == 5
+
+
+async def test_closed_conversation_reopened_by_tracking_gets_an_answer(start_webhook, graph, bus, messenger, wait_for) -> None:
+    hook = start_webhook(graph, MODE_CLOSED_WAIT_MS="20000")
+    await bus.set_mode("messenger", "605", "closed")
+    assert (await hook.post_signed(messenger.page(messenger.text("605", "m_back", "I'm back")))).status_code == 200
+    await bus.set_mode("messenger", "605", "bot")  # what tracking does when the message opens a new conversation
+    await wait_for(lambda: bus.events(Subjects.outgoing("messenger", "605")))
+
+
+async def test_human_reply_uses_human_agent_tag_outside_window(start_webhook, graph, bus, wait_for) -> None:
+    start_webhook(graph, REPLY_WORKER_ENABLED="false")
+    old = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat().replace("+00:00", "Z")
+    recent = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    await bus.publish(Subjects.outgoing("messenger", "701"), _outgoing("701", "h1", "Late answer", last_user_message_at=old))
+    await bus.publish(Subjects.outgoing("messenger", "702"), _outgoing("702", "h2", "Quick answer", last_user_message_at=recent))
+    await bus.publish(Subjects.outgoing("messenger", "703"), _outgoing("703", "h3", "No metadata"))
+    # Page-inbox echoes and web messages are never sent by us.
+    echo = _outgoing("704", "m:echo", "typed in inbox")
+    echo.needs_delivery = False
+    await bus.publish(Subjects.outgoing("messenger", "704"), echo)
+
+    async def three_sent():
+        return len(await graph.requests("message")) >= 3 and await graph.requests("message")
+
+    sent = {r["body"]["recipient"]["id"]: r["body"] for r in await wait_for(three_sent)}
+    assert sent["701"]["messaging_type"] == "MESSAGE_TAG" and sent["701"]["tag"] == "HUMAN_AGENT"
+    assert sent["702"]["messaging_type"] == "RESPONSE" and "tag" not in sent["702"]
+    assert sent["703"]["messaging_type"] == "RESPONSE"
+    assert all(b["message"]["metadata"].startswith("pentagon:") for b in sent.values())
+    await bus.wait_idle("sender")
+    assert "704" not in {r["body"]["recipient"]["id"] for r in await graph.requests()}
+
+
+async def test_outside_window_error_is_retried_with_the_tag(start_webhook, graph, bus, wait_for) -> None:
+    start_webhook(graph, REPLY_WORKER_ENABLED="false")
+    await graph.fail(status=400, code=10, error_subcode=2018278, messaging_type="RESPONSE",
+                     message="This message is sent outside of allowed window.")
+    await bus.publish(Subjects.outgoing("messenger", "711"), _outgoing("711", "h11", "Sorry for the wait"))
+    await wait_for(lambda: _sent(bus, "711"))
+    bodies = [r["body"] for r in await graph.requests("message")]
+    assert [b["messaging_type"] for b in bodies] == ["RESPONSE", "MESSAGE_TAG"] and bodies[1]["tag"] == "HUMAN_AGENT"
+
+
+async def _sent(bus, user: str) -> list[pb.DeliveryEvent]:
+    return [d for d in await _deliveries(bus, user) if d.state == pb.DELIVERY_SENT]
+
+
+async def test_long_text_is_split_on_word_boundaries_with_quick_replies_last(start_webhook, graph, bus, wait_for) -> None:
+    start_webhook(graph, REPLY_WORKER_ENABLED="false")
+    words = [f"word{i:04d}" for i in range(500)] + ["မင်္ဂလာပါ", "😀"]
+    text = " ".join(words)
+    titles = ["Menu", "Opening hours", "A very long quick reply title", *[f"q{i}" for i in range(20)]]
+    event = _outgoing("801", "r:m:long", text, sender=pb.SENDER_BOT, quick_replies=titles)
+    await bus.publish(Subjects.outgoing("messenger", "801"), event)
+    (delivery,) = await wait_for(lambda: _sent(bus, "801"))
+    bodies = [r["body"]["message"] for r in await graph.requests("message")]
+    assert len(bodies) == 3 and all(len(b["text"]) <= 2000 for b in bodies)
+    assert " ".join(b["text"] for b in bodies).split(" ") == words
+    assert all("quick_replies" not in b for b in bodies[:-1])
+    quick = bodies[-1]["quick_replies"]
+    assert len(quick) == 13 and all(len(q["title"]) <= 20 for q in quick)
+    assert quick[0] == {"content_type": "text", "title": "Menu", "payload": "Menu"}
+    assert len(delivery.platform_message_ids) == 3 and delivery.platform_message_id == delivery.platform_message_ids[0]
+
+
+async def test_permanent_graph_error_marks_the_message_failed(start_webhook, graph, bus, wait_for) -> None:
+    start_webhook(graph, REPLY_WORKER_ENABLED="false")
+    await graph.fail(status=400, code=551, message="This person isn't available right now.", times=-1, recipient="901")
+    await bus.publish(Subjects.outgoing("messenger", "901"), _outgoing("901", "h901", "hello"))
+
+    async def failed():
+        return [d for d in await _deliveries(bus, "901") if d.state == pb.DELIVERY_FAILED]
+
+    (failure,) = await wait_for(failed)
+    assert failure.message_event_id == "h901" and "551" in failure.reason and failure.event_id == "f:h901"
+    assert len(await graph.requests("message")) == 1  # no retry of a permanent error
+
+
+async def test_transient_errors_and_rate_limits_are_retried(start_webhook, graph, bus, wait_for) -> None:
+    start_webhook(graph, REPLY_WORKER_ENABLED="false")
+    await graph.fail(status=500, recipient="911")
+    await graph.fail(status=400, code=613, message="Calls to this api have exceeded the rate limit.", recipient="911")
+    await graph.fail(status=400, code=4, message="Application request limit reached", recipient="911")
+    await bus.publish(Subjects.outgoing("messenger", "911"), _outgoing("911", "h911", "persist"))
+    (delivery,) = await wait_for(lambda: _sent(bus, "911"))
+    statuses = [r["status"] for r in await graph.requests("message")]
+    assert statuses == [500, 400, 400, 200]
+    assert delivery.platform_message_id.startswith("m_stub_")
+    assert [d.state for d in await _deliveries(bus, "911")] == [pb.DELIVERY_SENT]
+
+
+async def test_redelivered_outgoing_event_is_not_sent_twice(start_webhook, graph, bus, wait_for) -> None:
+    start_webhook(graph, REPLY_WORKER_ENABLED="false")
+    event = _outgoing("921", "h921", "only once")
+    await bus.publish(Subjects.outgoing("messenger", "921"), event)
+    await wait_for(lambda: _sent(bus, "921"))
+    # The same event delivered again (a copy under another Nats-Msg-Id, as after a crash before the ack).
+    await bus.publish(Subjects.outgoing("messenger", "921"), event, msg_id="copy-of-h921")
+    await bus.wait_idle("sender")
+    assert len(await graph.requests("message")) == 1
+    assert len(await _sent(bus, "921")) == 1  # deterministic s:<id>: the repeat SENT event is deduplicated
+
+
+async def test_redelivered_user_event_gets_one_reply(start_webhook, graph, bus, messenger, wait_for) -> None:
+    hook = start_webhook(graph, SENDER_ENABLED="false")
+    user_event = pb.MessageEvent(event_id="m:m_dup", occurred_at=timestamp(), key=pb.ConversationKey(platform="messenger", user_id="931"),
+                                 sender=pb.SENDER_USER, content="hi", kind="text", channel=pb.CHANNEL_MESSAGING)
+    await bus.publish(Subjects.incoming("messenger", "931"), user_event)
+    await wait_for(lambda: bus.events(Subjects.outgoing("messenger", "931")))
+    await bus.publish(Subjects.incoming("messenger", "931"), user_event, msg_id="copy-of-m_dup")
+    await bus.wait_idle("reply-worker")
+    assert len(await bus.events(Subjects.outgoing("messenger", "931"))) == 1
+    assert hook.proc.running()

@@ -1,0 +1,194 @@
+"""The admin panel as staff use it, in headless Chromium against the real stack (issue 7).
+
+A signed Messenger message appears live; staff take over, reply (the Graph API
+recorder receives it), the bot stays silent in human mode, hand back, close.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from panelkit import LocalStack, PanelPage, eventually, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+BURMESE = "မင်္ဂလာပါ။ ကော်ဖီ ဘယ်အချိန်ဖွင့်လဲ"
+
+
+def psid() -> str:
+    return "9" + uuid.uuid4().hex[:15]
+
+
+def conversation_of(stack: LocalStack, user_id: str) -> dict:
+    data = stack.admin("GET", "/admin/conversations", params={"status": "all", "limit": 500})
+    found = [c for c in data["conversations"] if c["user_id"] == user_id]
+    return found[0] if found else {}
+
+
+def item(page, user_id: str):
+    return page.locator(".conv-item", has_text=user_id)
+
+
+def test_sign_in_is_required_and_survives_a_reload(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    page.goto("/")
+    page.locator("#signin-form").wait_for()
+    screenshot(page, "signin.png")
+    page.locator("#token").fill("not-a-token")
+    page.locator("#signin-submit").click()
+    error = page.locator("#signin-error")
+    error.wait_for()
+    assert "not valid" in error.inner_text()
+    assert page.locator("#app").is_hidden()
+
+    sign_in(panel, stack.admin_token)
+    assert page.locator("#me").inner_text() == f"{stack.ADMIN_NAME} (admin)"
+    page.reload()
+    page.locator("#conn[data-state='open']").wait_for()
+    assert page.locator("#signin").is_hidden()
+
+    page.locator("#signout").click()
+    page.locator("#signin-form").wait_for()
+    page.reload()
+    page.locator("#signin-form").wait_for()
+    assert page.locator("#app").is_hidden()
+
+
+def test_takeover_reply_silent_bot_handback_close(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    user = psid()
+    sign_in(panel, stack.admin_token)
+
+    # 1. A signed Messenger message appears in the panel without a reload.
+    stack.messenger(user, f"Hello! {BURMESE}")
+    row = item(page, user)
+    row.wait_for(timeout=30_000)
+    bot_first = eventually(lambda: stack.sent_texts(user), what="the bot's first answer on Messenger")
+    row.click()
+    thread = page.locator("#thread")
+    thread.locator(".msg.user .msg-body", has_text=BURMESE).wait_for()
+    thread.locator(".msg.bot").first.wait_for(timeout=30_000)
+    assert thread.locator(".msg.user .msg-body").first.inner_text() == f"Hello! {BURMESE}"
+
+    # Timestamps are in the viewer's time zone (the context runs in Asia/Yangon, UTC+06:30).
+    conversation = conversation_of(stack, user)
+    detail = stack.admin("GET", f"/admin/conversations/{conversation['id']}")
+    first = detail["messages"][0]
+    local = datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Yangon"))
+    shown = thread.locator(".msg.user time").first.inner_text()
+    assert local.strftime("%H:%M") in shown, (shown, first["timestamp"])
+    bot_badge = thread.locator(".msg.bot .confidence")
+    if detail["messages"][1].get("confidence_score") is not None:
+        assert re.fullmatch(r"\d+%", bot_badge.first.inner_text())
+    screenshot(page, "conversation.png")
+
+    # 2. Take over: the server's answer is shown.
+    page.locator("#act-takeover").click()
+    page.locator("#conv-detail[data-status='human']").wait_for()
+    assert "human" in page.locator("#conv-sub").inner_text()
+    assert page.locator("#act-handback").is_visible()
+
+    # 3. Reply as a human: Shift+Enter is a new line, Enter sends; the Graph API receives it.
+    box = page.locator("#reply-text")
+    box.click()
+    box.type("Hi, this is Alice from the cafe.")
+    box.press("Shift+Enter")
+    box.type("Oat milk is available.")
+    assert box.input_value() == "Hi, this is Alice from the cafe.\nOat milk is available."
+    box.press("Enter")
+    reply = "Hi, this is Alice from the cafe.\nOat milk is available."
+    eventually(lambda: reply in stack.sent_texts(user), what="the staff reply at the Graph API")
+    human = thread.locator(".msg.human").last
+    human.wait_for()
+    assert human.locator(".msg-body").inner_text() == reply
+    assert box.input_value() == ""
+    human.locator(".tick.sent, .tick.delivered, .tick.read").wait_for(timeout=30_000)
+    screenshot(page, "conversation-human.png")
+
+    # 4. The bot stays silent in human mode. Messages of one user are answered in order, so once the
+    #    bot has answered a later message (after hand-back) it would have answered this one first.
+    stack.messenger(user, "Are you still there?")
+    thread.locator(".msg.user .msg-body", has_text="Are you still there?").wait_for(timeout=30_000)
+
+    # 5. Hand back to the bot.
+    page.locator("#act-handback").click()
+    page.locator("#conv-detail[data-status='active']").wait_for()
+    sent_before = len(stack.sent_texts(user))
+    stack.messenger(user, "What time do you open tomorrow?")
+    eventually(lambda: len(stack.sent_texts(user)) > sent_before, what="the bot answering after hand-back")
+    sent = stack.sent_texts(user)
+    assert sent[: len(bot_first)] == bot_first
+    assert sent[len(bot_first)] == reply
+    assert len(sent) == len(bot_first) + 2, sent  # nothing sent for "Are you still there?"
+    detail = stack.admin("GET", f"/admin/conversations/{conversation['id']}")
+    order = [(m["sender_type"], m["content"]) for m in detail["messages"]]
+    silent_at = order.index(("user", "Are you still there?"))
+    assert order[silent_at + 1] == ("user", "What time do you open tomorrow?"), order
+
+    # 6. Close: the list drops it from the open view, the detail offers Reopen.
+    page.locator("#act-close").click()
+    page.locator("#conv-detail[data-status='closed']").wait_for()
+    assert page.locator("#act-reopen").is_visible()
+    assert page.locator("#reply-text").is_disabled()
+    assert stack.admin("GET", f"/admin/conversations/{conversation['id']}")["conversation"]["status"] == "closed"
+    assert not panel.dialogs
+    assert not [e for e in panel.console_errors if "Content Security Policy" in e]
+
+
+def test_assign_priority_reopen_and_errors_shown(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    user = psid()
+    stack.messenger(user, "Table for two tonight?")
+    eventually(lambda: conversation_of(stack, user), what="the conversation to be stored")
+    sign_in(panel, stack.admin_token)
+    item(page, user).click()
+    page.locator("#thread .msg.user").first.wait_for()
+
+    page.locator("#act-assign").click()
+    page.locator("#act-assign", has_text="Unassign me").wait_for()
+    assert f"assigned to {stack.ADMIN_NAME}" in page.locator("#conv-sub").inner_text()
+    item(page, user).locator(".assignee", has_text=stack.ADMIN_NAME).wait_for()
+
+    page.locator("#act-priority").select_option("5")
+    page.locator("#conv-sub", has_text="priority 5").wait_for()
+    item(page, user).locator(".prio.p5").wait_for()
+
+    # Mark the user's message as needing a human, then as replied.
+    page.locator("#thread .msg.user button[data-action='mark-human']").first.click()
+    page.locator("#thread .msg.user.needs-human").first.wait_for()
+    item(page, user).locator(".flag.needs").wait_for()
+    page.locator("#thread .msg.user button[data-action='mark-replied']").first.click()
+    page.locator("#thread .msg.user .flag.replied").first.wait_for()
+
+    page.locator("#act-close").click()
+    page.locator("#conv-detail[data-status='closed']").wait_for()
+    page.locator("#act-reopen").click()
+    page.locator("#conv-detail[data-status='active']").wait_for()
+
+    # A reopen that conflicts (the user started a new conversation meanwhile) shows the server's error.
+    page.locator("#act-close").click()
+    page.locator("#conv-detail[data-status='closed']").wait_for()
+    stack.messenger(user, "One more question")
+    eventually(lambda: conversation_of(stack, user).get("status") == "active", what="a new open conversation")
+    page.locator("#act-reopen").click()
+    page.locator("#error").wait_for()
+    assert page.locator("#error-text").inner_text().strip()
+    page.locator("#conv-detail[data-status='closed']").wait_for()
+
+
+def test_viewer_cannot_act(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    user = psid()
+    stack.messenger(user, "Just looking")
+    eventually(lambda: conversation_of(stack, user), what="the conversation to be stored")
+    sign_in(panel, stack.viewer_token)
+    assert page.locator("#me").inner_text() == "victor (viewer)"
+    item(page, user).click()
+    page.locator("#thread .msg.user").first.wait_for()
+    assert page.locator("#act-takeover").is_disabled()
+    assert page.locator("#reply-text").is_disabled()
+    assert page.locator("#thread button[data-action]").count() == 0

@@ -1,0 +1,162 @@
+"""Hostile text, attachments, alerts, statistics/exports and reconnection of the admin panel."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from panelkit import LocalStack, PanelPage, eventually, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = '<img src=x onerror=alert(1)> <script>alert(2)</script> "quotes" & <b>bold</b> 😀'
+
+
+def psid() -> str:
+    return "8" + uuid.uuid4().hex[:15]
+
+
+def conversation_of(stack: LocalStack, user_id: str) -> dict:
+    data = stack.admin("GET", "/admin/conversations", params={"status": "all", "limit": 500})
+    found = [c for c in data["conversations"] if c["user_id"] == user_id]
+    return found[0] if found else {}
+
+
+def test_hostile_text_is_shown_as_text_and_runs_nothing(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    user = psid()
+    sign_in(panel, stack.admin_token)
+    stack.messenger(user, HOSTILE)
+    row = page.locator(".conv-item", has_text=user)
+    row.wait_for(timeout=30_000)
+    row.locator(".conv-preview", has_text="<script>").wait_for()
+    row.click()
+    body = page.locator("#thread .msg.user .msg-body").first
+    body.wait_for()
+    assert body.inner_text() == HOSTILE
+    assert page.locator("#thread img").count() == 0
+    assert page.locator("#thread script, #conv-list script, #conv-list img, #thread b").count() == 0
+    assert "<script>" in row.locator(".conv-preview").inner_text()
+    page.wait_for_load_state("networkidle")
+    assert panel.dialogs == []
+
+
+def test_attachments_images_inline_files_as_links_unsafe_urls_never_links(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    user = psid()
+    image = f"http://{stack.env['GRAPH_STUB_ADDR']}/healthz?img=1"
+    stack.messenger(user, attachments=[
+        {"type": "image", "payload": {"url": image}},
+        {"type": "file", "payload": {"url": "https://files.example.invalid/menu.pdf"}},
+        {"type": "file", "payload": {"url": "javascript:alert(3)"}},
+    ])
+    eventually(lambda: conversation_of(stack, user), what="the attachment message to be stored")
+    sign_in(panel, stack.admin_token)
+    page.locator(".conv-item", has_text=user).click()
+    page.locator("#thread .attachments").first.wait_for()
+    assert page.locator("#thread .att-image img").get_attribute("src") == image
+    links = page.locator("#thread a.att-file")
+    assert links.count() == 1
+    assert links.first.get_attribute("href") == "https://files.example.invalid/menu.pdf"
+    assert "noopener" in links.first.get_attribute("rel")
+    assert page.locator("#thread a[href^='javascript']").count() == 0
+    assert panel.dialogs == []
+
+
+def test_needs_human_goes_first_with_an_alert_and_unread_counts(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    calm, urgent = psid(), psid()
+    # Each waits for the bot's answer to be stored, so "latest activity" is settled before we look.
+    stack.messenger(urgent, "Hello there")
+    eventually(lambda: conversation_of(stack, urgent).get("message_count", 0) >= 2, what="the first conversation")
+    stack.messenger(calm, "Just browsing the menu")
+    eventually(lambda: conversation_of(stack, calm).get("message_count", 0) >= 2, what="the second conversation")
+    sign_in(panel, stack.admin_token)
+    items = page.locator(".conv-item")
+    page.locator(".conv-item", has_text=calm).wait_for()
+    ids = [items.nth(i).get_attribute("data-id") for i in range(items.count())]
+    calm_id, urgent_id = str(conversation_of(stack, calm)["id"]), str(conversation_of(stack, urgent)["id"])
+    assert ids.index(calm_id) < ids.index(urgent_id)  # latest activity first while nobody needs a human
+
+    # Another staff member flags the older conversation: it jumps to the top, highlighted, with an alert.
+    detail = stack.admin("GET", f"/admin/conversations/{urgent_id}")
+    user_message = next(m for m in detail["messages"] if m["sender_type"] == "user")
+    stack.admin("POST", f"/admin/messages/{user_message['id']}/mark-human")
+    page.locator(f".conv-item.needs-human[data-id='{urgent_id}']").wait_for(timeout=30_000)
+    page.wait_for_function("window.__notes && window.__notes.length > 0")
+    notes = page.evaluate("window.__notes")
+    assert notes[0]["title"] == "A customer needs a human"
+    assert urgent_id in notes[0]["body"]
+    assert "Hello" not in json.dumps(notes)  # ids only, no message content in notifications
+    page.locator(".toast", has_text=f"#{urgent_id}").wait_for()
+    assert items.first.get_attribute("data-id") == urgent_id
+
+    # New messages in a conversation that is not open are counted as unread until it is opened.
+    stack.messenger(calm, "Do you have vegan cakes?")
+    stack.messenger(calm, "And gluten free?")
+    counter = page.locator(f".conv-item[data-id='{calm_id}'] .unread-count")
+    counter.wait_for(timeout=30_000)
+    eventually(lambda: counter.inner_text() == "2", what="two unread")
+    screenshot(page, "conversations.png")
+    page.locator(f".conv-item[data-id='{calm_id}']").click()
+    page.locator(f".conv-item[data-id='{calm_id}'] .unread-count").wait_for(state="detached")
+
+    # Filters: needs human only.
+    page.locator("#f-needs").select_option("true")
+    page.locator(f".conv-item[data-id='{urgent_id}']").wait_for()
+    eventually(lambda: page.locator(f".conv-item[data-id='{calm_id}']").count() == 0, what="the filter applied")
+    page.locator("#f-needs").select_option("")
+
+
+def test_stats_charts_and_exports_respect_filters(panel: PanelPage, stack: LocalStack, tmp_path: Path) -> None:
+    page = panel.page
+    user = psid()
+    stack.messenger(user, "Stats please")
+    eventually(lambda: conversation_of(stack, user), what="a conversation to count")
+    sign_in(panel, stack.admin_token)
+    page.locator("#tab-stats").click()
+    page.locator("#chart-hourly svg rect.bar").first.wait_for()
+    assert page.locator("#stats-cards .stat").count() >= 4
+    page.locator("#chart-handoff svg, #chart-handoff .chart-empty").first.wait_for()
+    page.locator("#chart-response svg, #chart-response .chart-empty").first.wait_for()
+    screenshot(page, "stats.png")
+
+    def export(name: str) -> str:
+        with page.expect_download() as info:
+            page.locator(f"button[data-export='{name}']").click()
+        target = tmp_path / info.value.suggested_filename
+        info.value.save_as(target)
+        return target.read_text(encoding="utf-8")
+
+    page.locator("#tab-conversations").click()
+    page.locator("#f-platform").select_option("messenger")
+    page.locator("#tab-stats").click()
+    csv_text = export("conversations.csv")
+    assert user in csv_text
+    jsonl = export("conversations.jsonl")
+    rows = [json.loads(line) for line in jsonl.splitlines() if line.strip()]
+    assert any(r.get("user_id") == user for r in rows)
+    assert all(r.get("platform") == "messenger" for r in rows)
+
+    page.locator("#tab-conversations").click()
+    page.locator("#f-platform").select_option("web")
+    page.locator("#tab-stats").click()
+    assert user not in export("conversations.csv")
+    page.locator("#tab-conversations").click()
+    page.locator("#f-platform").select_option("")
+
+
+def test_connection_state_and_resume_after_admin_api_restart(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    user = psid()
+    sign_in(panel, stack.admin_token)
+    stack.procs["admin-api"].kill()
+    page.locator("#conn[data-state='reconnecting']").wait_for(timeout=30_000)
+    # Happens while the panel is disconnected: it must still show up after the resume.
+    stack.messenger(user, "Sent while the panel was offline")
+    stack.start_service("admin-api")
+    page.locator("#conn[data-state='open']").wait_for(timeout=60_000)
+    page.locator(".conv-item", has_text=user).wait_for(timeout=30_000)
+    assert panel.dialogs == []

@@ -1,0 +1,113 @@
+"""The Streamlit web chat against the real stack: a conversation with the bot, then a staff
+takeover seen by the chat user, a real 429, and the page in Chromium through the gateway."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from panelkit import LocalStack, eventually, screenshot
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[2] / "clients" / "streamlit-chat" / "app.py"
+STAFF_TEXT = "Hello from Thida at the counter"
+
+
+def unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+@pytest.fixture
+def chat(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+    monkeypatch.setenv("GATEWAY_URL", stack.gateway_url)
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    yield at
+
+
+def messages(at: AppTest, role: str) -> list[str]:
+    out = []
+    for message in at.chat_message:
+        if message.name == role:
+            out.extend(unescape(m.value) for m in message.markdown)
+    return out
+
+
+def say(at: AppTest, text: str) -> None:
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def web_conversation(stack: LocalStack, at: AppTest) -> dict[str, Any]:
+    user_id = at.session_state["session"].user_id
+    data = stack.admin("GET", "/admin/conversations", params={"platform": "web", "status": "all", "limit": 500})
+    found = [c for c in data["conversations"] if c["user_id"] == user_id]
+    assert found, f"no web conversation for {user_id}"
+    return found[0]
+
+
+def rerun_until(at: AppTest, check, what: str) -> None:
+    def once() -> bool:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return bool(check())
+
+    eventually(once, timeout=45, interval=0.5, what=what)
+
+
+def test_bot_conversation_then_staff_takeover_seen_by_the_user(chat: AppTest, stack: LocalStack) -> None:
+    at = chat
+    say(at, "What are your opening hours?")
+    assert messages(at, "user") == ["What are your opening hours?"]
+    answers = messages(at, "assistant")
+    assert len(answers) == 2 and answers[1].strip(), answers  # greeting + the bot's answer
+    assert any("%" in c.value for c in at.caption), "a discreet confidence indicator"
+    quick = [b for b in at.button if b.key and b.key.startswith("qr-")]
+    if quick:
+        label = quick[0].label
+        quick[0].click().run()
+        assert messages(at, "user")[-1] == label
+
+    conversation = web_conversation(stack, at)
+    stack.admin("POST", f"/admin/conversations/{conversation['id']}/takeover")
+    stack.admin("POST", f"/admin/conversations/{conversation['id']}/reply", json={"text": STAFF_TEXT})
+    rerun_until(at, lambda: STAFF_TEXT in messages(at, "staff"), "the staff reply in the chat")
+    assert any("staff" in i.value and "taken over" in i.value for i in at.info)
+
+    bot_count = len(messages(at, "assistant"))
+    say(at, "Thanks, can I pay by card?")
+    assert len(messages(at, "assistant")) == bot_count  # the bot is silent in human mode
+    assert any("taken over" in i.value for i in at.info)
+
+    stack.admin("POST", f"/admin/conversations/{conversation['id']}/handback")
+    rerun_until(at, lambda: not at.info, "the takeover banner to go after hand-back")
+    assert any("assistant again" in c.value for c in at.caption)
+
+
+def test_rate_limited_user_gets_a_friendly_message(chat: AppTest) -> None:
+    at = chat
+    for i in range(12):
+        say(at, f"message number {i}")
+        if any("a little fast" in w.value for w in at.warning):
+            break
+    else:
+        pytest.fail("never rate limited")
+    assert not at.exception
+    assert any(c.value == "Not sent" for c in at.caption)
+
+
+@pytest.mark.browser
+def test_chat_page_in_the_browser(context: Any, stack: LocalStack) -> None:
+    page = context.new_page()
+    page.goto("/chat/")
+    box = page.locator("[data-testid='stChatInputTextArea']")
+    box.wait_for(timeout=60_000)
+    box.fill("Do you have oat milk? ကော်ဖီ")
+    box.press("Enter")
+    page.locator("[data-testid='stChatMessage']", has_text="oat milk").wait_for(timeout=60_000)
+    eventually(lambda: page.locator("[data-testid='stChatMessage']").count() >= 3, what="the bot's answer")
+    screenshot(page, "chat.png")

@@ -1,0 +1,236 @@
+"""The docker compose deployment, for real: built, started, driven through the
+gateway on 127.0.0.1, scaled, loaded, one tracking replica killed, torn down.
+
+The tests run in file order on one session deployment (see conftest.py); each
+states one property an operator relies on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+import httpx
+import pytest
+import websockets
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import Deployment  # type: ignore[import-not-found]
+
+pytestmark = pytest.mark.compose
+
+APP_SERVICES = ("tracking", "agent", "webhook", "admin-api", "chat-ui")
+LOAD_MESSAGES = 5000
+LOAD_USERS = 100
+EVENTS_PER_POST = 5
+LOAD_CONCURRENCY = 24
+
+
+async def _until(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
+    """Poll an async predicate until it returns something truthy (tests assert outcomes, never timings)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await predicate()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+
+def test_every_service_is_healthy_non_root_and_only_the_gateway_publishes(deployment: Deployment) -> None:
+    containers = {c.labels["com.docker.compose.service"]: c for c in deployment.containers()}
+    assert set(APP_SERVICES) | {"nats", "postgres", "gateway"} <= set(containers), containers.keys()
+    for name in APP_SERVICES:
+        container = containers[name]
+        container.reload()
+        assert container.attrs["State"]["Health"]["Status"] == "healthy", name
+        assert container.attrs["Config"]["User"] not in ("", "0", "root"), f"{name} runs as root"
+        assert container.attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped", name
+    for name, container in containers.items():
+        bindings = {port: b for port, b in (container.attrs["NetworkSettings"]["Ports"] or {}).items() if b}
+        if name == "gateway":
+            assert bindings and all(b["HostIp"] == "127.0.0.1" for bs in bindings.values() for b in bs), bindings
+        else:
+            assert not bindings, f"{name} publishes {bindings}"
+
+
+def test_no_secret_is_baked_into_an_image(deployment: Deployment) -> None:
+    import docker
+
+    client = docker.from_env()
+    secrets = {deployment.app_secret, deployment.verify_token, deployment.admin_token}
+    for container in deployment.containers():
+        image = client.images.get(container.attrs["Image"])
+        baked = json.dumps(image.attrs["Config"].get("Env") or []) + json.dumps(image.history())
+        assert not any(s in baked for s in secrets), container.name
+    client.close()
+
+
+async def test_gateway_routes_to_every_service(deployment: Deployment) -> None:
+    async with httpx.AsyncClient(base_url=deployment.gateway_url, timeout=10) as http:
+        verify = await http.get("/webhook", params={"hub.mode": "subscribe", "hub.verify_token": deployment.verify_token,
+                                                    "hub.challenge": "4242"})
+        assert (verify.status_code, verify.text) == (200, "4242")
+        wrong = await http.get("/webhook", params={"hub.mode": "subscribe", "hub.verify_token": "nope",
+                                                   "hub.challenge": "4242"})
+        assert wrong.status_code == 403
+        me = await http.get("/admin/me", headers=deployment.admin_headers())
+        assert me.status_code == 200 and me.json()["user"]["role"] == "admin"
+        assert (await http.get("/admin/me")).status_code == 401
+        assert (await http.get("/chat/_stcore/health")).status_code == 200
+
+
+async def test_bad_signature_is_refused_and_stores_nothing(deployment: Deployment) -> None:
+    psid = f"psid-forged-{uuid.uuid4().hex[:8]}"
+    body, headers = deployment.signed(deployment.messenger_payload([deployment.messenger_event(psid, f"m_{uuid.uuid4().hex}", "hi")]))
+    headers["X-Hub-Signature-256"] = "sha256=" + "0" * 64
+    async with httpx.AsyncClient(base_url=deployment.gateway_url, timeout=10) as http:
+        response = await http.post("/webhook", content=body, headers=headers)
+    assert response.status_code == 403
+    assert deployment.psql(f"SELECT count(*) FROM conversations WHERE user_id = '{psid}'") == "0"
+
+
+async def _conversation_of(http: httpx.AsyncClient, dep: Deployment, psid: str) -> dict | None:
+    response = await http.get("/admin/conversations", params={"platform": "messenger", "limit": 200},
+                              headers=dep.admin_headers())
+    response.raise_for_status()
+    return next((c for c in response.json()["conversations"] if c["user_id"] == psid), None)
+
+
+async def _ws_frames(dep: Deployment, frames: list[dict], connected: asyncio.Event) -> None:
+    ws_url = dep.gateway_url.replace("http://", "ws://") + f"/admin/ws?token={dep.admin_token}"
+    async with websockets.connect(ws_url, open_timeout=10) as ws:
+        connected.set()
+        async for raw in ws:
+            frames.append(json.loads(raw))
+
+
+async def test_messenger_message_round_trip_with_live_push(deployment: Deployment) -> None:
+    psid = f"psid-{uuid.uuid4().hex[:12]}"
+    mid = f"m_{uuid.uuid4().hex}"
+    frames: list[dict] = []
+    connected = asyncio.Event()
+    listener = asyncio.create_task(_ws_frames(deployment, frames, connected))
+    try:
+        await asyncio.wait_for(connected.wait(), 15)
+        body, headers = deployment.signed(deployment.messenger_payload([deployment.messenger_event(psid, mid, "What time do you open? ☕ ဖွင့်ချိန်")]))
+        async with httpx.AsyncClient(base_url=deployment.gateway_url, timeout=15) as http:
+            response = await http.post("/webhook", content=body, headers=headers)
+            assert response.status_code == 200, response.text
+
+            async def pushed():
+                return next((f for f in frames if f.get("type") == "message.created"
+                             and f["data"].get("event_id") == f"m:{mid}"), None)
+
+            frame = await _until(pushed, 60, what="a message.created WebSocket frame")
+            assert frame["data"]["sender_type"] == "user" and frame["conversation_id"]
+
+            async def replied():
+                sent = httpx.get(f"{deployment.graph_url}/requests", params={"kind": "message"}, timeout=5).json()
+                return [r for r in sent["requests"] if (r["body"] or {}).get("recipient", {}).get("id") == psid]
+
+            sends = await _until(replied, 90, what="the bot reply at the Graph API stand-in")
+            assert sends[0]["access_token"] == "compose-test-page-token"
+            assert sends[0]["body"]["message"]["text"].strip()
+
+            conversation = await _until(lambda: _conversation_of(http, deployment, psid), 30,
+                                        what="the conversation in the admin API")
+            assert conversation["id"] == frame["conversation_id"]
+
+            async def both_messages():
+                detail = await http.get(f"/admin/conversations/{conversation['id']}", headers=deployment.admin_headers())
+                kinds = [m["sender_type"] for m in detail.json()["messages"]]
+                return kinds if kinds.count("user") == 1 and kinds.count("bot") == 1 else None
+
+            assert await _until(both_messages, 60, what="user message and bot reply in the admin API") == ["user", "bot"]
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+
+
+async def _post_load(dep: Deployment, batches: list[list[dict]], after_posts: int, on_progress) -> dict[int, int]:
+    """POST every batch through the gateway; a non-200 is retried, as Messenger retries it."""
+    statuses: dict[int, int] = {}
+    done = 0
+    queue: asyncio.Queue[list[dict]] = asyncio.Queue()
+    for batch in batches:
+        queue.put_nowait(batch)
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        nonlocal done
+        while not queue.empty():
+            body, headers = dep.signed(dep.messenger_payload(queue.get_nowait()))
+            for _attempt in range(30):
+                try:
+                    response = await http.post("/webhook", content=body, headers=headers)
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                    if response.status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    statuses[-1] = statuses.get(-1, 0) + 1
+                await asyncio.sleep(1)
+            else:
+                raise AssertionError("a webhook POST never succeeded")
+            done += 1
+            if done == after_posts:
+                on_progress()
+
+    async with httpx.AsyncClient(base_url=dep.gateway_url, timeout=30) as http:
+        await asyncio.gather(*(worker(http) for _ in range(LOAD_CONCURRENCY)))
+    return statuses
+
+
+async def test_scaled_out_load_survives_a_killed_tracking_replica(deployment: Deployment) -> None:
+    deployment.up("--no-build", "--scale", "tracking=3", "--scale", "webhook=2", "--scale", "admin-api=2")
+    running = {s: [c for c in deployment.containers(s) if c.status == "running"] for s in ("tracking", "webhook", "admin-api")}
+    assert [len(running[s]) for s in ("tracking", "webhook", "admin-api")] == [3, 2, 2]
+
+    run = uuid.uuid4().hex[:8]
+    events = [deployment.messenger_event(f"load-{run}-{i % LOAD_USERS}", f"m_load_{run}_{i}", f"order #{i} please",
+                              timestamp_ms=1_767_000_000_000 + i)
+              for i in range(LOAD_MESSAGES)]
+    batches = [events[i:i + EVENTS_PER_POST] for i in range(0, len(events), EVENTS_PER_POST)]
+    victim = running["tracking"][0]
+    started = time.monotonic()
+    statuses = await _post_load(deployment, batches, after_posts=len(batches) // 3, on_progress=victim.kill)
+    accepted_s = time.monotonic() - started
+    victim.reload()
+    assert victim.status != "running" or victim.attrs["RestartCount"] > 0, "the tracking replica was not killed"
+
+    user_filter = f"user_id LIKE 'load-{run}-%'"
+    count_sql = (f"SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                 f"WHERE {user_filter} AND m.sender_type = 'user'")
+
+    async def all_stored():
+        count = int(await asyncio.to_thread(deployment.psql, count_sql))
+        return count if count >= LOAD_MESSAGES else None
+
+    assert await _until(all_stored, 600, interval=2, what=f"{LOAD_MESSAGES} user messages in Postgres") == LOAD_MESSAGES
+    stored_s = time.monotonic() - started
+    # Let redeliveries from the killed replica land, then check nothing was doubled.
+    await asyncio.sleep(5)
+    assert int(deployment.psql(count_sql)) == LOAD_MESSAGES
+    distinct = deployment.psql(f"SELECT count(DISTINCT m.event_id) FROM messages m JOIN conversations c "
+                               f"ON c.id = m.conversation_id WHERE {user_filter} AND m.sender_type = 'user'")
+    assert int(distinct) == LOAD_MESSAGES
+    counters = deployment.psql(f"SELECT count(*), sum(user_message_count) FROM conversations WHERE {user_filter}")
+    assert counters == f"{LOAD_USERS}|{LOAD_MESSAGES}"
+    print(f"\n[compose] load: {LOAD_MESSAGES} messages in {len(batches)} POSTs accepted in {accepted_s:.1f}s "
+          f"({LOAD_MESSAGES / accepted_s:.0f} msg/s), all stored after {stored_s:.1f}s; statuses {statuses}")
+
+
+def test_down_leaves_no_container_network_or_volume(deployment: Deployment) -> None:
+    import docker
+
+    deployment.compose("down", "--volumes", "--remove-orphans", "--timeout", "10")
+    client = docker.from_env()
+    label = {"label": f"com.docker.compose.project={deployment.project}"}
+    assert client.containers.list(all=True, filters=label) == []
+    assert client.networks.list(filters=label) == []
+    assert client.volumes.list(filters=label) == []
+    client.close()

@@ -9,6 +9,18 @@ VENV="${PENTAGON_VENV:-$ROOT/.venv}"
 PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 
+# PyICU (the agent's Zawgyi->Unicode conversion and Burmese word breaking) builds
+# against the system ICU: the only system package the project needs.
+if ! pkg-config --exists icu-i18n 2>/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "installing libicu-dev and pkg-config (needed to build PyICU)" >&2
+    $SUDO apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libicu-dev pkg-config g++ >&2
+  else
+    echo "please install ICU development files and pkg-config (libicu-dev, pkg-config)" >&2; exit 1
+  fi
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   echo "creating virtualenv in $VENV" >&2
   "$PY" -m venv "$VENV"

@@ -162,15 +162,21 @@ class LocalStack:
         return mid
 
     def sent_to(self, psid: str) -> list[dict[str, Any]]:
-        """What our platform sent to this Messenger user, as the Graph API recorder saw it."""
-        response = httpx.get(f"http://{self.env['GRAPH_STUB_ADDR']}/_stub/sent", params={"recipient": psid}, timeout=10)
+        """Send API bodies our platform posted for this Messenger user, as the Graph API recorder saw them."""
+        base = f"http://{self.env['GRAPH_STUB_ADDR']}"
+        response = httpx.get(f"{base}/requests", params={"kind": "message"}, timeout=10)
+        if response.status_code == 404:  # the recorder's older listing
+            response = httpx.get(f"{base}/_stub/sent", params={"recipient": psid}, timeout=10)
+            response.raise_for_status()
+            return [item.get("body") or {} for item in response.json()["sent"]]
         response.raise_for_status()
-        return response.json()["sent"]
+        return [r["body"] for r in response.json()["requests"]
+                if isinstance(r.get("body"), dict) and (r["body"].get("recipient") or {}).get("id") == psid
+                and r.get("status", 200) == 200]
 
     def sent_texts(self, psid: str) -> list[str]:
         texts = []
-        for item in self.sent_to(psid):
-            body = item.get("body") or {}
+        for body in self.sent_to(psid):
             text = (body.get("message") or {}).get("text")
             if text:
                 texts.append(text)

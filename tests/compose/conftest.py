@@ -41,6 +41,8 @@ COMPOSE_FILES = ["-f", "docker-compose.yml", "-f", "deploy/compose/docker-compos
 GRAPH_VERSION = "v21.0"
 PAGE_ID = "100200300400500"
 BUILD_TIMEOUT = 1800
+WAIT_TIMEOUT = 300
+SCALE = {"tracking": 3, "webhook": 2, "admin-api": 2}
 
 
 def _log(message: str) -> None:
@@ -102,6 +104,16 @@ def _compose_cli() -> list[str]:
     return [binary]
 
 
+def _bridge_gateway(client) -> str:
+    """The host's address on docker0, where host-gateway points: containers reach host services there."""
+    ipam = client.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    if ipam.get("Gateway"):
+        return ipam["Gateway"]
+    import ipaddress
+
+    return str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
+
+
 @dataclass
 class DockerHost:
     compose: list[str]
@@ -119,7 +131,7 @@ def docker_host() -> Iterator[DockerHost]:
     import docker
 
     client = docker.from_env()
-    gateway = client.networks.get("bridge").attrs["IPAM"]["Config"][0]["Gateway"]
+    gateway = _bridge_gateway(client)
     started = time.monotonic()
     _run([str(ROOT / "deploy" / "images" / "build-base.sh"), BASE_IMAGE], timeout=BUILD_TIMEOUT)
     host = DockerHost(compose=_compose_cli(), bridge_gateway=gateway, started_dockerd=dockerd)
@@ -158,9 +170,27 @@ class Deployment:
         return _run(argv, timeout=timeout, check=check, env=self.env)
 
     def up(self, *args: str, timeout: float = BUILD_TIMEOUT) -> None:
-        result = self.compose("up", "--detach", "--wait", *args, timeout=timeout, check=False)
+        # A crash-looping service is never "unhealthy", only restarting: bound the wait.
+        result = self.compose("up", "--detach", "--wait", "--wait-timeout", str(WAIT_TIMEOUT), *args,
+                              timeout=timeout, check=False)
         if result.returncode != 0:
             raise AssertionError(f"compose up failed:\n{result.stderr[-3000:]}\n{self.diagnostics()}")
+
+    def scale_out(self) -> None:
+        """Idempotent: the replica counts the issue asks to stay correct with."""
+        self.up("--no-build", *[arg for service, n in SCALE.items() for arg in ("--scale", f"{service}={n}")])
+
+    def metric(self, container, port: int, name: str, labels: str = "") -> float:
+        """Sum of a Prometheus metric's samples, read inside the container (ports are not published)."""
+        code = ("import urllib.request as u; "
+                f"print(u.urlopen('http://127.0.0.1:{port}/metrics', timeout=5).read().decode())")
+        result = container.exec_run(["python", "-c", code])
+        assert result.exit_code == 0, result.output[-500:]
+        total = 0.0
+        for line in result.output.decode().splitlines():
+            if line.startswith(name) and (line[len(name)] in " {") and labels in line:
+                total += float(line.rsplit(" ", 1)[1])
+        return total
 
     def diagnostics(self) -> str:
         ps = self.compose("ps", "--all", check=False).stdout

@@ -185,40 +185,79 @@ async def _post_load(dep: Deployment, batches: list[list[dict]], after_posts: in
     return statuses
 
 
-async def test_scaled_out_load_survives_a_killed_tracking_replica(deployment: Deployment) -> None:
-    deployment.up("--no-build", "--scale", "tracking=3", "--scale", "webhook=2", "--scale", "admin-api=2")
-    running = {s: [c for c in deployment.containers(s) if c.status == "running"] for s in ("tracking", "webhook", "admin-api")}
-    assert [len(running[s]) for s in ("tracking", "webhook", "admin-api")] == [3, 2, 2]
+def _running(dep: Deployment, service: str) -> list:
+    return [c for c in dep.containers(service) if c.status == "running"]
 
+
+def test_scale_out_adds_replicas_without_touching_the_rest(deployment: Deployment) -> None:
+    before = {c.name: c.id for c in deployment.containers()}
+    deployment.scale_out()
+    assert [len(_running(deployment, s)) for s in ("tracking", "webhook", "admin-api")] == [3, 2, 2]
+    after = {c.name: c.id for c in deployment.containers()}
+    assert all(after.get(name) == cid for name, cid in before.items()), "scaling recreated a running container"
+
+
+async def test_every_admin_api_replica_pushes_every_update(deployment: Deployment) -> None:
+    deployment.scale_out()
+    replicas = _running(deployment, "admin-api")
+    listeners, inboxes = [], []
+    for _ in range(4):
+        frames: list[dict] = []
+        connected = asyncio.Event()
+        listeners.append(asyncio.create_task(_ws_frames(deployment, frames, connected)))
+        inboxes.append(frames)
+        await asyncio.wait_for(connected.wait(), 15)
+    try:
+        # The gateway spread the sockets (round robin): every replica holds at least one.
+        clients = [deployment.metric(c, 8002, "admin_ws_clients") for c in replicas]
+        assert all(n >= 1 for n in clients), clients
+        psid, mid = f"psid-fanout-{uuid.uuid4().hex[:8]}", f"m_{uuid.uuid4().hex}"
+        body, headers = deployment.signed(deployment.messenger_payload([deployment.messenger_event(psid, mid, "hello")]))
+        async with httpx.AsyncClient(base_url=deployment.gateway_url, timeout=15) as http:
+            assert (await http.post("/webhook", content=body, headers=headers)).status_code == 200
+
+        async def everyone_got_it():
+            return all(any(f.get("data", {}).get("event_id") == f"m:{mid}" for f in inbox) for inbox in inboxes)
+
+        await _until(everyone_got_it, 60, what="the message.created frame on every WebSocket")
+    finally:
+        for task in listeners:
+            task.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
+
+
+async def test_scaled_out_load_survives_a_killed_tracking_replica(deployment: Deployment) -> None:
+    deployment.scale_out()
+    webhooks = _running(deployment, "webhook")
+    ok_before = [deployment.metric(c, 8001, "webhook_requests_total", 'outcome="ok"') for c in webhooks]
     run = uuid.uuid4().hex[:8]
     events = [deployment.messenger_event(f"load-{run}-{i % LOAD_USERS}", f"m_load_{run}_{i}", f"order #{i} please",
-                              timestamp_ms=1_767_000_000_000 + i)
+                                         timestamp_ms=1_767_000_000_000 + i)
               for i in range(LOAD_MESSAGES)]
     batches = [events[i:i + EVENTS_PER_POST] for i in range(0, len(events), EVENTS_PER_POST)]
-    victim = running["tracking"][0]
+    victim = _running(deployment, "tracking")[0]
     started = time.monotonic()
     statuses = await _post_load(deployment, batches, after_posts=len(batches) // 3, on_progress=victim.kill)
     accepted_s = time.monotonic() - started
     victim.reload()
     assert victim.status != "running" or victim.attrs["RestartCount"] > 0, "the tracking replica was not killed"
+    ok_after = [deployment.metric(c, 8001, "webhook_requests_total", 'outcome="ok"') for c in webhooks]
+    assert all(a > b for a, b in zip(ok_after, ok_before)), f"a webhook replica got no traffic: {ok_before} -> {ok_after}"
 
-    user_filter = f"user_id LIKE 'load-{run}-%'"
-    count_sql = (f"SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-                 f"WHERE {user_filter} AND m.sender_type = 'user'")
+    user_filter = f"c.user_id LIKE 'load-{run}-%'"
+    count_sql = ("SELECT count(*), count(DISTINCT m.event_id) FROM messages m JOIN conversations c "
+                 f"ON c.id = m.conversation_id WHERE {user_filter} AND m.sender_type = 'user'")
 
     async def all_stored():
-        count = int(await asyncio.to_thread(deployment.psql, count_sql))
+        count = int((await asyncio.to_thread(deployment.psql, count_sql)).split("|")[0])
         return count if count >= LOAD_MESSAGES else None
 
-    assert await _until(all_stored, 600, interval=2, what=f"{LOAD_MESSAGES} user messages in Postgres") == LOAD_MESSAGES
+    await _until(all_stored, 600, interval=2, what=f"{LOAD_MESSAGES} user messages in Postgres")
     stored_s = time.monotonic() - started
-    # Let redeliveries from the killed replica land, then check nothing was doubled.
+    # Let redeliveries of what the killed replica held land, then check nothing was doubled.
     await asyncio.sleep(5)
-    assert int(deployment.psql(count_sql)) == LOAD_MESSAGES
-    distinct = deployment.psql(f"SELECT count(DISTINCT m.event_id) FROM messages m JOIN conversations c "
-                               f"ON c.id = m.conversation_id WHERE {user_filter} AND m.sender_type = 'user'")
-    assert int(distinct) == LOAD_MESSAGES
-    counters = deployment.psql(f"SELECT count(*), sum(user_message_count) FROM conversations WHERE {user_filter}")
+    assert deployment.psql(count_sql) == f"{LOAD_MESSAGES}|{LOAD_MESSAGES}"
+    counters = deployment.psql(f"SELECT count(*), sum(user_message_count) FROM conversations c WHERE {user_filter}")
     assert counters == f"{LOAD_USERS}|{LOAD_MESSAGES}"
     print(f"\n[compose] load: {LOAD_MESSAGES} messages in {len(batches)} POSTs accepted in {accepted_s:.1f}s "
           f"({LOAD_MESSAGES / accepted_s:.0f} msg/s), all stored after {stored_s:.1f}s; statuses {statuses}")

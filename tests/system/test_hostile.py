@@ -487,7 +487,8 @@ async def test_every_service_still_running_at_the_end(healthy_stack) -> None:
     log_text = "".join(healthy_stack.logs(n, tail=200_000) for n in ("webhook", "admin-api", "tracking"))
     # Secrets never reach the logs.
     for secret in (healthy_stack.secrets.app_secret, healthy_stack.secrets.admin_token, healthy_stack.secrets.viewer_token,
-                   healthy_stack.secrets.page_token, healthy_stack.secrets.chat_secret):
+                   healthy_stack.secrets.page_token, healthy_stack.secrets.chat_secret, healthy_stack.secrets.verify_token,
+                   healthy_stack.secrets.jwt_secret):
         assert secret not in log_text
     for line in log_text.splitlines():
         if line.startswith("{"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from pentagon.common.bus import Subjects
 from pentagon.common.proto import events_pb2 as pb
@@ -171,4 +170,3 @@ async def test_forwarded_for_is_ignored_from_untrusted_peers(start_webhook) -> N
         response = await hook.client.post(f"{hook.url}/api/chat/session", json={}, headers={"X-Forwarded-For": f"198.51.100.{i}"})
         codes.append(response.status_code)
     assert codes == [200, 200, 429]
-    assert time.time() > 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 
 from pentagon.common.bus import Subjects
 from pentagon.common.proto import events_pb2 as pb

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
+
+# uvicorn logs WebSocket request lines ("/admin/ws?token=..." [accepted]) through uvicorn.error:
+# credentials in query strings are masked in every message, whoever logs them.
+_QUERY_SECRET = re.compile(r"((?:access_token|token|hub\.verify_token)=)[^&\s\"']+")
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
@@ -26,7 +31,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": _QUERY_SECRET.sub(r"\1[redacted]", record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):

@@ -16,7 +16,7 @@
   "error_subcode": 2018278}`` (outside the window); optional ``times`` (default
   1, -1 = forever), ``recipient`` (a PSID), ``kind``, ``messaging_type``.
   ``DELETE /control/fail`` clears the rules.
-- ``/healthz``.
+- ``/healthz``. ``/_stub/sent``, ``/_stub/count``, ``/_stub/fail``: older aliases.
 """
 
 from __future__ import annotations
@@ -142,6 +142,29 @@ async def add_failure(rule: dict[str, Any]) -> dict[str, Any]:
 async def clear_failures() -> dict[str, Any]:
     _rules.clear()
     return {"ok": True}
+
+
+# Aliases under /_stub for test kits written against an earlier draft of this recorder.
+@app.get("/_stub/sent")
+async def stub_sent(recipient: str | None = None) -> dict[str, Any]:
+    sent = [r for r in _requests if r["kind"] == "message" and r.get("status") == 200
+            and (recipient is None or (r["body"].get("recipient") or {}).get("id") == recipient)]
+    return {"sent": sent}
+
+
+@app.get("/_stub/count")
+async def stub_count() -> dict[str, int]:
+    return {"requests": len(_requests), "messages": sum(r["kind"] == "message" for r in _requests),
+            "sender_actions": sum(r["kind"] == "sender_action" for r in _requests)}
+
+
+@app.post("/_stub/fail")
+async def stub_fail(rule: dict[str, Any]) -> dict[str, Any]:
+    if rule.get("subcode") is not None:
+        rule["error_subcode"] = rule.pop("subcode")
+    if rule.get("times") is None:
+        rule["times"] = 1
+    return await add_failure({k: v for k, v in rule.items() if v is not None})
 
 
 @app.get("/healthz")

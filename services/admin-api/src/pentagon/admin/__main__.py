@@ -17,6 +17,9 @@ async def main() -> None:
     runtime = Runtime(settings)
     await runtime.start()
     server = uvicorn_server(create_app(runtime), settings.admin_api_addr)
+    # Deflate would run once per client per frame: with hundreds of panels open that dominates the CPU.
+    server.config.ws_per_message_deflate = settings.admin_ws_compression
+    server.config.ws_max_size = 64 * 1024  # clients send nothing we need; refuse big frames early
     on_shutdown_signal(lambda: setattr(server, "should_exit", True))
     try:
         await server.serve()

@@ -24,6 +24,7 @@ class Settings(CommonSettings):
     admin_ws_stats_seconds: float = Field(default=10.0, gt=0)
     # A reconnect further behind than this gets a "resync" frame instead of a replay.
     admin_ws_replay_max: int = Field(default=10_000, ge=0)
+    admin_ws_compression: bool = False
     admin_stats_cache_seconds: float = Field(default=1.0, ge=0)
     admin_reply_max_chars: int = Field(default=2000, ge=1)
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pentagon.agent import compose
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
-from pentagon.agent.knowledge import KnowledgeBase, MenuItem
+from pentagon.agent.knowledge import KnowledgeBase
 from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens
 from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, phrase
 from pentagon.agent.retriever import Hit, KnowledgeIndex, KnowledgeRetriever
@@ -28,8 +28,8 @@ INTENT_BY_REASON = {"human_request": "human_request", "complaint": "complaint", 
 
 # Words that ask for the menu (or a part of it) without naming a dish.
 MENU_WORDS = frozenset({"menu", "show", "see", "full", "list", "option", "kind", "type", "price", "serve", "sell",
-                        "available", "drink", "food", "မီနူး", "မီ", "နူး", "~မီ", "~နူး", "ကြည့်", "~ကြည့်", "ပြ", "~ပြ", "ရှိ",
-                        "~ရှိ", "ဘာ", "~ဘာ", "တွေ", "မျိုး", "~မျိုး", "အမျိုးမျိုး", "~အ", "ဘယ်လောက်", "~ဘယ်",
+                        "available", "drink", "food", "မီနူး", "မီ", "နူး", "~မီ", "~နူး", "ကြည့်", "~ကြည့်", "ပြ",
+                        "~ပြ", "ရှိ", "~ရှိ", "ဘာ", "~ဘာ", "တွေ", "မျိုး", "~မျိုး", "အမျိုးမျိုး", "~အ", "ဘယ်လောက်", "~ဘယ်",
                         "~လောက်", "ဈေး", "~ဈေး", "ရ", "~ရ", "ရောင်း", "~ရောင်း"})
 CATEGORY_WORDS = {"coffee": "coffee", "ကော်ဖီ": "coffee", "tea": "tea", "dessert": "dessert", "sweet": "dessert",
                   "cake": "dessert", "အချိုပွဲ": "dessert", "smoothie": "drinks", "juice": "drinks",
@@ -73,6 +73,7 @@ class OfflineAnswerer:
         self.kb = kb
         self.index = KnowledgeIndex(kb)
         self.retriever = KnowledgeRetriever(index=self.index, k=4)
+        self._entries = {e.source_id: e for e in self.index.entries}
         self.threshold = threshold
         self.history_turns = history_turns
         self.tz = ZoneInfo(timezone)
@@ -119,8 +120,7 @@ class OfflineAnswerer:
 
     def _search(self, query: str) -> list[Hit]:
         docs = self.retriever.invoke(query)
-        by_id = {e.source_id: e for e in self.index.entries}
-        return [Hit(by_id[d.metadata["id"]], d.metadata["score"], d.metadata["confidence"]) for d in docs]
+        return [Hit(self._entries[d.metadata["id"]], d.metadata["score"], d.metadata["confidence"]) for d in docs]
 
     def _intent(self, hit: Hit) -> str:
         if hit.entry.kind == "faq":

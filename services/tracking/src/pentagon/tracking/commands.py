@@ -21,7 +21,7 @@ from pentagon.common.proto import tracking_pb2 as tpb
 from pentagon.tracking import metrics
 from pentagon.tracking.store import Store, StoreConflict, StoreRejected, StoreUnavailable
 from pentagon.tracking.updates import (
-    MESSAGE_COLUMNS, MODES, ModeChange, Update, UpdatePublisher, as_row, conversation_update, deleted_update,
+    CONVERSATION_COLUMNS, MESSAGE_COLUMNS, ModeChange, Update, UpdatePublisher, as_row, conversation_update, deleted_update,
 )
 
 log = logging.getLogger(__name__)
@@ -76,14 +76,14 @@ def plan_command(command_id: str, result: dict[str, Any]) -> tuple[dict[str, Any
     if kind == "message":
         row = as_row(result["row"], MESSAGE_COLUMNS)
         if conversation is not None:
-            updates.append(Update("message", conversation.platform, conversation.user_id, row,
+            updates.append(Update("message", conversation.platform, conversation.user_id, dumps(row),
                                   f"{prefix}:message", row["conversation_id"], row["id"], conversation.mode))
     else:
-        row = conversation.row if conversation else {}
+        row = as_row(result["conversation"], CONVERSATION_COLUMNS) if conversation else {}
     if conversation is not None:
         updates.append(conversation)
         if result.get("mode_changed"):
-            modes.append(ModeChange(conversation.platform, conversation.user_id, MODES[conversation.row["status"]]))
+            modes.append(ModeChange(conversation.platform, conversation.user_id, conversation.mode))
     return row, updates, modes
 
 

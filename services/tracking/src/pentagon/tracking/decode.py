@@ -175,7 +175,7 @@ def _reject_constant(name: str) -> Any:
 def _clean(value: Any) -> Any:
     """jsonb refuses \\u0000 and unpaired surrogates: drop them instead of the event."""
     if isinstance(value, str):
-        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8").replace("?", "?")
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     if isinstance(value, list):
         return [_clean(v) for v in value]
     if isinstance(value, dict):

@@ -57,30 +57,34 @@ def as_row(raw: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
 
 
 class Update:
-    __slots__ = ("kind", "platform", "user_id", "row", "msg_id", "conversation_id", "message_id", "mode")
+    __slots__ = ("kind", "platform", "user_id", "row_json", "msg_id", "conversation_id", "message_id", "mode")
 
-    def __init__(self, kind: str, platform: str, user_id: str, row: dict[str, Any], msg_id: str,
+    def __init__(self, kind: str, platform: str, user_id: str, row_json: str, msg_id: str,
                  conversation_id: int = 0, message_id: int = 0, mode: str = "") -> None:
-        self.kind, self.platform, self.user_id, self.row, self.msg_id = kind, platform, user_id, row, msg_id
+        self.kind, self.platform, self.user_id, self.row_json, self.msg_id = kind, platform, user_id, row_json, msg_id
         self.conversation_id, self.message_id, self.mode = conversation_id, message_id, mode
 
     def event(self) -> pb.UpdateEvent:
         return pb.UpdateEvent(
             event_id=self.msg_id, occurred_at=timestamp(), key=pb.ConversationKey(platform=self.platform, user_id=self.user_id),
             kind=KINDS[self.kind], conversation_id=self.conversation_id, message_id=self.message_id,
-            row_json=dumps(self.row), mode=self.mode)
+            row_json=self.row_json, mode=self.mode)
 
 
 def message_update(kind: str, item: dict[str, Any], msg_id: str) -> Update:
-    row = as_row(item["row"], MESSAGE_COLUMNS)
-    return Update(kind, item["platform"], item["user_id"], row, msg_id, row["conversation_id"], row["id"],
-                  MODES.get(item.get("status", ""), ""))
+    """From pentagon_message_out: the row is already JSON text in row_to_dict's format."""
+    return Update(kind, item["platform"], item["user_id"], item["row_json"], msg_id, item["conversation_id"],
+                  item["id"], MODES.get(item.get("status", ""), ""))
 
 
-def conversation_update(raw: dict[str, Any], msg_id_prefix: str = "conversation") -> Update:
-    row = as_row(raw, CONVERSATION_COLUMNS)
-    return Update("conversation", row["platform"], row["user_id"], row,
+def conversation_row_update(row: dict[str, Any], msg_id_prefix: str = "conversation") -> Update:
+    """From a row already in row_to_dict form (commands)."""
+    return Update("conversation", row["platform"], row["user_id"], dumps(row),
                   f"{msg_id_prefix}:{row['id']}:{row['updated_at']}", row["id"], 0, MODES[row["status"]])
+
+
+def conversation_update(raw: dict[str, Any]) -> Update:
+    return conversation_row_update(as_row(raw, CONVERSATION_COLUMNS))
 
 
 class ModeChange:
@@ -100,22 +104,23 @@ def plan_ingest(result: dict[str, Any]) -> tuple[list[Update], list[ModeChange]]
             modes.append(ModeChange(part["deleted"]["platform"], part["deleted"]["user_id"], None))
             continue
         for item in part.get("messages", []):
-            updates.append(message_update("message", item, f"message:{item['row']['id']}"))
+            updates.append(message_update("message", item, f"message:{item['id']}"))
         for item in part.get("changed_messages", []):
-            updates.append(message_update("message", item, f"message:{item['row']['id']}:{item['cause']}"))
+            updates.append(message_update("message", item, f"message:{item['id']}:{item['cause']}"))
         for item in part.get("conversations", []):
-            update = conversation_update(item["row"])
-            updates.append(update)
+            mode = MODES[item["status"]]
+            updates.append(Update("conversation", item["platform"], item["user_id"], item["row_json"],
+                                  f"conversation:{item['id']}:{item['updated_at']}", item["id"], 0, mode))
             if item.get("mode_changed"):
-                modes.append(ModeChange(update.platform, update.user_id, update.mode))
+                modes.append(ModeChange(item["platform"], item["user_id"], mode))
         for item in part.get("deliveries", []):
-            updates.append(message_update("delivery", item, f"delivery:{item['row']['id']}:{item['cause']}"))
+            updates.append(message_update("delivery", item, f"delivery:{item['id']}:{item['cause']}"))
     return updates, modes
 
 
 def deleted_update(deleted: dict[str, Any], msg_id: str) -> Update:
     ids = deleted.get("conversation_ids") or []
-    return Update("user_deleted", deleted["platform"], deleted["user_id"], deleted, msg_id, ids[0] if ids else 0)
+    return Update("user_deleted", deleted["platform"], deleted["user_id"], dumps(deleted), msg_id, ids[0] if ids else 0)
 
 
 class UpdatePublisher:

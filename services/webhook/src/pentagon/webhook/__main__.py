@@ -43,6 +43,8 @@ async def main() -> None:
     for worker in workers:
         await worker.start()
     server = uvicorn_server(build_app(rt), settings.webhook_addr)
+    # X-Forwarded-For is interpreted by our rate limiter against TRUSTED_PROXIES, not by uvicorn.
+    server.config.proxy_headers = False
     on_shutdown_signal(lambda: setattr(server, "should_exit", True))
     log.info("webhook started", extra={"addr": settings.webhook_addr, "workers": [w.durable for w in workers]})
     try:

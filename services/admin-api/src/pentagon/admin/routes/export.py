@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from pentagon.admin import queries
 from pentagon.admin.auth import Identity, current_identity
 from pentagon.admin.deps import PlatformStr, SafeStr, SearchStr, UtcDatetime, check_range, runtime
+from pentagon.admin.errors import unavailable
 from pentagon.admin.models import READ_ERRORS
 from pentagon.admin.runtime import Runtime
 from pentagon.common.jsonrow import dumps, row_to_dict
@@ -89,6 +90,8 @@ async def _stream(rt: Runtime, sql: str, args: list[Any], render: Callable[[list
 def _response(rt: Runtime, sql_args: tuple[str, list[Any]], fmt: str, columns: tuple[str, ...], name: str
               ) -> StreamingResponse:
     sql, args = sql_args
+    if rt.pool is None:  # refuse now, while a status code can still say so
+        raise unavailable("the database is not reachable yet")
     if fmt == "csv":
         body = _stream(rt, sql, args, csv_lines(columns), header=True)
         media = "text/csv; charset=utf-8"

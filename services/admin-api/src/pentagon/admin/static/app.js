@@ -29,6 +29,7 @@ const state = {
   queueFromServer: null,
   fetching: new Set(),
   supabase: null,
+  synced: false,
 };
 
 const list = new ConversationList($('#conv-list'), (id) => openConversation(id));
@@ -94,6 +95,8 @@ async function start(user) {
 
 function signOut(message) {
   feed.stop();
+  feed.lastSeq = 0;
+  state.synced = false;
   session.clear();
   state.me = null;
   state.currentId = null;
@@ -225,7 +228,7 @@ async function openConversation(id) {
     const data = await get(`/admin/conversations/${numeric}`);
     if (state.currentId !== numeric) return;
     state.current = data.conversation;
-    list.upsert(data.conversation);
+    if (matches(data.conversation, state.filters, state.me?.name)) list.upsert(data.conversation);
     list.render();
     thread.reset(data.messages || []);
     renderDetail();
@@ -325,9 +328,8 @@ async function sendReply() {
 function applyConversation(conversation) {
   if (!conversation) return;
   const { prev, next } = list.upsert(conversation);
-  if (!matches(next, state.filters, state.me?.name) && Number(next.id) !== state.currentId) {
-    list.remove(next.id);
-  }
+  // The open conversation stays open in the detail pane, but the list only shows what the filters ask for.
+  if (!matches(next, state.filters, state.me?.name)) list.remove(next.id);
   if (prev && !needsHuman(prev) && needsHuman(next)) alertNeedsHuman(next);
   if (Number(next.id) === state.currentId) {
     state.current = next;
@@ -389,7 +391,13 @@ function onUserDeleted(frame) {
 function onFrame(frame) {
   switch (frame.type) {
     case 'hello':
-      if (typeof frame.seq === 'number' && frame.seq < feed.lastSeq) {
+      if (!state.synced && typeof frame.seq === 'number') {
+        // First connection of this sign-in: resume points start here, and the list is read after it
+        // so nothing committed between the two is missed.
+        state.synced = true;
+        feed.lastSeq = Math.max(feed.lastSeq, frame.seq);
+        loadList(true);
+      } else if (typeof frame.seq === 'number' && frame.seq < feed.lastSeq) {
         feed.lastSeq = frame.seq; // the server's history restarted: reload what we show
         loadList(true);
       }

@@ -57,11 +57,43 @@ BEGIN
 END
 $$;
 
--- A message row as the update consumer needs it: the row plus where to publish it.
-CREATE FUNCTION pentagon_message_out(m messages, c conversations, cause text) RETURNS jsonb
+-- Rows as JSON text identical in content to pentagon.common.jsonrow.row_to_dict (UTC, microseconds, Z),
+-- built here so the consumer forwards them without decoding and re-encoding every row.
+CREATE FUNCTION pentagon_ts(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+CREATE FUNCTION pentagon_message_json(m messages) RETURNS json
 LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('row', to_jsonb(m), 'platform', c.platform, 'user_id', c.user_id,
-                              'status', c.status, 'cause', cause)
+    SELECT json_build_object(
+        'id', m.id, 'conversation_id', m.conversation_id, 'sender_type', m.sender_type, 'content', m.content,
+        'timestamp', pentagon_ts(m."timestamp"), 'confidence_score', m.confidence_score,
+        'requires_human', m.requires_human, 'human_replied', m.human_replied, 'escalation_reason', m.escalation_reason,
+        'metadata', m.metadata, 'kind', m.kind, 'channel', m.channel, 'actor', m.actor,
+        'platform_message_id', m.platform_message_id, 'event_id', m.event_id, 'reply_to_event_id', m.reply_to_event_id,
+        'delivery_status', m.delivery_status, 'delivery_error', m.delivery_error,
+        'delivered_at', pentagon_ts(m.delivered_at), 'read_at', pentagon_ts(m.read_at), 'created_at', pentagon_ts(m.created_at))
+$$;
+
+CREATE FUNCTION pentagon_conversation_json(c conversations) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'id', c.id, 'user_id', c.user_id, 'platform', c.platform, 'status', c.status, 'priority', c.priority,
+        'bot_paused', c.bot_paused, 'assigned_to', c.assigned_to, 'escalation_reason', c.escalation_reason,
+        'created_at', pentagon_ts(c.created_at), 'updated_at', pentagon_ts(c.updated_at),
+        'last_message_at', pentagon_ts(c.last_message_at), 'closed_at', pentagon_ts(c.closed_at),
+        'message_count', c.message_count, 'user_message_count', c.user_message_count,
+        'bot_message_count', c.bot_message_count, 'human_message_count', c.human_message_count,
+        'pending_human_count', c.pending_human_count, 'metadata', c.metadata)
+$$;
+
+-- A changed message as the update publisher needs it: where to publish, and the row as JSON text.
+CREATE FUNCTION pentagon_message_out(m messages, c conversations, cause text) RETURNS json
+LANGUAGE sql STABLE AS $$
+    SELECT json_build_object('id', m.id, 'conversation_id', m.conversation_id, 'platform', c.platform,
+                             'user_id', c.user_id, 'status', c.status, 'cause', cause,
+                             'row_json', pentagon_message_json(m)::text)
 $$;
 
 -- Load the segment's events into the scratch tables; duplicates are recognised here.
@@ -69,33 +101,38 @@ CREATE FUNCTION pentagon_load(p_events jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO pentagon_in_msg (seq, event_id, platform, user_id, sender, content, ts, pmid, confidence,
-                                 requires_human, esc_reason, metadata, conv_meta, kind, channel, reply_to, actor)
-    SELECT DISTINCT ON (e.event_id)
-           e.seq, e.event_id, e.platform, e.user_id, e.sender, coalesce(e.content, ''), e.ts,
-           nullif(e.pmid, ''), e.confidence, coalesce(e.requires_human, false), nullif(e.esc_reason, ''),
-           coalesce(e.metadata, '{}'::jsonb), e.conv_meta, coalesce(nullif(e.kind, ''), 'text'),
-           coalesce(nullif(e.channel, ''), 'messaging'), nullif(e.reply_to, ''), nullif(e.actor, '')
-    FROM jsonb_to_recordset(p_events) AS e(
-        t text, seq bigint, event_id text, platform text, user_id text, sender text, content text,
-        ts timestamptz, pmid text, confidence double precision, requires_human boolean, esc_reason text,
-        metadata jsonb, conv_meta jsonb, kind text, channel text, reply_to text, actor text)
-    WHERE e.t = 'm'
-    ORDER BY e.event_id, e.seq;
+                                 requires_human, esc_reason, metadata, conv_meta, kind, channel, reply_to, actor,
+                                 dup_id, reply_conv)
+    SELECT e.*, coalesce(d1.id, d2.id),
+           CASE WHEN e.sender <> 'user' THEN r.conversation_id END  -- replies join the conversation they answer
+      FROM (SELECT DISTINCT ON (e.event_id)
+                   e.seq, e.event_id, e.platform, e.user_id, e.sender, coalesce(e.content, '') AS content, e.ts,
+                   nullif(e.pmid, '') AS pmid, e.confidence, coalesce(e.requires_human, false) AS requires_human,
+                   nullif(e.esc_reason, '') AS esc_reason, coalesce(e.metadata, '{}'::jsonb) AS metadata, e.conv_meta,
+                   coalesce(nullif(e.kind, ''), 'text') AS kind, coalesce(nullif(e.channel, ''), 'messaging') AS channel,
+                   nullif(e.reply_to, '') AS reply_to, nullif(e.actor, '') AS actor
+              FROM jsonb_to_recordset(p_events) AS e(
+                   t text, seq bigint, event_id text, platform text, user_id text, sender text, content text,
+                   ts timestamptz, pmid text, confidence double precision, requires_human boolean, esc_reason text,
+                   metadata jsonb, conv_meta jsonb, kind text, channel text, reply_to text, actor text)
+             WHERE e.t = 'm'
+             ORDER BY e.event_id, e.seq) e
+      LEFT JOIN messages d1 ON d1.event_id = e.event_id
+      LEFT JOIN messages d2 ON d2.platform_message_id = e.pmid
+      LEFT JOIN messages r ON r.event_id = e.reply_to;
 
     -- The same platform message id twice in one batch: the first in stream order wins.
-    DELETE FROM pentagon_in_msg a USING pentagon_in_msg b WHERE a.pmid = b.pmid AND b.seq < a.seq;
-
-    UPDATE pentagon_in_msg i SET dup_id = m.id FROM messages m WHERE m.event_id = i.event_id;
-    UPDATE pentagon_in_msg i SET dup_id = m.id FROM messages m
-     WHERE i.dup_id IS NULL AND i.pmid IS NOT NULL AND m.platform_message_id = i.pmid;
-
-    -- Replies go to the conversation of the message they answer (even a closed one).
-    UPDATE pentagon_in_msg i SET reply_conv = m.conversation_id FROM messages m
-     WHERE i.dup_id IS NULL AND i.sender <> 'user' AND i.reply_to IS NOT NULL AND m.event_id = i.reply_to;
+    IF EXISTS (SELECT pmid FROM pentagon_in_msg WHERE pmid IS NOT NULL GROUP BY pmid HAVING count(*) > 1) THEN
+        DELETE FROM pentagon_in_msg a USING pentagon_in_msg b WHERE a.pmid = b.pmid AND b.seq < a.seq;
+    END IF;
+    UPDATE pentagon_in_msg SET reply_conv = NULL WHERE dup_id IS NOT NULL AND reply_conv IS NOT NULL;
     UPDATE pentagon_in_msg i SET reply_known = i.reply_conv IS NOT NULL OR EXISTS (
         SELECT 1 FROM pentagon_in_msg x WHERE x.event_id = i.reply_to)
-     WHERE i.dup_id IS NULL AND i.reply_to IS NOT NULL;
+     WHERE i.dup_id IS NULL AND i.reply_to IS NOT NULL AND i.sender = 'bot' AND i.requires_human;
 
+    IF NOT p_events @? '$[*] ? (@.t == "c")' THEN
+        RETURN;
+    END IF;
     -- Conversation events are not rows of their own: processed_events makes a replay a no-op.
     WITH e AS (
         SELECT e.seq, e.event_id, e.platform, e.user_id, nullif(e.reason, '') AS reason
@@ -297,6 +334,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_deferred jsonb;
 BEGIN
+    IF NOT p_events @? '$[*] ? (@.t == "d")' THEN
+        RETURN '[]'::jsonb;
+    END IF;
     INSERT INTO pentagon_in_dev
     SELECT e.seq, e.event_id, e.platform, e.user_id, e.state, nullif(e.msg_event_id, ''), nullif(e.pmid, ''),
            e.pmids, e.watermark, nullif(e.reason, ''), e.ts
@@ -363,7 +403,7 @@ END
 $$;
 
 -- One segment of a batch (no user deletion inside it).
-CREATE FUNCTION pentagon_apply(p_events jsonb) RETURNS jsonb
+CREATE FUNCTION pentagon_apply(p_events jsonb) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
     v_deferred jsonb;
@@ -376,29 +416,30 @@ BEGIN
     PERFORM pentagon_update_conversations();
     v_deferred := pentagon_apply_deliveries(p_events);
 
-    RETURN jsonb_build_object(
+    RETURN json_build_object(
         'inserted', (SELECT count(*) FROM pentagon_in_msg WHERE new_id IS NOT NULL),
         'messages', coalesce((
-            SELECT jsonb_agg(pentagon_message_out(m, c, NULL) ORDER BY m.id)
+            SELECT json_agg(pentagon_message_out(m, c, NULL) ORDER BY m.id)
               FROM messages m JOIN conversations c ON c.id = m.conversation_id
-             WHERE m.id IN (SELECT coalesce(new_id, dup_id) FROM pentagon_in_msg)), '[]'::jsonb),
+             WHERE m.id IN (SELECT coalesce(new_id, dup_id) FROM pentagon_in_msg)), '[]'::json),
         'changed_messages', coalesce((
-            SELECT jsonb_agg(pentagon_message_out(m, c, x.cause) ORDER BY m.id)
+            SELECT json_agg(pentagon_message_out(m, c, x.cause) ORDER BY m.id)
               FROM pentagon_in_changed x JOIN messages m ON m.id = x.message_id
               JOIN conversations c ON c.id = m.conversation_id
-             WHERE NOT EXISTS (SELECT 1 FROM pentagon_in_msg i WHERE i.new_id = x.message_id)), '[]'::jsonb),
+             WHERE NOT EXISTS (SELECT 1 FROM pentagon_in_msg i WHERE i.new_id = x.message_id)), '[]'::json),
         'conversations', coalesce((
-            SELECT jsonb_agg(jsonb_build_object(
-                       'row', to_jsonb(c),
+            SELECT json_agg(json_build_object(
+                       'id', c.id, 'platform', c.platform, 'user_id', c.user_id, 'status', c.status,
+                       'updated_at', pentagon_ts(c.updated_at), 'row_json', pentagon_conversation_json(c)::text,
                        'mode_changed', NOT t.changed OR k.created IS TRUE
                                        OR (k.id IS NOT NULL AND k.status_before IS DISTINCT FROM c.status))
                    ORDER BY c.id)
               FROM pentagon_in_touch t JOIN conversations c ON c.id = t.conv_id
-              LEFT JOIN pentagon_in_conv k ON k.id = c.id), '[]'::jsonb),
+              LEFT JOIN pentagon_in_conv k ON k.id = c.id), '[]'::json),
         'deliveries', coalesce((
-            SELECT jsonb_agg(pentagon_message_out(m, c, x.cause) ORDER BY m.id)
+            SELECT json_agg(pentagon_message_out(m, c, x.cause) ORDER BY m.id)
               FROM pentagon_in_dlv_changed x JOIN messages m ON m.id = x.message_id
-              JOIN conversations c ON c.id = m.conversation_id), '[]'::jsonb),
+              JOIN conversations c ON c.id = m.conversation_id), '[]'::json),
         'deferred', v_deferred);
 END
 $$;
@@ -419,10 +460,10 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION pentagon_ingest(events jsonb) RETURNS jsonb
+CREATE FUNCTION pentagon_ingest(events jsonb) RETURNS json
 LANGUAGE plpgsql SET timezone TO 'UTC' AS $$
 DECLARE
-    v_parts jsonb := '[]'::jsonb;
+    v_parts json[] := '{}';
     v_prev bigint := -1;
     v_del record;
     v_segment jsonb;
@@ -439,12 +480,12 @@ BEGIN
         SELECT coalesce(jsonb_agg(x), '[]'::jsonb) INTO v_segment FROM jsonb_array_elements(events) x
          WHERE (x->>'seq')::bigint > v_prev AND (x->>'seq')::bigint < v_del.seq;
         IF jsonb_array_length(v_segment) > 0 THEN
-            v_parts := v_parts || jsonb_build_array(pentagon_apply(v_segment));
+            v_parts := v_parts || pentagon_apply(v_segment);
         END IF;
         INSERT INTO processed_events (event_id) VALUES (v_del.event_id) ON CONFLICT DO NOTHING;
         IF FOUND THEN
-            v_parts := v_parts || jsonb_build_array(jsonb_build_object(
-                'deleted', pentagon_delete_user(v_del.platform, v_del.user_id), 'cause', v_del.event_id));
+            v_parts := v_parts || json_build_object(
+                'deleted', pentagon_delete_user(v_del.platform, v_del.user_id), 'cause', v_del.event_id);
         END IF;
         v_prev := v_del.seq;
     END LOOP;
@@ -456,9 +497,9 @@ BEGIN
          WHERE (x->>'seq')::bigint > v_prev;
     END IF;
     IF jsonb_array_length(v_segment) > 0 THEN
-        v_parts := v_parts || jsonb_build_array(pentagon_apply(v_segment));
+        v_parts := v_parts || pentagon_apply(v_segment);
     END IF;
-    RETURN jsonb_build_object('parts', v_parts);
+    RETURN json_build_object('parts', array_to_json(v_parts));
 END
 $$;
 

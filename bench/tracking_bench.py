@@ -1,0 +1,180 @@
+"""Tracking throughput: events/s persisted by the real tracking process vs a seed-style baseline.
+
+    .venv/bin/python bench/tracking_bench.py [--events 50000] [--users 1000]
+
+Starts its own nats-server and Postgres (pentagon.devtools.embedded), preloads N
+message events into JetStream, starts `python -m pentagon.tracking` and measures
+how fast rows land in Postgres (first row to last row). Then, on the same
+Postgres, the baseline does what the original integration did per message: find
+the conversation, create it if missing, insert the message, update the
+conversation, each its own round trip. Prints both rates and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import asyncpg
+import httpx
+import nats
+
+from pentagon.common.bus import Subjects, ensure_streams
+from pentagon.common.events import timestamp
+from pentagon.common.proto import events_pb2 as pb
+from pentagon.devtools.embedded import NatsServer, Postgres, free_port
+from pentagon.tracking.migrate import migrate
+
+BASE = datetime(2026, 1, 15, tzinfo=timezone.utc)
+
+
+def events(n: int, users: int) -> list[tuple[str, bytes, str]]:
+    """A user message then the bot's reply, round-robin over users: (subject, bytes, event id)."""
+    out = []
+    for i in range(n):
+        user = f"user{(i // 2) % users}"
+        key = pb.ConversationKey(platform="messenger", user_id=user)
+        when = timestamp(BASE + timedelta(milliseconds=i))
+        if i % 2 == 0:
+            event = pb.MessageEvent(event_id=f"m:{i}", occurred_at=when, key=key, sender=pb.SENDER_USER,
+                                    content=f"Do you have iced latte? {i} မင်္ဂလာပါ", platform_message_id=f"mid.{i}",
+                                    kind="text")
+            subject = Subjects.incoming("messenger", user)
+        else:
+            event = pb.MessageEvent(event_id=f"r:m:{i - 1}", occurred_at=when, key=key, sender=pb.SENDER_BOT,
+                                    content="Yes! Iced latte is 4,500 Ks.", confidence=0.92, reply_to_event_id=f"m:{i - 1}",
+                                    metadata_json='{"intent":"menu","model":"gpt-4o-mini","latency_ms":420}', kind="text")
+            subject = Subjects.outgoing("messenger", user)
+        out.append((subject, event.SerializeToString(), event.event_id))
+    return out
+
+
+async def preload(url: str, items: list[tuple[str, bytes, str]]) -> float:
+    nc = await nats.connect(url)
+    js = nc.jetstream(publish_async_max_pending=10_000)
+    await ensure_streams(js)
+    started = time.perf_counter()
+    pending = []
+    for subject, data, event_id in items:
+        pending.append(await js.publish_async(subject, data, headers={"Nats-Msg-Id": event_id}))
+        if len(pending) >= 5000:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+    elapsed = time.perf_counter() - started
+    await nc.close()
+    return elapsed
+
+
+async def measure_tracking(db_url: str, nats_url: str, n: int, args: argparse.Namespace, log: Path) -> float:
+    port = free_port()
+    env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": db_url, "TRACKING_ADDR": f"127.0.0.1:{port}",
+           "TRACKING_BATCH_SIZE": str(args.batch_size), "TRACKING_WORKERS": str(args.workers), "LOG_LEVEL": "WARNING"}
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "pentagon.tracking"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    conn = await asyncpg.connect(db_url)
+    try:
+        first_count, first_t = 0, None
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            stored = await conn.fetchval("SELECT count(*) FROM messages")
+            now = time.perf_counter()
+            if first_t is None and stored > 0:
+                first_count, first_t = stored, now
+            if stored >= n:
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"tracking exited; see {log}")
+            await asyncio.sleep(0.05)
+        else:
+            raise TimeoutError("tracking did not persist everything")
+        assert first_t is not None
+        rate = (n - first_count) / (now - first_t)
+        assert await conn.fetchval("SELECT count(*) FROM messages") == n
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+        batches = next((line.split()[-1] for line in metrics.splitlines() if line.startswith("tracking_batches_total ")), "?")
+        print(f"  tracking: batches committed {batches}")
+        return rate
+    finally:
+        await conn.close()
+        proc.terminate()
+        proc.wait(30)
+
+
+async def baseline(db_url: str, items: list[tuple[str, bytes, str]]) -> float:
+    """Per message, as the original integration did: 3-4 statements, each its own round trip and commit."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        started = time.perf_counter()
+        for subject, data, _ in items:
+            event = pb.MessageEvent()
+            event.ParseFromString(data)
+            conv = await conn.fetchval(
+                "SELECT id FROM conversations WHERE platform = $1 AND user_id = $2 AND status <> 'closed'",
+                event.key.platform, event.key.user_id)
+            if conv is None:
+                conv = await conn.fetchval("INSERT INTO conversations (platform, user_id) VALUES ($1, $2) RETURNING id",
+                                           event.key.platform, event.key.user_id)
+            sender = "user" if event.sender == pb.SENDER_USER else "bot"
+            await conn.execute(
+                "INSERT INTO messages (conversation_id, sender_type, content, \"timestamp\", confidence_score, metadata,"
+                " event_id, platform_message_id) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)",
+                conv, sender, event.content, event.occurred_at.ToDatetime(tzinfo=timezone.utc),
+                event.confidence if event.HasField("confidence") else None, event.metadata_json or "{}",
+                event.event_id, event.platform_message_id or None)
+            await conn.execute("UPDATE conversations SET last_message_at = now(), updated_at = now(),"
+                               " message_count = message_count + 1 WHERE id = $1", conv)
+        return len(items) / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> None:
+    nats_server = NatsServer(workdir / "nats", workdir / "logs" / "nats.log").start()
+    pg = Postgres(workdir / "pg", workdir / "logs" / "postgres.log").start()
+    try:
+        db_url = pg.create_database("bench")
+        base_url = pg.create_database("baseline")
+        await migrate(db_url)
+        await migrate(base_url)
+        items = events(args.events, args.users)
+        publish_s = await preload(nats_server.url, items)
+        print(f"preloaded {args.events} events into JetStream in {publish_s:.1f}s")
+        rate = await measure_tracking(db_url, nats_server.url, args.events, args, workdir / "logs" / "tracking.log")
+        print(f"tracking:  {rate:,.0f} events/s persisted (batch {args.batch_size}, workers {args.workers}, "
+              f"{args.users} users, updates published, synchronous_commit on)")
+        base_rate = await baseline(base_url, events(args.baseline_events, args.users))
+        print(f"baseline:  {base_rate:,.0f} events/s (seed-style, one round trip per statement, {args.baseline_events} events)")
+        print(f"ratio:     {rate / base_rate:.1f}x  (targets: >= 20,000 events/s and >= 25x)")
+    finally:
+        pg.stop()
+        nats_server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--users", type=int, default=1_000)
+    parser.add_argument("--baseline-events", type=int, default=5_000)
+    parser.add_argument("--batch-size", type=int, default=int(os.environ.get("TRACKING_BATCH_SIZE", 2000)))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("TRACKING_WORKERS", 2)))
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="pentagon-bench-"))
+    workdir.chmod(0o755)
+    try:
+        asyncio.run(run(args, workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

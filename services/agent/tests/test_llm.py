@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from pentagon.agent.knowledge import KnowledgeBase
+from pentagon.common.proto import agent_pb2
+from pentagon.devtools.openai_stub import OpenAIStub
+
+from .conftest import RunningAgent, make_settings, start_agent
+
+
+@pytest.fixture
+async def llm_agent(kb: KnowledgeBase, openai_stub: OpenAIStub) -> AsyncIterator[RunningAgent]:
+    settings = make_settings(openai_api_key="sk-test", openai_base_url=openai_stub.base_url,
+                             openai_model="gpt-4o-mini", openai_timeout_s=1.0, agent_history_turns=2)
+    running = await start_agent(kb, settings)
+    yield running
+    await running.channel.close()
+    await running.server.stop()
+
+
+def request(text: str, history: list[tuple[str, str]] = ()) -> agent_pb2.ReplyRequest:  # type: ignore[assignment]
+    return agent_pb2.ReplyRequest(conversation_id=1, platform="messenger", user_id="u", text=text,
+                                  history=[agent_pb2.Turn(role=r, text=t) for r, t in history])
+
+
+async def test_model_writes_the_answer_from_retrieved_records(llm_agent: RunningAgent, openai_stub: OpenAIStub) -> None:
+    openai_stub.reply = "A latte is 4,000 MMK and contains milk."
+    reply = await llm_agent.stub.Reply(request("How much is a latte?"), timeout=5)
+    assert reply.text == "A latte is 4,000 MMK and contains milk."
+    assert reply.model == "gpt-4o-mini" and reply.usage.completion_tokens == 8
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + 8 and reply.usage.prompt_tokens > 0
+    assert reply.sources[0].id == "menu:3" and reply.intent == "menu"
+    body = openai_stub.requests[-1]
+    assert body["model"] == "gpt-4o-mini"
+    system = body["messages"][0]
+    assert system["role"] == "system" and "[menu:3]" in system["content"] and "4,000 MMK" in system["content"]
+    assert "English" in system["content"]
+    assert body["messages"][-1] == {"role": "user", "content": "How much is a latte?"}
+
+
+async def test_burmese_prompt_asks_for_burmese(llm_agent: RunningAgent, openai_stub: OpenAIStub) -> None:
+    await llm_agent.stub.Reply(request("လာတေး ဘယ်လောက်လဲ"), timeout=5)
+    system = openai_stub.requests[-1]["messages"][0]["content"]
+    assert "Burmese" in system and "၄,၀၀၀ ကျပ်" in system
+
+
+async def test_only_the_latest_history_turns_are_sent(llm_agent: RunningAgent, openai_stub: OpenAIStub) -> None:
+    history = [("user", "OLDEST question"), ("bot", "old answer"), ("user", "Do you have wifi?"),
+               ("bot", "Yes, free wifi.")]
+    await llm_agent.stub.Reply(request("What is the password?", history), timeout=5)
+    messages = openai_stub.requests[-1]["messages"]
+    contents = [m["content"] for m in messages]
+    assert "OLDEST question" not in " ".join(contents) and "old answer" not in contents
+    assert [m["role"] for m in messages[1:]] == ["user", "assistant", "user"]
+    assert contents[1:3] == ["Do you have wifi?", "Yes, free wifi."]
+
+
+@pytest.mark.parametrize("mode", ["error", "garbage", "empty"])
+async def test_provider_failure_falls_back_to_offline(llm_agent: RunningAgent, openai_stub: OpenAIStub,
+                                                      mode: str) -> None:
+    openai_stub.mode = mode
+    reply = await llm_agent.stub.Reply(request("Do you have wifi?"), timeout=5)
+    assert openai_stub.requests, "the model must have been tried"
+    assert reply.model == "offline" and "Pentagon-Guest" in reply.text and reply.sources[0].id == "faq:1"
+
+
+async def test_timeout_falls_back_to_offline(llm_agent: RunningAgent, openai_stub: OpenAIStub) -> None:
+    # The stub would answer after 30 s; without OPENAI_TIMEOUT_S (1 s) the 10 s deadline would expire.
+    openai_stub.mode, openai_stub.delay_s = "slow", 30.0
+    reply = await llm_agent.stub.Reply(request("Do you have wifi?"), timeout=10)
+    assert reply.model == "offline" and "Pentagon-Guest" in reply.text
+
+
+async def test_caller_deadline_is_honoured(llm_agent: RunningAgent, openai_stub: OpenAIStub) -> None:
+    openai_stub.mode, openai_stub.delay_s = "slow", 30.0
+    # The caller's 0.5 s deadline is shorter than OPENAI_TIMEOUT_S: the offline answer still arrives in time.
+    reply = await llm_agent.stub.Reply(request("Do you have wifi?"), timeout=0.5)
+    assert reply.model == "offline" and reply.sources[0].id == "faq:1"
+
+
+async def test_wrong_key_falls_back(kb: KnowledgeBase, openai_stub: OpenAIStub) -> None:
+    settings = make_settings(openai_api_key="sk-wrong", openai_base_url=openai_stub.base_url)
+    running = await start_agent(kb, settings)
+    try:
+        reply = await running.stub.Reply(request("Do you have wifi?"), timeout=5)
+        assert reply.model == "offline" and reply.text
+    finally:
+        await running.channel.close()
+        await running.server.stop()
+
+
+@pytest.mark.parametrize("text", ["Hello", "I want to talk to a human", "I'm allergic to milk"])
+async def test_fixed_wording_never_goes_to_the_model(llm_agent: RunningAgent, openai_stub: OpenAIStub,
+                                                     text: str) -> None:
+    reply = await llm_agent.stub.Reply(request(text), timeout=5)
+    assert openai_stub.requests == [] and reply.model == "offline"
+
+
+async def test_invalid_input_still_refused_with_llm(llm_agent: RunningAgent) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await llm_agent.stub.Reply(request(""), timeout=5)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -1,0 +1,69 @@
+"""Hostile and malformed events are refused per event with a clear reason, never a crash."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from pentagon.common.proto import events_pb2 as pb
+from pentagon.tracking.decode import InvalidEvent, Limits, decode
+
+from tracking_support import message_event
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def run(subject: str, data: bytes) -> dict:
+    return decode(subject, data, 7, NOW, Limits(max_content_chars=1000, max_metadata_bytes=2000))
+
+
+def test_valid_message_is_normalised() -> None:
+    subject, data = message_event("m:1", content="ကော်ဖီ\x00☕", metadata={"conversation": {"locale": "my"}, "x": "\\u0000"},
+                                  confidence=float("nan"))
+    event = run(subject, data)
+    assert event["content"] == "ကော်ဖီ☕" and event["seq"] == 7
+    assert event["conv_meta"] == {"locale": "my"} and "confidence" not in event
+    assert event["ts"] == "2026-01-15T10:30:00+00:00"
+
+
+def test_missing_timestamp_uses_the_stream_time() -> None:
+    event = pb.MessageEvent(event_id="a", key=pb.ConversationKey(platform="web", user_id="w1"), sender=pb.SENDER_USER)
+    assert run("events.in.web.w1", event.SerializeToString())["ts"] == NOW.isoformat()
+
+
+@pytest.mark.parametrize("subject,data,reason", [
+    ("events.in.messenger.u1", b"\x0a\xff\xff", "undecodable"),
+    ("events.in.messenger.u1", pb.MessageEvent(event_id="a", key=pb.ConversationKey(platform="messenger", user_id="u1"),
+                                               sender=pb.SENDER_BOT).SerializeToString(), "direction"),
+    ("events.in.messenger.u1", pb.MessageEvent(key=pb.ConversationKey(platform="messenger", user_id="u1"),
+                                               sender=pb.SENDER_USER).SerializeToString(), "event_id is required"),
+    ("events.in.messenger.u2", message_event("a")[1], "subject does not match"),
+    ("events.in.MESSENGER.u1", pb.MessageEvent(event_id="a", key=pb.ConversationKey(platform="MESSENGER", user_id="u1"),
+                                               sender=pb.SENDER_USER).SerializeToString(), "invalid platform"),
+    ("events.in.messenger.u1", message_event("a", content="x" * 1001)[1], "content too long"),
+    ("events.in.messenger.u1", message_event("a", kind="'; DROP")[1], "invalid kind"),
+    ("events.in.messenger.u1", pb.MessageEvent(event_id="a", key=pb.ConversationKey(platform="messenger", user_id="u1"),
+                                               sender=pb.SENDER_USER, metadata_json="{bad").SerializeToString(), "not valid JSON"),
+    ("events.in.messenger.u1", pb.MessageEvent(event_id="a", key=pb.ConversationKey(platform="messenger", user_id="u1"),
+                                               sender=pb.SENDER_USER, metadata_json=json.dumps({"a": "x" * 3000})).SerializeToString(), "too large"),
+    ("events.in.messenger.u1", pb.MessageEvent(event_id="a", key=pb.ConversationKey(platform="messenger", user_id="u1"),
+                                               sender=pb.SENDER_USER, metadata_json='{"n": NaN}').SerializeToString(), "not valid JSON"),
+    ("events.delivery.messenger.u1", pb.DeliveryEvent(event_id="d", key=pb.ConversationKey(platform="messenger", user_id="u1"),
+                                                      state=pb.DELIVERY_READ).SerializeToString(), "without watermark"),
+    ("events.conversation.messenger.u1", pb.ConversationEvent(event_id="c", key=pb.ConversationKey(platform="messenger", user_id="u1"))
+     .SerializeToString(), "unknown conversation action"),
+    ("events.in.messenger", b"", "unknown subject"),
+])
+def test_invalid_events_are_refused_with_a_reason(subject: str, data: bytes, reason: str) -> None:
+    with pytest.raises(InvalidEvent, match=reason):
+        run(subject, data)
+
+
+def test_lone_surrogates_in_metadata_are_replaced() -> None:
+    event = pb.MessageEvent(event_id="a", key=pb.ConversationKey(platform="web", user_id="w1"), sender=pb.SENDER_USER,
+                            metadata_json='{"k": "\\ud800x", "ok": "\\ud83d\\ude00"}')
+    out = run("events.in.web.w1", event.SerializeToString())["metadata"]
+    json.dumps(out).encode("utf-8")
+    assert out["ok"] == "😀" and out["k"].endswith("x")

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -79,7 +80,9 @@ async def measure_tracking(db_url: str, nats_url: str, n: int, args: argparse.Na
     env = {**os.environ, "NATS_URL": nats_url, "DATABASE_URL": db_url, "TRACKING_ADDR": f"127.0.0.1:{port}",
            "TRACKING_BATCH_SIZE": str(args.batch_size), "TRACKING_WORKERS": str(args.workers), "LOG_LEVEL": "WARNING"}
     with open(log, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "pentagon.tracking"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        # BENCH_PROFILE=<file> runs tracking under cProfile, to see where its time goes.
+        profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
+        proc = subprocess.Popen([sys.executable, *profile, "-m", "pentagon.tracking"], env=env, stdout=out, stderr=subprocess.STDOUT)
     conn = await asyncpg.connect(db_url)
     try:
         first_count, first_t = 0, None
@@ -106,8 +109,8 @@ async def measure_tracking(db_url: str, nats_url: str, n: int, args: argparse.Na
         return rate
     finally:
         await conn.close()
-        proc.terminate()
-        proc.wait(30)
+        proc.send_signal(signal.SIGINT if os.environ.get("BENCH_PROFILE") else signal.SIGTERM)
+        proc.wait(60)
 
 
 async def baseline(db_url: str, items: list[tuple[str, bytes, str]]) -> float:

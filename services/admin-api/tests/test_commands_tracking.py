@@ -130,14 +130,14 @@ async def test_websocket_sees_tracking_updates(db_url, nats_url, serve_app, trac
     base = await serve_app(create_app(runtime), settings)
     try:
         async with websockets.connect(f"ws://{base}/admin/ws?token={ADMIN_TOKEN}") as ws:
-            await asyncio.wait_for(ws.recv(), 5)
+            await asyncio.wait_for(ws.recv(), 30)
             event_id = uuid.uuid4().hex
             event = pb.MessageEvent(event_id=event_id, occurred_at=timestamp(), sender=pb.SENDER_USER, content="hey",
                                     key=pb.ConversationKey(platform="web", user_id="web-live"), kind="text")
             await publish(runtime.js, Subjects.incoming("web", "web-live"), event, event_id)
             types = set()
             while "message.created" not in types:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
                 types.add(frame["type"])
                 if frame["type"] == "message.created":
                     assert frame["data"]["event_id"] == event_id and frame["data"]["content"] == "hey"

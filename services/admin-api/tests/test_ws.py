@@ -22,7 +22,7 @@ async def live_admin(db_url, nats_url, serve_app, **overrides):
     return runtime, base
 
 
-async def recv(ws, timeout: float = 5.0) -> dict:
+async def recv(ws, timeout: float = 20.0) -> dict:
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 

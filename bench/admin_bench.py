@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -211,6 +212,7 @@ async def main() -> None:
             admin.stop()
         ns.stop()
         pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

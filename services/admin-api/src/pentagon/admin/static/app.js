@@ -479,7 +479,9 @@ async function exportFile(name) {
   const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
   const [base, ext] = name.split('.');
   try {
-    await download(`/admin/export/${name}${query(filterParams())}`, `pentagon-${base}-${stamp}.${ext}`);
+    // The list's default is open conversations; exports default to all, so say it explicitly.
+    const params = { ...filterParams(), status: state.filters.status || 'open' };
+    await download(`/admin/export/${name}${query(params)}`, `pentagon-${base}-${stamp}.${ext}`);
   } catch (err) {
     showError(err);
   }

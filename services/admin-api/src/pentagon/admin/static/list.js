@@ -5,8 +5,9 @@ import { el, formatShort } from './dom.js';
 
 const UNREAD_KEY = 'pentagon.admin.unread';
 
+/** Waiting for a human: an open conversation with a flagged user message nobody answered yet. */
 export function needsHuman(c) {
-  return Boolean(c) && c.status !== 'closed' && (c.status === 'human' || (c.pending_human_count || 0) > 0);
+  return Boolean(c) && c.status !== 'closed' && (c.pending_human_count || 0) > 0;
 }
 
 function compare(a, b) {

@@ -118,6 +118,16 @@ def _compose_cli() -> list[str]:
     return [str(binary)]
 
 
+def _bridge_gateway(client) -> str:
+    """The host's address on docker0, where host-gateway points: containers reach host services there."""
+    ipam = client.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    if ipam.get("Gateway"):
+        return ipam["Gateway"]
+    import ipaddress
+
+    return str(next(ipaddress.ip_network(ipam["Subnet"]).hosts()))
+
+
 @dataclass
 class DockerHost:
     compose: list[str]

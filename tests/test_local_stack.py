@@ -9,7 +9,7 @@ import re
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import httpx
@@ -31,20 +31,22 @@ def _stack_env(data_dir: Path) -> dict[str, str]:
 
 
 def _wait_for_banner(proc: subprocess.Popen, timeout: float = 240.0) -> str:
-    assert proc.stdout is not None
-    os.set_blocking(proc.stdout.fileno(), False)
-    out = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        chunk = proc.stdout.read()
-        if chunk:
-            out += chunk
-            if "Ctrl-C stops everything" in out:
-                return out
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    raise AssertionError(f"stack did not come up:\n{out}")
+    lines: list[str] = []
+    done = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C stops everything" in line:
+                done.set()
+        done.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    done.wait(timeout)
+    out = "".join(lines)
+    assert "Ctrl-C stops everything" in out, f"stack did not come up:\n{out}"
+    return out
 
 
 def test_stack_comes_up_answers_through_gateway_and_stops_cleanly(tmp_path_factory) -> None:

@@ -53,7 +53,8 @@ def _run(argv: list[str], timeout: float = 600, check: bool = True, env: dict[st
          cwd: Path | None = ROOT) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
     if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}):\n"
+                           f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result
 
 
@@ -138,7 +139,8 @@ class DockerHost:
 
 @pytest.fixture(scope="session")
 def docker_host() -> Iterator[DockerHost]:
-    missing = [pkg for pkg, binary in (("docker.io", "dockerd"), ("debootstrap", "debootstrap")) if not shutil.which(binary)]
+    wanted = (("docker.io", "dockerd"), ("debootstrap", "debootstrap"))
+    missing = [pkg for pkg, binary in wanted if not shutil.which(binary)]
     if missing:
         _apt_install(*missing)
     dockerd = None if _daemon_up() else _start_dockerd()
@@ -227,6 +229,9 @@ class Deployment:
         """One POST as Messenger batches it: one entry per event, all for our page."""
         return {"object": "page", "entry": [{"id": PAGE_ID, "time": e["timestamp"], "messaging": [e]} for e in events]}
 
+    def signed_message(self, psid: str, mid: str, text: str) -> tuple[bytes, dict[str, str]]:
+        return self.signed(self.messenger_payload([self.messenger_event(psid, mid, text)]))
+
     def signed(self, payload: dict) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(payload, ensure_ascii=False).encode()
         digest = hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
@@ -310,7 +315,8 @@ def deployment(docker_host: DockerHost, graph_stub: str) -> Iterator[Deployment]
     env = {**{k: v for k, v in os.environ.items() if k not in ours and not k.startswith("COMPOSE_")},
            "COMPOSE_BAKE": "false"}
     admin = next(t.split(":", 2) for t in settings["ADMIN_TOKENS"].split(",") if t.split(":")[1] == "admin")
-    dep = Deployment(project=project, host=docker_host, env=env, env_file=env_file, gateway_url=f"http://127.0.0.1:{gateway_port}",
+    dep = Deployment(project=project, host=docker_host, env=env, env_file=env_file,
+                     gateway_url=f"http://127.0.0.1:{gateway_port}",
                      graph_url=graph_stub, app_secret=settings["MESSENGER_APP_SECRET"],
                      verify_token=settings["MESSENGER_VERIFY_TOKEN"], admin_token=admin[2])
     started = time.monotonic()
@@ -320,7 +326,8 @@ def deployment(docker_host: DockerHost, graph_stub: str) -> Iterator[Deployment]
         dep.timings["build_and_up_s"] = time.monotonic() - started
         _wait_gateway(dep)
         dep.timings["ready_s"] = time.monotonic() - started
-        _log(f"deployment ready in {dep.timings['ready_s']:.1f}s (base image step {docker_host.timings['base_image_s']:.1f}s)")
+        _log(f"deployment ready in {dep.timings['ready_s']:.1f}s "
+             f"(base image step {docker_host.timings['base_image_s']:.1f}s)")
         yield dep
     finally:
         dep.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)

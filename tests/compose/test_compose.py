@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from conftest import Deployment  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.compose
+
+ROOT = Path(__file__).resolve().parents[2]
 
 APP_SERVICES = ("tracking", "agent", "webhook", "admin-api", "chat-ui")
 LOAD_MESSAGES = 5000
@@ -40,6 +45,36 @@ async def _until(predicate, timeout: float, interval: float = 0.5, what: str = "
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+
+def _config(docker_host, env_file, *files: str) -> subprocess.CompletedProcess[str]:
+    argv = [*docker_host.compose, "--env-file", str(env_file), "-p", "pentagon-config-check"]
+    for name in files:
+        argv += ["-f", name]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "MESSENGER_", "ADMIN_", "CHAT_"))}
+    return subprocess.run([*argv, "config", "--format", "json"], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=60)
+
+
+def test_production_files_need_the_secrets_and_supabase_drops_postgres(docker_host, tmp_path: Path) -> None:
+    env_file = tmp_path / "prod.env"
+    env_file.write_text("POSTGRES_PASSWORD=p\nMESSENGER_APP_SECRET=s\nMESSENGER_VERIFY_TOKEN=v\n"
+                        "CHAT_SESSION_SECRET=c\nDATABASE_URL=postgresql://u:p@db.example.supabase.co:5432/postgres\n")
+    missing = _config(docker_host, env_file, "docker-compose.yml")
+    assert missing.returncode != 0 and "ADMIN_TOKENS" in missing.stderr
+    env_file.write_text(env_file.read_text() + "ADMIN_TOKENS=a:admin:t\n")
+    full = _config(docker_host, env_file, "docker-compose.yml")
+    assert full.returncode == 0, full.stderr
+    services = json.loads(full.stdout)["services"]
+    assert {"nats", "postgres", "gateway", *APP_SERVICES} == set(services)
+    assert [s for s, spec in services.items() if spec.get("ports")] == ["gateway"]
+    assert not any("container_name" in spec for spec in services.values())
+    supabase = _config(docker_host, env_file, "docker-compose.yml", "deploy/compose/docker-compose.supabase.yml")
+    assert supabase.returncode == 0, supabase.stderr
+    services = json.loads(supabase.stdout)["services"]
+    assert "postgres" not in services
+    assert "postgres" not in services["tracking"]["depends_on"]
+    assert services["tracking"]["environment"]["DATABASE_URL"].startswith("postgresql://u:p@db.example.supabase.co")
 
 
 def test_every_service_is_healthy_non_root_and_only_the_gateway_publishes(deployment: Deployment) -> None:
@@ -73,8 +108,8 @@ def test_no_secret_is_baked_into_an_image(deployment: Deployment) -> None:
 
 async def test_gateway_routes_to_every_service(deployment: Deployment) -> None:
     async with httpx.AsyncClient(base_url=deployment.gateway_url, timeout=10) as http:
-        verify = await http.get("/webhook", params={"hub.mode": "subscribe", "hub.verify_token": deployment.verify_token,
-                                                    "hub.challenge": "4242"})
+        verify = await http.get("/webhook", params={"hub.mode": "subscribe", "hub.challenge": "4242",
+                                                    "hub.verify_token": deployment.verify_token})
         assert (verify.status_code, verify.text) == (200, "4242")
         wrong = await http.get("/webhook", params={"hub.mode": "subscribe", "hub.verify_token": "nope",
                                                    "hub.challenge": "4242"})
@@ -87,7 +122,7 @@ async def test_gateway_routes_to_every_service(deployment: Deployment) -> None:
 
 async def test_bad_signature_is_refused_and_stores_nothing(deployment: Deployment) -> None:
     psid = f"psid-forged-{uuid.uuid4().hex[:8]}"
-    body, headers = deployment.signed(deployment.messenger_payload([deployment.messenger_event(psid, f"m_{uuid.uuid4().hex}", "hi")]))
+    body, headers = deployment.signed_message(psid, f"m_{uuid.uuid4().hex}", "hi")
     headers["X-Hub-Signature-256"] = "sha256=" + "0" * 64
     async with httpx.AsyncClient(base_url=deployment.gateway_url, timeout=10) as http:
         response = await http.post("/webhook", content=body, headers=headers)
@@ -118,7 +153,7 @@ async def test_messenger_message_round_trip_with_live_push(deployment: Deploymen
     listener = asyncio.create_task(_ws_frames(deployment, frames, connected))
     try:
         await asyncio.wait_for(connected.wait(), 15)
-        body, headers = deployment.signed(deployment.messenger_payload([deployment.messenger_event(psid, mid, "What time do you open? ☕ ဖွင့်ချိန်")]))
+        body, headers = deployment.signed_message(psid, mid, "What time do you open? ☕ ဖွင့်ချိန်")
         async with httpx.AsyncClient(base_url=deployment.gateway_url, timeout=15) as http:
             response = await http.post("/webhook", content=body, headers=headers)
             assert response.status_code == 200, response.text
@@ -143,11 +178,13 @@ async def test_messenger_message_round_trip_with_live_push(deployment: Deploymen
             assert conversation["id"] == frame["conversation_id"]
 
             async def both_messages():
-                detail = await http.get(f"/admin/conversations/{conversation['id']}", headers=deployment.admin_headers())
+                detail = await http.get(f"/admin/conversations/{conversation['id']}",
+                                        headers=deployment.admin_headers())
                 kinds = [m["sender_type"] for m in detail.json()["messages"]]
                 return kinds if kinds.count("user") == 1 and kinds.count("bot") == 1 else None
 
-            assert await _until(both_messages, 60, what="user message and bot reply in the admin API") == ["user", "bot"]
+            kinds = await _until(both_messages, 60, what="user message and bot reply in the admin API")
+            assert kinds == ["user", "bot"]
     finally:
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
@@ -212,7 +249,7 @@ async def test_every_admin_api_replica_pushes_every_update(deployment: Deploymen
         clients = [deployment.metric(c, 8002, "admin_ws_clients") for c in replicas]
         assert all(n >= 1 for n in clients), clients
         psid, mid = f"psid-fanout-{uuid.uuid4().hex[:8]}", f"m_{uuid.uuid4().hex}"
-        body, headers = deployment.signed(deployment.messenger_payload([deployment.messenger_event(psid, mid, "hello")]))
+        body, headers = deployment.signed_message(psid, mid, "hello")
         async with httpx.AsyncClient(base_url=deployment.gateway_url, timeout=15) as http:
             assert (await http.post("/webhook", content=body, headers=headers)).status_code == 200
 
@@ -242,7 +279,7 @@ async def test_scaled_out_load_survives_a_killed_tracking_replica(deployment: De
     victim.reload()
     assert victim.status != "running" or victim.attrs["RestartCount"] > 0, "the tracking replica was not killed"
     ok_after = [deployment.metric(c, 8001, "webhook_requests_total", 'outcome="ok"') for c in webhooks]
-    assert all(a > b for a, b in zip(ok_after, ok_before)), f"a webhook replica got no traffic: {ok_before} -> {ok_after}"
+    assert all(a > b for a, b in zip(ok_after, ok_before)), f"a webhook replica idle: {ok_before} -> {ok_after}"
 
     user_filter = f"c.user_id LIKE 'load-{run}-%'"
     count_sql = ("SELECT count(*), count(DISTINCT m.event_id) FROM messages m JOIN conversations c "

@@ -73,7 +73,8 @@ async def test_static_mode_as_the_local_stack_runs_it(tmp_path: Path, upstreams)
     }, port)
     try:
         assert await _routes(f"http://127.0.0.1:{port}") == {
-            "/webhook": "webhook", "/api/chat/session": "webhook", "/chat/": "chat", "/admin/stats": "admin", "/": "admin",
+            "/webhook": "webhook", "/api/chat/session": "webhook", "/chat/": "chat",
+            "/admin/stats": "admin", "/": "admin",
         }
     finally:
         caddy.stop()

@@ -13,6 +13,7 @@ assertion.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
@@ -24,9 +25,21 @@ from syskit.stack import SystemStack
 # The public webhook only acknowledges; a second webhook process runs the reply
 # worker and the sender, so each can be killed on its own.
 STACK_SPLIT_WORKERS = True
-RATE = 60.0           # messages/s offered during every fault
-STEADY_S = 4.0        # load before the fault, and again after recovery
-SETTLE_S = 180.0      # generous: a restarted service has a backlog to drain on 2 busy cores
+RATE = 50.0           # messages/s offered during every fault
+STEADY_S = 3.0        # load before the fault, and again after recovery
+SETTLE_S = 120.0      # generous: a restarted service has a backlog to drain on 2 busy cores
+
+# Short redelivery and failure timeouts, so that what a killed process held comes back in
+# seconds instead of the production minute; the guarantees under test do not depend on them.
+STACK_ENV = {
+    "TRACKING_ACK_WAIT_S": "5",     # tracking's durable: redelivery after kill -9 of tracking
+    "WORKER_ACK_WAIT_S": "10",      # reply worker and sender durables (webhook)
+    "AGENT_TIMEOUT_MS": "2000",     # reply worker -> agent, per attempt
+    "AGENT_RETRIES": "1",
+    "SEND_BACKOFF_MS": "100",
+    "TRACKING_RETRY_MAX_MS": "1000",
+    "LOG_LEVEL": "WARNING",
+}
 
 pytestmark = pytest.mark.slow
 
@@ -60,11 +73,29 @@ async def _resume(feed: AdminFeed, stack: SystemStack) -> AdminFeed:
     return resumed
 
 
-async def run_fault(stack: SystemStack, db, fault: Callable[[], None], label: str) -> None:
+async def _graph_doubles(stack: SystemStack, acked: list[str]) -> dict[str, int]:
+    """Bot replies the (loopback) Send API accepted more than once: what a user would see twice."""
+    wanted = {f"pentagon:r:{event_id}" for event_id in acked}
+    seen: dict[str, int] = {}
+    for record in await stack.graph.all_sent():
+        tag = ((record.get("body") or {}).get("message") or {}).get("metadata", "")
+        if tag in wanted:
+            seen[tag] = seen.get(tag, 0) + 1
+    return {tag: n for tag, n in seen.items() if n > 1}
+
+
+def _phase(label: str, name: str, t0: float) -> None:
+    print(f"[{label}] {name} at +{time.monotonic() - t0:.1f}s", flush=True)
+
+
+async def run_fault(stack: SystemStack, db, fault: Callable[[], None], label: str, *,
+                    doubles_allowed: int = 0) -> None:
+    t0 = time.monotonic()
     first = await AdminFeed(stack.gateway_ws, stack.secrets.admin_token).open()
     load = SteadyLoad(stack.gateway_url, stack.secrets.app_secret, rate=RATE, users=30, user_prefix=f"{label}-").start()
     await asyncio.sleep(STEADY_S)
     await asyncio.to_thread(fault)
+    _phase(label, "recovered from the fault", t0)
     await asyncio.sleep(STEADY_S)
     await load.stop()
 
@@ -76,6 +107,7 @@ async def run_fault(stack: SystemStack, db, fault: Callable[[], None], label: st
     assert not [s for s in statuses if s >= 500 and s not in (502, 503, 504)], statuses
 
     report = await _settle(db, acked)
+    _phase(label, f"settled ({len(acked)} acked, statuses {statuses})", t0)
     assert report.ok, f"{label}: {report.summary()} (statuses {statuses})"
 
     # Every bot reply reached the (loopback) Send API and its delivery state was tracked.
@@ -87,6 +119,9 @@ async def run_fault(stack: SystemStack, db, fault: Callable[[], None], label: st
     except AssertionError:
         unsent = await db.run(dbcheck.unsent_replies, acked)
         raise AssertionError(f"{label}: {len(unsent)} bot replies never recorded as sent: {unsent[:10]}") from None
+    _phase(label, "all replies recorded as sent", t0)
+    doubles = await _graph_doubles(stack, acked)
+    assert len(doubles) <= doubles_allowed, f"{label}: replies sent twice to the Send API: {list(doubles.items())[:10]}"
 
     second = await _resume(first, stack)
     feeds = [first, second]
@@ -96,6 +131,7 @@ async def run_fault(stack: SystemStack, db, fault: Callable[[], None], label: st
         await second.close()
     missing, dups = gaps([f["seq"] for feed in feeds for f in feed.sequenced()])
     assert not missing and not dups, f"{label}: websocket gaps {missing[:10]} duplicates {dups[:10]}"
+    _phase(label, "websocket complete", t0)
     assert all(stack.all_running().values()), stack.all_running()
 
 

@@ -63,8 +63,14 @@ def build_env() -> dict[str, str]:
     env.update({k: v for k, v in _local_secrets().items()})
     env.update({k: v for k, v in dotenv_values(ROOT / ".env").items() if v is not None} if (ROOT / ".env").exists() else {})
     env.update({k: v for k, v in os.environ.items()})
+    env = {k: v for k, v in env.items() if v != ""}
     env.setdefault("GATEWAY_URL", f"http://127.0.0.1:{env['GATEWAY_PORT']}")
     env.setdefault("GATEWAY_SITE", env["GATEWAY_URL"])
+    # The gateway routes to wherever the services were told to listen.
+    env["WEBHOOK_UPSTREAM"] = env["WEBHOOK_ADDR"]
+    env["ADMIN_UPSTREAM"] = env["ADMIN_API_ADDR"]
+    env["CHAT_UI_UPSTREAM"] = env["CHAT_UI_ADDR"]
+    env.setdefault("PUBLIC_URL", env["GATEWAY_URL"])
     return env
 
 
@@ -91,7 +97,7 @@ class Stack:
     def start(self) -> None:
         env = self.env
         LOGS.mkdir(parents=True, exist_ok=True)
-        if "NATS_URL" not in os.environ and "NATS_URL" not in env:
+        if not env.get("NATS_URL"):
             nats = NatsServer(DATA / "nats", LOGS / "nats.log", port=int(env.get("NATS_PORT", "4222"))).start()
             self.infra.append(nats)
             env["NATS_URL"] = nats.url

@@ -38,7 +38,7 @@ class ReplyWorker:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         s = rt.settings
-        ack_wait = max(60.0, (s.agent_timeout_ms / 1000 + 1) * (s.agent_retries + 1) * 2)
+        ack_wait = s.worker_ack_wait_s or max(60.0, (s.agent_timeout_ms / 1000 + 1) * (s.agent_retries + 1) * 2)
         self.consumer = LaneConsumer(rt.js, DURABLE, SUBJECT, self.handle, s.worker_lanes, s.worker_max_inflight, ack_wait)
 
     async def handle(self, msg: Msg) -> None:

@@ -65,7 +65,7 @@ class Sender:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         s = rt.settings
-        ack_wait = max(60.0, s.send_timeout_s * s.send_max_attempts * 3)
+        ack_wait = s.worker_ack_wait_s or max(60.0, s.send_timeout_s * s.send_max_attempts * 3)
         self.consumer = LaneConsumer(rt.js, DURABLE, SUBJECT, self.handle, s.worker_lanes, s.worker_max_inflight, ack_wait)
 
     async def handle(self, msg: Msg) -> None:

@@ -47,6 +47,9 @@ class Settings(CommonSettings):
     send_backoff_ms: int = 300
     send_max_deliveries: int = 10
     send_timeout_s: float = 15.0
+    # 0 = derived from the agent/send timeouts (at least 60 s); lower it only where a fast
+    # redelivery after a crash matters more than a possible duplicate agent call (tests).
+    worker_ack_wait_s: float = 0.0
 
     # Web chat
     chat_session_secret: SecretStr | None = None

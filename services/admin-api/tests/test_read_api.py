@@ -134,8 +134,9 @@ async def test_stats_has_the_original_shape(admin, pg):
     r = await admin.client.get("/admin/stats", headers=VIEWER)
     stats = r.json()["stats"]
     assert r.json()["success"] is True
+    # The original keys, plus the size of the needs-human queue in conversations (for the panel's badge).
     assert set(stats) == {"total_conversations", "active_conversations", "total_messages", "messages_requiring_human",
-                          "timestamp"}
+                          "timestamp", "needs_human_conversations"}
     assert (stats["total_conversations"], stats["active_conversations"], stats["total_messages"],
             stats["messages_requiring_human"]) == (3, 2, 5, 1)
     assert stats["timestamp"].endswith("Z") and "T" in stats["timestamp"]
@@ -207,3 +208,15 @@ async def test_audit_log_pages_newest_first(admin, pg):
     r3 = await admin.client.get("/admin/audit?action=close", headers=VIEWER)
     assert [e["command_id"] for e in r3.json()["entries"]] == ["cmd5", "cmd3", "cmd1"]
     assert (await admin.client.get("/admin/audit?cursor=xyz", headers=VIEWER)).status_code == 422
+
+
+async def test_auth_config_is_public_and_empty_without_supabase(admin):
+    r = await admin.client.get("/admin/config")
+    assert r.status_code == 200 and r.json() == {"supabase_url": None, "supabase_anon_key": None}
+
+
+async def test_panel_csp_allows_attachment_images_but_no_foreign_script(admin):
+    r = await admin.client.get("/")
+    csp = r.headers["content-security-policy"]
+    assert "img-src 'self' data: https: http:" in csp
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp

@@ -18,10 +18,11 @@ from pentagon.common.health import health_router
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-# The panel loads nothing from elsewhere: no inline script, no third-party origin, no framing.
+# The panel loads no script or style from elsewhere, nothing inline, no framing. Images are
+# customers' Messenger attachments (https CDN URLs), so they may come from anywhere over http(s).
 PANEL_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; font-src 'self'; "
+    "connect-src 'self'{supabase}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 # Swagger UI comes from its CDN and bootstraps with an inline script.
 DOCS_CSP = (
@@ -53,6 +54,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(health_router(runtime.ready))
     _panel(app)
     _document_auth(app)
+    supabase = f" {runtime.settings.supabase_url.rstrip('/')}" if runtime.settings.supabase_url else ""
+    app.state.panel_csp = PANEL_CSP.format(supabase=supabase)
     app.middleware("http")(_security_headers)
     origins = runtime.settings.cors_origin_list()
     if origins:
@@ -93,7 +96,7 @@ def _panel(app: FastAPI) -> None:
 async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     response = await call_next(request)
     path = request.url.path
-    response.headers["Content-Security-Policy"] = DOCS_CSP if path == "/admin/docs" else PANEL_CSP
+    response.headers["Content-Security-Policy"] = DOCS_CSP if path == "/admin/docs" else request.app.state.panel_csp
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Frame-Options"] = "DENY"

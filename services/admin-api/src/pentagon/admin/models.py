@@ -146,12 +146,18 @@ class Stats(BaseModel):
     active_conversations: int
     total_messages: int
     messages_requiring_human: int
+    needs_human_conversations: int = 0
     timestamp: str
 
 
 class StatsResponse(BaseModel):
     success: Literal[True]
     stats: Stats
+
+
+class AuthConfig(BaseModel):
+    supabase_url: str | None = None
+    supabase_anon_key: str | None = None
 
 
 class DetailedStatsResponse(BaseModel):

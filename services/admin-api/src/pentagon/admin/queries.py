@@ -219,7 +219,9 @@ async def basic_stats(conn: asyncpg.Connection) -> dict[str, Any]:
         "SELECT count(*) AS total_conversations, "
         "count(*) FILTER (WHERE status IN ('active', 'human')) AS active_conversations, "
         "coalesce(sum(message_count), 0)::bigint AS total_messages, "
-        "coalesce(sum(pending_human_count), 0)::bigint AS messages_requiring_human FROM conversations"
+        "coalesce(sum(pending_human_count), 0)::bigint AS messages_requiring_human, "
+        "count(*) FILTER (WHERE status IN ('active', 'human') AND pending_human_count > 0) "
+        "AS needs_human_conversations FROM conversations"
     )
     return dict(row)
 

@@ -15,6 +15,9 @@ class Settings(CommonSettings):
     # When set, Supabase Auth access tokens (HS256) are accepted too.
     supabase_jwt_secret: SecretStr | None = None
     supabase_jwt_audience: str = "authenticated"
+    # Public values the panel needs for Supabase Auth sign-in (both unset: token sign-in only).
+    supabase_url: str | None = None
+    supabase_anon_key: str | None = None
     cors_origins: str = ""
     admin_db_pool_size: int = Field(default=5, ge=1, le=100)
     admin_db_statement_timeout_ms: int = Field(default=5000, ge=100)

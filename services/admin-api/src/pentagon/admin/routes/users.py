@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.commands import command_id_for
 from pentagon.admin.deps import idempotency_key, runtime
-from pentagon.admin.models import ACTION_ERRORS, DeleteUserResponse, MeResponse, error_responses, ok
+from pentagon.admin.models import ACTION_ERRORS, AuthConfig, DeleteUserResponse, MeResponse, error_responses, ok
 from pentagon.admin.runtime import Runtime
 
 router = APIRouter(prefix="/admin", tags=["users"])
@@ -18,6 +18,15 @@ router = APIRouter(prefix="/admin", tags=["users"])
 @router.get("/me", response_model=MeResponse, responses=error_responses(401, 403))
 async def me(identity: Identity = Depends(current_identity)) -> Any:
     return ok(user={"name": identity.name, "role": identity.role})
+
+
+@router.get("/config", response_model=AuthConfig)
+async def auth_config(rt: Runtime = Depends(runtime)) -> Any:
+    """Public sign-in options for the panel (no auth: it is read before signing in)."""
+    settings = rt.settings
+    if settings.supabase_url and settings.supabase_anon_key and settings.supabase_jwt_secret:
+        return AuthConfig(supabase_url=settings.supabase_url, supabase_anon_key=settings.supabase_anon_key)
+    return AuthConfig()
 
 
 @router.delete("/users/{platform}/{user_id}", response_model=DeleteUserResponse, responses=ACTION_ERRORS)

@@ -78,7 +78,8 @@ def test_closed_date(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize(("text", "intent", "language"), [
-    ("Hello!", "greeting", "en"), ("good morning 👋", "greeting", "en"), ("မင်္ဂလာပါ", "greeting", "my"),
+    ("Hello!", "greeting", "en"), ("Hello again", "greeting", "en"),
+    ("hey, good morning! how are you?", "greeting", "en"), ("good morning 👋", "greeting", "en"), ("မင်္ဂလာပါ", "greeting", "my"),
     ("Thank you so much!", "thanks", "en"), ("ကျေးဇူးတင်ပါတယ်", "thanks", "my"),
 ])
 def test_small_talk_never_escalates(answerer: OfflineAnswerer, text: str, intent: str, language: str) -> None:

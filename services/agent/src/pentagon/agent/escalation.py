@@ -65,9 +65,12 @@ RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
          r"စောင့်ရတာကြာ", r"ကြာလွန်း", r"စိတ်ပျက်", r"ဆံပင်", r"မရောက်သေးဘူး", r"အေးစက်နေ", r"ပုပ်နေ", r"စိတ်ဆိုး")),
 )
 
-_GREETING_EN = re.compile(
-    r"^(hi+|hello+|hey+|hiya|yo|howdy|greetings|good\s+(morning|afternoon|evening|day)|mingalaba|mingalarpar|"
-    r"min\s*ga\s*la\s*ba|what'?s\s+up|sup)(\s+(there|all|team|pentagon|cafe|admin))?$", re.IGNORECASE)
+_GREET_WORD = (r"(hi+|hello+|hey+|hiya|yo|howdy|greetings|good\s+(morning|afternoon|evening|day)|mingalaba|"
+               r"mingalarpar|min\s*ga\s*la\s*ba|what'?s\s+up|sup)")
+_GREET_TAIL = (r"(there|all|everyone|again|team|pentagon|cafe|admin|friends?|how\s+are\s+(you|u)(\s+today)?|"
+               r"how'?s\s+it\s+going|nice\s+to\s+meet\s+you)")
+# "hello", "hey good morning", "hello again how are you": greeting words, then only pleasantries.
+_GREETING_EN = re.compile(rf"^{_GREET_WORD}(\s+({_GREET_WORD}|{_GREET_TAIL}))*$", re.IGNORECASE)
 _THANKS_EN = re.compile(
     r"^((thank\s*(you|u|s)|thx|ty|cheers|much\s+appreciated|appreciate\s+it|great|perfect|awesome|cool|nice|ok(ay)?|"
     r"got\s+it|bye|goodbye|see\s+you)(\s+(so|very)\s+much|\s+a\s+lot|\s+again)?\s*)+$",

@@ -60,7 +60,8 @@ RESULTS = ROOT / "bench" / "results" / "e2e.json"
 
 PROCESSED_SQL = """
 SELECT count(*) FILTER (WHERE b.id IS NOT NULL AND b.delivery_status IN ('sent', 'delivered', 'read')) AS done,
-       count(*) FILTER (WHERE b.id IS NOT NULL) AS answered
+       count(*) FILTER (WHERE b.id IS NOT NULL) AS answered,
+       count(*) AS stored
 FROM unnest($1::text[]) AS u(event_id)
 JOIN messages um ON um.event_id = u.event_id
 LEFT JOIN messages b ON b.reply_to_event_id = u.event_id AND b.sender_type = 'bot'
@@ -78,13 +79,22 @@ def ms(value: float | None) -> float | None:
     return None if value is None else round(value * 1000, 2)
 
 
-async def _wait_processed(conn: asyncpg.Connection, ids: list[str], deadline: float) -> tuple[int, int, float]:
-    """(fully processed, answered, time.time() when last observed); stops at the deadline."""
+async def _wait_processed(conn: asyncpg.Connection, ids: list[str], deadline: float,
+                          timeline: list[tuple[float, int, int, int]], t0: float) -> tuple[int, int, float]:
+    """(fully processed, answered, time.time() when last observed); stops at the deadline.
+
+    ``timeline`` gets (seconds since t0, user rows stored, bot replies stored, replies sent) about
+    once a second: the stage that falls behind is the one that saturates first.
+    """
     done = answered = 0
+    last_mark = 0.0
     while True:
         row = await conn.fetchrow(PROCESSED_SQL, ids)
         done, answered = row["done"], row["answered"]
         now = time.time()
+        if now - last_mark >= 1.0 or done >= len(ids):
+            timeline.append((round(now - t0, 1), row["stored"], answered, done))
+            last_mark = now
         if done >= len(ids) or now > deadline:
             return done, answered, now
         await asyncio.sleep(0.1)
@@ -100,7 +110,8 @@ async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: AdminFee
     await load.client.close()
     acked = load.acked()
     ids = [f"m:{s.mid}" for s in acked]
-    done, answered, t_done = await _wait_processed(conn, ids, t_sent + max(60.0, 6 * STEP_S))
+    timeline: list[tuple[float, int, int, int]] = []
+    done, answered, t_done = await _wait_processed(conn, ids, t_sent + max(60.0, 6 * STEP_S), timeline, t0)
     started = {f"m:{s.mid}": s.started for s in acked}
     ws = [f.received - started[f.data["data"]["event_id"]] for f in list(feed.frames)
           if f.data.get("type") == "message.created" and f.data.get("data", {}).get("event_id") in started]
@@ -114,7 +125,10 @@ async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: AdminFee
         "drain_s_after_last_send": round(t_done - t_sent, 2),
         "ack_p50_ms": ms(pct([s.latency for s in acked], 0.5)), "ack_p99_ms": ms(pct([s.latency for s in acked], 0.99)),
         "ws_frames": len(ws), "ws_p50_ms": ms(pct(ws, 0.5)), "ws_p99_ms": ms(pct(ws, 0.99)),
+        # No frames usually means the admin-api cut this client off (4408: queue overflow).
+        "ws_feed_open": not feed.closed, "ws_close_code": getattr(feed._ws, "close_code", None),
         "saturated": done < len(ids) or processed_rate < 0.9 * rate or len(acked) < 0.99 * int(rate * STEP_S),
+        "stage_timeline_s_stored_answered_sent": timeline,
         "_ids": ids,
     }
 

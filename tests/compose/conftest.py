@@ -330,8 +330,12 @@ def deployment(docker_host: DockerHost, graph_stub: str) -> Iterator[Deployment]
              f"(base image step {docker_host.timings['base_image_s']:.1f}s)")
         yield dep
     finally:
-        dep.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("PENTAGON_COMPOSE_KEEP"):
+            # Debugging: leave the deployment up (`docker compose -p <project> ... down -v` later).
+            _log(f"kept project {project}; env file {env_file}")
+        else:
+            dep.compose("down", "--volumes", "--remove-orphans", "--timeout", "10", check=False)
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _wait_gateway(dep: Deployment, timeout: float = 120) -> None:

@@ -35,13 +35,13 @@ EVENTS_PER_POST = 5
 LOAD_CONCURRENCY = 24
 
 
-async def _until(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
-    """Poll an async predicate until it returns something truthy (tests assert outcomes, never timings)."""
+async def _until(fetch, timeout: float, interval: float = 0.5, what: str = "condition", done=bool):
+    """Poll until done(fetch()) (tests assert outcomes, never timings); the last value is in the failure."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        last = await predicate()
-        if last:
+        last = await fetch()
+        if done(last):
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
@@ -285,11 +285,14 @@ async def test_scaled_out_load_survives_a_killed_tracking_replica(deployment: De
     count_sql = ("SELECT count(*), count(DISTINCT m.event_id) FROM messages m JOIN conversations c "
                  f"ON c.id = m.conversation_id WHERE {user_filter} AND m.sender_type = 'user'")
 
-    async def all_stored():
-        count = int((await asyncio.to_thread(deployment.psql, count_sql)).split("|")[0])
-        return count if count >= LOAD_MESSAGES else None
+    async def stored() -> int:
+        return int((await asyncio.to_thread(deployment.psql, count_sql)).split("|")[0])
 
-    await _until(all_stored, 600, interval=2, what=f"{LOAD_MESSAGES} user messages in Postgres")
+    try:
+        await _until(stored, 600, interval=2, what=f"{LOAD_MESSAGES} user messages in Postgres",
+                     done=lambda n: n >= LOAD_MESSAGES)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{deployment.diagnostics()}") from None
     stored_s = time.monotonic() - started
     # Let redeliveries of what the killed replica held land, then check nothing was doubled.
     await asyncio.sleep(5)

@@ -108,7 +108,9 @@ async def run_fault(stack: SystemStack, db, fault: Callable[[], None], label: st
 
     report = await _settle(db, acked)
     _phase(label, f"settled ({len(acked)} acked, statuses {statuses})", t0)
-    assert report.ok, f"{label}: {report.summary()} (statuses {statuses})"
+    if not report.ok:
+        detail = await db.run(dbcheck.explain, report.missing + report.unanswered + report.double_replies)
+        raise AssertionError(f"{label}: {report.summary()} (statuses {statuses})\n{detail}")
 
     # Every bot reply reached the (loopback) Send API and its delivery state was tracked.
     async def all_sent():

@@ -17,7 +17,10 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 
 # PostgREST calls functions with named arguments: only these names exist here.
-FUNCTIONS = {"pentagon_ingest": "events", "pentagon_command": "cmd"}
+FUNCTIONS: dict[str, dict[str, str]] = {
+    "pentagon_ingest": {"events": "jsonb"}, "pentagon_command": {"cmd": "jsonb"}, "pentagon_sweep": {},
+    "pentagon_outbox_replay": {"min_age_s": "float8", "max_rows": "int"}, "pentagon_outbox_done": {"ids": "bigint[]"},
+}
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -45,11 +48,15 @@ def postgrest_app(database_url: str, service_key: str) -> FastAPI:
         if fn not in FUNCTIONS:
             return _error(404, "PGRST202", f"Could not find the function public.{fn}")
         body = await request.json()
-        if set(body) != {FUNCTIONS[fn]}:
+        params = FUNCTIONS[fn]
+        if set(body) != set(params):
             return _error(404, "PGRST202", "no function with these argument names")
         state["calls"] += 1
+        names = list(params)
+        args = [json.dumps(body[n]) if params[n] == "jsonb" else body[n] for n in names]
+        call = ", ".join(f"{n} => ${i + 1}::{params[n]}" for i, n in enumerate(names))
         try:
-            result = await state["pool"].fetchval(f"SELECT {fn}({FUNCTIONS[fn]} => $1::jsonb)", json.dumps(body[FUNCTIONS[fn]]))
+            result = await state["pool"].fetchval(f"SELECT {fn}({call})::text", *args)
         except asyncpg.PostgresError as exc:
             return _error(400, exc.sqlstate, str(exc))
         return Response(result, media_type="application/json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import asyncpg
 import pytest
@@ -91,12 +92,59 @@ async def test_delivery_states_never_regress(store: PostgresStore, db: asyncpg.C
     assert row["delivery_status"] == "read" and row["read_at"] is not None and row["delivered_at"] is not None
 
 
-async def test_failed_delivery_and_deferred_unknown_message(store: PostgresStore, db: asyncpg.Connection) -> None:
+async def test_failed_delivery_and_receipt_parked_until_its_message(store: PostgresStore, db: asyncpg.Connection) -> None:
     await store.ingest([msg("u"), msg("b", sender="bot", reply_to="u")])
     result = await store.ingest([delivery("f", "failed", msg_event_id="b", reason="(#551) unavailable"),
-                                 delivery("x", "sent", msg_event_id="not-yet", pmid="m.x")])
-    assert result["parts"][0]["deferred"] == ["x"]
+                                 delivery("x", "sent", msg_event_id="not-yet", pmid="m.x", t=3)])
+    assert result["parts"][0]["parked"] == 1
     assert tuple(await db.fetchrow("SELECT delivery_status, delivery_error FROM messages WHERE event_id='b'")) == ("failed", "(#551) unavailable")
+    assert await db.fetchval("SELECT count(*) FROM pending_deliveries") == 1
+    again = await store.ingest([delivery("x", "sent", msg_event_id="not-yet", pmid="m.x", t=3)])  # a replay parks once
+    assert again["parts"][0]["parked"] == 0
+    later = await store.ingest([msg("not-yet", sender="bot", reply_to="u", t=2)])
+    row = await db.fetchrow("SELECT delivery_status, platform_message_id FROM messages WHERE event_id='not-yet'")
+    assert tuple(row) == ("sent", "m.x")
+    assert await db.fetchval("SELECT count(*) FROM pending_deliveries") == 0
+    [update] = [d for part in later["parts"] for d in part["deliveries"]]
+    assert (update["cause"], json.loads(update["row_json"])["delivery_status"]) == ("x", "sent")
+
+
+async def test_watermark_applies_to_message_stored_after_it(store: PostgresStore, db: asyncpg.Connection) -> None:
+    await store.ingest([msg("u")])
+    await store.ingest([delivery("rd", "read", watermark=at(10), t=11), delivery("dl", "delivered", watermark=at(20), t=21)])
+    await store.ingest([msg("b1", sender="bot", reply_to="u", t=5), msg("b2", sender="bot", t=15),
+                        msg("b3", sender="bot", t=25)])
+    rows = dict(await db.fetch("SELECT event_id, delivery_status FROM messages WHERE sender_type = 'bot'"))
+    assert rows == {"b1": "read", "b2": "delivered", "b3": None}
+
+
+async def test_sweep_applies_receipt_parked_while_its_message_was_committed(store: PostgresStore, db: asyncpg.Connection) -> None:
+    """The race of two workers: the message is committed after the receipt looked for it."""
+    await store.ingest([msg("u")])
+    await store.ingest([delivery("s", "sent", msg_event_id="b", pmid="mid.b")])
+    conv = await db.fetchval("SELECT id FROM conversations")
+    await db.execute("INSERT INTO messages (conversation_id, sender_type, \"timestamp\", event_id) VALUES ($1, 'bot', now(), 'b')", conv)
+    swept = await store.sweep()
+    assert [d["cause"] for part in swept["parts"] for d in part["deliveries"]] == ["s"]
+    assert await db.fetchval("SELECT delivery_status FROM messages WHERE event_id = 'b'") == "sent"
+    assert (await store.sweep())["parts"] == []
+
+
+async def test_outbox_row_per_batch_replayed_from_current_rows(store: PostgresStore, db: asyncpg.Connection) -> None:
+    first = await store.ingest([msg("u"), msg("b", sender="bot", reply_to="u", requires_human=True, t=1)])
+    second = await store.ingest([msg("h", sender="human", t=2), delivery("s", "sent", msg_event_id="b", t=3)])
+    assert first["outbox"] and second["outbox"] and await db.fetchval("SELECT count(*) FROM update_outbox") == 2
+    await store.outbox_done([first["outbox"]])
+    [row] = await store.outbox_replay(0, 10)
+    assert row["outbox"] == second["outbox"]
+    [part] = row["parts"]
+    assert [m["cause"] for m in part["changed_messages"]] == ["h"]  # the flag answered by the human
+    assert [d["cause"] for d in part["deliveries"]] == ["s"]
+    assert {m["id"] for m in part["messages"]} == {m["id"] for m in second["parts"][0]["messages"]}
+    assert [c["mode_changed"] for c in part["conversations"]] == [True]
+    assert await store.outbox_replay(3600, 10) == []
+    await store.outbox_done([second["outbox"]])
+    assert await db.fetchval("SELECT count(*) FROM update_outbox") == 0
 
 
 async def test_escalate_event_and_replay(store: PostgresStore, db: asyncpg.Connection) -> None:

@@ -22,7 +22,7 @@ async def _deliveries(bus, user: str) -> list[pb.DeliveryEvent]:
 
 
 async def test_agent_down_gives_one_apology_sent_with_response_type(start_webhook, graph, bus, messenger, wait_for) -> None:
-    hook = start_webhook(graph)
+    hook = start_webhook(graph, TYPING_DELAY_MS="0")  # indicators at once: this test checks they are sent
     assert (await hook.post_signed(messenger.page(messenger.text("501", "m_q1", "Are you open?")))).status_code == 200
 
     async def replied():

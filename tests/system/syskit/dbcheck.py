@@ -73,13 +73,16 @@ GROUP BY platform_message_id HAVING count(*) > 1
 
 # A user message with no bot reply is acceptable only when it, or an earlier
 # message of its conversation, was flagged for a human (the bot is then silent).
+# "Earlier" is by row id or by the event's own timestamp: tracking's workers
+# commit concurrent batches in any order, so a message that came first in the
+# stream (and escalated) can get a higher id than the ones the bot then ignored.
 UNANSWERED_SQL = """
 SELECT u.event_id FROM messages u
 WHERE u.sender_type = 'user' AND u.event_id = ANY($1::text[])
   AND NOT EXISTS (SELECT 1 FROM messages b WHERE b.sender_type = 'bot' AND b.reply_to_event_id = u.event_id)
   AND NOT (u.requires_human AND coalesce(u.escalation_reason, '') <> '')
   AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.conversation_id = u.conversation_id
-                  AND e.requires_human AND e.id < u.id)
+                  AND e.requires_human AND (e.id < u.id OR e.timestamp <= u.timestamp))
 """
 
 DOUBLE_REPLIES_SQL = """
@@ -143,3 +146,22 @@ WHERE b.sender_type = 'bot' AND b.reply_to_event_id = ANY($1::text[])
 async def unsent_replies(conn: asyncpg.Connection, user_event_ids: list[str]) -> list[str]:
     """Bot replies to these user messages whose Send API delivery is not (yet) recorded as sent."""
     return [r[0] for r in await conn.fetch(UNSENT_SQL, user_event_ids)]
+
+
+EXPLAIN_SQL = """
+SELECT m.conversation_id, m.id, m.event_id, m.sender_type, m.kind, m.requires_human, m.escalation_reason,
+       m.reply_to_event_id, m.timestamp, m.created_at, c.status
+FROM messages m JOIN conversations c ON c.id = m.conversation_id
+WHERE m.conversation_id IN (SELECT conversation_id FROM messages WHERE event_id = ANY($1::text[]))
+ORDER BY m.conversation_id, m.id
+"""
+
+
+async def explain(conn: asyncpg.Connection, event_ids: list[str]) -> str:
+    """The conversations holding these messages, row by row: what a failed check needs to be understood."""
+    rows = await conn.fetch(EXPLAIN_SQL, event_ids[:10])
+    return "\n".join(
+        f"conv={r['conversation_id']}({r['status']}) id={r['id']} {r['sender_type']}/{r['kind']} {r['event_id']} "
+        f"reply_to={r['reply_to_event_id']} human={r['requires_human']} reason={r['escalation_reason']} "
+        f"ts={r['timestamp'].isoformat()} created={r['created_at'].isoformat()}"
+        for r in rows)

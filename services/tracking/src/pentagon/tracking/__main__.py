@@ -11,6 +11,7 @@ from pentagon.common.logging import configure_logging
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
 from pentagon.tracking.commands import CommandHandler
 from pentagon.tracking.consumer import Consumer
+from pentagon.tracking.outbox import OutboxKeeper
 from pentagon.tracking.settings import Settings
 from pentagon.tracking.store import PostgresStore, Store, StoreUnavailable
 from pentagon.tracking.updates import UpdatePublisher
@@ -66,17 +67,21 @@ async def main() -> None:
     server = uvicorn_server(ops_app(ready), settings.tracking_addr)
     on_shutdown_signal(stop.set)
     serving = asyncio.create_task(server.serve())
-    consumer = Consumer(js, store, publisher, settings)
+    outbox = OutboxKeeper(store, publisher, settings.tracking_sweep_interval_s, settings.tracking_outbox_replay_age_s)
+    consumer = Consumer(js, store, publisher, settings, outbox)
     commands = CommandHandler(nc, store, publisher)
     if await start_store(store, stop):
         await commands.start()
         running = asyncio.create_task(consumer.run())
+        keeping = asyncio.create_task(outbox.run())
         started.set()
         log.info("tracking started", extra={"store": settings.store_kind(), "workers": settings.tracking_workers})
         await stop.wait()
         consumer.stop()
         await commands.stop()
         await running
+        outbox.stop()
+        await keeping
     server.should_exit = True
     await serving
     await nc.drain()

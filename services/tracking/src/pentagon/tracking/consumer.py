@@ -3,6 +3,7 @@
 Exactly once: the database dedupes (event_id / platform message id unique,
 processed_events), so redelivery after any crash is harmless; acks happen only
 after the commit and after the updates are published, so nothing acked is lost.
+Updates a crash kept from being published are in the outbox (outbox.py).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from pentagon.common.bus import EVENTS_STREAM
 from pentagon.tracking import metrics
 from pentagon.tracking.deadletter import dead_letter
 from pentagon.tracking.decode import InvalidEvent, Limits, decode
+from pentagon.tracking.outbox import OutboxKeeper
 from pentagon.tracking.settings import Settings
 from pentagon.tracking.store import Store, StoreConflict, StoreRejected, StoreUnavailable
 from pentagon.tracking.updates import UpdatePublisher, plan_ingest
+from pentagon.tracking.wire import ack_frame, send_frames
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +55,12 @@ async def ensure_consumer(js: JetStreamContext, settings: Settings) -> None:
 
 
 class Consumer:
-    def __init__(self, js: JetStreamContext, store: Store, publisher: UpdatePublisher, settings: Settings) -> None:
+    def __init__(self, js: JetStreamContext, store: Store, publisher: UpdatePublisher, settings: Settings,
+                 outbox: OutboxKeeper) -> None:
         self._js = js
         self._store = store
         self._publisher = publisher
+        self._outbox = outbox
         self._s = settings
         self._limits = Limits(settings.tracking_max_content_chars, settings.tracking_max_metadata_bytes)
         self._stop = asyncio.Event()
@@ -141,7 +146,8 @@ class Consumer:
             return
         updates, modes = plan_ingest(result)
         await self._retry_until_done(lambda: self._publisher.publish(updates, modes), events, "publish")
-        await self._ack(events, result)
+        await self._ack(events)
+        self._outbox.done(result.get("outbox"))
         self._count(events, result)
 
     async def _split(self, events: list[tuple[Msg, dict[str, Any]]], exc: Exception) -> None:
@@ -201,19 +207,16 @@ class Consumer:
             return time.monotonic()
         return keepalive
 
-    async def _ack(self, events: list[tuple[Msg, dict[str, Any]]], result: dict[str, Any]) -> None:
-        deferred = {event_id for part in result.get("parts", []) for event_id in part.get("deferred", [])}
-        for msg, event in events:
-            if event["event_id"] in deferred and msg.metadata.num_delivered < self._s.tracking_defer_max_deliveries:
-                metrics.DEFERRED.inc()
-                await msg.nak(delay=1.0)
-            else:
-                await msg.ack()
+    async def _ack(self, events: list[tuple[Msg, dict[str, Any]]]) -> None:
+        # Every event is settled by now: receipts whose message is not stored yet were parked in the database.
+        # One buffered write for the whole batch; a lost ack only means a harmless redelivery.
+        await send_frames(self._js._nc, [ack_frame(msg.reply) for msg, _ in events])
 
     @staticmethod
     def _count(events: list[tuple[Msg, dict[str, Any]]], result: dict[str, Any]) -> None:
         inserted = sum(part.get("inserted", 0) for part in result.get("parts", []))
         metrics.EVENTS_PERSISTED.inc(inserted)
+        metrics.PARKED.inc(sum(part.get("parked", 0) for part in result.get("parts", [])))
         metrics.BATCHES.inc()
         metrics.BATCH_SIZE.observe(len(events))
         by_type: dict[str, int] = {}

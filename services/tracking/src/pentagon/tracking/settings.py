@@ -27,8 +27,10 @@ class Settings(CommonSettings):
     # Retry backoff while the database is down or slow.
     tracking_retry_initial_ms: int = Field(200, ge=1)
     tracking_retry_max_ms: int = Field(5_000, ge=10)
-    # A delivery receipt for a message not stored yet is redelivered this many times, then dropped.
-    tracking_defer_max_deliveries: int = Field(10, ge=1)
+    # Outbox and parked receipts: how often the sweep runs, and how old an outbox row must be
+    # (its worker presumed dead between commit and publish) before the sweep republishes it.
+    tracking_sweep_interval_s: float = Field(5.0, gt=0, le=3600)
+    tracking_outbox_replay_age_s: float = Field(30.0, ge=0)
     tracking_shutdown_grace_s: float = Field(20.0, ge=0)
     tracking_max_content_chars: int = Field(100_000, ge=1)
     tracking_max_metadata_bytes: int = Field(256 * 1024, ge=1)

@@ -8,6 +8,7 @@ import json
 from typing import Any, Protocol
 
 import asyncpg
+import orjson
 
 
 class StoreUnavailable(Exception):
@@ -28,6 +29,9 @@ class Store(Protocol):
     async def ping(self) -> bool: ...
     async def ingest(self, events: list[dict[str, Any]]) -> dict[str, Any]: ...
     async def command(self, command: dict[str, Any]) -> dict[str, Any]: ...
+    async def sweep(self) -> dict[str, Any]: ...
+    async def outbox_replay(self, min_age_s: float, max_rows: int) -> list[dict[str, Any]]: ...
+    async def outbox_done(self, ids: list[int]) -> None: ...
 
 
 _CONFLICT_STATES = {"40001", "40P01", "23505", "55P03"}
@@ -45,7 +49,11 @@ def classify_sqlstate(sqlstate: str | None) -> type[Exception]:
 
 
 def encode_events(events: list[dict[str, Any]]) -> str:
-    return json.dumps(events, separators=(",", ":"))
+    try:
+        return orjson.dumps(events).decode()
+    except TypeError:
+        # orjson refuses lone surrogates; json escapes them and Postgres then rejects the one bad event.
+        return json.dumps(events, separators=(",", ":"))
 
 
 class PostgresStore:
@@ -94,18 +102,27 @@ class PostgresStore:
     async def command(self, command: dict[str, Any]) -> dict[str, Any]:
         return await self._call("SELECT pentagon_command($1::jsonb)", json.dumps(command))
 
+    async def sweep(self) -> dict[str, Any]:
+        return await self._call("SELECT pentagon_sweep()")
+
+    async def outbox_replay(self, min_age_s: float, max_rows: int) -> list[dict[str, Any]]:
+        return await self._call("SELECT pentagon_outbox_replay($1::float8, $2::int)", min_age_s, max_rows)
+
+    async def outbox_done(self, ids: list[int]) -> None:
+        await self._call("SELECT pentagon_outbox_done($1::bigint[])", ids)
+
     async def _ready_pool(self) -> asyncpg.Pool:
         if self._pool is None:
             await self.start()
         assert self._pool is not None
         return self._pool
 
-    async def _call(self, sql: str, arg: str) -> dict[str, Any]:
+    async def _call(self, sql: str, *args: Any) -> Any:
         pool = await self._ready_pool()
         try:
-            raw = await pool.fetchval(sql, arg)
+            raw = await pool.fetchval(sql, *args)
         except asyncpg.PostgresError as exc:
             raise classify_sqlstate(getattr(exc, "sqlstate", None))(exc.__class__.__name__) from exc
         except (OSError, asyncio.TimeoutError, asyncpg.InterfaceError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
-        return json.loads(raw)
+        return orjson.loads(raw) if isinstance(raw, str) else raw

@@ -48,7 +48,16 @@ class SupabaseStore:
     async def command(self, command: dict[str, Any]) -> dict[str, Any]:
         return await self._rpc("pentagon_command", {"cmd": command})
 
-    async def _rpc(self, fn: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def sweep(self) -> dict[str, Any]:
+        return await self._rpc("pentagon_sweep", {})
+
+    async def outbox_replay(self, min_age_s: float, max_rows: int) -> list[dict[str, Any]]:
+        return await self._rpc("pentagon_outbox_replay", {"min_age_s": min_age_s, "max_rows": max_rows}, list)
+
+    async def outbox_done(self, ids: list[int]) -> None:
+        await self._rpc("pentagon_outbox_done", {"ids": ids}, int)
+
+    async def _rpc(self, fn: str, params: dict[str, Any], shape: type = dict) -> Any:
         await self.start()
         assert self._client is not None
         try:
@@ -58,6 +67,6 @@ class SupabaseStore:
         except (httpx.HTTPError, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
         data = response.data
-        if not isinstance(data, dict):
+        if not isinstance(data, shape):
             raise StoreUnavailable(f"{fn}: unexpected response shape")
         return data

@@ -7,20 +7,20 @@ keeps one copy (within its duplicate window).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
-from pentagon.common.bus import Subjects, mode_key
+from pentagon.common.bus import MODE_BUCKET, mode_key, user_token
 from pentagon.common.events import timestamp
 from pentagon.common.jsonrow import dumps, row_to_dict
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.tracking import metrics
+from pentagon.tracking.wire import pub_frame, send_frames
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,10 @@ class Update:
         self.kind, self.platform, self.user_id, self.row_json, self.msg_id = kind, platform, user_id, row_json, msg_id
         self.conversation_id, self.message_id, self.mode = conversation_id, message_id, mode
 
-    def event(self) -> pb.UpdateEvent:
+    def event(self, occurred_at: Any = None) -> pb.UpdateEvent:
         return pb.UpdateEvent(
-            event_id=self.msg_id, occurred_at=timestamp(), key=pb.ConversationKey(platform=self.platform, user_id=self.user_id),
+            event_id=self.msg_id, occurred_at=occurred_at or timestamp(),
+            key=pb.ConversationKey(platform=self.platform, user_id=self.user_id),
             kind=KINDS[self.kind], conversation_id=self.conversation_id, message_id=self.message_id,
             row_json=self.row_json, mode=self.mode)
 
@@ -126,30 +127,70 @@ def deleted_update(deleted: dict[str, Any], msg_id: str) -> Update:
 class UpdatePublisher:
     def __init__(self, js: JetStreamContext, kv: KeyValue, timeout_s: float = 10.0) -> None:
         self._js = js
+        self._nc = js._nc  # the connection the JetStream context publishes on
         self._kv = kv
         self._timeout = timeout_s
 
-    async def publish(self, updates: Iterable[Update], modes: Iterable[ModeChange]) -> None:
-        """Publish in order (pipelined, then wait for every ack); raises if NATS did not take them all."""
-        futures = []
+    async def publish(self, updates: Sequence[Update], modes: Iterable[ModeChange]) -> None:
+        """Store every update in UPDATES (in order), then write the modes; raises if that is not certain."""
+        if updates:
+            await self._publish_updates(updates)
         counts: dict[str, int] = {}
         for update in updates:
-            subject = Subjects.update(update.kind, update.platform, update.user_id)
-            futures.append(await self._js.publish_async(subject, update.event().SerializeToString(),
-                                                        headers={"Nats-Msg-Id": update.msg_id}))
             counts[update.kind] = counts.get(update.kind, 0) + 1
-        if futures:
-            await asyncio.wait_for(asyncio.gather(*futures), self._timeout)
         for kind, n in counts.items():
             metrics.UPDATES.labels(kind).inc(n)
         await self.write_modes(modes)
+
+    async def _publish_updates(self, updates: Sequence[Update]) -> None:
+        occurred = timestamp()
+        tokens: dict[tuple[str, str], str] = {}
+        items = []
+        for update in updates:
+            key = (update.platform, update.user_id)
+            token = tokens.get(key) or tokens.setdefault(key, user_token(update.user_id))
+            items.append((f"updates.{update.kind}.{update.platform}.{token}", update.event(occurred).SerializeToString(),
+                          update.msg_id))
+        await self._publish_in_order(items, "Nats-Msg-Id")
+
+    async def _publish_in_order(self, items: list[tuple[str, bytes, str | None]], header: str) -> None:
+        """All but the last as plain NATS publishes, the last with a JetStream ack.
+
+        The server hands one connection's messages to a stream in order, so the
+        stream's ack of the last one means the earlier ones were processed too (an
+        acked publish per update cost most of tracking's CPU). That holds only on
+        one TCP connection: after a reconnect in between, the caller publishes the
+        whole list again under the same Nats-Msg-Ids (deduplicated by the stream;
+        KV writes are idempotent).
+        """
+        nc = self._nc
+        reconnects = nc.stats["reconnects"]
+        frames = []
+        for subject, data, value in items[:-1]:
+            if len(data) > nc.max_payload:
+                raise ValueError("update larger than the server's max payload")
+            frames.append(pub_frame(subject, data, value) if header == "Nats-Msg-Id" else
+                          pub_frame_kv(subject, data, value))
+        await send_frames(nc, frames)
+        subject, data, value = items[-1]
+        await self._js.publish(subject, data, timeout=self._timeout, headers={header: value} if value else None)
+        if nc.stats["reconnects"] != reconnects:
+            raise ConnectionError("reconnected while publishing")
 
     async def write_modes(self, modes: Iterable[ModeChange]) -> None:
         latest: dict[str, str | None] = {}
         for change in modes:  # later changes of the same user win
             latest[mode_key(change.platform, change.user_id)] = change.mode
-        for key, mode in latest.items():
-            if mode is None:
-                await asyncio.wait_for(self._kv.delete(key), self._timeout)
-            else:
-                await asyncio.wait_for(self._kv.put(key, mode.encode()), self._timeout)
+        prefix = f"$KV.{MODE_BUCKET}."
+        items = [(prefix + key, b"", "DEL") if mode is None else (prefix + key, mode.encode(), None)
+                 for key, mode in latest.items()]
+        if items:
+            await self._publish_in_order(items, "KV-Operation")
+
+
+def pub_frame_kv(subject: str, data: bytes, operation: str | None) -> bytes:
+    """A KV write; a delete is an empty message with the KV-Operation: DEL header."""
+    if operation is None:
+        return pub_frame(subject, data)
+    header = b"NATS/1.0\r\nKV-Operation: %s\r\n\r\n" % operation.encode()
+    return b"HPUB %s %d %d\r\n%s%s\r\n" % (subject.encode(), len(header), len(header) + len(data), header, data)

@@ -64,10 +64,14 @@ class ReplyWorker:
         if mode != "bot":
             log.info("bot silent", extra={"event_id": event.event_id, "mode": mode})
             return f"silent_{mode}"
-        typing = asyncio.create_task(self._show_typing(user))
+        showing = asyncio.Event()
+        typing = asyncio.create_task(self._show_typing(user, self.rt.settings.typing_delay_ms / 1000, showing))
         reply, _ = await generate_reply(self.rt.agent, self.rt.history, event, needs_delivery=True)
-        # Let the indicator land before the reply is sent, or typing would show after the answer.
-        await asyncio.wait([typing], timeout=2.0)
+        if showing.is_set():
+            # Let the indicator land before the reply is sent, or typing would show after the answer.
+            await asyncio.wait([typing], timeout=2.0)
+        else:
+            typing.cancel()  # answered quickly: the reply itself is the only thing the user needs to see
         await publish(self.rt.js, Subjects.outgoing(platform, user), reply, reply.event_id)
         if reply.requires_human:
             self.rt.modes.note_escalation(platform, user)
@@ -76,8 +80,14 @@ class ReplyWorker:
         log.info("bot replied", extra={"event_id": reply.event_id, "requires_human": reply.requires_human})
         return "escalated" if reply.requires_human else "replied"
 
-    async def _show_typing(self, psid: str) -> None:
-        """Cosmetic: failures here never delay or block the answer."""
+    async def _show_typing(self, psid: str, delay_s: float, showing: asyncio.Event) -> None:
+        """Cosmetic: failures here never delay or block the answer.
+
+        Only when the agent takes longer than ``delay_s``: a fast answer needs no indicator, and
+        two Graph calls per message were half of this process's CPU under load.
+        """
+        await asyncio.sleep(delay_s)
+        showing.set()
         try:
             await self.rt.send_api.sender_action(psid, "mark_seen")
             await self.rt.send_api.sender_action(psid, "typing_on")

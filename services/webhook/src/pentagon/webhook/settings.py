@@ -43,6 +43,8 @@ class Settings(CommonSettings):
     worker_lanes: int = 16
     worker_max_inflight: int = 64
     mode_closed_wait_ms: int = 3000
+    # mark_seen + typing_on only when the agent has not answered within this delay (0 = always).
+    typing_delay_ms: int = 300
     send_max_attempts: int = 4
     send_backoff_ms: int = 300
     send_max_deliveries: int = 10

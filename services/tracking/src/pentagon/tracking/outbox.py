@@ -1,0 +1,83 @@
+"""The transactional outbox and the sweep of parked receipts.
+
+Every batch transaction writes what it changed to `update_outbox`; the worker
+publishes the updates, acks, and hands the outbox id here. Ids are deleted in
+one statement per round. A row left behind (crash between commit and publish)
+is rebuilt from the current rows and republished with the same deterministic
+Nats-Msg-Ids, on start and every TRACKING_SWEEP_INTERVAL_S. The same round runs
+`pentagon_sweep`, which applies parked receipts whose message was committed
+concurrently with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pentagon.tracking import metrics
+from pentagon.tracking.store import Store
+from pentagon.tracking.updates import UpdatePublisher, plan_ingest
+
+log = logging.getLogger(__name__)
+
+REPLAY_ROWS = 50
+
+
+class OutboxKeeper:
+    def __init__(self, store: Store, publisher: UpdatePublisher, interval_s: float, replay_age_s: float) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._interval = interval_s
+        self._replay_age = replay_age_s
+        self._done: list[int] = []
+        self._stop = asyncio.Event()
+
+    def done(self, outbox_id: int | None) -> None:
+        """The updates of this outbox row are stored in UPDATES."""
+        if outbox_id is not None:
+            self._done.append(outbox_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            await self.round()
+            try:
+                await asyncio.wait_for(self._stop.wait(), self._interval)
+            except asyncio.TimeoutError:
+                pass
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001 - the rows stay and are republished (same ids) after the replay age
+            log.warning("outbox ids not deleted at shutdown")
+
+    async def round(self) -> None:
+        """One pass; any failure (database or NATS away) just waits for the next one."""
+        try:
+            await self.flush()
+            await self._publish(await self._store.sweep())
+            for row in await self._store.outbox_replay(self._replay_age, REPLAY_ROWS):
+                await self._publish(row)
+                metrics.OUTBOX_REPLAYED.inc()
+                log.info("outbox row republished", extra={"outbox_id": row["outbox"]})
+            await self.flush()
+        except Exception as exc:  # noqa: BLE001 - retried next round; nothing is lost meanwhile
+            log.warning("outbox round failed", extra={"error": type(exc).__name__})
+
+    async def flush(self) -> None:
+        ids, self._done = self._done, []
+        if not ids:
+            return
+        try:
+            await self._store.outbox_done(ids)
+        except Exception:
+            self._done.extend(ids)  # the rows stay; republishing them would only repeat known ids
+            raise
+
+    async def _publish(self, result: dict[str, Any]) -> None:
+        updates, modes = plan_ingest(result)
+        if updates or modes:
+            await self._publisher.publish(updates, modes)
+        self.done(result.get("outbox"))

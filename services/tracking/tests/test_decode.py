@@ -67,3 +67,16 @@ def test_lone_surrogates_in_metadata_are_replaced() -> None:
     out = run("events.in.web.w1", event.SerializeToString())["metadata"]
     json.dumps(out).encode("utf-8")
     assert out["ok"] == "😀" and out["k"].endswith("x")
+
+
+def test_delivery_info_matches_nats_metadata() -> None:
+    from nats.aio.msg import Msg
+
+    from pentagon.tracking.consumer import delivery_info
+
+    for reply in ("$JS.ACK.EVENTS.tracking.3.42.40.1768473000123456789.7",
+                  "$JS.ACK.hub.ACCHASH.EVENTS.tracking.3.42.40.1768473000123456789.7.rand0m"):
+        msg = Msg(_client=None, subject="events.in.messenger.u1", reply=reply)
+        seq, when = delivery_info(msg)
+        assert seq == msg.metadata.sequence.stream == 42
+        assert when() == msg.metadata.timestamp

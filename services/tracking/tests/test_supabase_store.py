@@ -11,7 +11,7 @@ from pentagon.tracking.store import StoreRejected, StoreUnavailable
 from pentagon.tracking.supabase_store import SupabaseStore
 
 from postgrest_loopback import LoopbackPostgrest
-from tracking_support import count, count_is, message_event, msg, publish_all, wait_for
+from tracking_support import count, count_is, delivery, message_event, msg, publish_all, wait_for
 
 # Shaped like a Supabase service-role JWT; signs nothing here.
 KEY = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.c2lnbmF0dXJl"
@@ -38,6 +38,23 @@ async def test_ingest_and_command_through_rpc(postgrest: LoopbackPostgrest, migr
         await store.close()
     assert await count(migrated_url, "SELECT count(*) FROM messages") == 2
     assert postgrest.calls >= 4
+
+
+async def test_sweep_and_outbox_through_rpc(postgrest: LoopbackPostgrest, migrated_url: str) -> None:
+    store = SupabaseStore(postgrest.url, KEY)
+    try:
+        first = await store.ingest([delivery("d1", "sent", msg_event_id="later", pmid="mid.later")])
+        assert first["parts"][0]["parked"] == 1
+        second = await store.ingest([msg("u"), msg("later", sender="bot", reply_to="u", t=1)])
+        assert [d["cause"] for d in second["parts"][0]["deliveries"]] == ["d1"]
+        assert (await store.sweep())["parts"] == []
+        replay = await store.outbox_replay(0, 10)
+        assert [row["outbox"] for row in replay] == [first["outbox"], second["outbox"]]
+        await store.outbox_done([row["outbox"] for row in replay])
+        assert await store.outbox_replay(0, 10) == []
+    finally:
+        await store.close()
+    assert await count(migrated_url, "SELECT count(*) FROM update_outbox") == 0
 
 
 async def test_errors_are_classified(postgrest: LoopbackPostgrest) -> None:

@@ -12,6 +12,8 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import nats.errors
@@ -35,6 +37,22 @@ log = logging.getLogger(__name__)
 DURABLE = "tracking"
 FILTER = "events.>"
 MAX_CONFLICT_RETRIES = 20
+
+
+def delivery_info(msg: Msg) -> tuple[int, Callable[[], datetime]]:
+    """Stream sequence and (lazily) stream time from the ack subject, without building nats-py's Metadata.
+
+    $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>, or with
+    <domain>.<account hash> after ACK (and a trailing token) on newer servers.
+    """
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9:
+        seq, tm = tokens[5], tokens[7]
+    elif len(tokens) >= 11:
+        seq, tm = tokens[7], tokens[9]
+    else:
+        return msg.metadata.sequence.stream, lambda: msg.metadata.timestamp
+    return int(seq), lambda: datetime.fromtimestamp(int(tm) / 1e9, timezone.utc)
 
 
 class Abandoned(Exception):
@@ -122,7 +140,8 @@ class Consumer:
         try:
             for msg in msgs:
                 try:
-                    event = decode(msg.subject, msg.data, msg.metadata.sequence.stream, msg.metadata.timestamp, self._limits)
+                    seq, stream_time = delivery_info(msg)
+                    event = decode(msg.subject, msg.data, seq, stream_time, self._limits)
                 except InvalidEvent as exc:
                     await dead_letter(self._js, msg, str(exc))
                 else:

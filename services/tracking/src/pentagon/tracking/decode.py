@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -39,7 +40,11 @@ class Limits:
         self.max_metadata_bytes = max_metadata_bytes
 
 
-def decode(subject: str, data: bytes, seq: int, received_at: datetime | None, limits: Limits) -> dict[str, Any]:
+Received = datetime | Callable[[], datetime] | None
+
+
+def decode(subject: str, data: bytes, seq: int, received_at: Received, limits: Limits) -> dict[str, Any]:
+    """received_at (the stream's time, used when the producer set none) may be a callable: parsed only if needed."""
     parts = subject.split(".")
     if len(parts) != 4 or parts[0] != "events":
         raise InvalidEvent("unknown subject")
@@ -68,8 +73,10 @@ def event_ts(ts: Timestamp) -> datetime | None:
         raise InvalidEvent("occurred_at out of range") from exc
 
 
-def _when(at: datetime | None, fallback: datetime | None) -> str:
+def _when(at: datetime | None, fallback: Received) -> str:
     # No timestamp from the producer: the stream's own time is just as stable across replays.
+    if at is None and callable(fallback):
+        fallback = fallback()
     at = at or fallback or datetime.now(timezone.utc)
     return at.astimezone(timezone.utc).isoformat()
 

@@ -23,7 +23,7 @@ sustained rates is printed. Figures go to bench/results/e2e.json.
 
 Environment: E2E_RATES (comma list, msg/s), E2E_STEP_S (seconds per step),
 BASELINE_RATES, E2E_USERS (distinct senders), E2E_ONLY (pentagon|baseline),
-E2E_KEEP (keep the work dir).
+E2E_SPLIT_WORKERS (default 1: webhook HTTP and workers as two processes), E2E_KEEP (keep the work dir).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -44,7 +45,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "system"))
 
 from syskit import dbcheck  # noqa: E402
-from syskit.adminws import AdminFeed  # noqa: E402
 from syskit.load import SteadyLoad  # noqa: E402
 from syskit.stack import CADDYFILE, SystemStack  # noqa: E402
 
@@ -55,6 +55,7 @@ RATES = [float(r) for r in os.environ.get("E2E_RATES", "250,500,1000,1500,2000,3
 BASELINE_RATES = [float(r) for r in os.environ.get("BASELINE_RATES", "50,100,200,400,800").split(",")]
 STEP_S = float(os.environ.get("E2E_STEP_S", "8"))
 USERS = int(os.environ.get("E2E_USERS", "2000"))
+SPLIT = os.environ.get("E2E_SPLIT_WORKERS", "1") != "0"  # 0: HTTP and workers in one webhook process
 ONLY = os.environ.get("E2E_ONLY", "")  # "pentagon" or "baseline" to run one side only
 RESULTS = ROOT / "bench" / "results" / "e2e.json"
 
@@ -66,6 +67,85 @@ FROM unnest($1::text[]) AS u(event_id)
 JOIN messages um ON um.event_id = u.event_id
 LEFT JOIN messages b ON b.reply_to_event_id = u.event_id AND b.sender_type = 'bot'
 """
+
+
+@dataclass
+class RawFrame:
+    raw: str
+    received: float
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.raw)
+
+
+class LeanFeed:
+    """Admin WebSocket reader that only timestamps frames; parsing waits until the step is over.
+
+    The load generator shares the 2 cores with the stack: parsing thousands of frames per
+    second while sending would slow the reader until the admin-api cut it off as too slow.
+    """
+
+    def __init__(self, ws_base: str, token: str) -> None:
+        self.url = f"{ws_base}/admin/ws?token={token}"
+        self.frames: list[RawFrame] = []
+        self._ws = None
+        self._task: asyncio.Task | None = None
+
+    async def open(self) -> "LeanFeed":
+        from websockets.asyncio.client import connect
+
+        self._ws = await connect(self.url, max_size=None, open_timeout=15, ping_interval=None,
+                                 max_queue=None, compression=None)
+        await asyncio.wait_for(self._ws.recv(), 15)  # hello
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        frames, clock = self.frames, time.time
+        async for raw in self._ws:
+            frames.append(RawFrame(raw, clock()))
+
+    @property
+    def closed(self) -> bool:
+        return self._task is None or self._task.done()
+
+    def created_at(self, wanted: dict[str, float]) -> list[float]:
+        """Push latencies of message.created frames for the event ids in ``wanted`` (id -> request start)."""
+        out = []
+        for frame in list(self.frames):
+            if '"message.created"' not in frame.raw:
+                continue
+            event_id = (frame.data.get("data") or {}).get("event_id")
+            if event_id in wanted:
+                out.append(frame.received - wanted[event_id])
+        return out
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+class GraphCount:
+    """Messages the Graph recorder received since ``start`` (one small GET on a kept-alive connection)."""
+
+    def __init__(self, base_url: str) -> None:
+        import httpx
+
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=10)
+        self.base = 0
+
+    async def _messages(self) -> int:
+        return int((await self.client.get("/_stub/count")).json().get("messages", 0))
+
+    async def start(self) -> None:
+        self.base = await self._messages()
+
+    async def since_start(self) -> int:
+        return await self._messages() - self.base
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -80,11 +160,14 @@ def ms(value: float | None) -> float | None:
 
 
 async def _wait_processed(conn: asyncpg.Connection, ids: list[str], deadline: float,
-                          timeline: list[tuple[float, int, int, int]], t0: float) -> tuple[int, int, float]:
+                          timeline: list[tuple[float, int, int, int, int]], t0: float,
+                          graph: GraphCount) -> tuple[int, int, float]:
     """(fully processed, answered, time.time() when last observed); stops at the deadline.
 
-    ``timeline`` gets (seconds since t0, user rows stored, bot replies stored, replies sent) about
-    once a second: the stage that falls behind is the one that saturates first.
+    ``timeline`` gets (seconds since t0, user rows stored, bot replies stored, replies sent and
+    tracked, Graph messages received by the recorder since the step began) about once a second:
+    the stage that falls behind is the one that saturates first (the last column is the
+    webhook workers' output, the others need tracking too).
     """
     done = answered = 0
     last_mark = 0.0
@@ -93,16 +176,18 @@ async def _wait_processed(conn: asyncpg.Connection, ids: list[str], deadline: fl
         done, answered = row["done"], row["answered"]
         now = time.time()
         if now - last_mark >= 1.0 or done >= len(ids):
-            timeline.append((round(now - t0, 1), row["stored"], answered, done))
+            timeline.append((round(now - t0, 1), row["stored"], answered, done, await graph.since_start()))
             last_mark = now
         if done >= len(ids) or now > deadline:
             return done, answered, now
         await asyncio.sleep(0.1)
 
 
-async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: AdminFeed, rate: float) -> dict:
+async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: LeanFeed, rate: float) -> dict:
     load = SteadyLoad(stack.gateway_url, stack.secrets.app_secret, rate=rate, users=USERS,
                       user_prefix=f"r{int(rate)}-", max_in_flight=1024)
+    graph = GraphCount(stack.url("graph-stub"))
+    await graph.start()
     t0 = time.time()
     load.start(count=int(rate * STEP_S))
     await load.wait_done()
@@ -110,11 +195,11 @@ async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: AdminFee
     await load.client.close()
     acked = load.acked()
     ids = [f"m:{s.mid}" for s in acked]
-    timeline: list[tuple[float, int, int, int]] = []
-    done, answered, t_done = await _wait_processed(conn, ids, t_sent + max(60.0, 6 * STEP_S), timeline, t0)
+    timeline: list[tuple[float, int, int, int, int]] = []
+    done, answered, t_done = await _wait_processed(conn, ids, t_sent + max(60.0, 6 * STEP_S), timeline, t0, graph)
+    await graph.client.aclose()
     started = {f"m:{s.mid}": s.started for s in acked}
-    ws = [f.received - started[f.data["data"]["event_id"]] for f in list(feed.frames)
-          if f.data.get("type") == "message.created" and f.data.get("data", {}).get("event_id") in started]
+    ws = feed.created_at(started)
     processed_rate = done / (t_done - t0) if t_done > t0 else 0.0
     return {
         "offered_per_s": rate,
@@ -128,7 +213,7 @@ async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: AdminFee
         # No frames usually means the admin-api cut this client off (4408: queue overflow).
         "ws_feed_open": not feed.closed, "ws_close_code": getattr(feed._ws, "close_code", None),
         "saturated": done < len(ids) or processed_rate < 0.9 * rate or len(acked) < 0.99 * int(rate * STEP_S),
-        "stage_timeline_s_stored_answered_sent": timeline,
+        "stage_timeline_s_stored_answered_sent_graph": timeline,
         "_ids": ids,
     }
 
@@ -162,7 +247,7 @@ def _print_step(kind: str, step: dict) -> None:
 
 async def run_ours(stack: SystemStack) -> tuple[list[dict], dict]:
     conn = await asyncpg.connect(stack.database_url)
-    feed = await AdminFeed(stack.gateway_ws, stack.secrets.admin_token).open()
+    feed = await LeanFeed(stack.gateway_ws, stack.secrets.admin_token).open()
     steps: list[dict] = []
     try:
         warm = await ours_step(stack, conn, feed, 100.0)  # JIT-free Python, but caches, pools and consumers warm up
@@ -253,7 +338,12 @@ async def main() -> int:
         await asyncio.to_thread(nats.start)
         await asyncio.to_thread(pg.start)
         db = await asyncio.to_thread(pg.create_database, "e2e")
-        stack = SystemStack(runner, nats, pg, nats.url, db, work, extra_env={"LOG_LEVEL": "WARNING"})
+        # The webhook runs as two processes, as deployed: HTTP only, and workers only (--workers-only).
+        stack = SystemStack(runner, nats, pg, nats.url, db, work, split_workers=SPLIT,
+                            extra_env={"LOG_LEVEL": "WARNING", "ADMIN_WS_QUEUE_SIZE": "4096",
+                                       # Receipts that overtake their message are parked and applied by
+                                       # tracking's sweep: every 5 s by default, which alone adds seconds.
+                                       "TRACKING_SWEEP_INTERVAL_S": os.environ.get("E2E_TRACKING_SWEEP_S", "0.5")})
         print(f"starting the stack (logs in {work / 'logs'})...", flush=True)
         await asyncio.to_thread(stack.start)
         ours, check = ([], {"ok": None, "skipped": True}) if ONLY == "baseline" else await run_ours(stack)

@@ -80,3 +80,12 @@ def test_delivery_info_matches_nats_metadata() -> None:
         seq, when = delivery_info(msg)
         assert seq == msg.metadata.sequence.stream == 42
         assert when() == msg.metadata.timestamp
+
+
+def test_metadata_big_integers_keep_their_precision() -> None:
+    from pentagon.tracking.decode import _metadata
+
+    assert _metadata('{"n": 123456789012345678901234567890, "ok": 1}', 1000) == {"n": 123456789012345678901234567890, "ok": 1}
+    assert _metadata('{"s": "\\ud800x"}', 1000) == {"s": "?x"}
+    with pytest.raises(InvalidEvent):
+        _metadata('{"a": NaN}', 1000)

@@ -68,7 +68,9 @@ class SystemStack:
         if split_workers:
             self.env["REPLY_WORKER_ADDR"] = _addr()
             self.service_env["webhook"] = {"REPLY_WORKER_ENABLED": "false", "SENDER_ENABLED": "false"}
-            self.service_env["reply-worker"] = {"WEBHOOK_ADDR": self.env["REPLY_WORKER_ADDR"],
+            # Workers-only mode: ops routes on WEBHOOK_WORKER_ADDR, no public HTTP (python -m pentagon.webhook --workers-only).
+            self.service_env["reply-worker"] = {"WEBHOOK_WORKERS_ONLY": "true",
+                                                "WEBHOOK_WORKER_ADDR": self.env["REPLY_WORKER_ADDR"],
                                                 "REPLY_WORKER_ENABLED": "true", "SENDER_ENABLED": "true"}
 
     def _env(self, nats_url: str, database_url: str) -> dict[str, str]:

@@ -17,33 +17,40 @@
   1, -1 = forever), ``recipient`` (a PSID), ``kind``, ``messaging_type``.
   ``DELETE /control/fail`` clears the rules.
 - ``/healthz``. ``/_stub/sent``, ``/_stub/count``, ``/_stub/fail``: older aliases.
+
+aiohttp.web rather than FastAPI: the recorder shares the cores with the stack
+during the end-to-end benchmark, so each request must cost as little as possible.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import time
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from aiohttp import web
 
 MAX_TEXT = 2000
 MAX_QUICK_REPLIES = 13
 
-app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 _requests: list[dict[str, Any]] = []
 _rules: list[dict[str, Any]] = []
 _ids = itertools.count(1)
 
 
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=json.dumps(data, separators=(",", ":")).encode(), status=status,
+                        content_type="application/json")
+
+
 def _graph_error(status: int, code: int, message: str, subcode: int | None = None,
-                 kind: str = "OAuthException") -> JSONResponse:
+                 kind: str = "OAuthException") -> web.Response:
     error: dict[str, Any] = {"message": message, "type": kind, "code": code, "fbtrace_id": f"stub{next(_ids)}"}
     if subcode is not None:
         error["error_subcode"] = subcode
-    return JSONResponse({"error": error}, status_code=status)
+    return _json({"error": error}, status)
 
 
 def _rule_matches(rule: dict[str, Any], record: dict[str, Any]) -> bool:
@@ -57,7 +64,7 @@ def _rule_matches(rule: dict[str, Any], record: dict[str, Any]) -> bool:
     return not (rule.get("messaging_type") and body.get("messaging_type") != rule["messaging_type"])
 
 
-def _injected_failure(record: dict[str, Any]) -> JSONResponse | None:
+def _injected_failure(record: dict[str, Any]) -> web.Response | None:
     for rule in _rules:
         if _rule_matches(rule, record):
             if rule.get("times", 1) > 0:
@@ -71,7 +78,7 @@ def _injected_failure(record: dict[str, Any]) -> JSONResponse | None:
     return None
 
 
-def _validate(body: Any) -> JSONResponse | None:
+def _validate(body: Any) -> web.Response | None:
     if not isinstance(body, dict) or not isinstance(body.get("recipient"), dict) or not body["recipient"].get("id"):
         return _graph_error(400, 100, "(#100) The parameter recipient is required")
     if "sender_action" in body:
@@ -92,91 +99,117 @@ def _validate(body: Any) -> JSONResponse | None:
     return None
 
 
-@app.post("/{version}/me/messages")
-async def send(version: str, request: Request) -> JSONResponse:
-    token = request.query_params.get("access_token")
+async def _body(request: web.Request) -> Any:
     try:
-        body: Any = await request.json()
-    except ValueError:
-        body = None
+        return json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+async def send(request: web.Request) -> web.Response:
+    token = request.query.get("access_token")
+    body = await _body(request)
     kind = "sender_action" if isinstance(body, dict) and "sender_action" in body else "message"
-    record: dict[str, Any] = {"seq": len(_requests) + 1, "version": version, "access_token": token,
-                              "kind": kind, "body": body, "received_at": time.time()}
+    record: dict[str, Any] = {"seq": len(_requests) + 1, "version": request.match_info["version"],
+                              "access_token": token, "kind": kind, "body": body, "received_at": time.time()}
     _requests.append(record)
     expected = os.environ.get("GRAPH_STUB_TOKEN")
     if not token or (expected and token != expected):
         response = _graph_error(400 if token else 401, 190, "Invalid OAuth access token.")
     else:
         response = _validate(body) or _injected_failure(record) or _success(body, kind)
-    record["status"] = response.status_code
+    record["status"] = response.status
     return response
 
 
-def _success(body: dict[str, Any], kind: str) -> JSONResponse:
+def _success(body: dict[str, Any], kind: str) -> web.Response:
     recipient = str(body["recipient"]["id"])
     if kind == "sender_action":
-        return JSONResponse({"recipient_id": recipient})
-    return JSONResponse({"recipient_id": recipient, "message_id": f"m_stub_{next(_ids)}"})
+        return _json({"recipient_id": recipient})
+    return _json({"recipient_id": recipient, "message_id": f"m_stub_{next(_ids)}"})
 
 
-@app.get("/requests")
-async def list_requests(kind: str | None = None) -> dict[str, Any]:
-    return {"requests": [r for r in _requests if kind is None or r["kind"] == kind]}
+async def list_requests(request: web.Request) -> web.Response:
+    kind = request.query.get("kind")
+    return _json({"requests": [r for r in _requests if kind is None or r["kind"] == kind]})
 
 
-@app.delete("/requests")
-async def reset() -> dict[str, Any]:
+async def reset(_: web.Request) -> web.Response:
     _requests.clear()
     _rules.clear()
-    return {"ok": True}
+    return _json({"ok": True})
 
 
-@app.post("/control/fail")
-async def add_failure(rule: dict[str, Any]) -> dict[str, Any]:
+def _add_rule(rule: dict[str, Any]) -> web.Response:
     rule.setdefault("times", 1)
     _rules.append(rule)
-    return {"ok": True, "rules": len(_rules)}
+    return _json({"ok": True, "rules": len(_rules)})
 
 
-@app.delete("/control/fail")
-async def clear_failures() -> dict[str, Any]:
+async def add_failure(request: web.Request) -> web.Response:
+    rule = await _body(request)
+    if not isinstance(rule, dict):
+        return _json({"detail": "body must be a JSON object"}, 422)
+    return _add_rule(rule)
+
+
+async def clear_failures(_: web.Request) -> web.Response:
     _rules.clear()
-    return {"ok": True}
+    return _json({"ok": True})
 
 
 # Aliases under /_stub for test kits written against an earlier draft of this recorder.
-@app.get("/_stub/sent")
-async def stub_sent(recipient: str | None = None) -> dict[str, Any]:
+async def stub_sent(request: web.Request) -> web.Response:
+    recipient = request.query.get("recipient")
     sent = [r for r in _requests if r["kind"] == "message" and r.get("status") == 200
             and (recipient is None or (r["body"].get("recipient") or {}).get("id") == recipient)]
-    return {"sent": sent}
+    return _json({"sent": sent})
 
 
-@app.get("/_stub/count")
-async def stub_count() -> dict[str, int]:
-    return {"requests": len(_requests), "messages": sum(r["kind"] == "message" for r in _requests),
-            "sender_actions": sum(r["kind"] == "sender_action" for r in _requests)}
+async def stub_count(_: web.Request) -> web.Response:
+    return _json({"requests": len(_requests), "messages": sum(r["kind"] == "message" for r in _requests),
+                  "sender_actions": sum(r["kind"] == "sender_action" for r in _requests)})
 
 
-@app.post("/_stub/fail")
-async def stub_fail(rule: dict[str, Any]) -> dict[str, Any]:
+async def stub_fail(request: web.Request) -> web.Response:
+    rule = await _body(request)
+    if not isinstance(rule, dict):
+        return _json({"detail": "body must be a JSON object"}, 422)
     if rule.get("subcode") is not None:
         rule["error_subcode"] = rule.pop("subcode")
     if rule.get("times") is None:
         rule["times"] = 1
-    return await add_failure({k: v for k, v in rule.items() if v is not None})
+    return _add_rule({k: v for k, v in rule.items() if v is not None})
 
 
-@app.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz(_: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+def build_app() -> web.Application:
+    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app.router.add_post("/{version}/me/messages", send)
+    app.router.add_get("/requests", list_requests)
+    app.router.add_delete("/requests", reset)
+    app.router.add_post("/control/fail", add_failure)
+    app.router.add_delete("/control/fail", clear_failures)
+    app.router.add_get("/_stub/sent", stub_sent)
+    app.router.add_get("/_stub/count", stub_count)
+    app.router.add_post("/_stub/fail", stub_fail)
+    app.router.add_get("/healthz", healthz)
+    return app
 
 
 def main() -> None:
-    import uvicorn
-
     host, _, port = os.environ.get("GRAPH_STUB_ADDR", "127.0.0.1:8009").rpartition(":")
-    uvicorn.run(app, host=host.strip("[]"), port=int(port), log_level="warning", access_log=False)
+    loop = None
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        pass
+    web.run_app(build_app(), host=host.strip("[]"), port=int(port), print=None, access_log=None, loop=loop)
 
 
 if __name__ == "__main__":

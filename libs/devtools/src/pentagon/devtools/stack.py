@@ -4,7 +4,8 @@
 
 Starts (unless already provided through NATS_URL / DATABASE_URL / SUPABASE_URL)
 nats-server with JetStream and Postgres from their wheels, then tracking, agent,
-webhook, admin-api, the Streamlit chat client and the Caddy gateway; waits until
+webhook (HTTP) and its workers (a second
+process), admin-api, the Streamlit chat client and the Caddy gateway; waits until
 each is ready; prints the URLs and the admin token; stops everything on Ctrl-C
 or SIGTERM. Logs go to .data/logs/<service>.log.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from pentagon.devtools.embedded import Caddy, ManagedProcess, NatsServer, Postgres
+from pentagon.devtools.embedded import Caddy, ManagedProcess, NatsServer, Postgres, free_port
 from pentagon.devtools.pytest_plugin import wait_ready
 
 ROOT = Path(__file__).resolve().parents[5]
@@ -31,6 +32,7 @@ DEFAULTS = {
     "AGENT_ADDR": "127.0.0.1:50051",
     "AGENT_HTTP_ADDR": "127.0.0.1:8004",
     "WEBHOOK_ADDR": "127.0.0.1:8001",
+    "WEBHOOK_WORKER_ADDR": "127.0.0.1:8011",
     "ADMIN_API_ADDR": "127.0.0.1:8002",
     "TRACKING_ADDR": "127.0.0.1:8003",
     "CHAT_UI_ADDR": "127.0.0.1:8501",
@@ -64,6 +66,11 @@ def build_env() -> dict[str, str]:
     env.update({k: v for k, v in dotenv_values(ROOT / ".env").items() if v is not None} if (ROOT / ".env").exists() else {})
     env.update({k: v for k, v in os.environ.items()})
     env = {k: v for k, v in env.items() if v != ""}
+    worker_addr_given = "WEBHOOK_WORKER_ADDR" in os.environ or (
+        (ROOT / ".env").exists() and bool(dotenv_values(ROOT / ".env").get("WEBHOOK_WORKER_ADDR")))
+    if env["WEBHOOK_ADDR"] != DEFAULTS["WEBHOOK_ADDR"] and not worker_addr_given:
+        # Moved ports (a second stack, the tests): the workers' ops port must move too.
+        env["WEBHOOK_WORKER_ADDR"] = f"127.0.0.1:{free_port()}"
     env.setdefault("GATEWAY_URL", f"http://127.0.0.1:{env['GATEWAY_PORT']}")
     env.setdefault("GATEWAY_SITE", env["GATEWAY_URL"])
     # The gateway routes to wherever the services were told to listen.
@@ -116,7 +123,11 @@ class Stack:
         py = sys.executable
         self._service("tracking", [py, "-m", "pentagon.tracking"], _url(env["TRACKING_ADDR"], "/readyz"))
         self._service("agent", [py, "-m", "pentagon.agent"], _url(env["AGENT_HTTP_ADDR"], "/readyz"))
-        self._service("webhook", [py, "-m", "pentagon.webhook"], _url(env["WEBHOOK_ADDR"], "/readyz"))
+        # Two processes, two cores: the public acknowledgement path never waits behind the workers.
+        self._service("webhook", [py, "-m", "pentagon.webhook", "--no-reply-worker", "--no-sender"],
+                      _url(env["WEBHOOK_ADDR"], "/readyz"))
+        self._service("webhook-workers", [py, "-m", "pentagon.webhook", "--workers-only"],
+                      _url(env["WEBHOOK_WORKER_ADDR"], "/readyz"))
         self._service("admin-api", [py, "-m", "pentagon.admin"], _url(env["ADMIN_API_ADDR"], "/readyz"))
         host, _, port = env["CHAT_UI_ADDR"].rpartition(":")
         self._service("chat-ui", [py, "-m", "streamlit", "run", str(ROOT / "clients" / "streamlit-chat" / "app.py"),

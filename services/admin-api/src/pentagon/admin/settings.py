@@ -22,7 +22,7 @@ class Settings(CommonSettings):
     admin_db_pool_size: int = Field(default=5, ge=1, le=100)
     admin_db_statement_timeout_ms: int = Field(default=5000, ge=100)
     admin_command_timeout: float = Field(default=5.0, gt=0)
-    admin_ws_queue_size: int = Field(default=256, ge=1)
+    admin_ws_queue_size: int = Field(default=4096, ge=1)
     admin_ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
     admin_ws_stats_seconds: float = Field(default=10.0, gt=0)
     # A reconnect further behind than this gets a "resync" frame instead of a replay.

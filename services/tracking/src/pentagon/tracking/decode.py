@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -23,6 +24,7 @@ from pentagon.common.proto import events_pb2 as pb
 
 _PLATFORM = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_LONG_DIGITS = re.compile(r"\d{19}")
 MAX_ID_CHARS = 512
 MAX_USER_ID_CHARS = 256
 MAX_SHORT_TEXT = 2_000
@@ -165,9 +167,15 @@ def _metadata(raw: str, limit: int) -> dict[str, Any]:
     if len(raw) > limit:
         raise InvalidEvent("metadata_json too large")
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidEvent("metadata_json is not valid JSON") from exc
+        if _LONG_DIGITS.search(raw):
+            raise orjson.JSONDecodeError("orjson turns integers beyond 64 bits into floats", raw, 0)
+        value = orjson.loads(raw)  # fast path; refuses NaN/Infinity like _reject_constant
+    except orjson.JSONDecodeError:
+        # Lone surrogates, huge integers, deep nesting: the standard parser decides (and _clean repairs).
+        try:
+            value = json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            raise InvalidEvent("metadata_json is not valid JSON") from exc
     if not isinstance(value, dict):
         raise InvalidEvent("metadata_json is not a JSON object")
     if "\\u0000" in raw or "\\ud" in raw.lower():

@@ -1,8 +1,11 @@
 """python -m pentagon.webhook: the HTTP app plus the reply and sender workers in one process.
 
 REPLY_WORKER_ENABLED=false / SENDER_ENABLED=false (or --no-reply-worker /
---no-sender) run an HTTP-only replica; workers can also run without HTTP
-traffic by simply not routing to that replica.
+--no-sender) run an HTTP-only replica. ``--workers-only`` (WEBHOOK_WORKERS_ONLY=true)
+runs the reply worker and the sender alone, serving only /healthz, /readyz and
+/metrics on WEBHOOK_WORKER_ADDR: the production layout is one HTTP-only process
+plus one workers-only process, so the acknowledgement path never waits behind
+agent calls and Send API requests, and the two use separate cores.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import argparse
 import asyncio
 import logging
 
+from pentagon.common.health import ops_app
 from pentagon.common.logging import configure_logging
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
 from pentagon.webhook.app import build_app
+from pentagon.webhook.fast_path import WebhookFront
 from pentagon.webhook.reply_worker import ReplyWorker
 from pentagon.webhook.runtime import build_runtime
 from pentagon.webhook.sender import Sender
@@ -26,6 +31,7 @@ def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pentagon.webhook")
     parser.add_argument("--no-reply-worker", action="store_true")
     parser.add_argument("--no-sender", action="store_true")
+    parser.add_argument("--workers-only", action="store_true", help="no public HTTP: workers + ops routes")
     return parser.parse_args()
 
 
@@ -42,11 +48,17 @@ async def main() -> None:
         workers.append(Sender(rt).consumer)
     for worker in workers:
         await worker.start()
-    server = uvicorn_server(build_app(rt), settings.webhook_addr)
+    workers_only = args.workers_only or settings.webhook_workers_only
+    if workers_only:
+        server = uvicorn_server(ops_app(rt.ready), settings.webhook_worker_addr)
+    else:
+        server = uvicorn_server(WebhookFront(build_app(rt), rt), settings.webhook_addr)
     # X-Forwarded-For is interpreted by our rate limiter against TRUSTED_PROXIES, not by uvicorn.
     server.config.proxy_headers = False
     on_shutdown_signal(lambda: setattr(server, "should_exit", True))
-    log.info("webhook started", extra={"addr": settings.webhook_addr, "workers": [w.durable for w in workers]})
+    addr = settings.webhook_worker_addr if workers_only else settings.webhook_addr
+    log.info("webhook started", extra={"addr": addr, "workers": [w.durable for w in workers],
+                                       "workers_only": workers_only})
     try:
         await server.serve()
     finally:

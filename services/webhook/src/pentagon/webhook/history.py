@@ -33,9 +33,12 @@ class History:
             return []
         return [agent_pb2.Turn(role=t["role"], text=t["text"]) for t in turns if isinstance(t, dict)]
 
-    async def append(self, platform: str, user_id: str, *turns: tuple[str, str]) -> None:
+    async def append(self, platform: str, user_id: str, *turns: tuple[str, str],
+                     base: list[agent_pb2.Turn] | None = None) -> None:
+        """Adds turns; ``base`` is the history the caller just read (saves a second read)."""
         try:
-            current = [{"role": t.role, "text": t.text} for t in await self.get(platform, user_id)]
+            known = base if base is not None else await self.get(platform, user_id)
+            current = [{"role": t.role, "text": t.text} for t in known]
             current.extend({"role": role, "text": text[:MAX_TURN_CHARS]} for role, text in turns if text)
             await self.kv.put(mode_key(platform, user_id), json.dumps(current[-self.max_turns:]).encode())
         except Exception as exc:  # noqa: BLE001 - see module docstring

@@ -5,20 +5,35 @@ No key means ``bot`` (a new user). Two gaps of the KV are covered here:
   we remember our own escalation until the KV shows a non-bot mode (or a minute passes);
 - ``closed`` is usually transient: the next user message opens a new
   conversation and tracking writes ``bot``; we wait a little for that.
+
+Reads come from a local copy of the bucket kept current by a KV watch (an
+ordered JetStream consumer, started on first use): no round trip per message.
+A key the copy does not know yet (a brand-new user, or the watch still
+catching up or down) falls back to a direct get. A put made just before a
+message can, rarely, reach the copy a moment after that message is handled;
+the same race existed with tracking writing the mode while we read it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 from nats.js.errors import KeyNotFoundError
-from nats.js.kv import KeyValue
+from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 from pentagon.common.bus import mode_key
 
+log = logging.getLogger(__name__)
+
 ESCALATION_MEMORY_S = 60.0
 MODES = ("bot", "human", "closed")
+
+
+def _mode(value: bytes | None) -> str:
+    text = (value or b"").decode(errors="replace")
+    return text if text in MODES else "bot"
 
 
 class ModeReader:
@@ -26,14 +41,53 @@ class ModeReader:
         self.kv = kv
         self.closed_wait_s = closed_wait_s
         self._escalated: dict[str, float] = {}
+        self._known: dict[str, str] = {}
+        self._watch: asyncio.Task[None] | None = None
+        self._live = False
 
     async def read(self, platform: str, user_id: str) -> str:
+        if self._watch is None:
+            self._watch = asyncio.create_task(self._follow(), name="mode-watch")
+        key = mode_key(platform, user_id)
+        known = self._known.get(key)
+        if known is not None:
+            return known
         try:
-            entry = await self.kv.get(mode_key(platform, user_id))
+            mode = _mode((await self.kv.get(key)).value)
         except KeyNotFoundError:
-            return "bot"
-        value = (entry.value or b"").decode(errors="replace")
-        return value if value in MODES else "bot"
+            mode = "bot"
+        # Only if the watch has not delivered something newer while we waited.
+        return self._known.setdefault(key, mode) if self._watch_live else mode
+
+    @property
+    def _watch_live(self) -> bool:
+        return self._watch is not None and not self._watch.done() and self._live
+
+    async def _follow(self) -> None:
+        """Keeps ``_known`` equal to the bucket; on any failure forgets it and starts over."""
+        self._live = False
+        while True:
+            try:
+                watcher = await self.kv.watchall()
+                self._live = True
+                async for entry in watcher:
+                    if entry is None:
+                        continue  # end of the initial values
+                    deleted = entry.operation in (KV_DEL, KV_PURGE)
+                    self._known[entry.key] = "bot" if deleted else _mode(entry.value)
+                raise ConnectionError("watch ended")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - NATS away: direct gets until the watch is back
+                self._live = False
+                self._known.clear()
+                log.warning("mode watch interrupted, retrying", extra={"error": type(exc).__name__})
+                await asyncio.sleep(1.0)
+
+    async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
 
     def note_escalation(self, platform: str, user_id: str) -> None:
         self._escalated[mode_key(platform, user_id)] = time.monotonic() + ESCALATION_MEMORY_S

@@ -70,10 +70,15 @@ def _bot_event(user: pb.MessageEvent, needs_delivery: bool) -> pb.MessageEvent:
 
 
 async def generate_reply(agent: AgentClient, history: History, user: pb.MessageEvent, needs_delivery: bool,
-                         conversation_id: int = 0) -> tuple[pb.MessageEvent, list[str]]:
-    """The bot's MessageEvent and its quick replies; an apology with escalation when the agent fails."""
+                         conversation_id: int = 0,
+                         turns: list[agent_pb2.Turn] | None = None) -> tuple[pb.MessageEvent, list[str]]:
+    """The bot's MessageEvent and its quick replies; an apology with escalation when the agent fails.
+
+    ``turns``: the conversation history when the caller already read it.
+    """
     text = agent_text(user)
-    turns = await history.get(user.key.platform, user.key.user_id)
+    if turns is None:
+        turns = await history.get(user.key.platform, user.key.user_id)
     request = agent_pb2.ReplyRequest(conversation_id=conversation_id, platform=user.key.platform,
                                      user_id=user.key.user_id, text=text, history=turns, locale=locale_hint(text))
     event = _bot_event(user, needs_delivery)

@@ -5,7 +5,8 @@ receipts, bare attachments), skip conversations not in ``bot`` mode, otherwise
 show mark_seen/typing_on, ask the agent and publish the bot reply on
 ``events.out.messenger.<u>`` (id ``r:<user event id>``, needs_delivery). The
 message is acked only after the reply's publish ack; a ``reply.<h>`` marker
-stops a redelivery from calling the agent again.
+stops a redelivery from calling the agent again (read only when the message may
+repeat earlier work, see runtime.may_repeat).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.consumer import LaneConsumer
 from pentagon.webhook.metrics import REPLIES
 from pentagon.webhook.replies import answerable, generate_reply
-from pentagon.webhook.runtime import Runtime
+from pentagon.webhook.runtime import Runtime, may_repeat
 from pentagon.webhook.send_api import GraphError
 
 log = logging.getLogger(__name__)
@@ -48,25 +49,27 @@ class ReplyWorker:
             log.warning("undecodable event ignored", extra={"subject": msg.subject})
             await msg.ack()
             return
-        outcome = await self._process(event)
+        outcome = await self._process(event, may_repeat(msg, event.occurred_at))
         REPLIES.labels(outcome).inc()
         await msg.ack()
 
-    async def _process(self, event: pb.MessageEvent) -> str:
+    async def _process(self, event: pb.MessageEvent, check_marker: bool = True) -> str:
         if not answerable(event):
             return "not_answerable"
         if time.time() - to_datetime(event.occurred_at).timestamp() > MAX_AGE_S:
             return "too_old"
-        if await self.rt.marks.get("reply", event.event_id):
+        marks = self.rt.marks
+        if marks.recent("reply", event.event_id) or (check_marker and await marks.get("reply", event.event_id)):
             return "duplicate"
         platform, user = event.key.platform, event.key.user_id
         mode = await self.rt.modes.for_reply(platform, user)
         if mode != "bot":
-            log.info("bot silent", extra={"event_id": event.event_id, "mode": mode})
+            log.debug("bot silent", extra={"event_id": event.event_id, "mode": mode})
             return f"silent_{mode}"
         showing = asyncio.Event()
         typing = asyncio.create_task(self._show_typing(user, self.rt.settings.typing_delay_ms / 1000, showing))
-        reply, _ = await generate_reply(self.rt.agent, self.rt.history, event, needs_delivery=True)
+        turns = await self.rt.history.get(platform, user)
+        reply, _ = await generate_reply(self.rt.agent, self.rt.history, event, needs_delivery=True, turns=turns)
         if showing.is_set():
             # Let the indicator land before the reply is sent, or typing would show after the answer.
             await asyncio.wait([typing], timeout=2.0)
@@ -75,9 +78,11 @@ class ReplyWorker:
         await publish(self.rt.js, Subjects.outgoing(platform, user), reply, reply.event_id)
         if reply.requires_human:
             self.rt.modes.note_escalation(platform, user)
-        await self.rt.marks.put("reply", event.event_id)
-        await self.rt.history.append(platform, user, ("user", event.content), ("bot", reply.content))
-        log.info("bot replied", extra={"event_id": reply.event_id, "requires_human": reply.requires_human})
+        # Both before the ack; independent of each other, so one round trip of waiting instead of two.
+        await asyncio.gather(self.rt.marks.put("reply", event.event_id),
+                             self.rt.history.append(platform, user, ("user", event.content), ("bot", reply.content),
+                                                    base=turns))
+        log.debug("bot replied", extra={"event_id": reply.event_id, "requires_human": reply.requires_human})
         return "escalated" if reply.requires_human else "replied"
 
     async def _show_typing(self, psid: str, delay_s: float, showing: asyncio.Event) -> None:

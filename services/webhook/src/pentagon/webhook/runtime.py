@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.msg import Msg
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -25,6 +29,9 @@ from pentagon.webhook.settings import Settings
 log = logging.getLogger(__name__)
 
 DAY = 24 * 3600
+# Younger than this, a first delivery cannot repeat work already done: a second stream copy of the
+# same event id would have been dropped by the streams' 120 s duplicate window (docs/architecture.md).
+FRESH_S = 30.0
 # Buckets owned by the webhook (the mode bucket belongs to tracking, see docs/architecture.md).
 SENT_MIDS = "sent_mids"          # mids of messages we sent: their echoes are not recorded twice
 MARKS = "webhook_marks"          # reply.<h> / sent.<h>: work done for an event id, checked on redelivery
@@ -37,11 +44,22 @@ def key_hash(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()[:40]
 
 
+RECENT_MARKS = 50_000
+
+
 class Marks:
-    """Idempotency markers in KV: ``kind.<sha(event id)>`` -> value."""
+    """Idempotency markers in KV: ``kind.<sha(event id)>`` -> value.
+
+    The markers this process wrote are also remembered locally (the newest
+    RECENT_MARKS), so a repeat handled by the same process costs no round trip.
+    """
 
     def __init__(self, kv: KeyValue) -> None:
         self.kv = kv
+        self._recent: dict[str, str] = {}
+
+    def recent(self, kind: str, event_id: str) -> str | None:
+        return self._recent.get(f"{kind}.{event_id}")
 
     async def get(self, kind: str, event_id: str) -> str | None:
         try:
@@ -52,6 +70,23 @@ class Marks:
 
     async def put(self, kind: str, event_id: str, value: str = "1") -> None:
         await self.kv.put(f"{kind}.{key_hash(event_id)}", value.encode())
+        self._recent[f"{kind}.{event_id}"] = value
+        if len(self._recent) > RECENT_MARKS:
+            del self._recent[next(iter(self._recent))]  # dicts keep insertion order: the oldest goes
+
+
+def may_repeat(msg: Msg, occurred_at: Timestamp) -> bool:
+    """False only when another process cannot have done this work: skip the KV marker read then.
+
+    A redelivery (num_delivered > 1) or an event older than FRESH_S (a Messenger retry arriving
+    after the duplicate window) is checked against the KV markers; a fresh first delivery is
+    checked only against this process's own recent markers (Marks.recent). If a read was skipped
+    wrongly (a durable deleted and recreated), the result's publish still carries the same
+    Nats-Msg-Id and is dropped by the stream.
+    """
+    if msg.metadata.num_delivered > 1:
+        return True
+    return time.time() - occurred_at.seconds > FRESH_S
 
 
 @dataclass
@@ -83,6 +118,7 @@ class Runtime:
             return False
 
     async def close(self) -> None:
+        await self.modes.close()
         await self.agent.close()
         await self.send_api.close()
         # Every publish was already acknowledged: nothing to drain, and draining pull subscriptions stalls.

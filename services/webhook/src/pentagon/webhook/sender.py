@@ -3,7 +3,8 @@
 Each chunk of a message (texts over 2000 characters are split) is sent once:
 a ``sent.<h>`` marker holding the returned mid is written right after Graph
 answers and checked before sending, so a redelivery resends nothing already
-sent. The remaining double-send window is a crash between Graph's answer and
+sent (the marker is read only when the message may repeat earlier work, see
+runtime.may_repeat). The remaining double-send window is a crash between Graph's answer and
 that marker write (documented). Results become DeliveryEvents: SENT with the
 mids, or FAILED with the reason for permanent errors or exhausted retries.
 """
@@ -24,7 +25,7 @@ from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.consumer import LaneConsumer
 from pentagon.webhook.messenger_parser import OWN_METADATA_PREFIX
 from pentagon.webhook.metrics import SEND_RESULTS
-from pentagon.webhook.runtime import Runtime, key_hash
+from pentagon.webhook.runtime import Runtime, key_hash, may_repeat
 from pentagon.webhook.send_api import GraphError, SendResult, quick_replies, split_text
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Sender:
             await msg.ack()
             return
         try:
-            mids = await self._deliver(event)
+            mids = await self._deliver(event, may_repeat(msg, event.occurred_at))
         except GraphError as exc:
             if exc.transient and msg.metadata.num_delivered < self.rt.settings.send_max_deliveries:
                 SEND_RESULTS.labels("retry_later").inc()
@@ -106,19 +107,20 @@ class Sender:
             message["metadata"] = OWN_METADATA_PREFIX + event.event_id[:900]
         return messages
 
-    async def _deliver(self, event: pb.MessageEvent) -> list[str]:
+    async def _deliver(self, event: pb.MessageEvent, check_marks: bool = True) -> list[str]:
         metadata = _metadata(event)
         human = event.sender == pb.SENDER_HUMAN
         tagged = human and outside_window(metadata)
         mids: list[str] = []
         for index, message in enumerate(self._messages(event, metadata)):
             part_id = f"{event.event_id}#{index}"
-            done = await self.rt.marks.get("sent", part_id)
+            done = self.rt.marks.recent("sent", part_id)
+            if done is None and check_marks:
+                done = await self.rt.marks.get("sent", part_id)
             if done is None:
                 result, tagged = await self._send_part(event.key.user_id, message, tagged, human)
                 done = result.message_id
-                await self.rt.marks.put("sent", part_id, done)
-                await self._remember_mid(done, event.event_id)
+                await asyncio.gather(self.rt.marks.put("sent", part_id, done), self._remember_mid(done, event.event_id))
             mids.append(done)
         return mids
 
@@ -158,7 +160,7 @@ class Sender:
         await publish(self.rt.js, Subjects.delivery(event.key.platform, event.key.user_id), delivery, delivery.event_id)
         if event.sender == pb.SENDER_HUMAN:
             await self.rt.history.append(event.key.platform, event.key.user_id, ("human", event.content))
-        log.info("message sent", extra={"event_id": event.event_id, "parts": len(mids)})
+        log.debug("message sent", extra={"event_id": event.event_id, "parts": len(mids)})
 
     async def _publish_failed(self, event: pb.MessageEvent, reason: str) -> None:
         SEND_RESULTS.labels("failed").inc()

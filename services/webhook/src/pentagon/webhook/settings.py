@@ -38,6 +38,9 @@ class Settings(CommonSettings):
     agent_history_turns: int = 10
 
     # Workers
+    # True (or --workers-only): reply worker + sender only, ops routes on WEBHOOK_WORKER_ADDR, no public HTTP.
+    webhook_workers_only: bool = False
+    webhook_worker_addr: str = "127.0.0.1:8011"
     reply_worker_enabled: bool = True
     sender_enabled: bool = True
     worker_lanes: int = 16

@@ -118,12 +118,16 @@ async def _pump(websocket: WebSocket, client: LiveClient, last_sent: int) -> Non
 async def _write(websocket: WebSocket, client: LiveClient, last_sent: int) -> None:
     queue = client.queue
     while True:
-        seq, text = await queue.get()
-        if seq and seq <= last_sent:
-            continue  # already sent during the replay
-        await websocket.send_text(text)
-        if seq:
-            last_sent = seq
+        # Wake up once per burst, then send everything already queued without waiting on the queue again.
+        batch = [await queue.get()]
+        while not queue.empty():
+            batch.append(queue.get_nowait())
+        for seq, text in batch:
+            if seq and seq <= last_sent:
+                continue  # already sent during the replay
+            await websocket.send_text(text)
+            if seq:
+                last_sent = seq
 
 
 async def _read(websocket: WebSocket) -> None:

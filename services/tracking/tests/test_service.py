@@ -212,3 +212,18 @@ async def test_commands_and_transitions(start_tracking, js, nats_url: str, migra
     assert await count(migrated_url, "SELECT count(*) FROM admin_actions") == 8  # the successful ones, c1 once
     kinds = {s.split(".")[1] for s, _ in await updates(js)}
     assert kinds == {"message", "conversation", "user_deleted"}
+
+
+async def test_sessions_drop_a_dead_peer_instead_of_holding_locks(database_url: str) -> None:
+    """A killed replica's backend must not keep its row locks for the kernel's 15-minute TCP timeout."""
+    from pentagon.tracking.store import PostgresStore
+
+    store = PostgresStore(database_url)
+    await store.start()
+    try:
+        async with store._pool.acquire() as conn:  # noqa: SLF001 - checking the session the pool hands out
+            settings = {name: await conn.fetchval(f"SHOW {name}") for name in
+                        ("tcp_user_timeout", "idle_in_transaction_session_timeout")}
+    finally:
+        await store.close()
+    assert settings == {"tcp_user_timeout": "10000", "idle_in_transaction_session_timeout": "1min"}

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, Protocol
 
 import asyncpg
 import orjson
 
+log = logging.getLogger(__name__)
 
 class StoreUnavailable(Exception):
     """The database cannot be reached (down, restarting, too slow): retry later, ack nothing."""
@@ -56,6 +58,25 @@ def encode_events(events: list[dict[str, Any]]) -> str:
         return json.dumps(events, separators=(",", ":"))
 
 
+# A tracking replica killed mid-batch sends no FIN: without these, its backend keeps the
+# batch's row locks for ~15 minutes (kernel TCP timeout) and stalls the other replicas.
+_SESSION_SETTINGS = (
+    "SET tcp_keepalives_idle = 10",
+    "SET tcp_keepalives_interval = 5",
+    "SET tcp_keepalives_count = 3",
+    "SET tcp_user_timeout = 10000",
+    "SET idle_in_transaction_session_timeout = 60000",
+)
+
+
+async def _init_session(conn: asyncpg.Connection) -> None:
+    for statement in _SESSION_SETTINGS:
+        try:
+            await conn.execute(statement)
+        except asyncpg.PostgresError:  # a pooler or platform that forbids one: keep the others
+            log.warning("session setting refused", extra={"setting": statement.split()[1]})
+
+
 class PostgresStore:
     """asyncpg pool; each ingest is one statement, hence one transaction, one round trip."""
 
@@ -79,7 +100,7 @@ class PostgresStore:
                     await migrate(self._dsn)
                 self._pool = await asyncpg.create_pool(
                     self._dsn, min_size=1, max_size=self._pool_size, command_timeout=self._timeout,
-                    max_inactive_connection_lifetime=300,
+                    max_inactive_connection_lifetime=300, init=_init_session,
                 )
             except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 raise StoreUnavailable(type(exc).__name__) from exc

@@ -68,7 +68,7 @@ class LaneConsumer:
                 await self.slots.acquire()
                 self.slots.release()
                 free = max(1, self.slots._value)  # noqa: SLF001 - how many lanes slots are idle
-                msgs = await sub.fetch(min(free, 64), timeout=1.0)
+                msgs = await sub.fetch(min(free, 256), timeout=1.0)
             except asyncio.TimeoutError:
                 continue
             except asyncio.CancelledError:

@@ -43,8 +43,10 @@ class Settings(CommonSettings):
     webhook_worker_addr: str = "127.0.0.1:8011"
     reply_worker_enabled: bool = True
     sender_enabled: bool = True
-    worker_lanes: int = 16
-    worker_max_inflight: int = 64
+    # Lanes are serial per conversation, so they bound concurrency: with 16, each message had to be
+    # done in 1/(rate/16) s; an agent call plus a few NATS round trips on a busy host took longer.
+    worker_lanes: int = 256
+    worker_max_inflight: int = 512
     mode_closed_wait_ms: int = 3000
     # mark_seen + typing_on only when the agent has not answered within this delay (0 = always).
     typing_delay_ms: int = 300

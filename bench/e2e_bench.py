@@ -51,7 +51,7 @@ from syskit.stack import CADDYFILE, SystemStack  # noqa: E402
 from pentagon.devtools.embedded import Caddy, ManagedProcess, NatsServer, Postgres, free_port  # noqa: E402
 from pentagon.devtools.pytest_plugin import ServiceRunner, wait_ready  # noqa: E402
 
-RATES = [float(r) for r in os.environ.get("E2E_RATES", "250,500,1000,1500,2000,3000").split(",")]
+RATES = [float(r) for r in os.environ.get("E2E_RATES", "100,200,300,400,500,700,1000,1500,2000").split(",")]
 BASELINE_RATES = [float(r) for r in os.environ.get("BASELINE_RATES", "50,100,200,400,800").split(",")]
 STEP_S = float(os.environ.get("E2E_STEP_S", "8"))
 USERS = int(os.environ.get("E2E_USERS", "2000"))

@@ -124,8 +124,15 @@ def test_takeover_reply_silent_bot_handback_close(panel: PanelPage, stack: Local
     assert sent[: len(bot_first)] == bot_first
     assert sent[len(bot_first)] == reply
     assert len(sent) == len(bot_first) + 2, sent  # nothing sent for "Are you still there?"
-    detail = stack.admin("GET", f"/admin/conversations/{conversation['id']}")
-    order = [(m["sender_type"], m["content"]) for m in detail["messages"]]
+
+    def stored_order() -> list[tuple[str, str]] | None:
+        # Tracking stores asynchronously: wait until the question and the bot's answer are both in.
+        detail = stack.admin("GET", f"/admin/conversations/{conversation['id']}")
+        order = [(m["sender_type"], m["content"]) for m in detail["messages"]]
+        question = ("user", "What time do you open tomorrow?")
+        return order if question in order and order[-1][0] == "bot" else None
+
+    order = eventually(stored_order, what="the question and the bot's answer stored")
     silent_at = order.index(("user", "Are you still there?"))
     assert order[silent_at + 1] == ("user", "What time do you open tomorrow?"), order
 

@@ -20,7 +20,8 @@ async def me(identity: Identity = Depends(current_identity)) -> Any:
     return ok(user={"name": identity.name, "role": identity.role})
 
 
-@router.get("/config", response_model=AuthConfig)
+# Declared without security in the OpenAPI document: the panel reads it before anyone signs in.
+@router.get("/config", response_model=AuthConfig, openapi_extra={"security": []})
 async def auth_config(rt: Runtime = Depends(runtime)) -> Any:
     """Public sign-in options for the panel (no auth: it is read before signing in)."""
     settings = rt.settings

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
 from pentagon.common.bus import Subjects
 from pentagon.common.events import timestamp
 from pentagon.common.proto import events_pb2 as pb
+from pentagon.devtools.embedded import free_port
 from pentagon.webhook.replies import APOLOGY
 
 
@@ -185,3 +187,29 @@ async def test_redelivered_user_event_gets_one_reply(start_webhook, graph, bus, 
     await bus.wait_idle("reply-worker")
     assert len(await bus.events(Subjects.outgoing("messenger", "931"))) == 1
     assert hook.proc.running()
+
+
+
+async def test_takeover_after_an_answer_silences_the_bot(services, nats_url, start_webhook, graph, bus, messenger,
+                                                         wait_for) -> None:
+    # The worker keeps a local copy of the modes (KV watch): a change after it already
+    # answered this user must still reach it. The real agent answers (no escalation).
+    gport, hport = free_port(), free_port()
+    services.start("pentagon.agent", {"NATS_URL": nats_url, "AGENT_ADDR": f"127.0.0.1:{gport}",
+                                      "AGENT_HTTP_ADDR": f"127.0.0.1:{hport}", "OPENAI_API_KEY": ""},
+                   ready_url=f"http://127.0.0.1:{hport}/readyz", name="agent")
+    hook = start_webhook(graph, AGENT_ADDR=f"127.0.0.1:{gport}", AGENT_TIMEOUT_MS="5000")
+    for n, mid in enumerate(["m_t1", "m_t2"], start=1):  # the second one is read with the watch running
+        assert (await hook.post_signed(messenger.page(messenger.text("611", mid, "Do you have wifi?")))).status_code == 200
+        await wait_for(lambda n=n: _replies_at_least(bus, "611", n))
+    replies = await bus.events(Subjects.outgoing("messenger", "611"))
+    assert not any(r.requires_human for r in replies)
+    await bus.set_mode("messenger", "611", "human")
+    await asyncio.sleep(0.5)  # the watch is pushed by the server; give it a moment on a busy host
+    assert (await hook.post_signed(messenger.page(messenger.text("611", "m_t3", "still there?")))).status_code == 200
+    await bus.wait_idle("reply-worker")
+    assert len(await bus.events(Subjects.outgoing("messenger", "611"))) == 2
+
+
+async def _replies_at_least(bus, user: str, n: int) -> bool:  # type: ignore[no-untyped-def]
+    return len(await bus.events(Subjects.outgoing("messenger", user))) >= n

@@ -17,8 +17,10 @@ the same race existed with tracking writing the mode while we read it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
@@ -37,17 +39,31 @@ def _mode(value: bytes | None) -> str:
 
 
 class ModeReader:
-    def __init__(self, kv: KeyValue, closed_wait_s: float) -> None:
+    def __init__(self, kv: KeyValue, closed_wait_s: float, reconnects: Callable[[], int] = lambda: 0) -> None:
         self.kv = kv
         self.closed_wait_s = closed_wait_s
+        # After a reconnect the watch's ordered consumer may take a few heartbeats to notice it was
+        # lost: the copy is dropped and rebuilt from a new watch instead of trusted meanwhile.
+        self._reconnects = reconnects
+        self._seen_reconnects = reconnects()
         self._escalated: dict[str, float] = {}
         self._known: dict[str, str] = {}
         self._watch: asyncio.Task[None] | None = None
         self._live = False
 
-    async def read(self, platform: str, user_id: str) -> str:
+    def _ensure_watch(self) -> None:
+        reconnects = self._reconnects()
+        if self._watch is not None and reconnects != self._seen_reconnects:
+            self._watch.cancel()
+            self._watch = None
+        self._seen_reconnects = reconnects
         if self._watch is None:
+            self._live = False
+            self._known = {}
             self._watch = asyncio.create_task(self._follow(), name="mode-watch")
+
+    async def read(self, platform: str, user_id: str) -> str:
+        self._ensure_watch()
         key = mode_key(platform, user_id)
         known = self._known.get(key)
         if known is not None:
@@ -65,8 +81,9 @@ class ModeReader:
 
     async def _follow(self) -> None:
         """Keeps ``_known`` equal to the bucket; on any failure forgets it and starts over."""
-        self._live = False
+        known = self._known
         while True:
+            watcher = None
             try:
                 watcher = await self.kv.watchall()
                 self._live = True
@@ -74,13 +91,16 @@ class ModeReader:
                     if entry is None:
                         continue  # end of the initial values
                     deleted = entry.operation in (KV_DEL, KV_PURGE)
-                    self._known[entry.key] = "bot" if deleted else _mode(entry.value)
+                    known[entry.key] = "bot" if deleted else _mode(entry.value)
                 raise ConnectionError("watch ended")
             except asyncio.CancelledError:
+                if watcher is not None:
+                    with contextlib.suppress(Exception):
+                        await watcher.stop()
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS away: direct gets until the watch is back
                 self._live = False
-                self._known.clear()
+                known.clear()
                 log.warning("mode watch interrupted, retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(1.0)
 

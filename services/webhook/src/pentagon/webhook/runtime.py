@@ -155,7 +155,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     secret = settings.secret
     return Runtime(
         settings=settings, nc=nc, js=js,
-        modes=ModeReader(mode_kv, settings.mode_closed_wait_ms / 1000),
+        modes=ModeReader(mode_kv, settings.mode_closed_wait_ms / 1000, lambda: nc.stats["reconnects"]),
         marks=Marks(await _bucket(js, MARKS, 7 * DAY, replicas)),
         sent_mids=await _bucket(js, SENT_MIDS, 2 * DAY, replicas),
         history=History(await _bucket(js, HISTORY, 7 * DAY, replicas), settings.agent_history_turns),

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.compose
 
 ROOT = Path(__file__).resolve().parents[2]
 
-APP_SERVICES = ("tracking", "agent", "webhook", "admin-api", "chat-ui")
+APP_SERVICES = ("tracking", "agent", "webhook", "webhook-worker", "admin-api", "chat-ui")
 LOAD_MESSAGES = 5000
 LOAD_USERS = 100
 EVENTS_PER_POST = 5

@@ -119,7 +119,9 @@ class Consumer:
         """Up to TRACKING_BATCH_SIZE events, waiting at most TRACKING_BATCH_WAIT_MS after the first."""
         size = self._s.tracking_batch_size
         try:
-            msgs = await sub.fetch(size, timeout=1.0)
+            # One event first: fetch(size) on an idle consumer would linger until `size` events
+            # arrived or a whole second passed, delaying every update by up to 1 s at low traffic.
+            msgs = await sub.fetch(1, timeout=1.0)
         except (nats.errors.TimeoutError, asyncio.TimeoutError):
             return []
         except Exception as exc:  # noqa: BLE001 - NATS away: wait for the reconnect

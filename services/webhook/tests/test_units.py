@@ -60,3 +60,12 @@ def test_token_bucket() -> None:
 def test_parser_skips_unknown_kinds_and_counts_them() -> None:
     result = parse_webhook({"entry": [{"messaging": [{"sender": {"id": "1"}, "optin": {}}, {"sender": {"id": "1"}}]}]})
     assert result.events == [] and result.skipped == {"unknown_kind": 2}
+
+
+def test_agent_target_resolves_every_replica_behind_a_name() -> None:
+    from pentagon.webhook.agent_client import _target
+
+    assert _target("agent:50051") == "dns:///agent:50051"
+    assert _target("127.0.0.1:50051") == "dns:///127.0.0.1:50051"
+    assert _target("dns:///agent:50051") == "dns:///agent:50051"
+    assert _target("unix:/run/agent.sock") == "unix:/run/agent.sock"

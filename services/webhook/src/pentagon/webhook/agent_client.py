@@ -38,7 +38,12 @@ class AgentClient:
     def _ensure(self) -> agent_pb2_grpc.AgentServiceStub:
         # Created lazily: a grpc.aio channel binds to the running event loop.
         if self._stub is None:
-            self._channel = grpc.aio.insecure_channel(self.addr, options=[("grpc.keepalive_time_ms", 30_000)])
+            # dns:/// + round_robin: with several agent replicas behind one name (compose --scale),
+            # calls spread over all of them and a dead one is skipped.
+            self._channel = grpc.aio.insecure_channel(
+                _target(self.addr),
+                options=[("grpc.keepalive_time_ms", 30_000), ("grpc.lb_policy_name", "round_robin")],
+            )
             self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
         return self._stub
 
@@ -64,3 +69,8 @@ class AgentClient:
     async def close(self) -> None:
         if self._channel is not None:
             await self._channel.close()
+
+
+def _target(addr: str) -> str:
+    """'agent:50051' -> 'dns:///agent:50051' (every A record is a backend); explicit schemes are kept."""
+    return addr if "://" in addr or addr.startswith(("dns:", "unix:", "ipv4:", "ipv6:")) else f"dns:///{addr}"

@@ -21,19 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from syskit.stack import SystemStack  # noqa: E402
 
 from pentagon.devtools.embedded import NatsServer, Postgres  # noqa: E402
-from pentagon.devtools.pytest_plugin import ServiceRunner  # noqa: E402
-
-
-async def _wipe_jetstream(url: str) -> None:
-    import nats
-
-    nc = await nats.connect(url)
-    try:
-        js = nc.jetstream()
-        for info in await js.streams_info():
-            await js.delete_stream(info.config.name)
-    finally:
-        await nc.close()
+from pentagon.devtools.pytest_plugin import ServiceRunner, wipe_jetstream  # noqa: E402
 
 
 def _module_stack(request: pytest.FixtureRequest, infra_dir: Path, nats_server: NatsServer,
@@ -43,7 +31,7 @@ def _module_stack(request: pytest.FixtureRequest, infra_dir: Path, nats_server: 
     name = request.module.__name__.rsplit(".", 1)[-1]
     if not nats_server.process.running():
         nats_server.start()
-    asyncio.run(_wipe_jetstream(nats_server.url))
+    asyncio.run(wipe_jetstream(nats_server.url))
     database_url = postgres_server.create_database(f"sys_{name}_{os.getpid()}")
     runner = ServiceRunner(infra_dir / "logs" / f"system-{name}")
     stack = SystemStack(runner, nats_server, postgres_server, nats_server.url, database_url, infra_dir, extra_env,

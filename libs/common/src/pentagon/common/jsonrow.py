@@ -8,6 +8,19 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+# The columns (and order) of a conversation or message as the REST API and the update
+# frames show them: tracking builds UpdateEvent.row_json and admin-api its answers from these.
+CONVERSATION_COLUMNS = (
+    "id", "user_id", "platform", "status", "priority", "bot_paused", "assigned_to", "escalation_reason",
+    "created_at", "updated_at", "last_message_at", "closed_at", "message_count", "user_message_count",
+    "bot_message_count", "human_message_count", "pending_human_count", "metadata",
+)
+MESSAGE_COLUMNS = (
+    "id", "conversation_id", "sender_type", "content", "timestamp", "confidence_score", "requires_human",
+    "human_replied", "escalation_reason", "metadata", "kind", "channel", "actor", "platform_message_id",
+    "event_id", "reply_to_event_id", "delivery_status", "delivery_error", "delivered_at", "read_at", "created_at",
+)
+
 
 def iso(value: datetime | None) -> str | None:
     """UTC ISO 8601 with a Z, as the original integration returned timestamps."""

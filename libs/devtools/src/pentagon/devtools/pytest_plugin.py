@@ -55,7 +55,8 @@ def database_url(postgres_server: Postgres) -> str:
     return postgres_server.create_database(name)
 
 
-async def _wipe_jetstream(url: str) -> None:
+async def wipe_jetstream(url: str) -> None:
+    """Delete every stream and KV bucket: a clean JetStream without restarting the server."""
     import nats
 
     nc = await nats.connect(url)
@@ -72,7 +73,7 @@ def nats_url(nats_server: NatsServer) -> str:
     """The session's nats-server with every stream and bucket deleted before the test."""
     if not nats_server.process.running():
         nats_server.start()
-    asyncio.run(_wipe_jetstream(nats_server.url))
+    asyncio.run(wipe_jetstream(nats_server.url))
     return nats_server.url
 
 

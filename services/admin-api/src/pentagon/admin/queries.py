@@ -17,18 +17,8 @@ from typing import Any, Literal
 import asyncpg
 
 from pentagon.admin.errors import invalid
-from pentagon.common.jsonrow import row_to_dict
+from pentagon.common.jsonrow import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, row_to_dict
 
-CONVERSATION_COLUMNS = (
-    "id", "user_id", "platform", "status", "priority", "bot_paused", "assigned_to", "escalation_reason",
-    "created_at", "updated_at", "last_message_at", "closed_at", "message_count", "user_message_count",
-    "bot_message_count", "human_message_count", "pending_human_count", "metadata",
-)
-MESSAGE_COLUMNS = (
-    "id", "conversation_id", "sender_type", "content", "timestamp", "confidence_score", "requires_human",
-    "human_replied", "escalation_reason", "metadata", "kind", "channel", "actor", "platform_message_id",
-    "event_id", "reply_to_event_id", "delivery_status", "delivery_error", "delivered_at", "read_at", "created_at",
-)
 AUDIT_COLUMNS = ("id", "command_id", "actor", "action", "conversation_id", "message_id", "params", "before", "after",
                  "created_at")
 

@@ -16,12 +16,12 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from pentagon.common.bus import COMMAND_SUBJECT
-from pentagon.common.jsonrow import dumps
+from pentagon.common.jsonrow import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, dumps
 from pentagon.common.proto import tracking_pb2 as tpb
 from pentagon.tracking import metrics
 from pentagon.tracking.store import Store, StoreConflict, StoreRejected, StoreUnavailable
 from pentagon.tracking.updates import (
-    CONVERSATION_COLUMNS, MESSAGE_COLUMNS, ModeChange, Update, UpdatePublisher, as_row, conversation_update, deleted_update,
+    ModeChange, Update, UpdatePublisher, as_row, conversation_update, deleted_update,
 )
 
 log = logging.getLogger(__name__)

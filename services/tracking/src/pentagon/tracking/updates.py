@@ -17,23 +17,13 @@ from nats.js.kv import KeyValue
 
 from pentagon.common.bus import MODE_BUCKET, mode_key, user_token
 from pentagon.common.events import timestamp
-from pentagon.common.jsonrow import dumps, row_to_dict
+from pentagon.common.jsonrow import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, dumps, row_to_dict
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.tracking import metrics
 from pentagon.tracking.wire import pub_frame, send_frames
 
 log = logging.getLogger(__name__)
 
-CONVERSATION_COLUMNS = (
-    "id", "user_id", "platform", "status", "priority", "bot_paused", "assigned_to", "escalation_reason",
-    "created_at", "updated_at", "last_message_at", "closed_at", "message_count", "user_message_count",
-    "bot_message_count", "human_message_count", "pending_human_count", "metadata",
-)
-MESSAGE_COLUMNS = (
-    "id", "conversation_id", "sender_type", "content", "timestamp", "confidence_score", "requires_human",
-    "human_replied", "escalation_reason", "metadata", "kind", "channel", "actor", "platform_message_id",
-    "event_id", "reply_to_event_id", "delivery_status", "delivery_error", "delivered_at", "read_at", "created_at",
-)
 TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "last_message_at", "closed_at", "timestamp",
                                "delivered_at", "read_at"})
 MODES = {"active": "bot", "human": "human", "closed": "closed"}

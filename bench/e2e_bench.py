@@ -186,11 +186,38 @@ async def _wait_processed(conn: asyncpg.Connection, ids: list[str], deadline: fl
         await asyncio.sleep(0.1)
 
 
+def stack_pids(stack: SystemStack) -> dict[str, int]:
+    pids = {name: proc.pid for name, proc in stack.procs.items() if proc.running()}
+    pids["nats"] = stack.nats.process.pid
+    pids["postgres"] = stack.postgres.process.pid
+    if stack.gateway is not None:
+        pids["caddy"] = stack.gateway.process.pid
+    pids["load generator"] = os.getpid()
+    return pids
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU of each process and its children (Postgres backends are the postmaster's)."""
+    import psutil
+
+    out = {}
+    for name, pid in pids.items():
+        try:
+            proc = psutil.Process(pid)
+            procs = [proc] + (proc.children(recursive=True) if name == "postgres" else [])
+            out[name] = sum(sum(p.cpu_times()[:2]) for p in procs if p.is_running())
+        except psutil.Error:
+            out[name] = 0.0
+    return out
+
+
 async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: LeanFeed, rate: float) -> dict:
     load = SteadyLoad(stack.gateway_url, stack.secrets.app_secret, rate=rate, users=USERS,
                       user_prefix=f"r{int(rate)}-", max_in_flight=1024)
     graph = GraphCount(stack.url("graph-stub"))
     await graph.start()
+    pids = stack_pids(stack)
+    cpu_before = cpu_seconds(pids)
     t0 = time.time()
     load.start(count=int(rate * STEP_S))
     await load.wait_done()
@@ -200,6 +227,7 @@ async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: LeanFeed
     ids = [f"m:{s.mid}" for s in acked]
     timeline: list[tuple[float, int, int, int, int]] = []
     done, answered, t_done = await _wait_processed(conn, ids, t_sent + max(60.0, 6 * STEP_S), timeline, t0, graph)
+    cpu = {name: secs - cpu_before.get(name, 0.0) for name, secs in cpu_seconds(pids).items()}
     await graph.client.aclose()
     started = {f"m:{s.mid}": s.started for s in acked}
     ws = feed.created_at(started)
@@ -222,6 +250,8 @@ async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: LeanFeed
         "saturated": (done < len(ids) or t_done - t_sent > DRAIN_MAX_S or len(acked) < 0.99 * int(rate * STEP_S)
                       or len(load.sent) / (t_sent - t0) < 0.9 * rate),
         "stage_timeline_s_stored_answered_sent_graph": timeline,
+        # CPU per fully processed message, per process: the figure other load on a shared machine distorts least.
+        "cpu_ms_per_message": {name: round(secs / done * 1000, 3) for name, secs in sorted(cpu.items())} if done else {},
         "_ids": ids,
     }
 
@@ -229,6 +259,8 @@ async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: LeanFeed
 async def baseline_step(gateway_url: str, secret: str, conn: asyncpg.Connection, rate: float) -> dict:
     load = SteadyLoad(gateway_url, secret, rate=rate, users=USERS, user_prefix=f"b{int(rate)}-", max_in_flight=1024)
     before = await conn.fetchval("SELECT count(*) FROM messages WHERE sender_type = 'bot'")
+    pids = stack_pids(stack)
+    cpu_before = cpu_seconds(pids)
     t0 = time.time()
     load.start(count=int(rate * STEP_S))
     await load.wait_done()
@@ -251,6 +283,10 @@ def _print_step(kind: str, step: dict) -> None:
           f"acked {step['acked']:>6}  processed {step['processed_per_s']:>7.1f}/s  ack p50/p99 "
           f"{step['ack_p50_ms']}/{step['ack_p99_ms']} ms  ws p50/p99 {step.get('ws_p50_ms', '-')}/{step.get('ws_p99_ms', '-')} ms"
           f"{'  SATURATED' if step['saturated'] else ''}", flush=True)
+    if step.get("cpu_ms_per_message"):
+        cpu = step["cpu_ms_per_message"]
+        print(f"           cpu ms/msg: total {sum(cpu.values()):.2f} = "
+              + ", ".join(f"{name} {ms:.2f}" for name, ms in sorted(cpu.items(), key=lambda kv: -kv[1])), flush=True)
 
 
 async def run_ours(stack: SystemStack) -> tuple[list[dict], dict]:

@@ -133,7 +133,7 @@ async def test_reply_publishes_a_human_message_for_delivery(admin, pg):
     assert r.status_code == 202, r.text
     body = r.json()
     assert body["success"] is True and body["event_id"]
-    event = await next_event(admin.js, f"events.out.messenger.{user_token('psid-42')}")
+    event = await next_event(admin.js, f"events.out.messenger.*.{user_token('psid-42')}")
     assert event.event_id == body["event_id"]
     assert event.sender == pb.SENDER_HUMAN and event.needs_delivery
     assert event.content == "မင်္ဂလာပါ 👋 how can I help?"

@@ -89,3 +89,11 @@ def test_metadata_big_integers_keep_their_precision() -> None:
     assert _metadata('{"s": "\\ud800x"}', 1000) == {"s": "?x"}
     with pytest.raises(InvalidEvent):
         _metadata('{"a": NaN}', 1000)
+
+
+def test_the_partition_token_the_stream_inserts_is_accepted() -> None:
+    subject, data = message_event("a")
+    family, platform, token = subject.split(".")[1:]
+    assert run(f"events.{family}.{platform}.17.{token}", data)["event_id"] == "a"
+    with pytest.raises(InvalidEvent, match="unknown subject"):
+        run(f"events.{family}.{platform}.x.{token}", data)

@@ -20,7 +20,7 @@ import nats
 import pytest
 from nats.js.errors import NotFoundError
 
-from pentagon.common.bus import EVENTS_STREAM, UPDATES_STREAM, mode_key
+from pentagon.common.bus import EVENT_PARTITIONS, EVENTS_STREAM, UPDATES_STREAM, mode_key
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.devtools.embedded import free_port
 from pentagon.webhook.signature import sign_body
@@ -55,6 +55,10 @@ class Bus:
     js: Any
 
     async def messages(self, subject: str, stream: str = EVENTS_STREAM) -> list[Any]:
+        if stream == EVENTS_STREAM and subject.count(".") == 3 and not subject.endswith(">"):
+            # The stream inserts the partition token (pentagon.common.bus.partition_transform).
+            family, token = subject.rsplit(".", 1)
+            subject = f"{family}.*.{token}"
         out, seq = [], 1
         while True:
             try:
@@ -74,10 +78,13 @@ class Bus:
         kv = await self.js.key_value("conversation_mode")
         await kv.put(mode_key(platform, user_id), mode.encode())
 
-    async def consumer_idle(self, durable: str) -> bool:
-        """True once the durable has nothing pending and nothing unacknowledged."""
-        info = await self.js.consumer_info(EVENTS_STREAM, durable)
-        return info.num_pending == 0 and info.num_ack_pending == 0
+    async def consumer_idle(self, name: str) -> bool:
+        """True once every partition durable of the worker has nothing pending and nothing unacknowledged."""
+        for partition in range(EVENT_PARTITIONS):
+            info = await self.js.consumer_info(EVENTS_STREAM, f"{name}-{partition}")
+            if info.num_pending or info.num_ack_pending:
+                return False
+        return True
 
     async def wait_idle(self, durable: str) -> None:
         await eventually(lambda: self.consumer_idle(durable))
@@ -167,6 +174,20 @@ async def start_webhook(services, nats_url: str) -> AsyncIterator[Callable[..., 
     yield start
     for hook in started:
         await hook.client.aclose()
+
+
+@pytest.fixture
+def start_workers(services, nats_url: str) -> Callable[..., str]:  # type: ignore[no-untyped-def]
+    """A workers-only replica (python -m pentagon.webhook with WEBHOOK_WORKERS_ONLY): returns its ops URL."""
+
+    def start(graph: GraphStub | None = None, **overrides: str) -> str:
+        port = free_port()
+        env = webhook_env(nats_url, free_port(), graph, WEBHOOK_WORKERS_ONLY="true",
+                          WEBHOOK_WORKER_ADDR=f"127.0.0.1:{port}", **overrides)
+        services.start("pentagon.webhook", env, ready_url=f"http://127.0.0.1:{port}/readyz", name="webhook-workers")
+        return f"http://127.0.0.1:{port}"
+
+    return start
 
 
 def text_event(psid: str, mid: str, text: str, ts: int | None = None) -> dict[str, Any]:

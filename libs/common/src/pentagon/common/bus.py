@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig, SubjectTransform
 from nats.js.errors import BadRequestError
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,8 @@ MODE_BUCKET = "conversation_mode"
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
 
 DAY = 24 * 3600
+# Partitions of the EVENTS stream: per-conversation order across worker replicas (webhook consumer.py).
+EVENT_PARTITIONS = 64
 
 _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -105,11 +107,25 @@ async def connect(url: str, name: str) -> Client:
     )
 
 
-def stream_configs(replicas: int = 1) -> list[StreamConfig]:
+def partition_transform(partitions: int) -> SubjectTransform:
+    """events.<family>.<platform>.<u> is stored as events.<family>.<platform>.<p>.<u>, p = hash(u) mod N.
+
+    The server computes p, so publishers need not know N; every event of one user
+    lands in the same partition, which the workers consume one message at a time.
+    The partition comes before the user token so that a partition's filter
+    (events.in.messenger.<p>.*) is a prefix the server's subject index can prune by.
+    """
+    return SubjectTransform(src="events.*.*.*",
+                            dest=f"events.{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}.{{{{partition({partitions},3)}}}}"
+                                 f".{{{{wildcard(3)}}}}")
+
+
+def stream_configs(replicas: int = 1, partitions: int = EVENT_PARTITIONS) -> list[StreamConfig]:
     return [
         StreamConfig(
             name=EVENTS_STREAM,
             subjects=["events.>"],
+            subject_transform=partition_transform(partitions),
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             max_age=7 * DAY,
@@ -139,9 +155,9 @@ def stream_configs(replicas: int = 1) -> list[StreamConfig]:
     ]
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+async def ensure_streams(js: JetStreamContext, replicas: int = 1, partitions: int = EVENT_PARTITIONS) -> None:
     """Create or update the streams and the mode bucket; safe from every replica at once."""
-    for config in stream_configs(replicas):
+    for config in stream_configs(replicas, partitions):
         try:
             await js.add_stream(config)
         except BadRequestError:

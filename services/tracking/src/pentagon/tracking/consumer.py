@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 DURABLE = "tracking"
 FILTER = "events.>"
 MAX_CONFLICT_RETRIES = 20
+# How long a "take what is waiting" fetch may linger when nothing is.
+NO_WAIT_S = 0.002
 
 
 def delivery_info(msg: Msg) -> tuple[int, Callable[[], datetime]]:
@@ -116,7 +118,13 @@ class Consumer:
                 await self._handle(msgs)
 
     async def _fetch(self, sub: Any) -> list[Msg]:
-        """Up to TRACKING_BATCH_SIZE events, waiting at most TRACKING_BATCH_WAIT_MS after the first."""
+        """The events waiting now, up to TRACKING_BATCH_SIZE (group commit).
+
+        No waiting for a batch to fill by default: while one worker commits, the
+        next events pile up and the other worker takes them all at once, so batches
+        grow with the load by themselves and a quiet system commits (and pushes to
+        the panel) at once. TRACKING_BATCH_WAIT_MS > 0 lingers that long for more.
+        """
         size = self._s.tracking_batch_size
         try:
             # One event first: fetch(size) on an idle consumer would linger until `size` events
@@ -129,10 +137,14 @@ class Consumer:
             await asyncio.sleep(0.5)
             return []
         deadline = time.monotonic() + self._s.tracking_batch_wait_ms / 1000
-        while len(msgs) < size and (remaining := deadline - time.monotonic()) > 0.005:
+        while len(msgs) < size:
+            remaining = deadline - time.monotonic()
             try:
-                msgs.extend(await sub.fetch(size - len(msgs), timeout=remaining))
+                # nats-py first takes what is there (no_wait), then waits at most `timeout` if nothing was.
+                msgs.extend(await sub.fetch(size - len(msgs), timeout=max(remaining, NO_WAIT_S)))
             except Exception:  # noqa: BLE001 - nothing more within the wait: go with what we have
+                break
+            if remaining <= NO_WAIT_S:
                 break
         return msgs
 

@@ -47,7 +47,10 @@ Received = datetime | Callable[[], datetime] | None
 
 def decode(subject: str, data: bytes, seq: int, received_at: Received, limits: Limits) -> dict[str, Any]:
     """received_at (the stream's time, used when the producer set none) may be a callable: parsed only if needed."""
+    # events.<family>.<platform>.<partition>.<u>: the stream inserts the partition token.
     parts = subject.split(".")
+    if len(parts) == 5 and parts[3].isdigit():
+        del parts[3]
     if len(parts) != 4 or parts[0] != "events":
         raise InvalidEvent("unknown subject")
     family, platform, token = parts[1], parts[2], parts[3]

@@ -1,127 +1,140 @@
-"""A durable JetStream pull consumer feeding N serial in-process lanes.
+"""Per-conversation order across every replica: one durable per partition, one message in flight each.
 
-A message goes to lane ``crc32(subject) % N``: subjects end with the user
-token, so one conversation's messages are handled one after another, in
-stream order, while different conversations proceed concurrently. With several
-replicas sharing the durable, JetStream spreads messages across them and the
-per-conversation order holds only within a replica (see docs/services/webhook.md).
+The EVENTS stream inserts a partition token into every subject
+(``events.in.messenger.<p>.<u>``, p = hash of the user token, see
+pentagon.common.bus). Each partition has its own durable push consumer
+``<name>-<p>`` with ``max_ack_pending=1``, shared by every replica as a queue
+group: JetStream hands the next message of a partition to some replica only
+after the previous one was acked, so one user's messages are handled one after
+another, in stream order, whichever replica gets them; partitions (users) run
+concurrently. A replica that dies holding a message blocks that partition until
+``ack_wait`` expires; a live handler keeps its claim with in-progress pings.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import zlib
 from collections.abc import Awaitable, Callable
 
+import nats.errors
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from pentagon.common.bus import EVENTS_STREAM
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Msg], Awaitable[None]]
+WATCH_INTERVAL_S = 15.0
+STOP_GRACE_S = 10.0
 
 
-class LaneConsumer:
-    def __init__(self, js: JetStreamContext, durable: str, subject: str, handler: Handler,
-                 lanes: int, max_inflight: int, ack_wait_s: float) -> None:
+class PartitionedConsumer:
+    def __init__(self, js: JetStreamContext, name: str, subject: str, handler: Handler,
+                 partitions: int, ack_wait_s: float) -> None:
+        """``subject`` is the family without the user and partition tokens, e.g. ``events.in.messenger``."""
         self.js = js
-        self.durable = durable
+        self.name = name
         self.subject = subject
         self.handler = handler
-        self.lanes: list[asyncio.Queue[Msg]] = [asyncio.Queue() for _ in range(max(1, lanes))]
-        self.slots = asyncio.Semaphore(max(1, max_inflight))
-        self.max_inflight = max(1, max_inflight)
+        self.partitions = max(1, partitions)
         self.ack_wait_s = ack_wait_s
+        self._subs: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._watcher: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
-    def config(self) -> ConsumerConfig:
+    def durable(self, partition: int) -> str:
+        return f"{self.name}-{partition}"
+
+    def config(self, partition: int) -> ConsumerConfig:
+        durable = self.durable(partition)
         return ConsumerConfig(
-            durable_name=self.durable, filter_subject=self.subject, ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL, ack_wait=self.ack_wait_s, max_deliver=-1,
-            max_ack_pending=self.max_inflight * 4,
+            durable_name=durable, deliver_group=durable, deliver_subject=f"_pentagon.deliver.{durable}",
+            filter_subject=f"{self.subject}.{partition}.*", ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL, ack_wait=self.ack_wait_s, max_deliver=-1, max_ack_pending=1,
         )
 
     async def ensure(self) -> None:
-        """Create the durable before the HTTP server accepts anything, so no event predates it."""
-        await self.js.add_consumer(EVENTS_STREAM, self.config())
+        """Create every partition's durable (idempotent: same config from every replica)."""
+        for partition in range(self.partitions):
+            await self.js.add_consumer(EVENTS_STREAM, self.config(partition))
 
     async def start(self) -> None:
         await self.ensure()
-        self._tasks = [asyncio.create_task(self._lane(q), name=f"{self.durable}-lane") for q in self.lanes]
-        self._tasks.append(asyncio.create_task(self._fetch_loop(), name=f"{self.durable}-fetch"))
+        nc = self.js._nc  # noqa: SLF001 - push delivery is a plain queue subscription on that connection
+        for partition in range(self.partitions):
+            config = self.config(partition)
+            sub = await nc.subscribe(config.deliver_subject, queue=config.deliver_group, pending_msgs_limit=64)
+            self._subs.append(sub)
+            self._tasks.append(asyncio.create_task(self._serve(sub), name=self.durable(partition)))
+        self._watcher = asyncio.create_task(self._watch(), name=f"{self.name}-watch")
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        """Take nothing new, let the messages in hand finish (briefly), then leave."""
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.cancel()
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        _, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE_S) if self._tasks else (set(), set())
+        for task in pending:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _fetch_loop(self) -> None:
-        sub = None
-        while True:
+    async def _serve(self, sub: Subscription) -> None:
+        while not self._stopping.is_set():
             try:
-                if sub is None:
-                    sub = await self.js.pull_subscribe_bind(self.durable, stream=EVENTS_STREAM)
-                await self.slots.acquire()
-                self.slots.release()
-                free = max(1, self.slots._value)  # noqa: SLF001 - how many lanes slots are idle
-                msgs = await _fetch_available(sub, min(free, 256))
-            except asyncio.TimeoutError:
+                msg = await sub.next_msg(timeout=1.0)
+            except (nats.errors.TimeoutError, asyncio.TimeoutError):
                 continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - NATS down or consumer gone: retry, recreate
-                log.warning("consumer fetch failed", extra={"consumer": self.durable, "error": type(exc).__name__})
-                await asyncio.sleep(1.0)
-                sub = await self._rebind(sub)
+            except Exception:  # noqa: BLE001 - unsubscribed (stopping) or connection closed
+                if self._stopping.is_set():
+                    return
+                await asyncio.sleep(0.5)
                 continue
-            for msg in msgs:
-                await self.slots.acquire()
-                self.lanes[zlib.crc32(msg.subject.encode()) % len(self.lanes)].put_nowait(msg)
+            if not msg.reply:
+                continue  # a flow-control or status message: nothing to handle
+            await self._handle(msg)
 
-    async def _rebind(self, sub):  # type: ignore[no-untyped-def]
-        if sub is not None:
-            try:
-                await sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - connection gone: nothing to clean up
-                pass
+    async def _handle(self, msg: Msg) -> None:
+        keepalive = asyncio.create_task(self._keep_claim(msg))
         try:
-            await self.ensure()
-        except Exception:  # noqa: BLE001 - still down; the next loop tries again
-            pass
-        return None
+            await self.handler(msg)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await msg.nak()  # shutting down mid-message: another replica takes it at once
+            raise
+        except Exception as exc:  # noqa: BLE001 - never lose the partition: redeliver later
+            log.warning("handler failed, will be redelivered", extra={"consumer": self.name, "error": type(exc).__name__})
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=2.0)
+        finally:
+            keepalive.cancel()
 
-    async def _lane(self, queue: asyncio.Queue[Msg]) -> None:
+    async def _keep_claim(self, msg: Msg) -> None:
+        """A long agent call or Send API retry must not let ack_wait hand the message to another replica."""
         while True:
-            msg = await queue.get()
-            try:
-                await self.handler(msg)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - never lose the lane: redeliver later
-                log.warning("handler failed, will be redelivered",
-                            extra={"consumer": self.durable, "error": type(exc).__name__})
+            await asyncio.sleep(self.ack_wait_s / 3)
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+
+    async def _watch(self) -> None:
+        """Recreate a durable that vanished (deleted by hand, NATS data lost): else its partition stalls."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(WATCH_INTERVAL_S)
+            for partition in range(self.partitions):
                 try:
-                    await msg.nak(delay=2.0)
-                except Exception:  # noqa: BLE001 - ack_wait redelivers it anyway
-                    pass
-            finally:
-                self.slots.release()
-
-
-async def _fetch_available(sub, size: int) -> list:  # type: ignore[no-untyped-def]
-    """The next event as soon as it exists, plus whatever else is already waiting.
-
-    A plain ``fetch(size, timeout=1)`` on an idle consumer lingers until ``size``
-    events arrived or the second passed: every reply would wait up to 1 s.
-    """
-    msgs = await sub.fetch(1, timeout=1.0)
-    if size > 1:
-        try:
-            msgs.extend(await sub.fetch(size - 1, timeout=0.005))
-        except Exception:  # noqa: BLE001 - nothing more right now (or NATS hiccup): go with what we have
-            pass
-    return msgs
+                    await self.js.consumer_info(EVENTS_STREAM, self.durable(partition))
+                except NotFoundError:
+                    log.warning("consumer missing, recreating", extra={"consumer": self.durable(partition)})
+                    with contextlib.suppress(Exception):
+                        await self.js.add_consumer(EVENTS_STREAM, self.config(partition))
+                except Exception:  # noqa: BLE001 - NATS away: the next round checks again
+                    break

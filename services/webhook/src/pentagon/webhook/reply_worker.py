@@ -1,4 +1,4 @@
-"""Reply worker: durable ``reply-worker`` on ``events.in.messenger.>``.
+"""Reply worker: durables ``reply-worker-<p>`` on ``events.in.messenger.<p>.<u>`` (consumer.py: order per user).
 
 For each user message: skip what the bot never answers (standby, reactions,
 receipts, bare attachments), skip conversations not in ``bot`` mode, otherwise
@@ -21,7 +21,8 @@ from nats.aio.msg import Msg
 from pentagon.common.bus import Subjects
 from pentagon.common.events import publish, to_datetime
 from pentagon.common.proto import events_pb2 as pb
-from pentagon.webhook.consumer import LaneConsumer
+from pentagon.common.bus import EVENT_PARTITIONS
+from pentagon.webhook.consumer import PartitionedConsumer
 from pentagon.webhook.metrics import REPLIES
 from pentagon.webhook.replies import answerable, generate_reply
 from pentagon.webhook.runtime import Runtime, may_repeat
@@ -30,7 +31,7 @@ from pentagon.webhook.send_api import GraphError
 log = logging.getLogger(__name__)
 
 DURABLE = "reply-worker"
-SUBJECT = "events.in.messenger.>"
+SUBJECT = "events.in.messenger"  # .<u>.<partition>
 # Messenger's standard window: answering later than this needs a tag we may not use for bots.
 MAX_AGE_S = 24 * 3600
 
@@ -39,8 +40,7 @@ class ReplyWorker:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         s = rt.settings
-        ack_wait = s.worker_ack_wait_s or max(60.0, (s.agent_timeout_ms / 1000 + 1) * (s.agent_retries + 1) * 2)
-        self.consumer = LaneConsumer(rt.js, DURABLE, SUBJECT, self.handle, s.worker_lanes, s.worker_max_inflight, ack_wait)
+        self.consumer = PartitionedConsumer(rt.js, DURABLE, SUBJECT, self.handle, EVENT_PARTITIONS, s.worker_ack_wait_s)
 
     async def handle(self, msg: Msg) -> None:
         try:

@@ -1,4 +1,4 @@
-"""Sender worker: durable ``sender`` on ``events.out.messenger.>``, delivers ``needs_delivery`` events.
+"""Sender worker: durables ``sender-<p>`` on ``events.out.messenger.<p>.<u>``, delivers ``needs_delivery`` events.
 
 Each chunk of a message (texts over 2000 characters are split) is sent once:
 a ``sent.<h>`` marker holding the returned mid is written right after Graph
@@ -22,7 +22,8 @@ from nats.aio.msg import Msg
 from pentagon.common.bus import Subjects
 from pentagon.common.events import publish, timestamp
 from pentagon.common.proto import events_pb2 as pb
-from pentagon.webhook.consumer import LaneConsumer
+from pentagon.common.bus import EVENT_PARTITIONS
+from pentagon.webhook.consumer import PartitionedConsumer
 from pentagon.webhook.messenger_parser import OWN_METADATA_PREFIX
 from pentagon.webhook.metrics import SEND_RESULTS
 from pentagon.webhook.runtime import Runtime, key_hash, may_repeat
@@ -31,7 +32,7 @@ from pentagon.webhook.send_api import GraphError, SendResult, quick_replies, spl
 log = logging.getLogger(__name__)
 
 DURABLE = "sender"
-SUBJECT = "events.out.messenger.>"
+SUBJECT = "events.out.messenger"  # .<u>.<partition>
 WINDOW = timedelta(hours=24)
 
 
@@ -66,8 +67,7 @@ class Sender:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         s = rt.settings
-        ack_wait = s.worker_ack_wait_s or max(60.0, s.send_timeout_s * s.send_max_attempts * 3)
-        self.consumer = LaneConsumer(rt.js, DURABLE, SUBJECT, self.handle, s.worker_lanes, s.worker_max_inflight, ack_wait)
+        self.consumer = PartitionedConsumer(rt.js, DURABLE, SUBJECT, self.handle, EVENT_PARTITIONS, s.worker_ack_wait_s)
 
     async def handle(self, msg: Msg) -> None:
         try:

@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import secrets
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from pentagon.common.settings import CommonSettings
 
@@ -43,10 +43,6 @@ class Settings(CommonSettings):
     webhook_worker_addr: str = "127.0.0.1:8011"
     reply_worker_enabled: bool = True
     sender_enabled: bool = True
-    # Lanes are serial per conversation, so they bound concurrency: with 16, each message had to be
-    # done in 1/(rate/16) s; an agent call plus a few NATS round trips on a busy host took longer.
-    worker_lanes: int = 256
-    worker_max_inflight: int = 512
     mode_closed_wait_ms: int = 3000
     # mark_seen + typing_on only when the agent has not answered within this delay (0 = always).
     typing_delay_ms: int = 300
@@ -54,9 +50,9 @@ class Settings(CommonSettings):
     send_backoff_ms: int = 300
     send_max_deliveries: int = 10
     send_timeout_s: float = 15.0
-    # 0 = derived from the agent/send timeouts (at least 60 s); lower it only where a fast
-    # redelivery after a crash matters more than a possible duplicate agent call (tests).
-    worker_ack_wait_s: float = 0.0
+    # Redelivery of a message whose worker died. A live worker keeps its claim with in-progress
+    # pings, so this only bounds how long a crashed replica's partition waits (one user in 64).
+    worker_ack_wait_s: float = Field(15.0, ge=1.0, le=3600.0)
 
     # Web chat
     chat_session_secret: SecretStr | None = None

@@ -42,7 +42,7 @@ async def updates(js: Any) -> list[tuple[str, pb.UpdateEvent]]:
 async def mode(js: Any, platform: str, user: str) -> str | None:
     kv = await js.key_value(MODE_BUCKET)
     try:
-        return (await kv.get(mode_key(platform, user))).value.decode()
+        return (await kv.get(mode_key(platform, user))).value.decode().split(";")[0]
     except Exception:  # noqa: BLE001 - no key
         return None
 

@@ -52,6 +52,7 @@ async def test_sweep_and_outbox_through_rpc(postgrest: LoopbackPostgrest, migrat
         assert [row["outbox"] for row in replay] == [first["outbox"], second["outbox"]]
         await store.outbox_done([row["outbox"] for row in replay])
         assert await store.outbox_replay(0, 10) == []
+        assert await store.prune(8) == 0  # the hourly processed_events pruning, same function as on asyncpg
     finally:
         await store.close()
     assert await count(migrated_url, "SELECT count(*) FROM update_outbox") == 0

@@ -83,7 +83,9 @@ def plan_command(command_id: str, result: dict[str, Any]) -> tuple[dict[str, Any
     if conversation is not None:
         updates.append(conversation)
         if result.get("mode_changed"):
-            modes.append(ModeChange(conversation.platform, conversation.user_id, conversation.mode))
+            raw = result["conversation"]
+            modes.append(ModeChange(conversation.platform, conversation.user_id, conversation.mode,
+                                    raw["id"], raw.get("mode_version", 0)))
     return row, updates, modes
 
 

@@ -138,13 +138,12 @@ class Consumer:
             return []
         deadline = time.monotonic() + self._s.tracking_batch_wait_ms / 1000
         while len(msgs) < size:
-            remaining = deadline - time.monotonic()
             try:
-                # nats-py first takes what is there (no_wait), then waits at most `timeout` if nothing was.
-                msgs.extend(await sub.fetch(size - len(msgs), timeout=max(remaining, NO_WAIT_S)))
+                # nats-py first takes what is there (no_wait), then waits at most `timeout` if nothing was;
+                # one fetch may return fewer than are waiting, so go on until one finds nothing.
+                timeout = max(deadline - time.monotonic(), NO_WAIT_S)
+                msgs.extend(await sub.fetch(size - len(msgs), timeout=timeout))
             except Exception:  # noqa: BLE001 - nothing more within the wait: go with what we have
-                break
-            if remaining <= NO_WAIT_S:
                 break
         return msgs
 

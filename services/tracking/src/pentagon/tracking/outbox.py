@@ -6,7 +6,8 @@ one statement per round. A row left behind (crash between commit and publish)
 is rebuilt from the current rows and republished with the same deterministic
 Nats-Msg-Ids, on start and every TRACKING_SWEEP_INTERVAL_S. The same round runs
 `pentagon_sweep`, which applies parked receipts whose message was committed
-concurrently with them.
+concurrently with them, and once an hour `pentagon_prune` (processed_events
+older than the EVENTS stream's retention).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from pentagon.tracking.updates import UpdatePublisher, plan_ingest
 log = logging.getLogger(__name__)
 
 REPLAY_ROWS = 50
+PRUNE_EVERY_S = 3600.0
+# processed_events must outlive every redelivery of its event: EVENTS keeps events 7 days.
+KEEP_PROCESSED_DAYS = 8
 
 
 class OutboxKeeper:
@@ -32,6 +36,7 @@ class OutboxKeeper:
         self._replay_age = replay_age_s
         self._done: list[int] = []
         self._stop = asyncio.Event()
+        self._pruned_at = float("-inf")
 
     def done(self, outbox_id: int | None) -> None:
         """The updates of this outbox row are stored in UPDATES."""
@@ -63,8 +68,18 @@ class OutboxKeeper:
                 metrics.OUTBOX_REPLAYED.inc()
                 log.info("outbox row republished", extra={"outbox_id": row["outbox"]})
             await self.flush()
+            await self._prune()
         except Exception as exc:  # noqa: BLE001 - retried next round; nothing is lost meanwhile
             log.warning("outbox round failed", extra={"error": type(exc).__name__})
+
+    async def _prune(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._pruned_at < PRUNE_EVERY_S:
+            return
+        removed = await self._store.prune(KEEP_PROCESSED_DAYS)
+        self._pruned_at = now
+        if removed:
+            log.info("processed events pruned", extra={"rows": removed})
 
     async def flush(self) -> None:
         ids, self._done = self._done, []

@@ -51,6 +51,9 @@ class SupabaseStore:
     async def sweep(self) -> dict[str, Any]:
         return await self._rpc("pentagon_sweep", {})
 
+    async def prune(self, keep_days: int) -> int:
+        return await self._rpc("pentagon_prune", {"keep_days": keep_days}, int)
+
     async def outbox_replay(self, min_age_s: float, max_rows: int) -> list[dict[str, Any]]:
         return await self._rpc("pentagon_outbox_replay", {"min_age_s": min_age_s, "max_rows": max_rows}, list)
 

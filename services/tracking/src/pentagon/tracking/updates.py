@@ -7,12 +7,14 @@ keeps one copy (within its duplicate window).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from pentagon.common.bus import MODE_BUCKET, mode_key, user_token
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "last_message_at", "closed_at", "timestamp",
                                "delivered_at", "read_at"})
 MODES = {"active": "bot", "human": "human", "closed": "closed"}
+MODE_WRITES_AT_ONCE = 64
+MODE_CAS_ATTEMPTS = 20
 KINDS = {
     "message": pb.UPDATE_MESSAGE_CREATED,
     "conversation": pb.UPDATE_CONVERSATION_CHANGED,
@@ -79,10 +83,31 @@ def conversation_update(raw: dict[str, Any]) -> Update:
 
 
 class ModeChange:
-    __slots__ = ("platform", "user_id", "mode")
+    """mode None = forget the user. (conversation_id, version) orders the changes of one user (0006 migration)."""
 
-    def __init__(self, platform: str, user_id: str, mode: str | None) -> None:
-        self.platform, self.user_id, self.mode = platform, user_id, mode  # mode None = forget the user
+    __slots__ = ("platform", "user_id", "mode", "conversation_id", "version")
+
+    def __init__(self, platform: str, user_id: str, mode: str | None, conversation_id: int = 0,
+                 version: int = 0) -> None:
+        self.platform, self.user_id, self.mode = platform, user_id, mode
+        self.conversation_id, self.version = conversation_id, version
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return self.conversation_id, self.version
+
+    def value(self) -> bytes:
+        """What the webhook reads: the mode first (modes.py takes the text before the first ';')."""
+        return f"{self.mode};{self.conversation_id};{self.version}".encode()
+
+
+def value_order(value: bytes | None) -> tuple[int, int]:
+    """The (conversation_id, version) of a stored mode value; (0, 0) for a bare mode (older writers, tests)."""
+    parts = (value or b"").split(b";")
+    try:
+        return (int(parts[1]), int(parts[2])) if len(parts) == 3 else (0, 0)
+    except ValueError:
+        return 0, 0
 
 
 def plan_ingest(result: dict[str, Any]) -> tuple[list[Update], list[ModeChange]]:
@@ -103,7 +128,7 @@ def plan_ingest(result: dict[str, Any]) -> tuple[list[Update], list[ModeChange]]
             updates.append(Update("conversation", item["platform"], item["user_id"], item["row_json"],
                                   f"conversation:{item['id']}:{item['updated_at']}", item["id"], 0, mode))
             if item.get("mode_changed"):
-                modes.append(ModeChange(item["platform"], item["user_id"], mode))
+                modes.append(ModeChange(item["platform"], item["user_id"], mode, item["id"], item.get("mode_version", 0)))
         for item in part.get("deliveries", []):
             updates.append(message_update("delivery", item, f"delivery:{item['id']}:{item['cause']}"))
     return updates, modes
@@ -168,14 +193,35 @@ class UpdatePublisher:
             raise ConnectionError("reconnected while publishing")
 
     async def write_modes(self, modes: Iterable[ModeChange]) -> None:
-        latest: dict[str, str | None] = {}
+        """Deletions at once; modes only over an older (conversation_id, version), compare-and-set."""
+        latest: dict[str, ModeChange] = {}
         for change in modes:  # later changes of the same user win
-            latest[mode_key(change.platform, change.user_id)] = change.mode
-        prefix = f"$KV.{MODE_BUCKET}."
-        items = [(prefix + key, b"", "DEL") if mode is None else (prefix + key, mode.encode(), None)
-                 for key, mode in latest.items()]
-        if items:
-            await self._publish_in_order(items, "KV-Operation")
+            latest[mode_key(change.platform, change.user_id)] = change
+        deletions = [(f"$KV.{MODE_BUCKET}.{key}", b"", "DEL") for key, c in latest.items() if c.mode is None]
+        if deletions:
+            await self._publish_in_order(deletions, "KV-Operation")
+        writes = [(key, c) for key, c in latest.items() if c.mode is not None]
+        for start in range(0, len(writes), MODE_WRITES_AT_ONCE):
+            await asyncio.gather(*(self._write_mode(key, c) for key, c in writes[start:start + MODE_WRITES_AT_ONCE]))
+
+    async def _write_mode(self, key: str, change: ModeChange) -> None:
+        for _ in range(MODE_CAS_ATTEMPTS):
+            try:
+                entry = await self._kv.get(key)
+            except KeyNotFoundError as exc:
+                # A deleted user's key holds a delete marker: the next write must name its revision.
+                deleted = getattr(exc, "entry", None)
+                last = deleted.revision if deleted is not None and deleted.revision else 0
+            else:
+                if entry.value is not None and value_order(entry.value) >= change.order:
+                    return  # a newer (or the same) state is there already: this write would go back in time
+                last = entry.revision or 0
+            try:
+                await self._kv.update(key, change.value(), last=last)
+                return
+            except KeyWrongLastSequenceError:
+                metrics.RETRIES.labels("mode_cas").inc()  # another writer got in between: look again
+        raise ConnectionError("mode write kept losing the compare-and-set")
 
 
 def pub_frame_kv(subject: str, data: bytes, operation: str | None) -> bytes:

@@ -34,7 +34,8 @@ MODES = ("bot", "human", "closed")
 
 
 def _mode(value: bytes | None) -> str:
-    text = (value or b"").decode(errors="replace")
+    """``human;<conversation id>;<version>`` (tracking's versioned write) or a bare ``human``."""
+    text = (value or b"").split(b";", 1)[0].decode(errors="replace")
     return text if text in MODES else "bot"
 
 

@@ -120,7 +120,7 @@ export async function supabaseSignIn(config, email, password) {
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok || !data.access_token) {
-    throw new ApiError(response.status, 'auth', data.error_description || data.msg || 'Wrong email or password.');
+    throw new ApiError(response.status, 'auth', data.error_description || data.msg || data.message || 'Wrong email or password.');
   }
   return data.access_token;
 }

@@ -532,13 +532,24 @@ function wire() {
     }
   });
   $('#sb-submit').addEventListener('click', async () => {
+    $('#sb-submit').disabled = true;
     try {
-      const token = await supabaseSignIn(state.supabase, $('#sb-email').value, $('#sb-password').value);
+      const token = await supabaseSignIn(state.supabase, $('#sb-email').value.trim(), $('#sb-password').value);
       await signIn(token, $('#remember').checked);
     } catch (err) {
       showSignin(err.message);
+    } finally {
+      // The form comes back on sign-out: a shared cafe computer must not keep the password in it.
+      $('#sb-password').value = '';
+      $('#sb-submit').disabled = false;
     }
   });
+  for (const sel of ['#sb-email', '#sb-password']) {
+    // Enter would submit the token form (whose token field is required), not this sign-in.
+    $(sel).addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.isComposing) { event.preventDefault(); $('#sb-submit').click(); }
+    });
+  }
   $('#signout').addEventListener('click', () => signOut());
   $('#alerts-btn').addEventListener('click', async () => { await enableAlerts(); updateAlertsButton(); });
   $('#error-close').addEventListener('click', hideError);

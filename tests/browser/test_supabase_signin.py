@@ -1,0 +1,272 @@
+"""The admin panel's "Sign in with Supabase", in headless Chromium (issue 7; issue 9's Supabase JWT items).
+
+Supabase Auth is replaced by the GoTrue loopback stub (pentagon.devtools.gotrue_stub),
+served over HTTPS on its own origin like a real project: the panel's own code posts
+the password grant cross-origin (CORS preflight included, through the page's
+Content-Security-Policy), then hands the stub's HS256 access token to admin-api,
+which verifies it with SUPABASE_JWT_SECRET. A second admin-api (the stack's one
+has no Supabase settings) and a second gateway run on the session stack's NATS
+and database, so the conversations, tracking and the Messenger path are the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from panelkit import ROOT, LocalStack, PanelPage, eventually
+
+from pentagon.devtools.embedded import Caddy, ManagedProcess, free_port
+from pentagon.devtools.gotrue_stub import GoTrueStub
+from pentagon.devtools.pytest_plugin import wait_ready
+
+pytestmark = pytest.mark.browser
+
+ADMIN = ("alma@cafe.test", "correct horse battery")
+VIEWER = ("vin@cafe.test", "viewer pass 123")
+NO_ROLE = ("nora@cafe.test", "no role pass 456")
+
+
+@dataclass
+class SupabasePanel:
+    stub: GoTrueStub
+    admin_api: ManagedProcess
+    gateway: Caddy
+    gateway_url: str
+    anon_key: str
+
+
+@pytest.fixture(scope="module")
+def supabase(stack: LocalStack) -> Iterator[SupabasePanel]:
+    jwt_secret = secrets.token_urlsafe(32)
+    anon_key = "anon-" + secrets.token_urlsafe(16)
+    stub = GoTrueStub(jwt_secret, anon_key).start()
+    for (email, password), role in ((ADMIN, "admin"), (VIEWER, "viewer"), (NO_ROLE, None)):
+        stub.add_user(email, password, role)
+    work = stack.work_dir.parent / "supabase-signin"
+    admin_addr = f"127.0.0.1:{free_port()}"
+    env = {**stack.env, "ADMIN_API_ADDR": admin_addr, "SUPABASE_URL": stub.base_url,
+           "SUPABASE_ANON_KEY": anon_key, "SUPABASE_JWT_SECRET": jwt_secret}
+    admin_api = ManagedProcess("admin-api-supabase", stack._argv("admin-api"), work / "logs" / "admin-api.log",
+                               env=env).start()
+    gateway: Caddy | None = None
+    try:
+        wait_ready(f"http://{admin_addr}/readyz", admin_api, timeout=120)
+        port = free_port()
+        gateway_url = f"http://127.0.0.1:{port}"
+        gateway = Caddy(ROOT / "deploy" / "gateway" / "Caddyfile", work / "logs" / "gateway.log",
+                        {"GATEWAY_SITE": gateway_url, "WEBHOOK_UPSTREAM": stack.env["WEBHOOK_ADDR"],
+                         "ADMIN_UPSTREAM": admin_addr, "CHAT_UI_UPSTREAM": stack.env["CHAT_UI_ADDR"]}).start(port)
+        yield SupabasePanel(stub, admin_api, gateway, gateway_url, anon_key)
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        admin_api.stop()
+        stub.stop()
+
+
+@pytest.fixture
+def sb_panel(browser: Any, supabase: SupabasePanel) -> Iterator[PanelPage]:
+    # The stub's certificate is self-signed; everything else about the https origin is real.
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-GB", timezone_id="Asia/Yangon",
+                              base_url=supabase.gateway_url, ignore_https_errors=True)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    supabase.stub.requests.clear()
+    yield PanelPage(page, [], errors)
+    ctx.close()
+
+
+# ---------------------------------------------------------------- helpers
+
+def psid() -> str:
+    return "8" + uuid.uuid4().hex[:15]
+
+
+def conversation_of(stack: LocalStack, user_id: str) -> dict[str, Any]:
+    data = stack.admin("GET", "/admin/conversations", params={"status": "all", "limit": 500})
+    found = [c for c in data["conversations"] if c["user_id"] == user_id]
+    return found[0] if found else {}
+
+
+def db_value(stack: LocalStack, sql: str, *args: Any) -> Any:
+    """One value from the stack's database (asyncpg in a worker thread: Playwright owns this thread's loop)."""
+    async def fetch() -> Any:
+        conn = await asyncpg.connect(stack.database_url)
+        try:
+            return await conn.fetchval(sql, *args)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(fetch())).result()
+
+
+def fill_supabase_form(panel: PanelPage, email: str, password: str, press_enter: bool = False) -> None:
+    page = panel.page
+    page.goto("/")
+    page.locator("#supabase-signin").wait_for()
+    page.locator("#sb-email").fill(email)
+    page.locator("#sb-password").fill(password)
+    if press_enter:
+        page.locator("#sb-password").press("Enter")
+    else:
+        page.locator("#sb-submit").click()
+
+
+def supabase_sign_in(panel: PanelPage, email: str, password: str, press_enter: bool = False) -> None:
+    fill_supabase_form(panel, email, password, press_enter)
+    panel.page.locator("#conn[data-state='open']").wait_for(timeout=20_000)
+
+
+def stored_token(page: Any) -> str:
+    return page.evaluate("() => sessionStorage.getItem('pentagon.admin.token') || "
+                         "localStorage.getItem('pentagon.admin.token') || ''")
+
+
+def stub_password_grant(supabase: SupabasePanel, email: str, password: str) -> httpx.Response:
+    assert supabase.stub.cert_path is not None
+    return httpx.post(f"{supabase.stub.base_url}/auth/v1/token", params={"grant_type": "password"},
+                      json={"email": email, "password": password}, headers={"apikey": supabase.anon_key},
+                      verify=str(supabase.stub.cert_path), timeout=10)
+
+
+# ---------------------------------------------------------------- tests
+
+def test_supabase_sign_in_loads_the_list_survives_reload_and_signs_out(
+        sb_panel: PanelPage, supabase: SupabasePanel, stack: LocalStack) -> None:
+    page = sb_panel.page
+    user = psid()
+    stack.messenger(user, "Do you have oat milk?")
+    eventually(lambda: conversation_of(stack, user), what="the conversation to be stored")
+
+    supabase_sign_in(sb_panel, *ADMIN)
+    assert page.locator("#me").inner_text() == f"{ADMIN[0]} (admin)"
+    # The list comes from admin-api with the stub's JWT as bearer token: it accepted it.
+    page.locator(".conv-item", has_text=user).wait_for(timeout=20_000)
+    assert page.locator("#signin").is_hidden()
+    assert page.locator("#sb-password").input_value() == ""  # not left behind in the hidden form
+
+    # The browser really went cross-origin to Supabase: a CORS preflight for the apikey header, then the grant.
+    methods = [(r["method"], r["status"]) for r in supabase.stub.requests]
+    assert ("OPTIONS", 200) in methods and ("POST", 200) in methods, methods
+    grant = next(r for r in supabase.stub.requests if r["method"] == "POST")
+    assert grant["has_apikey"] and grant["grant_type"] == "password" and grant["origin"] == supabase.gateway_url
+    preflight = next(r for r in supabase.stub.requests if r["method"] == "OPTIONS")
+    assert "apikey" in (preflight["request_headers"] or "")
+    token = stored_token(page)
+    assert token.count(".") == 2
+
+    page.reload()
+    page.locator("#conn[data-state='open']").wait_for(timeout=20_000)
+    assert page.locator("#me").inner_text() == f"{ADMIN[0]} (admin)"
+    page.locator(".conv-item", has_text=user).wait_for()
+    assert [r for r in supabase.stub.requests if r["method"] == "POST"] == [grant]  # no new sign-in needed
+
+    page.locator("#signout").click()
+    page.locator("#signin-form").wait_for()
+    assert stored_token(page) == ""
+    page.reload()
+    page.locator("#supabase-signin").wait_for()
+    assert page.locator("#app").is_hidden()
+    assert not sb_panel.console_errors, sb_panel.console_errors
+
+
+@pytest.mark.parametrize("error_format", ["current", "legacy"])
+def test_wrong_password_shows_a_plain_error_and_stays_signed_out(
+        sb_panel: PanelPage, supabase: SupabasePanel, error_format: str) -> None:
+    page = sb_panel.page
+    supabase.stub.error_format = error_format
+    try:
+        for email, password in ((ADMIN[0], "not the password"), ("nobody@cafe.test", ADMIN[1])):
+            fill_supabase_form(sb_panel, email, password)
+            error = page.locator("#signin-error")
+            error.wait_for()
+            assert error.inner_text() == "Invalid login credentials"
+            assert page.locator("#app").is_hidden()
+            assert stored_token(page) == ""
+    finally:
+        supabase.stub.error_format = "current"
+    assert [r["status"] for r in supabase.stub.requests if r["method"] == "POST"] == [400, 400]
+    assert page.locator("#sb-password").input_value() == ""
+
+    # A wrong anon key (misconfigured SUPABASE_ANON_KEY) says so, instead of blaming the password.
+    supabase.stub.anon_key, right_key = "rotated-" + secrets.token_hex(8), supabase.stub.anon_key
+    try:
+        fill_supabase_form(sb_panel, *ADMIN)
+        page.locator("#signin-error", has_text="Invalid API key").wait_for()
+    finally:
+        supabase.stub.anon_key = right_key
+    assert page.locator("#app").is_hidden()
+
+    # Right password, but the account has no panel role: Supabase signs in, admin-api refuses (403).
+    fill_supabase_form(sb_panel, *NO_ROLE)
+    page.locator("#signin-error", has_text="no admin panel role").wait_for()
+    assert page.locator("#app").is_hidden()
+    assert stored_token(page) == ""
+    assert not sb_panel.console_errors, sb_panel.console_errors
+
+
+def test_supabase_viewer_reads_but_close_is_refused_and_nothing_changes(
+        sb_panel: PanelPage, supabase: SupabasePanel, stack: LocalStack) -> None:
+    page = sb_panel.page
+    user = psid()
+    stack.messenger(user, "Just browsing the menu")
+    conversation = eventually(lambda: conversation_of(stack, user), what="the conversation to be stored")
+    cid = conversation["id"]
+    status_before = db_value(stack, "SELECT status FROM conversations WHERE id = $1", cid)
+    audit_before = db_value(stack, "SELECT count(*) FROM admin_actions WHERE conversation_id = $1", cid)
+
+    supabase_sign_in(sb_panel, *VIEWER, press_enter=True)  # Enter in the password field signs in
+    assert page.locator("#me").inner_text() == f"{VIEWER[0]} (viewer)"
+    page.locator(".conv-item", has_text=user).click()
+    page.locator("#thread .msg.user", has_text="Just browsing the menu").wait_for()
+    assert page.locator("#act-close").is_disabled()
+
+    # A viewer who re-enables the button (devtools) still meets the server's refusal, shown plainly.
+    page.evaluate("() => { const b = document.querySelector('#act-close'); b.disabled = false; b.click(); }")
+    banner = page.locator("#error")
+    banner.wait_for()
+    assert "admin role" in page.locator("#error-text").inner_text()
+    page.locator(f"#conv-detail[data-status='{status_before}']").wait_for()
+    assert page.locator("#act-close").is_disabled()
+
+    assert db_value(stack, "SELECT status FROM conversations WHERE id = $1", cid) == status_before
+    assert db_value(stack, "SELECT count(*) FROM admin_actions WHERE conversation_id = $1", cid) == audit_before
+    assert status_before != "closed"
+
+
+def test_expired_supabase_token_is_refused_and_ends_the_session(
+        sb_panel: PanelPage, supabase: SupabasePanel) -> None:
+    page = sb_panel.page
+    supabase.stub.expires_in = -120  # the stub issues a token whose exp is already past
+    try:
+        expired = stub_password_grant(supabase, *ADMIN)
+    finally:
+        supabase.stub.expires_in = 3600
+    assert expired.status_code == 200, expired.text
+    expired_token = expired.json()["access_token"]
+    fresh = stub_password_grant(supabase, *ADMIN).json()["access_token"]
+
+    def me(token: str) -> int:
+        return httpx.get(f"{supabase.gateway_url}/admin/me", headers={"Authorization": f"Bearer {token}"},
+                         timeout=10).status_code
+
+    assert (me(expired_token), me(fresh)) == (401, 200)
+
+    # Signed in, then the access token ages past its exp: the next load ends the session plainly.
+    supabase_sign_in(sb_panel, *ADMIN)
+    page.evaluate("(t) => sessionStorage.setItem('pentagon.admin.token', t)", expired_token)
+    page.reload()
+    page.locator("#signin-error", has_text="session expired").wait_for()
+    assert page.locator("#app").is_hidden()
+    assert stored_token(page) == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -142,6 +143,10 @@ async def test_stats_has_the_original_shape(admin, pg):
     assert stats["timestamp"].endswith("Z") and "T" in stats["timestamp"]
 
 
+# The statements run on several pool connections at once: one lane, more lanes than statements and a
+# pool of one connection must all give the same answer.
+@pytest.mark.parametrize("admin", [{}, {"admin_stats_connections": 1}, {"admin_stats_connections": 16},
+                                   {"admin_db_pool_size": 1}], indirect=True)
 async def test_detailed_stats(admin, pg):
     a = await add_conversation(pg, "p1", created_at=T0, last_message_at=T0)
     b = await add_conversation(pg, "p2", platform="web", status="human", created_at=T0, last_message_at=T0)
@@ -170,6 +175,33 @@ async def test_detailed_stats(admin, pg):
     bad = await admin.client.get("/admin/stats/detailed?since=2025-01-01T00:00:00Z&until=2026-01-01T00:00:00Z",
                                  headers=VIEWER)
     assert bad.status_code == 422
+
+
+async def test_detailed_stats_hours_count_only_the_range_inside_partial_hours(admin, pg):
+    a = await add_conversation(pg, "p1", created_at=T0, last_message_at=T0)
+    for minute in (5, 20, 50, 70, 100, 150):  # 10:05 10:20 10:50 11:10 11:40 12:30
+        await add_message(pg, a, f"m{minute}", at=later(minute))
+    r = await admin.client.get("/admin/stats/detailed?since=2026-01-15T10:15:00Z&until=2026-01-15T11:30:00Z",
+                               headers=VIEWER)
+    assert r.status_code == 200, r.text
+    assert r.json()["stats"]["messages_per_hour"] == [{"hour": "2026-01-15T10:00:00.000000Z", "count": 2},
+                                                      {"hour": "2026-01-15T11:00:00.000000Z", "count": 1}]
+    # An hour without messages is left out, as before.
+    r = await admin.client.get("/admin/stats/detailed?since=2026-01-15T09:00:00Z&until=2026-01-15T13:00:00Z",
+                               headers=VIEWER)
+    assert [h["hour"][11:13] for h in r.json()["stats"]["messages_per_hour"]] == ["10", "11", "12"]
+
+
+@pytest.mark.parametrize("admin", [{"admin_db_pool_size": 2, "admin_stats_connections": 2}], indirect=True)
+async def test_concurrent_detailed_stats_share_a_small_pool_without_deadlock(admin, pg):
+    a = await add_conversation(pg, "p1", created_at=T0, last_message_at=T0)
+    await add_message(pg, a, "hello", "bot", at=later(2), confidence_score=0.5)
+    url = "/admin/stats/detailed?since=2026-01-15T09:00:00Z&until=2026-01-15T12:00:00Z"
+    # Each request wants two connections of the two: lanes never wait for a second one while holding one.
+    responses = await asyncio.gather(*(admin.client.get(url, headers=VIEWER) for _ in range(8)))
+    assert [r.status_code for r in responses] == [200] * 8
+    assert len({json.dumps(r.json()["stats"], sort_keys=True) for r in responses}) == 1
+    assert responses[0].json()["stats"]["average_bot_confidence"] == pytest.approx(0.5)
 
 
 async def test_exports_stream_csv_and_jsonl_with_filters(admin, pg):

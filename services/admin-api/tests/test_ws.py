@@ -48,7 +48,8 @@ async def live(db_url, nats_url, serve_app):
 
 
 @pytest.mark.parametrize("query,code", [("", 4401), ("?token=wrong", 4401), ("?token=" + ADMIN_TOKEN + "&since=-3", 4422),
-                                        ("?token=" + ADMIN_TOKEN + "&since=abc", 4422)])
+                                        ("?token=" + ADMIN_TOKEN + "&since=abc", 4422),
+                                        ("?token=" + ADMIN_TOKEN + "&batch=yes", 4422)])
 async def test_refused_connections_get_close_codes(live, query, code):
     _, base = live
     async with websockets.connect(f"ws://{base}/admin/ws{query}") as ws:
@@ -169,3 +170,63 @@ async def test_heartbeat_and_stats_frames(db_url, nats_url, serve_app, pg):
         assert kinds["stats"]["data"]["total_conversations"] == 1
     finally:
         await runtime.stop()
+
+
+def unpack(frame: dict) -> list[dict]:
+    return frame["frames"] if frame.get("type") == "batch" else [frame]
+
+
+async def test_batch_client_gets_a_burst_as_one_message_and_a_lone_update_unchanged(db_url, nats_url, serve_app):
+    # A long flush interval makes the burst deterministic: it all arrives within one interval.
+    runtime, base = await live_admin(db_url, nats_url, serve_app, admin_ws_flush_ms=1000)
+    try:
+        async with websockets.connect(f"ws://{base}/admin/ws?token={VIEWER_TOKEN}&batch=1") as ws:
+            assert (await recv(ws))["type"] == "hello"
+            lone = await publish_messages(runtime.js, 1)
+            frame = await recv(ws)  # after a quiet period: sent at once, as a plain frame
+            assert frame["type"] == "message.created" and frame["seq"] == lone[0]
+            burst = await publish_messages(runtime.js, 5, start=1)
+            await publish_update(runtime.js, pb.UPDATE_CONVERSATION_CHANGED, 7, {"id": 7, "status": "human"})
+            batch = await recv(ws)
+            assert batch["type"] == "batch" and "seq" not in batch
+            assert [f["seq"] for f in batch["frames"]] == burst + [burst[-1] + 1]
+            assert [f["data"]["content"] for f in batch["frames"][:5]] == [f"m{i}" for i in range(1, 6)]
+            assert batch["frames"][-1]["type"] == "conversation.updated"
+            assert batch["frames"][-1]["data"] == {"id": 7, "status": "human"}
+    finally:
+        await runtime.stop()
+
+
+async def test_without_batch_every_frame_is_its_own_message(db_url, nats_url, serve_app):
+    runtime, base = await live_admin(db_url, nats_url, serve_app, admin_ws_flush_ms=1000)
+    try:
+        async with websockets.connect(f"ws://{base}/admin/ws?token={VIEWER_TOKEN}&batch=0") as ws:
+            await recv(ws)
+            seqs = await publish_messages(runtime.js, 6)
+            frames = [await recv(ws) for _ in seqs]
+            assert [f["type"] for f in frames] == ["message.created"] * 6
+            assert [f["seq"] for f in frames] == seqs
+    finally:
+        await runtime.stop()
+
+
+async def test_batch_client_resumes_with_the_missed_frames_in_one_batch(live):
+    runtime, base = live
+    url = f"ws://{base}/admin/ws?token={ADMIN_TOKEN}&batch=1"
+    async with websockets.connect(url) as ws:
+        await recv(ws)
+        seen = await publish_messages(runtime.js, 2)
+        got = []
+        while len(got) < 2:
+            got += unpack(await recv(ws))
+        assert [f["seq"] for f in got] == seen
+    missed = await publish_messages(runtime.js, 4, start=2)
+    async with websockets.connect(f"{url}&since={seen[-1]}") as ws:
+        assert (await recv(ws)) == {"type": "hello", "seq": missed[-1]}
+        replay = await recv(ws)
+        assert replay["type"] == "batch" and [f["seq"] for f in replay["frames"]] == missed
+        live_seqs = await publish_messages(runtime.js, 3, start=6)
+        after = []
+        while len(after) < 3:
+            after += unpack(await recv(ws))
+        assert [f["seq"] for f in after] == live_seqs  # no duplicates, no gaps

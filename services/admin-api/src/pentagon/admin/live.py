@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,37 +64,98 @@ def update_frame(seq: int, data: bytes) -> str | None:
     return f'{head[:-1]},"data":{row}}}'
 
 
-
 def control_frame(kind: str, **fields: Any) -> str:
     return dumps({"type": kind, **fields})
 
 
+# A batch stops growing past this many characters (at most 4 bytes each in UTF-8): under the 1 MiB
+# message limit of common clients (Python websockets' default max_size) whatever the text.
+BATCH_MAX_CHARS = 128 * 1024
+_BATCH_HEAD = '{"type":"batch","frames":['
+_BATCH_TAIL = "]}"
+
+
+def pack_frames(texts: list[str], max_chars: int = BATCH_MAX_CHARS) -> list[str]:
+    """The WebSocket messages carrying ``texts`` in order, for a client that accepts batches.
+
+    One frame goes out unchanged; several become {"type": "batch", "frames": [...]} built by
+    joining the already serialised frames (nothing is decoded or encoded again). A single frame
+    larger than ``max_chars`` still goes out alone.
+    """
+    if len(texts) == 1:
+        return texts
+    out: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for text in texts:
+        if chunk and size + len(text) > max_chars:
+            out.append(_batch(chunk))
+            chunk, size = [], 0
+        chunk.append(text)
+        size += len(text) + 1
+    if chunk:
+        out.append(_batch(chunk))
+    return out
+
+
+def _batch(chunk: list[str]) -> str:
+    return chunk[0] if len(chunk) == 1 else _BATCH_HEAD + ",".join(chunk) + _BATCH_TAIL
+
+
 @dataclass(eq=False)
 class LiveClient:
-    """One connected socket: frames wait in a bounded queue until its writer sends them."""
+    """One connected socket: frames wait in a bounded queue until its writer takes them.
+
+    A deque and one future instead of asyncio.Queue: offer() runs once per update for every
+    connected client, so it is the hottest line of the fan-out. Queuing and waking are separate
+    so the hub can wake writers once for several updates.
+    """
 
     queue_size: int
-    queue: asyncio.Queue[tuple[int, str]] = field(init=False)
+    frames: deque[tuple[int, str]] = field(default_factory=deque)
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def __post_init__(self) -> None:
-        self.queue = asyncio.Queue(self.queue_size)
+    _cut_off: bool = field(default=False, init=False)
+    _waiter: asyncio.Future[None] | None = field(default=None, init=False)
 
     def offer(self, seq: int, text: str) -> None:
-        if self.overflowed.is_set():
+        """Queues a frame without waking the writer (see wake())."""
+        if self._cut_off:
             return
-        try:
-            self.queue.put_nowait((seq, text))
-        except asyncio.QueueFull:
+        if len(self.frames) >= self.queue_size:
             WS_SLOW.inc()
+            self._cut_off = True
             self.overflowed.set()
+            return
+        self.frames.append((seq, text))
+        if len(self.frames) * 2 > self.queue_size:
+            self.wake()  # half full: waiting for the hub's next wake-up could overflow a small queue
+
+    def wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done() and self.frames:
+            waiter.set_result(None)
+
+    async def take(self) -> list[tuple[int, str]]:
+        """Every queued frame, oldest first; waits until there is at least one."""
+        while not self.frames:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        taken = list(self.frames)
+        self.frames.clear()
+        return taken
 
 
 class UpdatesHub:
     def __init__(self, js: JetStreamContext, queue_size: int, stats: StatsProvider,
-                 stats_interval: float, heartbeat_interval: float) -> None:
+                 stats_interval: float, heartbeat_interval: float, flush_interval: float = 0.0) -> None:
         self._js = js
         self._queue_size = queue_size
+        self._flush_interval = flush_interval
+        self._last_wake = float("-inf")
+        self._wake_handle: asyncio.TimerHandle | None = None
         self._stats = stats
         self._stats_interval = stats_interval
         self._heartbeat_interval = heartbeat_interval
@@ -108,6 +170,8 @@ class UpdatesHub:
                        asyncio.create_task(self._every(self._heartbeat_interval, self._push_heartbeat))]
 
     async def stop(self) -> None:
+        if self._wake_handle is not None:
+            self._wake_handle.cancel()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -135,14 +199,34 @@ class UpdatesHub:
         WS_UPDATES.inc()
         seq = msg.metadata.sequence.stream
         text = update_frame(seq, msg.data)
-        if text is None:
-            return
-        for client in list(self._clients):
-            client.offer(seq, text)
+        if text is not None:
+            self._deliver(seq, text)
 
     def broadcast(self, text: str) -> None:
+        self._deliver(0, text)
+
+    def _deliver(self, seq: int, text: str) -> None:
         for client in list(self._clients):
-            client.offer(0, text)
+            client.offer(seq, text)
+        if self._wake_handle is not None:
+            return  # a wake-up is already due: these frames go with it
+        loop = asyncio.get_running_loop()
+        due = self._last_wake + self._flush_interval
+        if due <= loop.time():
+            self._wake_all()  # quiet until now: no added latency
+        else:
+            self._wake_handle = loop.call_at(due, self._wake_all)
+
+    def _wake_all(self) -> None:
+        """Wakes every writer with something queued, at most once per flush interval.
+
+        Under load the updates of one interval reach each writer together (one socket write, one
+        batch message, with ?batch=1): wake-ups per second stay bounded whatever the update rate.
+        """
+        self._wake_handle = None
+        self._last_wake = asyncio.get_running_loop().time()
+        for client in list(self._clients):
+            client.wake()
 
     async def _every(self, interval: float, action: Callable[[], Awaitable[None]]) -> None:
         while True:

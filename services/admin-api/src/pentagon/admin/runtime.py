@@ -45,7 +45,8 @@ class Runtime:
         await ensure_streams(self.js, self.settings.nats_stream_replicas)
         self.commands = CommandClient(self.nc, self.settings.admin_command_timeout)
         self.hub = UpdatesHub(self.js, self.settings.admin_ws_queue_size, self.stats,
-                              self.settings.admin_ws_stats_seconds, self.settings.admin_ws_heartbeat_seconds)
+                              self.settings.admin_ws_stats_seconds, self.settings.admin_ws_heartbeat_seconds,
+                              self.settings.admin_ws_flush_ms / 1000)
         await self.hub.start()
         # The database may come up after us: keep trying in the background, /readyz says 503 meanwhile.
         self._pool_task = asyncio.create_task(self._open_pool())

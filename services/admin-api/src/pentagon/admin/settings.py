@@ -25,10 +25,15 @@ class Settings(CommonSettings):
     admin_ws_queue_size: int = Field(default=4096, ge=1)
     admin_ws_heartbeat_seconds: float = Field(default=15.0, gt=0)
     admin_ws_stats_seconds: float = Field(default=10.0, gt=0)
+    # Writers are woken at most once per this many ms: an update after a quiet period goes at once,
+    # updates arriving faster share one wake-up (and, with ?batch=1, one socket write).
+    admin_ws_flush_ms: float = Field(default=20.0, ge=0, le=1000)
     # A reconnect further behind than this gets a "resync" frame instead of a replay.
     admin_ws_replay_max: int = Field(default=10_000, ge=0)
     admin_ws_compression: bool = False
     admin_stats_cache_seconds: float = Field(default=1.0, ge=0)
+    # Pool connections one detailed-stats request may use at once (its statements are independent).
+    admin_stats_connections: int = Field(default=2, ge=1, le=16)
     admin_reply_max_chars: int = Field(default=2000, ge=1)
 
     def cors_origin_list(self) -> list[str]:

@@ -3,6 +3,8 @@
 Protocol (docs/services/admin-api.md): auth first (close 4401/4403), then
 {"type": "hello", "seq": last}, then missed frames (since < seq <= last) or a
 {"type": "resync"} frame when they are no longer available, then live frames.
+With ?batch=1, frames that are already waiting when the client's writer wakes up
+travel together as one {"type": "batch", "frames": [...]} message.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from pentagon.admin.errors import ApiError
-from pentagon.admin.live import LiveClient, UpdatesHub, control_frame
+from pentagon.admin.live import BATCH_MAX_CHARS, LiveClient, UpdatesHub, control_frame, pack_frames
 from pentagon.admin.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,16 @@ def _since(websocket: WebSocket) -> int | None:
     return int(raw)
 
 
+_FLAGS = {"": False, "0": False, "false": False, "1": True, "true": True}
+
+
+def _batch(websocket: WebSocket) -> bool:
+    raw = websocket.query_params.get("batch", "")
+    if raw not in _FLAGS:
+        raise ValueError("batch must be 0 or 1")
+    return _FLAGS[raw]
+
+
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     if websocket.client_state == WebSocketState.CONNECTED:
         with contextlib.suppress(Exception):
@@ -63,6 +75,7 @@ async def admin_ws(websocket: WebSocket) -> None:
         return
     try:
         since = _since(websocket)
+        batch = _batch(websocket)
     except ValueError as exc:
         await _close(websocket, CLOSE_INVALID, str(exc))
         return
@@ -71,8 +84,8 @@ async def admin_ws(websocket: WebSocket) -> None:
         return
     client = rt.hub.connect()
     try:
-        last_sent = await _catch_up(websocket, rt, rt.hub, since)
-        await _pump(websocket, client, last_sent)
+        last_sent = await _catch_up(websocket, rt, rt.hub, since, batch)
+        await _pump(websocket, client, last_sent, batch)
     except (WebSocketDisconnect, ConnectionError):
         pass
     except Exception as exc:  # noqa: BLE001 - one broken socket must never take others down
@@ -82,7 +95,7 @@ async def admin_ws(websocket: WebSocket) -> None:
         rt.hub.disconnect(client)
 
 
-async def _catch_up(websocket: WebSocket, rt: Runtime, hub: UpdatesHub, since: int | None) -> int:
+async def _catch_up(websocket: WebSocket, rt: Runtime, hub: UpdatesHub, since: int | None, batch: bool) -> int:
     """Sends hello and the missed frames; returns the last sequence the client has."""
     first, last = await hub.stream_bounds()
     await websocket.send_text(control_frame("hello", seq=last))
@@ -94,13 +107,29 @@ async def _catch_up(websocket: WebSocket, rt: Runtime, hub: UpdatesHub, since: i
         # The client must reload its state over REST; live frames continue after `last`.
         await websocket.send_text(control_frame("resync", seq=last, since=since))
         return last
+    if not batch:
+        async for _, text in hub.replay(since, last):
+            await websocket.send_text(text)
+        return last
+    chunk: list[str] = []
+    size = 0
     async for _, text in hub.replay(since, last):
-        await websocket.send_text(text)
+        chunk.append(text)
+        size += len(text)
+        if size >= BATCH_MAX_CHARS:
+            await _send_all(websocket, pack_frames(chunk))
+            chunk, size = [], 0
+    await _send_all(websocket, pack_frames(chunk))
     return last
 
 
-async def _pump(websocket: WebSocket, client: LiveClient, last_sent: int) -> None:
-    writer = asyncio.create_task(_write(websocket, client, last_sent))
+async def _send_all(websocket: WebSocket, texts: list[str]) -> None:
+    for text in texts:
+        await websocket.send_text(text)
+
+
+async def _pump(websocket: WebSocket, client: LiveClient, last_sent: int, batch: bool) -> None:
+    writer = asyncio.create_task(_write(websocket, client, last_sent, batch))
     reader = asyncio.create_task(_read(websocket))
     slow = asyncio.create_task(client.overflowed.wait())
     done, pending = await asyncio.wait({writer, reader, slow}, return_when=asyncio.FIRST_COMPLETED)
@@ -115,19 +144,19 @@ async def _pump(websocket: WebSocket, client: LiveClient, last_sent: int) -> Non
             raise task.exception()  # type: ignore[misc]
 
 
-async def _write(websocket: WebSocket, client: LiveClient, last_sent: int) -> None:
-    queue = client.queue
+async def _write(websocket: WebSocket, client: LiveClient, last_sent: int, batch: bool) -> None:
     while True:
-        # Wake up once per burst, then send everything already queued without waiting on the queue again.
-        batch = [await queue.get()]
-        while not queue.empty():
-            batch.append(queue.get_nowait())
-        for seq, text in batch:
+        # Wake up once per burst and take everything already queued. With batching, a burst is one
+        # socket write however long it is: under load bursts grow instead of latency (the fan-out's
+        # main cost is one write per client per message, not the bytes).
+        texts = []
+        for seq, text in await client.take():
             if seq and seq <= last_sent:
                 continue  # already sent during the replay
-            await websocket.send_text(text)
+            texts.append(text)
             if seq:
                 last_sent = seq
+        await _send_all(websocket, pack_frames(texts) if batch else texts)
 
 
 async def _read(websocket: WebSocket) -> None:

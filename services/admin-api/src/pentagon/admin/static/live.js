@@ -40,7 +40,8 @@ export class LiveFeed {
 
   url() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const params = new URLSearchParams({ token: this.getToken() });
+    // batch=1: frames queued together on the server arrive as one {"type": "batch", "frames": [...]}.
+    const params = new URLSearchParams({ token: this.getToken(), batch: '1' });
     if (this.lastSeq) params.set('since', String(this.lastSeq));
     return `${scheme}://${location.host}/admin/ws?${params}`;
   }
@@ -73,11 +74,25 @@ export class LiveFeed {
     } catch {
       return; // a frame we cannot read must not stop the feed
     }
-    if (frame && typeof frame.seq === 'number' && frame.type !== 'hello' && frame.type !== 'resync') {
+    if (frame && frame.type === 'batch' && Array.isArray(frame.frames)) {
+      for (const inner of frame.frames) this.deliver(inner);
+    } else {
+      this.deliver(frame);
+    }
+  }
+
+  deliver(frame) {
+    if (!frame || typeof frame !== 'object') return;
+    if (typeof frame.seq === 'number' && frame.type !== 'hello' && frame.type !== 'resync') {
       if (frame.seq <= this.lastSeq) return; // replayed after a resume: already applied
       this.lastSeq = frame.seq;
     }
-    this.onFrame(frame);
+    try {
+      this.onFrame(frame);
+    } catch (err) {
+      // Reported as uncaught, as before batches existed, without dropping the rest of the batch.
+      setTimeout(() => { throw err; });
+    }
   }
 
   closed(ws, event) {

@@ -118,12 +118,10 @@ class Consumer:
                 await self._handle(msgs)
 
     async def _fetch(self, sub: Any) -> list[Msg]:
-        """The events waiting now, up to TRACKING_BATCH_SIZE (group commit).
+        """Up to TRACKING_BATCH_SIZE events, lingering at most TRACKING_BATCH_WAIT_MS after the first.
 
-        No waiting for a batch to fill by default: while one worker commits, the
-        next events pile up and the other worker takes them all at once, so batches
-        grow with the load by themselves and a quiet system commits (and pushes to
-        the panel) at once. TRACKING_BATCH_WAIT_MS > 0 lingers that long for more.
+        With 0 it takes what is waiting now (group commit: batches still grow with the
+        load, because events pile up while the other worker commits).
         """
         size = self._s.tracking_batch_size
         try:

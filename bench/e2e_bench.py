@@ -259,8 +259,6 @@ async def ours_step(stack: SystemStack, conn: asyncpg.Connection, feed: LeanFeed
 async def baseline_step(gateway_url: str, secret: str, conn: asyncpg.Connection, rate: float) -> dict:
     load = SteadyLoad(gateway_url, secret, rate=rate, users=USERS, user_prefix=f"b{int(rate)}-", max_in_flight=1024)
     before = await conn.fetchval("SELECT count(*) FROM messages WHERE sender_type = 'bot'")
-    pids = stack_pids(stack)
-    cpu_before = cpu_seconds(pids)
     t0 = time.time()
     load.start(count=int(rate * STEP_S))
     await load.wait_done()

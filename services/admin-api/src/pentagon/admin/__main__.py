@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 
 from pentagon.admin.app import create_app
 from pentagon.admin.runtime import Runtime
 from pentagon.admin.settings import Settings
 from pentagon.common.logging import configure_logging
-from pentagon.common.serve import on_shutdown_signal, uvicorn_server
+from pentagon.common.serve import on_shutdown_signal, run_main, uvicorn_server
 
 
 async def main() -> None:
@@ -42,14 +41,5 @@ def _tune_gc() -> None:
     gc.set_threshold(20_000, 20, 10)
 
 
-def _run() -> None:
-    try:
-        import uvloop  # the cheaper event loop: the WebSocket fan-out is CPU-bound under load
-    except ImportError:
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
-
-
 if __name__ == "__main__":
-    _run()
+    run_main(main)  # uvloop: the WebSocket fan-out is CPU-bound under load

@@ -11,12 +11,11 @@ agent calls and Send API requests, and the two use separate cores.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 
 from pentagon.common.health import ops_app
 from pentagon.common.logging import configure_logging
-from pentagon.common.serve import on_shutdown_signal, uvicorn_server
+from pentagon.common.serve import on_shutdown_signal, run_main, uvicorn_server
 from pentagon.webhook.app import build_app
 from pentagon.webhook.fast_path import WebhookFront
 from pentagon.webhook.reply_worker import ReplyWorker
@@ -67,14 +66,5 @@ async def main() -> None:
         await rt.close()
 
 
-def _run() -> None:
-    try:
-        import uvloop  # the cheaper event loop: this process's HTTP and NATS paths are CPU-bound under load
-    except ImportError:
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
-
-
 if __name__ == "__main__":
-    _run()
+    run_main(main)  # uvloop: this process's HTTP and NATS paths are CPU-bound under load

@@ -111,9 +111,8 @@ def partition_transform(partitions: int) -> SubjectTransform:
     """events.<family>.<platform>.<u> is stored as events.<family>.<platform>.<p>.<u>, p = hash(u) mod N.
 
     The server computes p, so publishers need not know N; every event of one user
-    lands in the same partition, which the workers consume one message at a time.
-    The partition comes before the user token so that a partition's filter
-    (events.in.messenger.<p>.*) is a prefix the server's subject index can prune by.
+    lands in the same partition, which the workers consume one message at a time
+    (filter events.in.messenger.<p>.*).
     """
     return SubjectTransform(src="events.*.*.*",
                             dest=f"events.{{{{wildcard(1)}}}}.{{{{wildcard(2)}}}}.{{{{partition({partitions},3)}}}}"

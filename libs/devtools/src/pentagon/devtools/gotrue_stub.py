@@ -44,7 +44,6 @@ import json
 import os
 import secrets
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from pentagon.devtools.embedded import free_port
+from pentagon.devtools.threaded import ThreadedServer
 
 INVALID_LOGIN = "Invalid login credentials"
 API_VERSION_HEADER = "X-Supabase-Api-Version"
@@ -146,8 +146,7 @@ class GoTrueStub:
         self.cert_path: Path | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.app = self._build_app()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     @property
     def base_url(self) -> str:
@@ -266,21 +265,12 @@ class GoTrueStub:
                               lifespan="off", **ssl)
 
     def start(self) -> "GoTrueStub":
-        self._server = uvicorn.Server(self._config())
-        self._thread = threading.Thread(target=self._server.run, name="gotrue-stub", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("gotrue stub did not start")
-            time.sleep(0.02)
+        self._server = ThreadedServer(self._config(), "gotrue-stub").start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
 

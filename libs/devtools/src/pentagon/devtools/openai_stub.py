@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import time
 import uuid
 from typing import Any
@@ -26,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from pentagon.devtools.embedded import free_port
+from pentagon.devtools.threaded import ThreadedServer
 
 
 def _error(status: int, message: str, kind: str, code: str | None = None) -> JSONResponse:
@@ -42,8 +42,7 @@ class OpenAIStub:
         self.delay_s = 5.0
         self.requests: list[dict[str, Any]] = []
         self.app = self._build_app()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     @property
     def base_url(self) -> str:
@@ -93,23 +92,12 @@ class OpenAIStub:
     def start(self) -> "OpenAIStub":
         config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning", access_log=False,
                                 lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="openai-stub", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("openai stub did not start")
-            time.sleep(0.02)
+        self._server = ThreadedServer(config, "openai-stub").start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.should_exit = True
-            # A 'slow' request would otherwise hold the shutdown for its whole delay.
-            self._server.force_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._server.stop(force=True)  # a 'slow' request would otherwise hold the shutdown for its whole delay
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import uuid
 import httpx
 import jwt
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from syskit import dbcheck, messenger
 from syskit.adminws import AdminFeed
@@ -153,6 +153,9 @@ _accepted_ids: set[str] = set()
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(payload=_payload)
+# Always tried: a sender id with a NUL byte (refused; once broke the follow-up check below).
+@example(payload={"object": "page", "entry": [{"messaging": [{"sender": {"id": "hyp\x001"},
+                                                              "message": {"mid": "m_hypnul", "text": "hi"}}]}]})
 def test_fuzzed_signed_payloads_never_5xx(healthy_stack: SystemStack, payload) -> None:
     body, headers = messenger.signed(healthy_stack.secrets.app_secret, payload)
     response = httpx.post(f"{healthy_stack.gateway_url}/webhook", content=body, headers=headers, timeout=30)
@@ -164,7 +167,8 @@ async def test_fuzzing_left_no_partial_write_and_no_crash(healthy_stack, db) -> 
     """Runs after the fuzz test: a refused payload stored nothing; the database is consistent; all alive."""
     async with _client(healthy_stack) as client:
         await _barrier(client, healthy_stack, db)
-    refused_only = sorted(_refused_ids - _accepted_ids)
+    # An id holding NUL cannot be a Postgres text value, so no row can carry it (and asking would be an error).
+    refused_only = sorted(i for i in _refused_ids - _accepted_ids if "\x00" not in i)
     rows = await db.fetch("SELECT user_id FROM conversations WHERE user_id = ANY($1::text[])", refused_only)
     assert not rows, f"payloads answered 4xx still wrote conversations for {[r[0] for r in rows][:5]}"
     report = await db.run(dbcheck.consistency)
@@ -484,12 +488,16 @@ async def test_bad_signature_flood_does_not_stop_valid_traffic(healthy_stack, db
 
 async def test_every_service_still_running_at_the_end(healthy_stack) -> None:
     _alive(healthy_stack)
-    log_text = "".join(healthy_stack.logs(n, tail=200_000) for n in ("webhook", "admin-api", "tracking"))
+    # Whole logs, each on its own: a tail cut mid-line (or two logs glued together) is not a log line.
+    logs = {n: healthy_stack.logs(n, tail=10**9) for n in ("webhook", "admin-api", "agent", "tracking")}
     # Secrets never reach the logs.
     for secret in (healthy_stack.secrets.app_secret, healthy_stack.secrets.admin_token, healthy_stack.secrets.viewer_token,
                    healthy_stack.secrets.page_token, healthy_stack.secrets.chat_secret, healthy_stack.secrets.verify_token,
                    healthy_stack.secrets.jwt_secret):
-        assert secret not in log_text
-    for line in log_text.splitlines():
-        if line.startswith("{"):
-            json.loads(line)
+        for name, text in logs.items():
+            assert secret not in text, name
+    for name, text in logs.items():
+        complete = text.split("\n")[:-1]  # the last line may still be being written
+        for line in complete:
+            if line.startswith("{"):
+                json.loads(line)

@@ -118,7 +118,8 @@ class Consumer:
                 await self._handle(msgs)
 
     async def _fetch(self, sub: Any) -> list[Msg]:
-        """Up to TRACKING_BATCH_SIZE events, lingering at most TRACKING_BATCH_WAIT_MS after the first.
+        """Up to TRACKING_BATCH_SIZE events, lingering at most TRACKING_BATCH_WAIT_MS after the first
+        while more keep coming (no gap longer than TRACKING_BATCH_GAP_MS).
 
         With 0 it takes what is waiting now (group commit: batches still grow with the
         load, because events pile up while the other worker commits).
@@ -135,11 +136,13 @@ class Consumer:
             await asyncio.sleep(0.5)
             return []
         deadline = time.monotonic() + self._s.tracking_batch_wait_ms / 1000
+        gap = self._s.tracking_batch_gap_ms / 1000
         while len(msgs) < size:
             try:
                 # nats-py first takes what is there (no_wait), then waits at most `timeout` if nothing was;
-                # one fetch may return fewer than are waiting, so go on until one finds nothing.
-                timeout = max(deadline - time.monotonic(), NO_WAIT_S)
+                # one fetch may return fewer than are waiting, so go on until one finds nothing. Lingering
+                # stops at the first quiet gap: at low traffic a batch commits at once, under load it grows.
+                timeout = max(min(gap, deadline - time.monotonic()), NO_WAIT_S)
                 msgs.extend(await sub.fetch(size - len(msgs), timeout=timeout))
             except Exception:  # noqa: BLE001 - nothing more within the wait: go with what we have
                 break

@@ -22,6 +22,10 @@ class Settings(CommonSettings):
     # but pentagon_ingest has a fixed cost per call: e2e_bench measured Postgres at ~2x the CPU per
     # message at 100 msg/s with 0, and no better WebSocket latency, so the default lingers.
     tracking_batch_wait_ms: int = Field(50, ge=0, le=60_000)
+    # ...but only while events keep arriving: a quiet gap this long ends the batch. At a cafe's real
+    # traffic that commits each message at once (push_latency.py: admin frame 22 vs 68 ms p50); under
+    # load events never pause that long, so batches still grow (e2e_bench: same saturation point).
+    tracking_batch_gap_ms: int = Field(5, ge=0, le=60_000)
     # Batches in flight per process; each has its own connection (several replicas' worth in one process).
     tracking_workers: int = Field(2, ge=1, le=32)
     tracking_db_pool_size: int = Field(4, ge=1, le=100)

@@ -223,6 +223,9 @@ def test_supabase_viewer_reads_but_close_is_refused_and_nothing_changes(
     stack.messenger(user, "Just browsing the menu")
     conversation = eventually(lambda: conversation_of(stack, user), what="the conversation to be stored")
     cid = conversation["id"]
+    # The bot's answer may hand the conversation to a human: read the status once it is settled.
+    eventually(lambda: db_value(stack, "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender_type = 'bot'",
+                                cid), what="the bot's answer to be stored")
     status_before = db_value(stack, "SELECT status FROM conversations WHERE id = $1", cid)
     audit_before = db_value(stack, "SELECT count(*) FROM admin_actions WHERE conversation_id = $1", cid)
 
@@ -263,10 +266,67 @@ def test_expired_supabase_token_is_refused_and_ends_the_session(
 
     assert (me(expired_token), me(fresh)) == (401, 200)
 
-    # Signed in, then the access token ages past its exp: the next load ends the session plainly.
+    # Signed in, then the access token ages past its exp and the session was revoked in Supabase
+    # (signed out everywhere): the renewal is refused and the next load ends the session plainly.
     supabase_sign_in(sb_panel, *ADMIN)
+    supabase.stub.revoke_sessions()
     page.evaluate("(t) => sessionStorage.setItem('pentagon.admin.token', t)", expired_token)
     page.reload()
     page.locator("#signin-error", has_text="session expired").wait_for()
     assert page.locator("#app").is_hidden()
-    assert stored_token(page) == ""
+    assert stored_token(page) == "" and stored(page, "refresh") == ""
+    # Each renewal tried (the live panel may have met the expired token before the reload) was refused.
+    assert set(refresh_grants(supabase)) == {400}
+
+
+def stored(page: Any, name: str) -> str:
+    return page.evaluate("(k) => sessionStorage.getItem(k) || localStorage.getItem(k) || ''", f"pentagon.admin.{name}")
+
+
+def refresh_grants(supabase: SupabasePanel) -> list[int]:
+    return [r["status"] for r in supabase.stub.requests if r["method"] == "POST" and r["grant_type"] == "refresh_token"]
+
+
+def test_supabase_session_renews_itself_before_the_token_expires(
+        sb_panel: PanelPage, supabase: SupabasePanel, stack: LocalStack) -> None:
+    """A shift is longer than an access token's life: the panel renews it, staff are never thrown out."""
+    page = sb_panel.page
+    supabase.stub.expires_in = 62  # renewal falls due one minute before expiry: 2 s after sign-in
+    try:
+        supabase_sign_in(sb_panel, *ADMIN)
+        first_token, first_refresh = stored_token(page), stored(page, "refresh")
+        assert first_refresh
+        eventually(lambda: 200 in refresh_grants(supabase), what="the panel to renew its Supabase session")
+    finally:
+        supabase.stub.expires_in = 3600
+    eventually(lambda: stored_token(page) != first_token, what="the renewed token to be stored")
+    assert stored(page, "refresh") != first_refresh  # refresh tokens are single-use (rotated)
+    assert 400 not in refresh_grants(supabase)  # never replayed a spent refresh token
+    # Still signed in and working with the new token: the list and a live update arrive.
+    assert page.locator("#app").is_visible() and page.locator("#signin").is_hidden()
+    user = psid()
+    stack.messenger(user, "Still open at nine?")
+    page.locator(".conv-item", has_text=user).wait_for(timeout=20_000)
+    status = httpx.get(f"{supabase.gateway_url}/admin/me", headers={"Authorization": f"Bearer {stored_token(page)}"},
+                       timeout=10).status_code
+    assert status == 200
+    assert not sb_panel.console_errors, sb_panel.console_errors
+
+
+def test_reload_after_the_token_expired_renews_instead_of_signing_out(
+        sb_panel: PanelPage, supabase: SupabasePanel) -> None:
+    """The panel left open overnight (or the laptop asleep): the refresh token brings the session back."""
+    page = sb_panel.page
+    supabase.stub.expires_in = -120
+    try:
+        expired_token = stub_password_grant(supabase, *ADMIN).json()["access_token"]
+    finally:
+        supabase.stub.expires_in = 3600
+    supabase_sign_in(sb_panel, *ADMIN)
+    page.evaluate("(t) => sessionStorage.setItem('pentagon.admin.token', t)", expired_token)
+    page.reload()
+    page.locator("#conn[data-state='open']").wait_for(timeout=20_000)
+    assert page.locator("#me").inner_text() == f"{ADMIN[0]} (admin)"
+    assert refresh_grants(supabase) == [200]
+    assert stored_token(page) not in ("", expired_token)
+    assert not sb_panel.console_errors, sb_panel.console_errors

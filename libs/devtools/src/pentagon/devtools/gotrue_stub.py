@@ -1,4 +1,4 @@
-"""A loopback server speaking Supabase Auth (GoTrue)'s password-grant wire format, for tests.
+"""A loopback server speaking Supabase Auth (GoTrue)'s token wire format (password and refresh grants), for tests.
 
 It stands in for ``https://<project>.supabase.co/auth/v1`` so the admin panel's own
 sign-in code (static/api.js ``supabaseSignIn``) runs unchanged in a real browser:
@@ -9,6 +9,13 @@ sign-in code (static/api.js ``supabaseSignIn``) runs unchanged in a real browser
   project's JWT secret, with GoTrue's claims (``iss``, ``sub``, ``aud``
   "authenticated", ``exp``, ``iat``, ``email``, ``role`` "authenticated",
   ``app_metadata`` with the account's ``role``, ``aal``, ``amr``, ``session_id``).
+- ``POST /auth/v1/token?grant_type=refresh_token`` with ``apikey`` and ``{"refresh_token"}``: a new
+  session (same body as above) with a new refresh token; the old one is spent (rotation), though
+  like GoTrue (``REFRESH_TOKEN_REUSE_INTERVAL``, 10 s) it still works for ``reuse_interval``
+  seconds, for a page reloaded while its refresh was in flight. Spent longer ago: 400
+  ``refresh_token_already_used``; an unknown or revoked one: 400
+  ``refresh_token_not_found`` (GoTrue's codes and messages). ``revoke_sessions()`` forgets
+  every refresh token, as signing a user out everywhere does.
 - Wrong email or password: 400 with the body GoTrue sends for its ``invalid_credentials``
   error: ``{"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login
   credentials"}``; ``{"code": "invalid_credentials", "message": ...}`` when the request
@@ -142,6 +149,8 @@ class GoTrueStub:
         self.expires_in = 3600
         self.error_format = "current"  # or "legacy": the pre-2024 OAuth-style error body
         self.users: dict[str, StubUser] = {}
+        self.refresh_tokens: dict[str, tuple[StubUser, float | None]] = {}  # token -> (user, spent at)
+        self.reuse_interval = 10.0
         self.requests: list[dict[str, Any]] = []
         self.cert_path: Path | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -171,11 +180,16 @@ class GoTrueStub:
 
     def session_for(self, user: StubUser) -> dict[str, Any]:
         now = time.time()
+        refresh_token = secrets.token_urlsafe(9)
+        self.refresh_tokens[refresh_token] = (user, None)
         return {
             "access_token": self.access_token(user, now, self.expires_in), "token_type": "bearer",
             "expires_in": self.expires_in, "expires_at": int(now) + self.expires_in,
-            "refresh_token": secrets.token_urlsafe(9), "user": user.as_json(now),
+            "refresh_token": refresh_token, "user": user.as_json(now),
         }
+
+    def revoke_sessions(self) -> None:
+        self.refresh_tokens.clear()
 
     # ---------------------------------------------------------------- HTTP
 
@@ -194,7 +208,7 @@ class GoTrueStub:
                                 headers={API_VERSION_HEADER: API_VERSION_2024})
         return JSONResponse({"code": 400, "error_code": code, "msg": message}, 400)
 
-    async def _password_grant(self, request: Request) -> Response:
+    async def _grant(self, request: Request) -> Response:
         apikey = request.headers.get("apikey") or request.query_params.get("apikey")
         if not apikey:
             return JSONResponse({"message": "No API key found in request",
@@ -202,19 +216,38 @@ class GoTrueStub:
         if not hmac.compare_digest(apikey.encode(), self.anon_key.encode()):
             return JSONResponse({"message": "Invalid API key",
                                  "hint": "Double check your Supabase `anon` or `service_role` API key."}, 401)
-        if request.query_params.get("grant_type") != "password":
+        grant_type = request.query_params.get("grant_type")
+        if grant_type not in ("password", "refresh_token"):
             return self._credentials_error(request, "validation_failed", "unsupported_grant_type")
         try:
             body = json.loads(await request.body())
         except ValueError as exc:
             return JSONResponse({"code": 400, "error_code": "bad_json",
                                  "msg": f"Could not parse request body as JSON: {exc}"}, 400)
+        if grant_type == "refresh_token":
+            return self._refresh_grant(request, body)
         if not isinstance(body, dict) or not isinstance(body.get("email"), str) or not body["email"]:
             return self._credentials_error(request, "validation_failed", "missing email or phone")
         user = self.users.get(body["email"].strip().lower())
         password = body.get("password") if isinstance(body.get("password"), str) else ""
         if user is None or not hmac.compare_digest(password.encode(), user.password.encode()):
             return self._credentials_error(request, "invalid_credentials", INVALID_LOGIN)
+        return JSONResponse(self.session_for(user))
+
+    def _refresh_grant(self, request: Request, body: Any) -> Response:
+        token = body.get("refresh_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            return self._credentials_error(request, "validation_failed", "Refresh Token is missing")
+        found = self.refresh_tokens.get(token)
+        if found is None:
+            return self._credentials_error(request, "refresh_token_not_found",
+                                           "Invalid Refresh Token: Refresh Token Not Found")
+        user, spent_at = found
+        now = time.monotonic()
+        if spent_at is not None and now - spent_at > self.reuse_interval:
+            return self._credentials_error(request, "refresh_token_already_used",
+                                           "Invalid Refresh Token: Already Used")
+        self.refresh_tokens[token] = (user, spent_at if spent_at is not None else now)
         return JSONResponse(self.session_for(user))
 
     def _build_app(self) -> FastAPI:
@@ -240,7 +273,7 @@ class GoTrueStub:
 
         @app.post("/auth/v1/token")
         async def token(request: Request) -> Response:
-            response = await self._password_grant(request)
+            response = await self._grant(request)
             self._record(request, response.status_code)
             return self._cors(request, response)
 

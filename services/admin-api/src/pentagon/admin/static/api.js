@@ -2,6 +2,10 @@
 // whose message can be shown to staff as it is.
 
 const TOKEN_KEY = 'pentagon.admin.token';
+// A Supabase sign-in also keeps its refresh token and the access token's expiry (epoch seconds).
+const REFRESH_KEY = 'pentagon.admin.refresh';
+const EXPIRES_KEY = 'pentagon.admin.expires_at';
+const KEYS = [TOKEN_KEY, REFRESH_KEY, EXPIRES_KEY];
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -11,18 +15,42 @@ export class ApiError extends Error {
   }
 }
 
+function stored(key) {
+  return sessionStorage.getItem(key) || localStorage.getItem(key) || '';
+}
+
 export const session = {
   get token() {
-    return sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY) || '';
+    return stored(TOKEN_KEY);
   },
-  save(token, remember) {
-    sessionStorage.setItem(TOKEN_KEY, token);
-    if (remember) localStorage.setItem(TOKEN_KEY, token);
-    else localStorage.removeItem(TOKEN_KEY);
+  get refreshToken() {
+    return stored(REFRESH_KEY);
+  },
+  get expiresAt() {
+    return Number(stored(EXPIRES_KEY)) || 0;
+  },
+  get remembered() {
+    return localStorage.getItem(TOKEN_KEY) !== null;
+  },
+  /** `supabase`: {refresh_token, expires_at} of a Supabase session, or nothing for an admin token. */
+  save(token, remember, supabase = null) {
+    const values = {
+      [TOKEN_KEY]: token,
+      [REFRESH_KEY]: supabase ? supabase.refresh_token : '',
+      [EXPIRES_KEY]: supabase ? String(supabase.expires_at) : '',
+    };
+    for (const [key, value] of Object.entries(values)) {
+      if (value) sessionStorage.setItem(key, value);
+      else sessionStorage.removeItem(key);
+      if (remember && value) localStorage.setItem(key, value);
+      else localStorage.removeItem(key);
+    }
   },
   clear() {
-    sessionStorage.removeItem(TOKEN_KEY);
-    localStorage.removeItem(TOKEN_KEY);
+    for (const key of KEYS) {
+      sessionStorage.removeItem(key);
+      localStorage.removeItem(key);
+    }
   },
 };
 
@@ -62,7 +90,14 @@ export function query(params) {
   return text ? `?${text}` : '';
 }
 
-async function raw(method, path, { body, token = session.token } = {}) {
+let renew = null;
+
+/** `fn` gets a new token when a request made with the stored one is refused (401); resolves true if it did. */
+export function onExpired(fn) {
+  renew = fn;
+}
+
+async function raw(method, path, { body, token = session.token, retried = false } = {}) {
   const headers = { Accept: 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -71,6 +106,9 @@ async function raw(method, path, { body, token = session.token } = {}) {
     response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, 'network', 'Cannot reach the server: check the connection.');
+  }
+  if (response.status === 401 && !retried && renew && token && token === session.token && (await renew())) {
+    return raw(method, path, { body, token: session.token, retried: true });
   }
   if (!response.ok) throw await errorFrom(response);
   return response;
@@ -105,22 +143,33 @@ export async function download(path, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** Optional Supabase Auth (password grant), only when the server says it is configured. */
-export async function supabaseSignIn(config, email, password) {
-  const url = `${String(config.supabase_url).replace(/\/$/, '')}/auth/v1/token?grant_type=password`;
+async function supabaseToken(config, grantType, body, fallback) {
+  const url = `${String(config.supabase_url).replace(/\/$/, '')}/auth/v1/token?grant_type=${grantType}`;
   let response;
   try {
     response = await fetch(url, {
       method: 'POST',
       headers: { apikey: config.supabase_anon_key, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email, password }),
+      body: JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'network', 'Cannot reach Supabase.');
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok || !data.access_token) {
-    throw new ApiError(response.status, 'auth', data.error_description || data.msg || data.message || 'Wrong email or password.');
+    throw new ApiError(response.status, 'auth', data.error_description || data.msg || data.message || fallback);
   }
-  return data.access_token;
+  // GoTrue sends expires_at; compute it from expires_in for older servers.
+  const expiresAt = Number(data.expires_at) || Math.floor(Date.now() / 1000) + (Number(data.expires_in) || 3600);
+  return { access_token: data.access_token, refresh_token: String(data.refresh_token || ''), expires_at: expiresAt };
+}
+
+/** Optional Supabase Auth (password grant), only when the server says it is configured. */
+export function supabaseSignIn(config, email, password) {
+  return supabaseToken(config, 'password', { email, password }, 'Wrong email or password.');
+}
+
+/** A new access token for a Supabase session; the refresh token is single-use (rotated). */
+export function supabaseRefresh(config, refreshToken) {
+  return supabaseToken(config, 'refresh_token', { refresh_token: refreshToken }, 'The session could not be renewed.');
 }

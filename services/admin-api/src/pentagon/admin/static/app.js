@@ -1,7 +1,7 @@
 // Pentagon admin panel: sign-in, live conversation list, conversation view, actions, stats.
 // Plain ES modules, no build step. See docs/clients.md and docs/architecture.md.
 
-import { ApiError, download, get, post, query, session, supabaseSignIn } from './api.js';
+import { ApiError, download, get, onExpired, post, query, session, supabaseRefresh, supabaseSignIn } from './api.js';
 import { $, $$, debounce, el } from './dom.js';
 import { ConversationList, matches, needsHuman } from './list.js';
 import { LiveFeed } from './live.js';
@@ -29,8 +29,14 @@ const state = {
   queueFromServer: null,
   fetching: new Set(),
   supabase: null,
+  authConfig: null, // the promise of loadAuthConfig()
+  renewing: null, // the refresh in flight, shared by everyone who needs it
+  renewTimer: 0,
   synced: false,
 };
+// Renew this long before the access token expires (GoTrue's default lifetime is an hour).
+const RENEW_MARGIN_S = 60;
+const RENEW_RETRY_MS = 15_000;
 
 const list = new ConversationList($('#conv-list'), (id) => openConversation(id));
 const threadOptions = { canAct: false, onAction: (action, message) => messageAction(action, message) };
@@ -60,7 +66,17 @@ function onConnState(conn, detail) {
   const node = $('#conn');
   node.dataset.state = conn;
   node.textContent = detail ? `${CONN_TEXT[conn]} (${detail})` : CONN_TEXT[conn];
-  if (conn === 'unauthorized') signOut('Your session ended: sign in again.');
+  if (conn === 'unauthorized') resumeFeedOrSignOut();
+}
+
+/** The socket was refused: an expired Supabase token is renewed and the feed resumes where it was. */
+async function resumeFeedOrSignOut() {
+  const expiring = session.expiresAt * 1000 <= Date.now() + RENEW_MARGIN_S * 1000;
+  if (session.refreshToken && expiring && (await renewSession()) && state.me) {
+    feed.start(); // lastSeq kept: the server replays what was missed
+    return;
+  }
+  signOut('Your session ended: sign in again.');
 }
 
 // ---------- sign-in ----------
@@ -74,11 +90,50 @@ function showSignin(message) {
   $('#token').focus();
 }
 
-async function signIn(token, remember) {
+async function signIn(token, remember, supabase = null) {
   const data = await get('/admin/me', { token });
-  session.save(token, remember);
+  session.save(token, remember, supabase);
+  scheduleRenewal();
   await start(data.user || {});
 }
+
+// ---------- Supabase session renewal ----------
+
+/** A new access token from the stored refresh token; true when one is stored. Never throws. */
+function renewSession() {
+  if (!state.renewing) {
+    state.renewing = (async () => {
+      await state.authConfig;
+      const refreshToken = session.refreshToken;
+      if (!state.supabase || !refreshToken) return false;
+      try {
+        const fresh = await supabaseRefresh(state.supabase, refreshToken);
+        if (session.refreshToken !== refreshToken) return false; // signed out meanwhile
+        session.save(fresh.access_token, session.remembered, fresh);
+        scheduleRenewal();
+        return true;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 0) scheduleRenewal(RENEW_RETRY_MS); // offline: try again
+        return false;
+      }
+    })().finally(() => { state.renewing = null; });
+  }
+  return state.renewing;
+}
+
+/** Renews the Supabase session before its access token expires (nothing for admin tokens). */
+function scheduleRenewal(afterMs = null) {
+  clearTimeout(state.renewTimer);
+  if (!session.refreshToken) return;
+  const dueMs = afterMs ?? (session.expiresAt - RENEW_MARGIN_S) * 1000 - Date.now();
+  state.renewTimer = setTimeout(async () => {
+    if (!(await renewSession()) && session.expiresAt * 1000 <= Date.now() && state.me) {
+      signOut('Your session ended: sign in again.');
+    }
+  }, Math.max(1000, dueMs));
+}
+
+onExpired(renewSession);
 
 async function start(user) {
   state.me = { name: String(user.name || ''), role: String(user.role || 'viewer') };
@@ -94,6 +149,7 @@ async function start(user) {
 }
 
 function signOut(message) {
+  clearTimeout(state.renewTimer);
   feed.stop();
   feed.lastSeq = 0;
   state.synced = false;
@@ -110,7 +166,8 @@ async function resumeSession() {
   const token = session.token;
   if (!token) return showSignin();
   try {
-    const data = await get('/admin/me', { token });
+    const data = await get('/admin/me', { token }); // an expired Supabase token is renewed here (onExpired)
+    scheduleRenewal();
     await start(data.user || {});
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
@@ -534,8 +591,8 @@ function wire() {
   $('#sb-submit').addEventListener('click', async () => {
     $('#sb-submit').disabled = true;
     try {
-      const token = await supabaseSignIn(state.supabase, $('#sb-email').value.trim(), $('#sb-password').value);
-      await signIn(token, $('#remember').checked);
+      const supabase = await supabaseSignIn(state.supabase, $('#sb-email').value.trim(), $('#sb-password').value);
+      await signIn(supabase.access_token, $('#remember').checked, supabase);
     } catch (err) {
       showSignin(err.message);
     } finally {
@@ -589,5 +646,5 @@ function wire() {
 
 wire();
 restoreFilters();
-loadAuthConfig();
+state.authConfig = loadAuthConfig();
 resumeSession();

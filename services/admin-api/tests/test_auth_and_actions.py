@@ -66,10 +66,10 @@ def test_no_tokens_configured_logs_a_warning(caplog):
     assert any("every admin request will be refused" in r.getMessage() for r in caplog.records)
 
 
-def test_malformed_token_entries_are_skipped_without_logging_the_token(caplog):
+async def test_malformed_token_entries_are_skipped_without_logging_the_token(caplog):
     with caplog.at_level(logging.WARNING):
         auth = Authenticator("bob:superuser:tok-secret-1,:admin:tok-secret-2,carol:admin:good-token")
-    assert auth.identify("good-token").name == "carol"
+    assert (await auth.identify("good-token")).name == "carol"
     text = " ".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
     assert "tok-secret" not in text
 

@@ -16,6 +16,10 @@ sign-in code (static/api.js ``supabaseSignIn``) runs unchanged in a real browser
   ``refresh_token_already_used``; an unknown or revoked one: 400
   ``refresh_token_not_found`` (GoTrue's codes and messages). ``revoke_sessions()`` forgets
   every refresh token, as signing a user out everywhere does.
+- Signing: HS256 with the project's JWT secret (``signing="HS256"``, legacy projects) or ES256
+  with an EC P-256 key (``signing="ES256"``, Supabase's "JWT Signing Keys"), its ``kid`` in the
+  token header and its public key at ``GET /auth/v1/.well-known/jwks.json`` (an empty set for
+  HS256 projects). ``rotate_signing_key()`` signs with a new key and publishes both.
 - Wrong email or password: 400 with the body GoTrue sends for its ``invalid_credentials``
   error: ``{"code": 400, "error_code": "invalid_credentials", "msg": "Invalid login
   credentials"}``; ``{"code": "invalid_credentials", "message": ...}`` when the request
@@ -110,6 +114,40 @@ def sign_hs256(claims: dict[str, Any], secret: str) -> str:
     return f"{header}.{payload}.{_b64url(signature)}"
 
 
+def _b64url_int(value: int, length: int) -> str:
+    return _b64url(value.to_bytes(length, "big"))
+
+
+@dataclass
+class EcSigningKey:
+    """An ES256 signing key as Supabase's JWT Signing Keys use: P-256, a kid, JWS raw r||s signatures."""
+
+    kid: str
+    private_key: Any
+
+    @classmethod
+    def generate(cls) -> "EcSigningKey":
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        return cls(str(uuid.uuid4()), ec.generate_private_key(ec.SECP256R1()))
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        header = _b64url(json.dumps({"alg": "ES256", "kid": self.kid, "typ": "JWT"}, separators=(",", ":")).encode())
+        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+        signing_input = f"{header}.{payload}".encode("ascii")
+        r, s = decode_dss_signature(self.private_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        return f"{header}.{payload}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    def public_jwk(self) -> dict[str, Any]:
+        numbers = self.private_key.public_key().public_numbers()
+        return {"kty": "EC", "crv": "P-256", "x": _b64url_int(numbers.x, 32), "y": _b64url_int(numbers.y, 32),
+                "kid": self.kid, "alg": "ES256", "use": "sig", "key_ops": ["verify"], "ext": True}
+
+
 def self_signed_cert(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
     """A throwaway certificate for the loopback address (and localhost), valid one day."""
     from cryptography import x509
@@ -140,8 +178,12 @@ def self_signed_cert(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Pa
 
 class GoTrueStub:
     def __init__(self, jwt_secret: str, anon_key: str = "anon-test-key", host: str = "127.0.0.1",
-                 port: int | None = None, tls: bool = True) -> None:
+                 port: int | None = None, tls: bool = True, signing: str = "HS256") -> None:
+        if signing not in ("HS256", "ES256"):
+            raise ValueError(f"unsupported signing {signing!r}")
         self.jwt_secret = jwt_secret
+        self.signing = signing
+        self.signing_keys: list[EcSigningKey] = [EcSigningKey.generate()] if signing == "ES256" else []
         self.anon_key = anon_key
         self.host = host
         self.port = port or free_port()
@@ -176,7 +218,16 @@ class GoTrueStub:
             "amr": [{"method": "password", "timestamp": iat}], "session_id": str(uuid.uuid4()),
             "is_anonymous": False,
         }
+        if self.signing == "ES256":
+            return self.signing_keys[-1].sign(claims)
         return sign_hs256(claims, self.jwt_secret)
+
+    def rotate_signing_key(self) -> None:
+        """Sign with a new key from now on; the old one stays published (tokens it signed stay valid)."""
+        self.signing_keys.append(EcSigningKey.generate())
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.public_jwk() for key in self.signing_keys]}
 
     def session_for(self, user: StubUser) -> dict[str, Any]:
         now = time.time()
@@ -260,6 +311,11 @@ class GoTrueStub:
         @app.get("/auth/v1/health")
         async def health() -> dict[str, str]:
             return {"version": "stub", "name": "GoTrue", "description": "GoTrue is a user registration API"}
+
+        @app.get("/auth/v1/.well-known/jwks.json")
+        async def jwks(request: Request) -> Response:
+            self._record(request, 200)
+            return JSONResponse(self.jwks(), headers={"Cache-Control": "public, max-age=600"})
 
         @app.options("/auth/v1/{rest:path}")
         async def preflight(request: Request, rest: str) -> Response:

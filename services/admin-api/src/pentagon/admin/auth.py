@@ -1,5 +1,9 @@
 """Who is calling: static bearer tokens from ADMIN_TOKENS and, optionally, Supabase Auth JWTs.
 
+Supabase tokens are HS256 with the project's JWT secret (legacy) or ES256/RS256 with a
+signing key from the project's JWKS (jwks.py). The key, and so the algorithm, is chosen
+by us: a token's header only says which of our keys it claims, never how to check it.
+
 Tokens are compared in constant time against every configured entry (no early
 exit that would leak which prefix matched) and are never logged.
 """
@@ -16,6 +20,7 @@ import jwt
 from fastapi import Depends, Request
 
 from pentagon.admin.errors import ApiError
+from pentagon.admin.jwks import SigningKeys
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +71,22 @@ def parse_admin_tokens(raw: str) -> list[_TokenEntry]:
 
 
 class Authenticator:
-    def __init__(self, admin_tokens: str, jwt_secret: str | None = None, jwt_audience: str | None = None) -> None:
+    def __init__(self, admin_tokens: str, jwt_secret: str | None = None, jwt_audience: str | None = None,
+                 signing_keys: SigningKeys | None = None) -> None:
         self._entries = parse_admin_tokens(admin_tokens)
         self._jwt_secret = jwt_secret or None
         self._jwt_audience = jwt_audience or None
-        if not self._entries and not self._jwt_secret:
-            log.warning("no ADMIN_TOKENS and no SUPABASE_JWT_SECRET: every admin request will be refused")
+        self._signing_keys = signing_keys
+        if not self._entries and not self._jwt_secret and signing_keys is None:
+            log.warning("no ADMIN_TOKENS and no Supabase Auth: every admin request will be refused")
 
-    def identify(self, token: str | None) -> Identity:
+    async def identify(self, token: str | None) -> Identity:
         """The caller's identity, or ApiError 401 (unknown token) / 403 (valid JWT without an admin role)."""
         if not token:
             raise ApiError(401, "unauthorized", "missing bearer token")
         identity = self._static(token)
-        if identity is None and self._jwt_secret and token.count(".") == 2:
-            identity = self._supabase(token)
+        if identity is None and token.count(".") == 2 and (self._jwt_secret or self._signing_keys):
+            identity = await self._supabase(token)
         if identity is None:
             raise ApiError(401, "unauthorized", "invalid token")
         return identity
@@ -92,12 +99,30 @@ class Authenticator:
                 found = entry.identity
         return found
 
-    def _supabase(self, token: str) -> Identity | None:
+    async def _verification_key(self, token: str) -> tuple[Any, str] | None:
+        """(key, its one algorithm) for this token, or None when we hold no key for it."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            return None
+        if header.get("alg") == "HS256":
+            return (self._jwt_secret, "HS256") if self._jwt_secret else None
+        kid = header.get("kid")
+        if self._signing_keys is None or not isinstance(kid, str) or not kid:
+            return None
+        found = await self._signing_keys.key(kid)
+        return (found.key, found.algorithm_name) if found is not None else None
+
+    async def _supabase(self, token: str) -> Identity | None:
+        verification = await self._verification_key(token)
+        if verification is None:
+            return None
+        key, algorithm = verification
         try:
             claims = jwt.decode(
                 token,
-                self._jwt_secret,
-                algorithms=["HS256"],
+                key,
+                algorithms=[algorithm],
                 audience=self._jwt_audience,
                 options={"require": ["exp", "sub"], "verify_aud": self._jwt_audience is not None},
             )
@@ -128,9 +153,9 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None
 
 
-def current_identity(request: Request) -> Identity:
+async def current_identity(request: Request) -> Identity:
     authenticator: Authenticator = request.app.state.runtime.auth
-    identity = authenticator.identify(bearer_token(request))
+    identity = await authenticator.identify(bearer_token(request))
     request.state.identity = identity
     return identity
 

@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 
 from pentagon.admin import queries
 from pentagon.admin.auth import Authenticator
+from pentagon.admin.jwks import SigningKeys
 from pentagon.admin.commands import CommandClient
 from pentagon.admin.errors import unavailable
 from pentagon.admin.live import UpdatesHub
@@ -29,7 +30,10 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         secret = settings.supabase_jwt_secret.get_secret_value() if settings.supabase_jwt_secret else None
-        self.auth = Authenticator(settings.admin_tokens.get_secret_value(), secret, settings.supabase_jwt_audience)
+        keys_url = settings.signing_keys_url()
+        self.signing_keys = SigningKeys(keys_url, min_refetch_s=settings.supabase_jwks_refetch_s) if keys_url else None
+        self.auth = Authenticator(settings.admin_tokens.get_secret_value(), secret, settings.supabase_jwt_audience,
+                                  self.signing_keys)
         self.pool: asyncpg.Pool | None = None
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
@@ -48,6 +52,8 @@ class Runtime:
                               self.settings.admin_ws_stats_seconds, self.settings.admin_ws_heartbeat_seconds,
                               self.settings.admin_ws_flush_ms / 1000)
         await self.hub.start()
+        if self.signing_keys is not None:
+            await self.signing_keys.start()
         # The database may come up after us: keep trying in the background, /readyz says 503 meanwhile.
         self._pool_task = asyncio.create_task(self._open_pool())
 
@@ -66,6 +72,8 @@ class Runtime:
                 delay = min(delay * 2, 5.0)
 
     async def stop(self) -> None:
+        if self.signing_keys is not None:
+            await self.signing_keys.stop()
         if self.hub is not None:
             await self.hub.stop()
         if self._pool_task is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from pentagon.admin.jwks import jwks_url
 from pentagon.common.settings import CommonSettings
 
 
@@ -12,8 +13,13 @@ class Settings(CommonSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/pentagon"
     # Comma-separated name:role:token entries; empty means every request is refused (401).
     admin_tokens: SecretStr = SecretStr("")
-    # When set, Supabase Auth access tokens (HS256) are accepted too.
+    # When set, Supabase Auth access tokens signed with the legacy JWT secret (HS256) are accepted too.
     supabase_jwt_secret: SecretStr | None = None
+    # Public keys of Supabase's asymmetric JWT signing keys (ES256/RS256); default with SUPABASE_URL:
+    # <SUPABASE_URL>/auth/v1/.well-known/jwks.json. "off" disables them.
+    supabase_jwks_url: str | None = None
+    # A token naming a key id we do not know refetches the keys, at most once per this many seconds.
+    supabase_jwks_refetch_s: float = Field(default=30.0, ge=0)
     supabase_jwt_audience: str = "authenticated"
     # Public values the panel needs for Supabase Auth sign-in (both unset: token sign-in only).
     supabase_url: str | None = None
@@ -35,6 +41,11 @@ class Settings(CommonSettings):
     # Pool connections one detailed-stats request may use at once (its statements are independent).
     admin_stats_connections: int = Field(default=2, ge=1, le=16)
     admin_reply_max_chars: int = Field(default=2000, ge=1)
+
+    def signing_keys_url(self) -> str | None:
+        if self.supabase_jwks_url:
+            return None if self.supabase_jwks_url == "off" else self.supabase_jwks_url
+        return jwks_url(self.supabase_url) if self.supabase_url else None
 
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

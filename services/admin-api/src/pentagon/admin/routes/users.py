@@ -25,7 +25,9 @@ async def me(identity: Identity = Depends(current_identity)) -> Any:
 async def auth_config(rt: Runtime = Depends(runtime)) -> Any:
     """Public sign-in options for the panel (no auth: it is read before signing in)."""
     settings = rt.settings
-    if settings.supabase_url and settings.supabase_anon_key and settings.supabase_jwt_secret:
+    secret = settings.supabase_jwt_secret.get_secret_value() if settings.supabase_jwt_secret else ""
+    verifiable = bool(secret) or settings.signing_keys_url() is not None
+    if settings.supabase_url and settings.supabase_anon_key and verifiable:
         return AuthConfig(supabase_url=settings.supabase_url, supabase_anon_key=settings.supabase_anon_key)
     return AuthConfig()
 

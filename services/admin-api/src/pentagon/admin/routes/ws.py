@@ -69,7 +69,7 @@ async def admin_ws(websocket: WebSocket) -> None:
     rt: Runtime = websocket.app.state.runtime
     await websocket.accept()
     try:
-        rt.auth.identify(_token(websocket))
+        await rt.auth.identify(_token(websocket))
     except ApiError as exc:
         await _close(websocket, CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHORIZED, exc.code)
         return

@@ -69,10 +69,12 @@ class Marks:
         return (entry.value or b"").decode()
 
     async def put(self, kind: str, event_id: str, value: str = "1") -> None:
-        await self.kv.put(f"{kind}.{key_hash(event_id)}", value.encode())
+        # Remembered before the write: the work is done whether NATS takes the marker or not (it fails
+        # while NATS restarts), and the redelivery that follows must not repeat it in this process.
         self._recent[f"{kind}.{event_id}"] = value
         if len(self._recent) > RECENT_MARKS:
             del self._recent[next(iter(self._recent))]  # dicts keep insertion order: the oldest goes
+        await self.kv.put(f"{kind}.{key_hash(event_id)}", value.encode())
 
 
 def may_repeat(msg: Msg, occurred_at: Timestamp) -> bool:

@@ -24,6 +24,7 @@ EVENTS_STREAM = "EVENTS"
 UPDATES_STREAM = "UPDATES"
 DLQ_STREAM = "DLQ"
 MODE_BUCKET = "conversation_mode"
+SAVED_REPLIES_BUCKET = "saved_replies"  # staff's canned answers; admin-api owns it
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
 
 DAY = 24 * 3600
@@ -165,9 +166,18 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1, partitions: in
 
 
 async def mode_bucket(js: JetStreamContext, replicas: int = 1):  # -> KeyValue
+    return await _bucket(js, MODE_BUCKET, history=1, replicas=replicas)
+
+
+async def saved_replies_bucket(js: JetStreamContext, replicas: int = 1):  # -> KeyValue
+    # A little history: an edit or deletion made by mistake can be looked up with `nats kv history`.
+    return await _bucket(js, SAVED_REPLIES_BUCKET, history=5, replicas=replicas)
+
+
+async def _bucket(js: JetStreamContext, name: str, history: int, replicas: int):  # -> KeyValue
     try:
-        return await js.key_value(MODE_BUCKET)
+        return await js.key_value(name)
     except Exception:  # noqa: BLE001 - bucket missing: create it
         return await js.create_key_value(
-            KeyValueConfig(bucket=MODE_BUCKET, history=1, replicas=replicas, storage=StorageType.FILE)
+            KeyValueConfig(bucket=name, history=history, replicas=replicas, storage=StorageType.FILE)
         )

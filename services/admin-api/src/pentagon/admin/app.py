@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from pentagon.admin.errors import install_error_handlers
-from pentagon.admin.routes import audit, conversations, export, messages, stats, users, ws
+from pentagon.admin.routes import audit, conversations, export, messages, saved_replies, stats, users, ws
 from pentagon.admin.runtime import Runtime
 from pentagon.common.health import health_router
 
@@ -49,7 +49,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (conversations, messages, stats, export, users, audit, ws):
+    for module in (conversations, messages, stats, export, users, audit, saved_replies, ws):
         app.include_router(module.router)
     app.include_router(health_router(runtime.ready))
     _panel(app)
@@ -59,7 +59,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.middleware("http")(_security_headers)
     origins = runtime.settings.cors_origin_list()
     if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"], max_age=600)
     return app
 

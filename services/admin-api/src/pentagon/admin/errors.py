@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import asyncpg
+import nats.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -105,6 +106,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for exc_type in _DB_UNAVAILABLE:
         app.add_exception_handler(exc_type, _unavailable)
+
+    @app.exception_handler(nats.errors.Error)
+    async def _nats_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("NATS unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+        return error_response(503, "unavailable", "the message bus is unavailable, retry later")
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

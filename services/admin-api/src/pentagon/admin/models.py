@@ -40,6 +40,12 @@ class ReplyBody(BaseModel):
     text: str = Field(description="what the user receives; 1..ADMIN_REPLY_MAX_CHARS characters, no NUL")
 
 
+class SavedReplyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\x00]*$")]
+    text: str = Field(description="1..ADMIN_REPLY_MAX_CHARS characters, no NUL")
+
+
 # ---------------------------------------------------------------- responses
 
 class ErrorDetail(BaseModel):
@@ -139,6 +145,30 @@ class ReplyAccepted(BaseModel):
     success: Literal[True]
     event_id: str
     conversation_id: int
+
+
+class SavedReply(BaseModel):
+    id: str
+    title: str
+    text: str
+    updated_at: str | None
+    updated_by: str | None
+
+
+class SavedReplyList(BaseModel):
+    success: Literal[True]
+    saved_replies: list[SavedReply]
+    count: int
+
+
+class SavedReplyResult(BaseModel):
+    success: Literal[True]
+    saved_reply: SavedReply
+
+
+class Deleted(BaseModel):
+    success: Literal[True]
+    deleted: bool
 
 
 class Stats(BaseModel):

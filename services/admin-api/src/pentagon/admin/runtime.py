@@ -16,11 +16,12 @@ from nats.js import JetStreamContext
 from pentagon.admin import queries
 from pentagon.admin.auth import Authenticator
 from pentagon.admin.jwks import SigningKeys
+from pentagon.admin.saved_replies import SavedReplies
 from pentagon.admin.commands import CommandClient
 from pentagon.admin.errors import unavailable
 from pentagon.admin.live import UpdatesHub
 from pentagon.admin.settings import Settings
-from pentagon.common.bus import connect, ensure_streams
+from pentagon.common.bus import connect, ensure_streams, saved_replies_bucket
 from pentagon.common.jsonrow import iso
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class Runtime:
         self.js: JetStreamContext | None = None
         self.commands: CommandClient | None = None
         self.hub: UpdatesHub | None = None
+        self.saved_replies: SavedReplies | None = None
         self._stats_cache: tuple[float, dict[str, Any]] | None = None
         self._stats_lock = asyncio.Lock()
         self._pool_task: asyncio.Task[None] | None = None
@@ -47,6 +49,7 @@ class Runtime:
         self.nc = await connect(self.settings.nats_url, "admin-api")
         self.js = self.nc.jetstream()
         await ensure_streams(self.js, self.settings.nats_stream_replicas)
+        self.saved_replies = SavedReplies(await saved_replies_bucket(self.js, self.settings.nats_stream_replicas))
         self.commands = CommandClient(self.nc, self.settings.admin_command_timeout)
         self.hub = UpdatesHub(self.js, self.settings.admin_ws_queue_size, self.stats,
                               self.settings.admin_ws_stats_seconds, self.settings.admin_ws_heartbeat_seconds,

@@ -6,6 +6,7 @@ import { $, $$, debounce, el } from './dom.js';
 import { ConversationList, matches, needsHuman } from './list.js';
 import { LiveFeed } from './live.js';
 import { alertsState, beep, desktopNotify, enableAlerts } from './notify.js';
+import { SavedReplies } from './saved.js';
 import { queueSize, recordQueue, renderQueue, renderStats } from './stats.js';
 import { Thread } from './thread.js';
 
@@ -42,6 +43,7 @@ const list = new ConversationList($('#conv-list'), (id) => openConversation(id))
 const threadOptions = { canAct: false, onAction: (action, message) => messageAction(action, message) };
 const thread = new Thread($('#thread'), threadOptions);
 const feed = new LiveFeed(() => session.token, onFrame, onConnState);
+const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 
 // ---------- feedback ----------
 
@@ -144,6 +146,7 @@ async function start(user) {
   document.body.dataset.role = state.me.role;
   updateAlertsButton();
   feed.start();
+  saved.load();
   await loadList(true);
   routeFromHash();
 }
@@ -316,6 +319,7 @@ function renderDetail() {
   const canReply = admin && c.status !== 'closed';
   $('#reply-text').disabled = !canReply;
   $('#reply-send').disabled = !canReply;
+  $('#saved-pick').disabled = !canReply;
   $('#reply-text').placeholder = !admin ? 'Viewers cannot reply.'
     : c.status === 'closed' ? 'Conversation closed: reopen it to reply.'
       : 'Reply as staff (Enter sends, Shift+Enter new line)';
@@ -546,18 +550,19 @@ async function exportFile(name) {
 
 // ---------- navigation ----------
 
+const VIEWS = ['conversations', 'stats', 'saved'];
+
 function showView(name) {
-  const stats = name === 'stats';
-  $('#view-conversations').hidden = stats;
-  $('#view-stats').hidden = !stats;
-  $('#tab-conversations').classList.toggle('active', !stats);
-  $('#tab-stats').classList.toggle('active', stats);
-  $('#tab-conversations').setAttribute('aria-pressed', String(!stats));
-  $('#tab-stats').setAttribute('aria-pressed', String(stats));
-  if (stats) {
-    if (location.hash !== '#stats') history.replaceState(null, '', '#stats');
-    loadStats();
-  } else if (location.hash === '#stats') {
+  for (const view of VIEWS) {
+    $(`#view-${view}`).hidden = view !== name;
+    $(`#tab-${view}`).classList.toggle('active', view === name);
+    $(`#tab-${view}`).setAttribute('aria-pressed', String(view === name));
+  }
+  if (name !== 'conversations') {
+    if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
+    if (name === 'stats') loadStats();
+    else saved.load();
+  } else if (location.hash === '#stats' || location.hash === '#saved') {
     history.replaceState(null, '', state.currentId ? `#c/${state.currentId}` : location.pathname);
   }
 }
@@ -565,6 +570,7 @@ function showView(name) {
 function routeFromHash() {
   const hash = location.hash;
   if (hash === '#stats') return showView('stats');
+  if (hash === '#saved') return showView('saved');
   showView('conversations');
   const match = /^#c\/(\d+)$/.exec(hash);
   if (match) openConversation(Number(match[1]));
@@ -612,6 +618,10 @@ function wire() {
   $('#error-close').addEventListener('click', hideError);
   $('#tab-conversations').addEventListener('click', () => showView('conversations'));
   $('#tab-stats').addEventListener('click', () => showView('stats'));
+  $('#tab-saved').addEventListener('click', () => showView('saved'));
+  $('#saved-form').addEventListener('submit', (event) => { event.preventDefault(); saved.save(); });
+  $('#saved-cancel').addEventListener('click', () => saved.resetForm());
+  $('#saved-pick').addEventListener('change', (event) => { saved.insert(event.target.value); event.target.value = ''; });
   $('#stats-refresh').addEventListener('click', loadStats);
   $('#stats-range').addEventListener('change', loadStats);
   for (const button of $$('.export')) button.addEventListener('click', () => exportFile(button.dataset.export));

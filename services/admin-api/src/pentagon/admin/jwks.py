@@ -52,12 +52,15 @@ class SigningKeys:
         """The public key with this id; an unknown id refetches the set (rate-limited)."""
         found = self._keys.get(kid)
         if found is None and time.monotonic() - self._fetched_at >= self._min_refetch_s:
-            await self.refresh()
+            await self.refresh(min_age_s=self._min_refetch_s)
             found = self._keys.get(kid)
         return found
 
-    async def refresh(self) -> bool:
+    async def refresh(self, min_age_s: float = 0.0) -> bool:
         async with self._lock:
+            # Checked again under the lock: concurrent requests with unknown key ids make one fetch.
+            if time.monotonic() - self._fetched_at < min_age_s:
+                return True
             self._fetched_at = time.monotonic()
             try:
                 async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_S) as client:

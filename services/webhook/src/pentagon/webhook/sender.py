@@ -5,7 +5,8 @@ a ``sent.<h>`` marker holding the returned mid is written right after Graph
 answers and checked before sending, so a redelivery resends nothing already
 sent (the marker is read only when the message may repeat earlier work, see
 runtime.may_repeat). The remaining double-send window is a crash between Graph's answer and
-that marker write (documented). Results become DeliveryEvents: SENT with the
+that marker write (documented); a failed write (NATS restarting) is not one, because the
+process remembers its own markers first (Marks.put). Results become DeliveryEvents: SENT with the
 mids, or FAILED with the reason for permanent errors or exhausted retries.
 """
 

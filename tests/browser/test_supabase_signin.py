@@ -331,3 +331,19 @@ def test_reload_after_the_token_expired_renews_instead_of_signing_out(
     assert refresh_grants(supabase) == [200]
     assert stored_token(page) not in ("", expired_token)
     assert not sb_panel.console_errors, sb_panel.console_errors
+
+
+def test_a_session_revoked_in_supabase_ends_when_its_token_expires(
+        sb_panel: PanelPage, supabase: SupabasePanel) -> None:
+    """Signed out everywhere (or the user removed): renewal is refused and the panel signs out plainly."""
+    page = sb_panel.page
+    supabase.stub.expires_in = 4  # renewal due at once; the token dies 4 s after each renewal
+    try:
+        supabase_sign_in(sb_panel, *ADMIN)
+        supabase.stub.revoke_sessions()
+        page.locator("#signin-error", has_text="session ended").wait_for(timeout=30_000)
+    finally:
+        supabase.stub.expires_in = 3600
+    assert page.locator("#app").is_hidden()
+    assert stored_token(page) == "" and stored(page, "refresh") == ""
+    assert 400 in refresh_grants(supabase)

@@ -115,7 +115,10 @@ function renewSession() {
         scheduleRenewal();
         return true;
       } catch (err) {
-        if (err instanceof ApiError && err.status === 0) scheduleRenewal(RENEW_RETRY_MS); // offline: try again
+        // Offline: try again soon. Refused (revoked): the session lasts until its token expires,
+        // and the timer then ends it plainly instead of leaving the panel failing call by call.
+        const offline = err instanceof ApiError && err.status === 0;
+        scheduleRenewal(offline ? RENEW_RETRY_MS : session.expiresAt * 1000 - Date.now());
         return false;
       }
     })().finally(() => { state.renewing = null; });

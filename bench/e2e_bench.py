@@ -34,9 +34,7 @@ import asyncio
 import json
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +46,9 @@ sys.path.insert(0, str(ROOT / "tests" / "system"))
 
 from syskit import dbcheck  # noqa: E402
 from syskit.load import SteadyLoad  # noqa: E402
-from syskit.stack import CADDYFILE, SystemStack  # noqa: E402
+from syskit.stack import CADDYFILE, SystemStack, embedded_stack  # noqa: E402
 
-from pentagon.devtools.embedded import Caddy, ManagedProcess, NatsServer, Postgres, free_port  # noqa: E402
+from pentagon.devtools.embedded import Caddy, ManagedProcess, Postgres, free_port  # noqa: E402
 from pentagon.devtools.pytest_plugin import ServiceRunner, wait_ready  # noqa: E402
 
 RATES = [float(r) for r in os.environ.get("E2E_RATES", "100,200,300,400,500,700,1000,1500,2000").split(",")]
@@ -370,27 +368,16 @@ def summarise(ours: list[dict], check: dict, baseline: list[dict]) -> dict:
 
 
 async def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="pentagon-e2e-"))
-    work.chmod(0o755)
-    runner = ServiceRunner(work / "logs")
-    nats = NatsServer(work / "nats", work / "logs" / "nats.log")
-    pg = Postgres(work / "pg", work / "logs" / "postgres.log")
-    stack = None
-    try:
-        await asyncio.to_thread(nats.start)
-        await asyncio.to_thread(pg.start)
-        db = await asyncio.to_thread(pg.create_database, "e2e")
-        # The webhook runs as two processes, as deployed: HTTP only, and workers only (--workers-only).
-        stack = SystemStack(runner, nats, pg, nats.url, db, work, split_workers=SPLIT,
-                            extra_env={"LOG_LEVEL": "WARNING", "ADMIN_WS_QUEUE_SIZE": "4096",
-                                       # Receipts that overtake their message are parked and applied by
-                                       # tracking's sweep: every 5 s by default, which alone adds seconds.
-                                       "TRACKING_SWEEP_INTERVAL_S": os.environ.get("E2E_TRACKING_SWEEP_S", "0.5")})
-        print(f"starting the stack (logs in {work / 'logs'})...", flush=True)
-        await asyncio.to_thread(stack.start)
+    # The webhook runs as two processes, as deployed: HTTP only, and workers only (--workers-only).
+    env = {"LOG_LEVEL": "WARNING", "ADMIN_WS_QUEUE_SIZE": "4096",
+           # Receipts that overtake their message are parked and applied by
+           # tracking's sweep: every 5 s by default, which alone adds seconds.
+           "TRACKING_SWEEP_INTERVAL_S": os.environ.get("E2E_TRACKING_SWEEP_S", "0.5")}
+    async with embedded_stack("e2e", env, split_workers=SPLIT, keep=bool(os.environ.get("E2E_KEEP"))) as stack:
         ours, check = ([], {"ok": None, "skipped": True}) if ONLY == "baseline" else await run_ours(stack)
         print(f"  database check: {check}", flush=True)
-        baseline = [] if ONLY == "pentagon" else await run_baseline(stack, pg, work, runner)
+        baseline = [] if ONLY == "pentagon" else await run_baseline(stack, stack.postgres, stack.work_dir,
+                                                                    stack.runner)
         summary = summarise(ours, check, baseline)
         result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
                   "python": platform.python_version(), "step_s": STEP_S, "users": USERS,
@@ -400,14 +387,6 @@ async def main() -> int:
         print(json.dumps(summary, indent=2))
         print(f"written to {RESULTS.relative_to(ROOT)}")
         return 0 if check["ok"] is not False else 1
-    finally:
-        if stack is not None:
-            await asyncio.to_thread(stack.stop)
-        await asyncio.to_thread(runner.stop_all)
-        await asyncio.to_thread(pg.stop)
-        await asyncio.to_thread(nats.stop)
-        if not os.environ.get("E2E_KEEP"):
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

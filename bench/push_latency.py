@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,10 +27,8 @@ import httpx  # noqa: E402
 import nats  # noqa: E402
 from e2e_bench import LeanFeed  # noqa: E402
 from syskit import messenger  # noqa: E402
-from syskit.stack import SystemStack  # noqa: E402
+from syskit.stack import SystemStack, embedded_stack  # noqa: E402
 
-from pentagon.devtools.embedded import NatsServer, Postgres  # noqa: E402
-from pentagon.devtools.pytest_plugin import ServiceRunner  # noqa: E402
 
 N = int(os.environ.get("PUSH_N", "60"))
 INTERVAL_S = float(os.environ.get("PUSH_INTERVAL_S", "0.2"))
@@ -47,14 +43,14 @@ def pct(values: list[float], q: float) -> float | None:
     return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
 
-async def measure(stack: SystemStack, nats_url: str) -> dict[str, list[float]]:
+async def measure(stack: SystemStack) -> dict[str, list[float]]:
     first_seen: dict[tuple[str, str], float] = {}
 
     async def on_msg(msg) -> None:
         parts = msg.subject.split(".")
         first_seen.setdefault((f"{parts[0]}.{parts[1]}", parts[-1]), time.time())
 
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(stack.nats.url)
     await nc.subscribe("events.in.>", cb=on_msg)
     await nc.subscribe("updates.message.>", cb=on_msg)
     feed = await LeanFeed(stack.gateway_ws, stack.secrets.admin_token).open()
@@ -91,28 +87,9 @@ async def measure(stack: SystemStack, nats_url: str) -> dict[str, list[float]]:
 
 
 async def one_run(label: str, env: dict[str, str]) -> dict[str, list[float]]:
-    work = Path(tempfile.mkdtemp(prefix="pentagon-push-"))
-    work.chmod(0o755)
-    runner = ServiceRunner(work / "logs")
-    nats_server = NatsServer(work / "nats", work / "logs" / "nats.log")
-    pg = Postgres(work / "pg", work / "logs" / "postgres.log")
-    stack = None
-    try:
-        await asyncio.to_thread(nats_server.start)
-        await asyncio.to_thread(pg.start)
-        db = await asyncio.to_thread(pg.create_database, "push")
-        stack = SystemStack(runner, nats_server, pg, nats_server.url, db, work, split_workers=True,
-                            extra_env={"LOG_LEVEL": "WARNING", **env})
-        print(f"{label}: starting the stack...", flush=True)
-        await asyncio.to_thread(stack.start)
-        return await measure(stack, nats_server.url)
-    finally:
-        if stack is not None:
-            await asyncio.to_thread(stack.stop)
-        await asyncio.to_thread(runner.stop_all)
-        await asyncio.to_thread(pg.stop)
-        await asyncio.to_thread(nats_server.stop)
-        shutil.rmtree(work, ignore_errors=True)
+    print(f"run: {label}", flush=True)
+    async with embedded_stack("push", {"LOG_LEVEL": "WARNING", **env}) as stack:
+        return await measure(stack)
 
 
 async def main() -> int:

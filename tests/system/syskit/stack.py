@@ -8,7 +8,12 @@ deploy/gateway/Caddyfile; the Graph API is the devtools loopback recorder.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,3 +183,32 @@ class SystemStack:
     # ---- auth helpers
     def admin_headers(self, token: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {token or self.secrets.admin_token}"}
+
+
+@asynccontextmanager
+async def embedded_stack(name: str, extra_env: dict[str, str], split_workers: bool = True,
+                         keep: bool = False) -> AsyncIterator[SystemStack]:
+    """For benchmarks: the whole stack on its own nats-server and Postgres in a new temporary
+    directory, started, then stopped and removed (kept with ``keep``) whatever happens."""
+    work = Path(tempfile.mkdtemp(prefix=f"pentagon-{name}-"))
+    work.chmod(0o755)
+    runner = ServiceRunner(work / "logs")
+    nats = NatsServer(work / "nats", work / "logs" / "nats.log")
+    pg = Postgres(work / "pg", work / "logs" / "postgres.log")
+    stack = None
+    try:
+        await asyncio.to_thread(nats.start)
+        await asyncio.to_thread(pg.start)
+        db = await asyncio.to_thread(pg.create_database, name)
+        stack = SystemStack(runner, nats, pg, nats.url, db, work, extra_env, split_workers=split_workers)
+        print(f"{name}: starting the stack (logs in {work / 'logs'})...", flush=True)
+        await asyncio.to_thread(stack.start)
+        yield stack
+    finally:
+        if stack is not None:
+            await asyncio.to_thread(stack.stop)
+        await asyncio.to_thread(runner.stop_all)
+        await asyncio.to_thread(pg.stop)
+        await asyncio.to_thread(nats.stop)
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)

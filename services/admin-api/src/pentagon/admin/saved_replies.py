@@ -32,11 +32,7 @@ class SavedReplies:
 
     async def all(self) -> list[dict[str, Any]]:
         """Every saved reply, by title."""
-        try:
-            keys = await self._kv.keys()
-        except NoKeysError:
-            return []
-        found = await asyncio.gather(*(self._get(key) for key in keys))
+        found = await asyncio.gather(*(self._get(key) for key in await self._keys()))
         return sorted((r for r in found if r is not None), key=lambda r: (r["title"].casefold(), r["id"]))
 
     async def put(self, reply_id: str, title: str, text: str, actor: str) -> dict[str, Any]:

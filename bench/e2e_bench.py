@@ -59,6 +59,7 @@ USERS = int(os.environ.get("E2E_USERS", "2000"))
 SPLIT = os.environ.get("E2E_SPLIT_WORKERS", "1") != "0"  # 0: HTTP and workers in one webhook process
 ONLY = os.environ.get("E2E_ONLY", "")  # "pentagon" or "baseline" to run one side only
 RESULTS = ROOT / "bench" / "results" / "e2e.json"
+TAIL = 50  # messages checked every 100 ms for the end of a step (see _wait_processed)
 
 PROCESSED_SQL = """
 SELECT count(*) FILTER (WHERE b.id IS NOT NULL AND b.delivery_status IN ('sent', 'delivered', 'read')) AS done,
@@ -169,18 +170,25 @@ async def _wait_processed(conn: asyncpg.Connection, ids: list[str], deadline: fl
     tracked, Graph messages received by the recorder since the step began) about once a second:
     the stage that falls behind is the one that saturates first (the last column is the
     webhook workers' output, the others need tracking too).
+
+    Every 100 ms only the last TAIL messages sent are checked; the whole step is counted once a
+    second and when the tail is done. Counting all ids every 100 ms cost Postgres ~0.3 ms of
+    CPU per message at 300 msg/s, charged to the stack and taken from its two cores.
     """
+    tail = ids[-TAIL:]
     done = answered = 0
     last_mark = 0.0
     while True:
-        row = await conn.fetchrow(PROCESSED_SQL, ids)
-        done, answered = row["done"], row["answered"]
         now = time.time()
-        if now - last_mark >= 1.0 or done >= len(ids):
+        tail_done = (await conn.fetchrow(PROCESSED_SQL, tail))["done"] >= len(tail)
+        if tail_done or now - last_mark >= 1.0 or now > deadline:
+            row = await conn.fetchrow(PROCESSED_SQL, ids)
+            done, answered = row["done"], row["answered"]
+            now = time.time()
             timeline.append((round(now - t0, 1), row["stored"], answered, done, await graph.since_start()))
             last_mark = now
-        if done >= len(ids) or now > deadline:
-            return done, answered, now
+            if done >= len(ids) or now > deadline:
+                return done, answered, now
         await asyncio.sleep(0.1)
 
 

@@ -58,3 +58,16 @@ async def test_small_batch_does_not_read_the_grown_tables(store: PostgresStore, 
     # Index probes: a few more levels of B-tree, nowhere near one pass over the table.
     assert pages > 600
     assert grown < again + pages // 2, (small, again, grown, pages)
+
+
+async def test_scratch_tables_have_no_index(store: PostgresStore, db: asyncpg.Connection) -> None:
+    """ON COMMIT DELETE ROWS truncates the scratch tables at every commit; an index on one of them
+    is rebuilt each time and invalidates every cached plan that reads the table (re-planned on every
+    batch: ~40 % of a small batch's Postgres CPU before 0008)."""
+    await db.fetchval("SELECT pentagon_ingest($1::jsonb)", encode_events(conversation_batch("s")))
+    scratch = await db.fetchval("SELECT count(*) FROM pg_class WHERE relname LIKE 'pentagon_in_%' "
+                                "AND relpersistence = 't' AND relkind = 'r'")
+    indexed = await db.fetch("SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+                             "WHERE c.relname LIKE 'pentagon_in_%' AND c.relpersistence = 't'")
+    assert scratch >= 10
+    assert [r["relname"] for r in indexed] == []

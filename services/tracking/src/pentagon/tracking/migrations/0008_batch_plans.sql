@@ -1,16 +1,15 @@
 -- Work per batch proportional to the batch, not to the tables.
 --
--- Ingest joins one batch (held in session temp tables, typically 1-100 rows) to
+-- Ingest joins one batch (held in session temp tables, 1 to a few thousand rows) to
 -- conversations and messages. The planner has no statistics for temp tables and guesses
--- hundreds of rows per table, so while messages is below ~100k rows it chose hash and
--- merge joins that read the whole messages table (or its whole unique index) on every
--- batch: measured at 250 msg/s with 12k messages (auto_explain, 2026-11-26), 15-30 ms of
--- Postgres CPU per batch of ~30 events, growing with the table. Every batch-to-table join
--- here should be an index probe, so the entry points run with the planner told so; the
--- joins between temp tables are small and stay correct (nested loops over one batch).
--- A table without a usable index is still scanned: these settings only change preferences.
-ALTER FUNCTION pentagon_ingest(jsonb) SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;
-ALTER FUNCTION pentagon_sweep() SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;
+-- hundreds of rows for each, so while messages was below ~100k rows it chose hash and merge
+-- joins that read the whole messages table (or a whole index) on every batch: measured at
+-- 250 msg/s with 12k messages (auto_explain, 2026-11-26), 15-30 ms of Postgres CPU per
+-- batch of ~30 events, growing with the table. The statements below find the batch's rows
+-- in the big tables with "id = ANY (ARRAY(...))": an index scan whatever the estimates, and
+-- linear in the batch for a batch of thousands. (Turning hash joins off for the whole
+-- ingest instead made the joins between temp tables quadratic: 12k -> 1k events/s in
+-- bench/tracking_bench.py.)
 
 -- Same statement as 0005, but the "mid already taken" check is a scalar subquery with
 -- LIMIT 1: as NOT EXISTS inside the CASE the planner could turn it into a hashed subplan,
@@ -37,7 +36,7 @@ BEGIN
                      AND (SELECT x.id FROM messages x WHERE x.platform_message_id = mid.pmid LIMIT 1) IS NULL
                 THEN mid.pmid ELSE m.platform_message_id END
           FROM best b LEFT JOIN mid USING (message_id)
-         WHERE m.id = b.message_id
+         WHERE m.id = b.message_id AND m.id = ANY (ARRAY(SELECT message_id FROM pentagon_in_dlv))
            AND (pentagon_delivery_rank(b.state) > pentagon_delivery_rank(m.delivery_status)
                 OR (m.platform_message_id IS NULL AND mid.pmid IS NOT NULL))
         RETURNING m.id, b.cause
@@ -46,9 +45,9 @@ BEGIN
 END
 $$;
 
--- Same function as 0002, but the open conversations of the batch's users are looked up
--- through conversations_one_open: "id IN (...) OR (platform, user_id) IN (...)" could only
--- be answered by reading every conversation.
+-- Same function as 0002, but the open conversation of each of the batch's users is one probe
+-- of conversations_one_open: "id IN (...) OR (platform, user_id) IN (...)" could only be
+-- answered by reading every conversation.
 CREATE OR REPLACE FUNCTION pentagon_lock_conversations() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -78,11 +77,12 @@ BEGIN
             SELECT c.id, c.platform, c.user_id, c.status FROM conversations c
              -- The first condition finds the rows through indexes (one probe per key); the second is
              -- the rule itself, re-checked on the locked row version if a command changed it meanwhile.
-             WHERE c.id IN (SELECT reply_conv FROM pentagon_in_msg WHERE reply_conv IS NOT NULL
-                            UNION ALL
-                            SELECT o.id FROM pentagon_in_key k
-                              JOIN conversations o ON o.platform = k.platform AND o.user_id = k.user_id
-                             WHERE o.status <> 'closed')
+             WHERE c.id = ANY (ARRAY(
+                       SELECT reply_conv FROM pentagon_in_msg WHERE reply_conv IS NOT NULL
+                       UNION ALL
+                       SELECT (SELECT o.id FROM conversations o  -- at most one: conversations_one_open
+                                WHERE o.platform = k.platform AND o.user_id = k.user_id AND o.status <> 'closed')
+                         FROM pentagon_in_key k))
                AND (c.id IN (SELECT reply_conv FROM pentagon_in_msg WHERE reply_conv IS NOT NULL)
                     OR (c.status <> 'closed' AND (c.platform, c.user_id) IN (SELECT platform, user_id FROM pentagon_in_key)))
              ORDER BY c.id
@@ -170,3 +170,116 @@ BEGIN
 END
 $$;
 
+
+-- Same as 0005; the rows sent to the admin panel found through the batch's ids.
+CREATE OR REPLACE FUNCTION pentagon_deliveries_out() RETURNS json
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(json_agg(pentagon_message_out(m, c, x.cause) ORDER BY m.id), '[]'::json)
+              FROM pentagon_in_dlv_changed x JOIN messages m ON m.id = x.message_id
+              JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.id = ANY (ARRAY(SELECT message_id FROM pentagon_in_dlv_changed)));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pentagon_apply(p_events jsonb) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_parked int;
+BEGIN
+    PERFORM pentagon_scratch();
+    PERFORM pentagon_load(p_events);
+    PERFORM pentagon_lock_conversations();
+    PERFORM pentagon_insert_messages();
+    PERFORM pentagon_apply_flags();
+    PERFORM pentagon_update_conversations();
+    v_parked := pentagon_apply_deliveries(p_events);
+
+    INSERT INTO pentagon_in_refs (refs) SELECT jsonb_build_object(
+        'm', (SELECT coalesce(jsonb_agg(coalesce(new_id, dup_id)), '[]') FROM pentagon_in_msg
+               WHERE coalesce(new_id, dup_id) IS NOT NULL),
+        'cm', (SELECT coalesce(jsonb_agg(jsonb_build_array(x.message_id, x.cause)), '[]') FROM pentagon_in_changed x
+                WHERE NOT EXISTS (SELECT 1 FROM pentagon_in_msg i WHERE i.new_id = x.message_id)),
+        'c', (SELECT coalesce(jsonb_agg(conv_id), '[]') FROM pentagon_in_touch),
+        'd', (SELECT coalesce(jsonb_agg(jsonb_build_array(message_id, cause)), '[]') FROM pentagon_in_dlv_changed));
+
+    RETURN json_build_object(
+        'inserted', (SELECT count(*) FROM pentagon_in_msg WHERE new_id IS NOT NULL),
+        'messages', coalesce((
+            SELECT json_agg(pentagon_message_out(m, c, NULL) ORDER BY m.id)
+              FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.id = ANY (ARRAY(SELECT coalesce(new_id, dup_id) FROM pentagon_in_msg))), '[]'::json),
+        'changed_messages', coalesce((
+            SELECT json_agg(pentagon_message_out(m, c, x.cause) ORDER BY m.id)
+              FROM pentagon_in_changed x JOIN messages m ON m.id = x.message_id
+              JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.id = ANY (ARRAY(SELECT message_id FROM pentagon_in_changed))
+               AND NOT EXISTS (SELECT 1 FROM pentagon_in_msg i WHERE i.new_id = x.message_id)), '[]'::json),
+        'conversations', coalesce((
+            SELECT json_agg(pentagon_conversation_out(c, NOT t.changed OR k.created IS TRUE
+                                       OR (k.id IS NOT NULL AND k.status_before IS DISTINCT FROM c.status))
+                   ORDER BY c.id)
+              FROM pentagon_in_touch t JOIN conversations c ON c.id = t.conv_id
+              LEFT JOIN pentagon_in_conv k ON k.id = c.id
+             WHERE c.id = ANY (ARRAY(SELECT conv_id FROM pentagon_in_touch))), '[]'::json),
+        'deliveries', pentagon_deliveries_out(),
+        'parked', v_parked);
+END
+$$;
+
+-- Same as 0002_ingest.sql; the conversations to update found through the batch's ids.
+CREATE OR REPLACE FUNCTION pentagon_update_conversations() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pentagon_in_touch
+    SELECT conv_id, bool_or(changed) FROM (
+        SELECT conv_id, true AS changed FROM pentagon_in_msg WHERE new_id IS NOT NULL
+        UNION ALL SELECT conv_id, true FROM pentagon_in_changed
+        UNION ALL SELECT c.id, true FROM pentagon_in_conv c WHERE c.created
+        UNION ALL SELECT c.id, true FROM pentagon_in_esc e JOIN pentagon_in_conv c
+                   ON c.platform = e.platform AND c.user_id = e.user_id AND c.status_before IS DISTINCT FROM 'closed'
+        UNION ALL SELECT m.conversation_id, false FROM pentagon_in_msg i JOIN messages m ON m.id = i.dup_id
+    ) t GROUP BY conv_id;
+
+    WITH a AS (
+        SELECT conv_id,
+               count(*) AS n,
+               count(*) FILTER (WHERE sender = 'user') AS n_user,
+               count(*) FILTER (WHERE sender = 'bot') AS n_bot,
+               count(*) FILTER (WHERE sender = 'human') AS n_human,
+               max(ts) AS last_ts,
+               bool_or(sender = 'human') AS has_human,
+               bool_or(sender = 'bot' AND requires_human) AS escalated,
+               (array_agg(esc_reason ORDER BY seq DESC)
+                    FILTER (WHERE sender = 'bot' AND requires_human AND esc_reason IS NOT NULL))[1] AS reason,
+               pentagon_jsonb_merge(conv_meta ORDER BY seq) FILTER (WHERE jsonb_typeof(conv_meta) = 'object') AS meta
+          FROM pentagon_in_msg WHERE new_id IS NOT NULL GROUP BY conv_id
+    ), e AS (
+        SELECT c.id AS conv_id, (array_agg(e.reason ORDER BY e.seq DESC) FILTER (WHERE e.reason IS NOT NULL))[1] AS reason
+          FROM pentagon_in_esc e JOIN pentagon_in_conv c
+            ON c.platform = e.platform AND c.user_id = e.user_id AND c.status_before IS DISTINCT FROM 'closed'
+         GROUP BY c.id
+    ), t AS (
+        SELECT t.conv_id, a.n, a.n_user, a.n_bot, a.n_human, a.last_ts, a.meta,
+               coalesce(a.has_human, false) AS has_human,
+               coalesce(a.escalated, false) OR e.conv_id IS NOT NULL AS escalated,
+               coalesce(a.reason, e.reason) AS reason
+          FROM pentagon_in_touch t LEFT JOIN a USING (conv_id) LEFT JOIN e USING (conv_id)
+         WHERE t.changed
+    )
+    UPDATE conversations c SET
+        message_count       = c.message_count + coalesce(t.n, 0),
+        user_message_count  = c.user_message_count + coalesce(t.n_user, 0),
+        bot_message_count   = c.bot_message_count + coalesce(t.n_bot, 0),
+        human_message_count = c.human_message_count + coalesce(t.n_human, 0),
+        last_message_at     = greatest(c.last_message_at, t.last_ts),
+        metadata            = c.metadata || coalesce(t.meta, '{}'::jsonb),
+        status              = CASE WHEN c.status = 'active' AND (t.has_human OR t.escalated) THEN 'human' ELSE c.status END,
+        bot_paused          = CASE WHEN c.status <> 'closed' AND (t.has_human OR t.escalated) THEN true ELSE c.bot_paused END,
+        escalation_reason   = CASE WHEN t.escalated THEN coalesce(t.reason, c.escalation_reason) ELSE c.escalation_reason END,
+        pending_human_count = (SELECT count(*) FROM messages p
+                                WHERE p.conversation_id = c.id AND p.requires_human AND NOT p.human_replied),
+        updated_at          = now()
+      FROM t WHERE c.id = t.conv_id AND c.id = ANY (ARRAY(SELECT conv_id FROM pentagon_in_touch WHERE changed));
+END
+$$;

@@ -1,9 +1,11 @@
 """The work of one batch is proportional to the batch, not to the tables (migration 0008).
 
-Measured in Postgres buffer accesses (deterministic), not in time: a small batch against a
-table that has grown since the session planned its statements must probe indexes, not read
-the whole messages table. Before 0008 the plans cached while the tables were small read all
-of messages on every batch (hash and merge joins, a hashed NOT EXISTS over every mid).
+Measured in Postgres buffer accesses (deterministic), not in time: a small batch against
+tables that have grown since the session planned its statements must probe indexes, not read
+the whole messages table; a large batch must not join its scratch tables quadratically.
+Before 0008 the plans cached while the tables were small read all of messages on every
+batch (hash and merge joins sized for the planner's guess of hundreds of scratch rows, a
+hashed NOT EXISTS over every mid, an OR of two IN lists over every conversation).
 """
 
 from __future__ import annotations

@@ -239,6 +239,7 @@ BEGIN
         UNION ALL SELECT c.id, true FROM pentagon_in_esc e JOIN pentagon_in_conv c
                    ON c.platform = e.platform AND c.user_id = e.user_id AND c.status_before IS DISTINCT FROM 'closed'
         UNION ALL SELECT m.conversation_id, false FROM pentagon_in_msg i JOIN messages m ON m.id = i.dup_id
+                   WHERE m.id = ANY (ARRAY(SELECT dup_id FROM pentagon_in_msg WHERE dup_id IS NOT NULL))
     ) t GROUP BY conv_id;
 
     WITH a AS (
@@ -281,5 +282,115 @@ BEGIN
                                 WHERE p.conversation_id = c.id AND p.requires_human AND NOT p.human_replied),
         updated_at          = now()
       FROM t WHERE c.id = t.conv_id AND c.id = ANY (ARRAY(SELECT conv_id FROM pentagon_in_touch WHERE changed));
+END
+$$;
+
+-- Same as 0005; the messages that SENT/FAILED receipts name found through the batch's event ids.
+-- Delivery receipts: SENT/FAILED by our event id, DELIVERED by mids or watermark, READ by
+-- watermark; never backwards. Returns how many receipts were parked (message not stored yet).
+CREATE OR REPLACE FUNCTION pentagon_apply_deliveries(p_events jsonb) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_parked int := 0;
+BEGIN
+    IF p_events @? '$[*] ? (@.t == "d")' THEN
+        INSERT INTO pentagon_in_dev
+        SELECT e.seq, e.event_id, e.platform, e.user_id, e.state, nullif(e.msg_event_id, ''), nullif(e.pmid, ''),
+               e.pmids, e.watermark, nullif(e.reason, ''), e.ts
+          FROM jsonb_to_recordset(p_events) AS e(t text, seq bigint, event_id text, platform text, user_id text,
+               state text, msg_event_id text, pmid text, pmids text[], watermark timestamptz, reason text, ts timestamptz)
+         WHERE e.t = 'd';
+
+        -- SENT/FAILED: applied if the message is there, parked otherwise, decided in ONE statement
+        -- (one snapshot): with two, a message committed in between would be neither matched nor parked.
+        WITH sf AS (
+            SELECT d.*, m.id AS message_id
+              FROM pentagon_in_dev d LEFT JOIN messages m ON m.event_id = d.msg_event_id
+                   AND m.event_id = ANY (ARRAY(SELECT msg_event_id FROM pentagon_in_dev WHERE msg_event_id IS NOT NULL))
+             WHERE d.state IN ('sent', 'failed')
+        ), parked AS (
+            INSERT INTO pending_deliveries (event_id, msg_event_id, platform, user_id, state, pmid, reason, ts, seq)
+            SELECT event_id, msg_event_id, platform, user_id, state, pmid, reason, ts, seq
+              FROM sf WHERE message_id IS NULL
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING 1
+        ), matched AS (
+            INSERT INTO pentagon_in_dlv (message_id, state, pmid, reason, ts, seq, cause)
+            SELECT message_id, state, CASE WHEN state = 'sent' THEN pmid END, reason, ts, seq, event_id
+              FROM sf WHERE message_id IS NOT NULL
+            RETURNING 1
+        )
+        SELECT count(*) INTO v_parked FROM parked;
+
+        INSERT INTO pentagon_in_dlv (message_id, state, pmid, reason, ts, seq, cause)
+        SELECT m.id, d.state, NULL, NULL, d.ts, d.seq, d.event_id
+          FROM pentagon_in_dev d JOIN messages m ON m.platform_message_id = ANY (d.pmids)
+         WHERE d.state = 'delivered' AND d.pmids IS NOT NULL
+        UNION ALL
+        SELECT m.id, d.state, NULL, NULL, d.ts, d.seq, d.event_id
+          FROM pentagon_in_dev d
+          JOIN conversations c ON c.platform = d.platform AND c.user_id = d.user_id
+          JOIN messages m ON m.conversation_id = c.id
+         WHERE d.state IN ('delivered', 'read') AND d.watermark IS NOT NULL
+           AND m.sender_type IN ('bot', 'human') AND m."timestamp" <= d.watermark
+           AND m.delivery_status IS DISTINCT FROM 'failed'
+           AND pentagon_delivery_rank(m.delivery_status) < pentagon_delivery_rank(d.state);
+
+        -- Remembered for messages stored later (Messenger's receipts always carry a watermark).
+        WITH best AS (
+            SELECT DISTINCT ON (platform, user_id, state) platform, user_id, state, watermark, ts, event_id
+              FROM pentagon_in_dev WHERE state IN ('delivered', 'read') AND watermark IS NOT NULL
+             ORDER BY platform, user_id, state, watermark DESC, seq DESC
+        )
+        INSERT INTO delivery_watermarks AS w (platform, user_id, delivered_wm, delivered_ts, delivered_cause,
+                                              read_wm, read_ts, read_cause)
+        SELECT platform, user_id,
+               max(watermark) FILTER (WHERE state = 'delivered'), max(ts) FILTER (WHERE state = 'delivered'),
+               max(event_id) FILTER (WHERE state = 'delivered'),
+               max(watermark) FILTER (WHERE state = 'read'), max(ts) FILTER (WHERE state = 'read'),
+               max(event_id) FILTER (WHERE state = 'read')
+          FROM best GROUP BY platform, user_id ORDER BY platform, user_id
+        ON CONFLICT (platform, user_id) DO UPDATE SET
+            delivered_ts    = CASE WHEN excluded.delivered_wm > coalesce(w.delivered_wm, '-infinity')
+                                   THEN excluded.delivered_ts ELSE w.delivered_ts END,
+            delivered_cause = CASE WHEN excluded.delivered_wm > coalesce(w.delivered_wm, '-infinity')
+                                   THEN excluded.delivered_cause ELSE w.delivered_cause END,
+            delivered_wm    = greatest(w.delivered_wm, excluded.delivered_wm),
+            read_ts         = CASE WHEN excluded.read_wm > coalesce(w.read_wm, '-infinity')
+                                   THEN excluded.read_ts ELSE w.read_ts END,
+            read_cause      = CASE WHEN excluded.read_wm > coalesce(w.read_wm, '-infinity')
+                                   THEN excluded.read_cause ELSE w.read_cause END,
+            read_wm         = greatest(w.read_wm, excluded.read_wm),
+            updated_at      = now();
+    END IF;
+
+    IF EXISTS (SELECT 1 FROM pentagon_in_msg WHERE new_id IS NOT NULL) THEN
+        IF EXISTS (SELECT 1 FROM pending_deliveries) THEN
+            WITH claimed AS (
+                DELETE FROM pending_deliveries p USING pentagon_in_msg i
+                 WHERE i.new_id IS NOT NULL AND p.msg_event_id = i.event_id
+                RETURNING i.new_id, p.state, CASE WHEN p.state = 'sent' THEN p.pmid END AS pmid,
+                          p.reason, p.ts, p.seq, p.event_id
+            )
+            INSERT INTO pentagon_in_dlv (message_id, state, pmid, reason, ts, seq, cause) SELECT * FROM claimed;
+        END IF;
+        IF EXISTS (SELECT 1 FROM delivery_watermarks) THEN
+            INSERT INTO pentagon_in_dlv (message_id, state, pmid, reason, ts, seq, cause)
+            SELECT i.new_id, x.state, NULL, NULL, x.ts, 0, x.cause
+              FROM pentagon_in_msg i
+              JOIN delivery_watermarks w ON w.platform = i.platform AND w.user_id = i.user_id
+             CROSS JOIN LATERAL (SELECT CASE WHEN i.ts <= w.read_wm THEN 'read' ELSE 'delivered' END AS state,
+                                        CASE WHEN i.ts <= w.read_wm THEN w.read_ts ELSE w.delivered_ts END AS ts,
+                                        CASE WHEN i.ts <= w.read_wm THEN w.read_cause ELSE w.delivered_cause END AS cause) x
+             WHERE i.new_id IS NOT NULL AND i.sender IN ('bot', 'human')
+               AND i.ts <= greatest(w.read_wm, w.delivered_wm)
+               AND NOT EXISTS (SELECT 1 FROM pentagon_in_dlv f WHERE f.message_id = i.new_id AND f.state = 'failed');
+        END IF;
+    END IF;
+
+    IF EXISTS (SELECT 1 FROM pentagon_in_dlv) THEN
+        PERFORM pentagon_update_deliveries();
+    END IF;
+    RETURN v_parked;
 END
 $$;

@@ -28,3 +28,17 @@ async def test_jetstream_keeps_messages_across_restart(nats_server: NatsServer, 
     nc = await nats.connect(nats_url)
     assert (await nc.jetstream().stream_info("T")).state.messages == 1
     await nc.close()
+
+
+async def test_postgres_takes_server_settings(tmp_path) -> None:
+    """bench/stack_profile.py preloads pg_stat_statements this way (a setting only the server start takes)."""
+    pg = Postgres(tmp_path / "pg", tmp_path / "pg.log", settings={"shared_preload_libraries": "pg_stat_statements"})
+    await asyncio.to_thread(pg.start)
+    try:
+        conn = await asyncpg.connect(pg.url)
+        await conn.execute("CREATE EXTENSION pg_stat_statements")
+        assert await conn.fetchval("SHOW shared_preload_libraries") == "pg_stat_statements"
+        assert await conn.fetchval("SELECT count(*) >= 0 FROM pg_stat_statements")
+        await conn.close()
+    finally:
+        await asyncio.to_thread(pg.stop)

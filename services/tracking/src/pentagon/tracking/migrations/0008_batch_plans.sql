@@ -11,9 +11,9 @@
 -- ingest instead made the joins between temp tables quadratic: 12k -> 1k events/s in
 -- bench/tracking_bench.py.)
 
--- Same statement as 0005, but the "mid already taken" check is a scalar subquery with
--- LIMIT 1: as NOT EXISTS inside the CASE the planner could turn it into a hashed subplan,
--- i.e. a hash of every platform_message_id in messages, built on every batch.
+-- Same statement as 0005, with the messages to update named by id, and the "mid already
+-- taken" check as a scalar subquery with LIMIT 1: as NOT EXISTS inside the CASE the planner
+-- could turn it into a hashed subplan, a hash of every platform_message_id in messages.
 CREATE OR REPLACE FUNCTION pentagon_update_deliveries() RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN

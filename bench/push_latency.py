@@ -7,8 +7,10 @@ tracking as configured by default, then with the quiet-gap rule off (TRACKING_BA
 = TRACKING_BATCH_WAIT_MS: every batch lingers the full wait). Each run posts PUSH_N signed
 Messenger messages one at a time, one new user each, and timestamps every stage on the
 same clock: the POST's 200, the event on events.in (core NATS subscription), tracking's
-update on updates.message, and the message.created frame on an admin WebSocket opened
-through the gateway. Prints p50/p90 per stage and the ratio between the two runs.
+update on updates.message, the message.created frame on an admin WebSocket opened
+through the gateway, and the bot's answer arriving at the loopback Send API (what the
+customer waits for, minus Messenger's delivery). Prints p50/p90 per stage and the ratio
+between the two runs.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from syskit.stack import SystemStack, embedded_stack  # noqa: E402
 N = int(os.environ.get("PUSH_N", "60"))
 INTERVAL_S = float(os.environ.get("PUSH_INTERVAL_S", "0.2"))
 WARM_UP = 5
-STAGES = ("ack", "events.in", "updates.message", "ws frame")
+STAGES = ("ack", "events.in", "updates.message", "ws frame", "reply at Graph")
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -71,6 +73,14 @@ async def measure(stack: SystemStack) -> dict[str, list[float]]:
     finally:
         await feed.close()
         await nc.close()
+    # The customer's side: when the bot's answer reached the (loopback) Send API, i.e. what the user
+    # waits for minus Messenger's own delivery. Each probe has its own user, so the recipient says which.
+    async with httpx.AsyncClient(base_url=stack.url("graph-stub"), timeout=30) as graph:
+        requests = (await graph.get("/requests", params={"kind": "message"})).json()["requests"]
+    replied: dict[str, float] = {}
+    for record in requests:
+        recipient = str(((record.get("body") or {}).get("recipient") or {}).get("id", ""))
+        replied.setdefault(recipient, record["received_at"])
     frames: dict[str, float] = {}
     for frame in feed.frames:
         if '"message.created"' in frame.raw:
@@ -83,6 +93,8 @@ async def measure(stack: SystemStack) -> dict[str, list[float]]:
                 out[stage].append(first_seen[(stage, psid)] - started)
         if event_id in frames:
             out["ws frame"].append(frames[event_id] - started)
+        if psid in replied:
+            out["reply at Graph"].append(replied[psid] - started)
     return out
 
 
@@ -105,9 +117,9 @@ async def main() -> int:
         a, b = pct(runs["default"][stage], .5), pct(runs["gap off"][stage], .5)
         ratio = f"{b / a:.2f}x" if a and b else "-"
         print(f"{stage:<18}" + "".join(f"{c:>22}" for c in cells) + f"{ratio:>12}")
-    missing = [label for label, v in runs.items() if len(v["ws frame"]) < N]
+    missing = [label for label, v in runs.items() if len(v["ws frame"]) < N or len(v["reply at Graph"]) < N]
     if missing:
-        print(f"frames missing in: {missing}")
+        print(f"frames or replies missing in: {missing}")
         return 1
     return 0
 

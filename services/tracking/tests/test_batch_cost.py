@@ -35,7 +35,7 @@ async def ingest_buffers(conn: asyncpg.Connection, events: list[dict]) -> int:
 
 
 def conversation_batch(tag: str, users: int = 5) -> list[dict]:
-    """A typical small batch: five users each with a message, the bot's reply and its SENT receipt."""
+    """A typical small batch: `users` users (five by default), each a message, the bot's reply and its SENT receipt."""
     events: list[dict] = []
     for i in range(users):
         user, bot = f"{tag}-u{i}", f"{tag}-b{i}"

@@ -12,13 +12,25 @@ from nats.errors import ConnectionClosedError, NoRespondersError, TimeoutError a
 from nats.js import JetStreamContext
 from nats.js.errors import APIError as JsApiError
 
-from pentagon.admin.errors import unavailable
+from pentagon.admin.errors import invalid, unavailable
 from pentagon.common.bus import Subjects
 from pentagon.common.events import publish, timestamp
 from pentagon.common.jsonrow import iso
 from pentagon.common.proto import events_pb2 as pb
 
 log = logging.getLogger(__name__)
+
+
+def reply_text(raw: str, max_chars: int) -> str:
+    """What staff may send a user (a reply, or a saved reply for later): trimmed, 1..max_chars, no NUL."""
+    text = raw.strip()
+    if not text:
+        raise invalid("text must not be empty")
+    if len(text) > max_chars:
+        raise invalid(f"text is longer than {max_chars} characters")
+    if "\x00" in text:
+        raise invalid("text must not contain NUL characters")
+    return text
 
 
 def reply_event_id(actor: str, idempotency_key: str | None) -> str:

@@ -13,7 +13,7 @@ from pentagon.admin.commands import command_id_for
 from pentagon.admin.deps import (
     ConversationId, CursorStr, PlatformStr, SafeStr, SearchStr, UtcDatetime, check_range, db, idempotency_key, runtime,
 )
-from pentagon.admin.errors import ApiError, invalid, not_found
+from pentagon.admin.errors import ApiError, not_found
 from pentagon.admin.models import (
     ACTION_ERRORS, READ_ERRORS, AssignBody, ConversationDetail, ConversationList, ConversationResult, MessageList,
     PriorityBody, ReplyAccepted, ReplyBody, error_responses, ok,
@@ -109,22 +109,11 @@ async def priority(conversation_id: ConversationId, body: PriorityBody, identity
     return await _command(rt, "priority", identity, conversation_id, key, {"priority": body.priority})
 
 
-def _reply_text(body: ReplyBody, max_chars: int) -> str:
-    text = body.text.strip()
-    if not text:
-        raise invalid("text must not be empty")
-    if len(text) > max_chars:
-        raise invalid(f"text is longer than {max_chars} characters")
-    if "\x00" in text:
-        raise invalid("text must not contain NUL characters")
-    return text
-
-
 @router.post("/{conversation_id}/reply", status_code=202, response_model=ReplyAccepted, responses=ACTION_ERRORS)
 async def reply(conversation_id: ConversationId, body: Annotated[ReplyBody, Body()],
                 identity: Identity = Depends(require_admin), key: str | None = Depends(idempotency_key),
                 rt: Runtime = Depends(runtime), conn: asyncpg.Connection = Depends(db)) -> Any:
-    text = _reply_text(body, rt.settings.admin_reply_max_chars)
+    text = replies.reply_text(body.text, rt.settings.admin_reply_max_chars)
     conversation = await queries.get_conversation(conn, conversation_id)
     if conversation is None:
         raise not_found("conversation")

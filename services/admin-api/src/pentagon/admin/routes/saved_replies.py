@@ -11,6 +11,7 @@ from pentagon.admin.deps import runtime
 from pentagon.admin.errors import ApiError, invalid, not_found, unavailable
 from pentagon.admin.models import (ACTION_ERRORS, READ_ERRORS, Deleted, SavedReplyBody, SavedReplyList,
                                    SavedReplyResult, ok)
+from pentagon.admin.replies import reply_text
 from pentagon.admin.runtime import Runtime
 from pentagon.admin.saved_replies import ID_PATTERN, SavedReplies, TooMany
 
@@ -33,11 +34,10 @@ async def list_saved_replies(_: Identity = Depends(current_identity), rt: Runtim
 @router.put("/{reply_id}", response_model=SavedReplyResult, responses=ACTION_ERRORS)
 async def put_saved_reply(reply_id: ReplyId, body: SavedReplyBody, identity: Identity = Depends(require_admin),
                           rt: Runtime = Depends(runtime)) -> Any:
-    title, text = body.title.strip(), body.text.strip()
+    title = body.title.strip()
     if not title:
         raise invalid("title must not be empty")
-    if not text or len(text) > rt.settings.admin_reply_max_chars or "\x00" in text:
-        raise invalid(f"text must be 1 to {rt.settings.admin_reply_max_chars} characters, without NUL")
+    text = reply_text(body.text, rt.settings.admin_reply_max_chars)
     try:
         row = await _store(rt).put(reply_id, title, text, identity.actor)
     except TooMany as exc:

@@ -83,3 +83,37 @@ def test_viewer_sees_saved_replies_but_cannot_write_them(panel: PanelPage, stack
     page.locator(".saved-item", has_text=reply_id).wait_for()
     assert page.locator("#saved-form").is_hidden()
     assert page.locator(".saved-item", has_text=reply_id).locator(".saved-edit, .saved-delete").count() == 0
+
+
+def test_an_older_slower_list_does_not_undo_a_new_saved_reply(panel: PanelPage, stack: LocalStack) -> None:
+    """The list is loaded at sign-in, on the tab and after each write; the answers can arrive out of
+    order on a busy server. Here the sign-in's list (from before the write) is answered last."""
+    page = panel.page
+    title = f"Late list {uuid.uuid4().hex[:6]}"
+    held: list = []
+
+    def hold_the_first_list(route) -> None:
+        if held:
+            route.continue_()
+            return
+        held.append((route, route.fetch()))  # the server's answer now, handed to the page later
+
+    page.route("**/admin/saved-replies", hold_the_first_list)
+    sign_in(panel, stack.admin_token)
+    page.locator("#tab-saved").click()
+    page.locator("#saved-title").fill(title)
+    page.locator("#saved-text").fill("One moment, please.")
+    page.locator("#saved-submit").click()
+    page.locator(".saved-item", has_text=title).wait_for()
+
+    route, old_answer = held[0]
+    with page.expect_response("**/admin/saved-replies"):
+        route.fulfill(response=old_answer)
+    page.wait_for_timeout(1000)  # the page has long handled that answer by now (without the guard: gone at once)
+    assert page.locator(".saved-item", has_text=title).count() == 1
+    assert title in page.locator("#saved-pick option").all_inner_texts()
+    stack.admin("DELETE", f"/admin/saved-replies/{saved_id(stack, title)}")
+
+
+def saved_id(stack: LocalStack, title: str) -> str:
+    return next(r["id"] for r in saved_rows(stack) if r["title"] == title)

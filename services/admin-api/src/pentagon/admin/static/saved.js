@@ -10,13 +10,19 @@ export class SavedReplies {
     this.canEdit = canEdit;
     this.onError = onError;
     this.rows = [];
+    this.loads = 0;
   }
 
+  /** The list from the server. Loads overlap (sign-in, the tab, after each write): the newest wins,
+   *  so an older, slower answer never puts back a list from before a write. */
   async load() {
+    const seq = ++this.loads;
     try {
       const data = await get('/admin/saved-replies');
+      if (seq !== this.loads) return;
       this.rows = Array.isArray(data.saved_replies) ? data.saved_replies : [];
     } catch (err) {
+      if (seq !== this.loads) return;
       this.onError(err);
     }
     this.render();

@@ -199,3 +199,26 @@ def test_viewer_cannot_act(panel: PanelPage, stack: LocalStack) -> None:
     assert page.locator("#act-takeover").is_disabled()
     assert page.locator("#reply-text").is_disabled()
     assert page.locator("#thread button[data-action]").count() == 0
+
+
+def test_stats_of_an_older_range_answered_late_are_not_shown(panel: PanelPage, stack: LocalStack) -> None:
+    """Switching the range while the previous answer is still on its way: the panel shows the range
+    its selector says, whatever order the answers arrive in."""
+    page = panel.page
+    held: list = []
+
+    def hold_the_first(route) -> None:
+        if held:
+            route.continue_()
+            return
+        held.append(route)
+
+    page.route("**/admin/stats/detailed?*", hold_the_first)
+    sign_in(panel, stack.admin_token)
+    page.locator("#tab-stats").click()
+    page.locator("#stats-range").select_option("168")
+    page.locator("#stats-cards .card").first.wait_for()
+    with page.expect_response("**/admin/stats/detailed?*"):
+        held[0].fulfill(json={"success": True, "stats": {"conversations_in_range": 987654}})
+    page.wait_for_timeout(1000)  # long enough for the page to have handled it (without the guard: shown at once)
+    assert "987654" not in page.locator("#stats-cards").inner_text()

@@ -33,6 +33,7 @@ const state = {
   authConfig: null, // the promise of loadAuthConfig()
   renewing: null, // the refresh in flight, shared by everyone who needs it
   renewTimer: 0,
+  statsLoads: 0,
   synced: false,
 };
 // Renew this long before the access token expires (GoTrue's default lifetime is an hour).
@@ -530,11 +531,12 @@ async function loadStats() {
   const hours = Number($('#stats-range').value) || 24;
   const until = new Date();
   const since = new Date(until.getTime() - hours * 3600_000);
+  const seq = ++state.statsLoads; // the newest wins: a slow answer for the previous range is dropped
   try {
     const data = await get(`/admin/stats/detailed${query({ since: since.toISOString(), until: until.toISOString() })}`);
-    renderStats(data);
+    if (seq === state.statsLoads) renderStats(data);
   } catch (err) {
-    showError(err);
+    if (seq === state.statsLoads) showError(err);
   }
 }
 

@@ -54,7 +54,7 @@ async def apply_migrations(url: str) -> None:
         return
     conn = await asyncpg.connect(url)
     try:
-        for path in sorted(MIGRATIONS.glob("*.sql")):
+        for path in [*sorted(MIGRATIONS.glob("*.sql")), *sorted((MIGRATIONS.parent / "functions").glob("*.sql"))]:
             await conn.execute(path.read_text())
     finally:
         await conn.close()

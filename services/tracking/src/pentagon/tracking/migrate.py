@@ -1,12 +1,22 @@
-"""Apply the SQL files of migrations/ in order, once, even with several replicas starting together.
+"""Bring the database to this code's schema and functions, even with several replicas starting together.
 
-``python -m pentagon.tracking.migrate`` applies them to ``DATABASE_URL`` (for
+- ``migrations/*.sql``: tables, indexes, types, data changes. Applied in order, each
+  once (``schema_migrations``); never edited after release.
+- ``functions/*.sql``: the current code of every ``pentagon_*`` function, one place to
+  read and change it (``CREATE OR REPLACE``). Applied as a whole after the migrations
+  when ``functions/REVISION`` is newer than the revision the database holds
+  (``schema_functions``), so a replica of an older release that restarts during an
+  upgrade never puts its older functions back. A function whose signature changes is
+  dropped by a migration first.
+
+``python -m pentagon.tracking.migrate`` applies both to ``DATABASE_URL`` (for
 Supabase: its Postgres connection string) without starting the service.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from importlib import resources
 
@@ -25,8 +35,65 @@ def migration_files() -> list[tuple[str, str]]:
     return [(name.removesuffix(".sql"), f.read_text(encoding="utf-8")) for name, f in files]
 
 
+def function_files() -> list[tuple[str, str]]:
+    """(file name, sql) of functions/, in name order (dependencies first)."""
+    folder = resources.files("pentagon.tracking").joinpath("functions")
+    files = sorted((f.name, f) for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(name, f.read_text(encoding="utf-8")) for name, f in files]
+
+
+def functions_checksum(files: list[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for name, sql in files:
+        digest.update(name.encode() + b"\0" + sql.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def functions_revision() -> tuple[int, str]:
+    """(revision, checksum) recorded in functions/REVISION."""
+    text = resources.files("pentagon.tracking").joinpath("functions", "REVISION").read_text(encoding="utf-8")
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#"))
+    return int(fields["revision"]), fields["sha256"].strip()
+
+
+class FunctionsOutOfDate(RuntimeError):
+    """functions/*.sql changed but functions/REVISION was not raised with them."""
+
+
+async def apply_functions(conn: asyncpg.Connection) -> int | None:
+    """Apply functions/ if its revision is newer than the database's; returns the revision applied now."""
+    files = function_files()
+    revision, recorded = functions_revision()
+    checksum = functions_checksum(files)
+    if checksum != recorded:
+        raise FunctionsOutOfDate(f"functions/*.sql changed: raise functions/REVISION to revision: {revision + 1} "
+                                 f"and sha256: {checksum}")
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_functions ("
+        " singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),"
+        " revision int NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    current = await conn.fetchval("SELECT revision FROM schema_functions")
+    if current is not None and current >= revision:
+        if current > revision:
+            log.warning("database functions are newer than this release's; left as they are",
+                        extra={"database_revision": current, "code_revision": revision})
+        return None
+    async with conn.transaction():
+        for _, sql in files:
+            await conn.execute(sql)
+        await conn.execute("CALL pentagon_restrict_functions()")
+        await conn.execute(
+            "INSERT INTO schema_functions (revision, checksum) VALUES ($1, $2) ON CONFLICT (singleton) DO UPDATE"
+            " SET revision = excluded.revision, checksum = excluded.checksum, applied_at = now()",
+            revision, checksum)
+    log.info("functions applied", extra={"revision": revision})
+    return revision
+
+
 async def apply_migrations(conn: asyncpg.Connection) -> list[str]:
-    """Apply what is missing; returns the versions applied now."""
+    """Apply what is missing; returns what was applied now: migration versions, then
+    ``functions/r<revision>`` when the functions were (re)applied."""
     # A session lock, not a transaction lock: each file still gets its own transaction.
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
     try:
@@ -44,6 +111,9 @@ async def apply_migrations(conn: asyncpg.Connection) -> list[str]:
                 await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
             log.info("migration applied", extra={"version": version})
             applied.append(version)
+        revision = await apply_functions(conn)
+        if revision is not None:
+            applied.append(f"functions/r{revision}")
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)

@@ -1,13 +1,14 @@
--- Admin commands (tracking.cmd.<action>): each applied in one transaction together with
--- its admin_actions row. The same command_id twice answers the first result.
+-- Admin commands (tracking.cmd.<action>: close, reopen, take over, hand back, assign, priority,
+-- mark human/replied), each applied in one transaction together with its admin_actions row.
+-- The same command_id twice answers the first result.
 -- Returns {"ok": true, "kind", "row", "conversation", "mode_changed"} or {"ok": false, "code", "message"}.
 
-CREATE FUNCTION pentagon_command_error(p_code text, p_message text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION pentagon_command_error(p_code text, p_message text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_build_object('ok', false, 'code', p_code, 'message', p_message)
 $$;
 
-CREATE FUNCTION pentagon_conversation_command(p_action text, p_conv_id bigint, p_params jsonb,
+CREATE OR REPLACE FUNCTION pentagon_conversation_command(p_action text, p_conv_id bigint, p_params jsonb,
                                               OUT o_before conversations, OUT o_after conversations,
                                               OUT o_error jsonb)
 LANGUAGE plpgsql AS $$
@@ -63,7 +64,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION pentagon_message_command(p_action text, p_msg_id bigint, p_params jsonb,
+CREATE OR REPLACE FUNCTION pentagon_message_command(p_action text, p_msg_id bigint, p_params jsonb,
                                          OUT o_before messages, OUT o_after messages,
                                          OUT o_conversation conversations, OUT o_error jsonb)
 LANGUAGE plpgsql AS $$
@@ -98,7 +99,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION pentagon_command(cmd jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION pentagon_command(cmd jsonb) RETURNS jsonb
 LANGUAGE plpgsql SET timezone TO 'UTC' AS $$
 DECLARE
     v_command_id text := cmd->>'command_id';

@@ -1,0 +1,70 @@
+"""functions/*.sql is the one place a pentagon_* function is defined; migrate.py applies it
+after the migrations, once per revision, and never puts an older release's code back."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+import pytest
+
+from pentagon.tracking import migrate as migrate_module
+from pentagon.tracking.migrate import (FunctionsOutOfDate, apply_functions, function_files, functions_checksum,
+                                       functions_revision, migrate)
+
+DEFINITION = re.compile(r"CREATE OR REPLACE (?:FUNCTION|PROCEDURE) (\w+)\(.*?AS \$\$\n(.*?)\$\$;", re.S)
+
+
+def defined() -> dict[str, str]:
+    """Function name -> body, from functions/*.sql."""
+    bodies: dict[str, str] = {}
+    for name, sql in function_files():
+        for function, body in DEFINITION.findall(sql):
+            assert function not in bodies, f"{function} defined twice (again in {name})"
+            bodies[function] = body
+    return bodies
+
+
+def test_revision_names_the_files() -> None:
+    revision, recorded = functions_revision()
+    assert recorded == functions_checksum(function_files()), (
+        f"functions/*.sql changed: in functions/REVISION set revision: {revision + 1} "
+        f"and sha256: {functions_checksum(function_files())}")
+
+
+async def test_the_database_runs_the_files_code(db: asyncpg.Connection) -> None:
+    """Every pentagon_* routine of a migrated database is the one of functions/ (not an older
+    definition left by a migration), with its settings."""
+    files = defined()
+    rows = await db.fetch("SELECT p.proname, p.prosrc, p.proconfig FROM pg_proc p "
+                          "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                          "WHERE n.nspname = current_schema() AND p.proname LIKE 'pentagon\\_%' AND p.prokind IN ('f', 'p')")
+    in_database = {r["proname"]: r for r in rows}
+    assert sorted(in_database) == sorted(files)
+    for name, row in in_database.items():
+        assert row["prosrc"].strip() == files[name].strip(), name
+    assert in_database["pentagon_update_conversations"]["proconfig"] == ["enable_nestloop=off"]
+    assert await db.fetchval("SELECT revision FROM schema_functions") == functions_revision()[0]
+
+
+async def test_an_older_release_leaves_newer_functions_alone(db: asyncpg.Connection, migrated_url: str) -> None:
+    marker = "SELECT 42 -- a later release"
+    await db.execute(f"CREATE OR REPLACE FUNCTION pentagon_outbox_done(ids bigint[]) RETURNS int "
+                     f"LANGUAGE sql AS $$ {marker} $$")
+    revision = functions_revision()[0]
+    await db.execute("UPDATE schema_functions SET revision = $1", revision + 1)
+    assert await migrate(migrated_url) == []
+    assert marker in await db.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'pentagon_outbox_done'")
+
+    # The database behind this release (restored from an old backup, say): brought forward.
+    await db.execute("UPDATE schema_functions SET revision = $1", revision - 1)
+    assert await migrate(migrated_url) == [f"functions/r{revision}"]
+    assert marker not in await db.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'pentagon_outbox_done'")
+    assert await db.fetchval("SELECT revision FROM schema_functions") == revision
+
+
+async def test_changed_files_without_a_new_revision_are_refused(db: asyncpg.Connection, monkeypatch) -> None:
+    revision, _ = functions_revision()
+    monkeypatch.setattr(migrate_module, "functions_revision", lambda: (revision, "0" * 64))
+    with pytest.raises(FunctionsOutOfDate, match=f"revision: {revision + 1}"):
+        await apply_functions(db)

@@ -131,6 +131,9 @@ BEGIN
     END IF;
     INSERT INTO update_outbox (refs) SELECT jsonb_agg(refs ORDER BY ord) FROM pentagon_in_refs RETURNING id INTO v_id;
     DELETE FROM pentagon_in_refs;
+    IF pg_table_size('pg_temp.pentagon_in_refs') > 262144 THEN  -- SCRATCH_TRUNCATE_BYTES (20_scratch.sql)
+        TRUNCATE pentagon_in_refs;
+    END IF;
     RETURN v_id;
 END
 $$;

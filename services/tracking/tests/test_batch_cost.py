@@ -178,17 +178,17 @@ async def test_large_batch_work_is_linear_in_every_path(store: PostgresStore, db
 
 async def test_scratch_space_is_reused_and_bounded(db: asyncpg.Connection) -> None:
     """Batches empty the scratch tables with DELETE and truncate them only once their dead rows
-    pass 256 kB: truncating at every commit (ON COMMIT DELETE ROWS) was half of a small batch's
+    pass 128 kB: truncating at every commit (ON COMMIT DELETE ROWS) was half of a small batch's
     Postgres CPU (file truncation, write-back, reopen and re-extension per table, every batch)."""
     sizes = []
     for i in range(40):
-        events = [msg(f"big{i}-{j}", user=f"big{j}", content=secrets.token_hex(1000)) for j in range(10)]  # ~20 kB a batch
+        events = [msg(f"big{i}-{j}", user=f"big{j}", content=secrets.token_hex(250)) for j in range(10)]  # ~20 kB a batch
         await db.fetchval("SELECT pentagon_ingest($1::jsonb)", encode_events(events))
-        sizes.append(await db.fetchval("SELECT pg_table_size('pg_temp.pentagon_in_msg')"))
+        sizes.append(await db.fetchval("SELECT pentagon_scratch_bytes('pg_temp.pentagon_in_msg')"))
 
     assert await db.fetchval("SELECT count(*) FROM messages WHERE event_id LIKE 'big%'") == 400
     assert sizes[0] > 0  # the rows of the committed batch are dead, not truncated away
-    assert max(sizes) <= 262144 + 64 * 1024, sizes  # bounded: the threshold plus one batch
+    assert max(sizes) <= 131072 + 32 * 1024, sizes  # bounded: the threshold plus one batch (~20 kB)
     assert any(later < earlier for earlier, later in zip(sizes, sizes[1:])), sizes  # and truncated when over it
     # The batch tables are emptied when the next batch starts; the outbox references must be gone
     # at commit already, or the next transaction's outbox row would carry them again.

@@ -131,7 +131,7 @@ BEGIN
     END IF;
     INSERT INTO update_outbox (refs) SELECT jsonb_agg(refs ORDER BY ord) FROM pentagon_in_refs RETURNING id INTO v_id;
     DELETE FROM pentagon_in_refs;
-    IF pg_table_size('pg_temp.pentagon_in_refs') > 262144 THEN  -- SCRATCH_TRUNCATE_BYTES (20_scratch.sql)
+    IF pentagon_scratch_bytes('pg_temp.pentagon_in_refs') > 131072 THEN  -- SCRATCH_TRUNCATE_BYTES (20_scratch.sql)
         TRUNCATE pentagon_in_refs;
     END IF;
     RETURN v_id;

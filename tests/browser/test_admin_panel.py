@@ -45,8 +45,12 @@ def test_sign_in_is_required_and_survives_a_reload(panel: PanelPage, stack: Loca
     assert "not valid" in error.inner_text()
     assert page.locator("#app").is_hidden()
 
-    sign_in(panel, stack.admin_token)
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    sign_in(panel, stack.admin_token)  # waits for the live feed to be open
     assert page.locator("#me").inner_text() == f"{stack.ADMIN_NAME} (admin)"
+    # The token goes as a WebSocket subprotocol: never in a URL that logs or proxies keep.
+    assert sockets and all("/admin/ws" in url and "token" not in url and stack.admin_token not in url for url in sockets)
     page.reload()
     page.locator("#conn[data-state='open']").wait_for()
     assert page.locator("#signin").is_hidden()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 
 import pytest
@@ -56,6 +57,28 @@ async def test_refused_connections_get_close_codes(live, query, code):
         with pytest.raises(ConnectionClosed) as info:
             await recv(ws)
     assert info.value.rcvd.code == code
+
+
+def bearer_protocol(token: str) -> str:
+    return "bearer." + base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+
+
+async def test_token_as_a_subprotocol_keeps_it_out_of_the_url(live):
+    """What the panel does: no token in the URL; the server answers with its subprotocol."""
+    _, base = live
+    async with websockets.connect(f"ws://{base}/admin/ws?batch=1",
+                                  subprotocols=["pentagon.v1", bearer_protocol(VIEWER_TOKEN)]) as ws:
+        assert ws.subprotocol == "pentagon.v1"
+        assert (await recv(ws))["type"] == "hello"
+
+
+@pytest.mark.parametrize("protocol", [bearer_protocol("wrong"), "bearer.", "bearer.%%%not-base64", "bearer.__8"])
+async def test_a_bad_subprotocol_token_is_refused(live, protocol):
+    _, base = live
+    async with websockets.connect(f"ws://{base}/admin/ws", subprotocols=["pentagon.v1", protocol]) as ws:
+        with pytest.raises(ConnectionClosed) as info:
+            await recv(ws)
+    assert info.value.rcvd.code == 4401
 
 
 async def test_hello_then_live_frames_in_order(live):

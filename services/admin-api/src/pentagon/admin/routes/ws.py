@@ -10,6 +10,7 @@ travel together as one {"type": "batch", "frames": [...]} message.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 
@@ -30,7 +31,26 @@ CLOSE_INVALID = 4422
 CLOSE_UNAVAILABLE = 1013
 
 
+# Browsers cannot set headers on a WebSocket. The panel offers its token as a subprotocol,
+# "bearer.<base64url of the token>", next to SUBPROTOCOL, so the token never sits in a URL
+# (access logs, proxies, browser history); ?token= and Authorization stay for other clients.
+SUBPROTOCOL = "pentagon.v1"
+BEARER_PROTOCOL = "bearer."
+INVALID = "\x00invalid"  # never a configured token, never a JWT: refused like a wrong token
+
+
+def _offered(websocket: WebSocket) -> list[str]:
+    return list(websocket.scope.get("subprotocols") or [])
+
+
 def _token(websocket: WebSocket) -> str | None:
+    for protocol in _offered(websocket):
+        if protocol.startswith(BEARER_PROTOCOL):
+            encoded = protocol[len(BEARER_PROTOCOL):]
+            try:
+                return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8") or INVALID
+            except (ValueError, UnicodeDecodeError):
+                return INVALID
     token = websocket.query_params.get("token")
     if token:
         return token
@@ -67,7 +87,8 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 @router.websocket("/admin/ws")
 async def admin_ws(websocket: WebSocket) -> None:
     rt: Runtime = websocket.app.state.runtime
-    await websocket.accept()
+    # A browser that offered subprotocols drops a connection whose answer names none of them.
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in _offered(websocket) else None)
     try:
         await rt.auth.identify(_token(websocket))
     except ApiError as exc:

@@ -6,6 +6,12 @@ const MAX_BACKOFF_MS = 10_000;
 const AUTH_CLOSES = [4401, 4403]; // bad or forbidden token: retrying cannot help
 const BAD_SINCE = 4422;
 
+function base64url(text) {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 export class LiveFeed {
   /**
    * @param {() => string} getToken
@@ -41,9 +47,14 @@ export class LiveFeed {
   url() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     // batch=1: frames queued together on the server arrive as one {"type": "batch", "frames": [...]}.
-    const params = new URLSearchParams({ token: this.getToken(), batch: '1' });
+    const params = new URLSearchParams({ batch: '1' });
     if (this.lastSeq) params.set('since', String(this.lastSeq));
     return `${scheme}://${location.host}/admin/ws?${params}`;
+  }
+
+  // The token travels as a subprotocol, never in the URL (logs, proxies, history).
+  protocols() {
+    return ['pentagon.v1', `bearer.${base64url(this.getToken())}`];
   }
 
   connect() {
@@ -51,7 +62,7 @@ export class LiveFeed {
     this.onState(this.attempt ? 'reconnecting' : 'connecting');
     let ws;
     try {
-      ws = new WebSocket(this.url());
+      ws = new WebSocket(this.url(), this.protocols());
     } catch {
       this.scheduleRetry();
       return;

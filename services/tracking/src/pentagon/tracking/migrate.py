@@ -73,11 +73,14 @@ async def apply_functions(conn: asyncpg.Connection) -> int | None:
         " singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),"
         " revision int NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
     )
-    current = await conn.fetchval("SELECT revision FROM schema_functions")
-    if current is not None and current >= revision:
-        if current > revision:
+    row = await conn.fetchrow("SELECT revision, checksum FROM schema_functions")
+    if row is not None and row["revision"] >= revision:
+        if row["revision"] > revision:
             log.warning("database functions are newer than this release's; left as they are",
-                        extra={"database_revision": current, "code_revision": revision})
+                        extra={"database_revision": row["revision"], "code_revision": revision})
+        elif row["checksum"] != checksum:
+            log.warning("database functions differ from this release's at the same revision; left as they are",
+                        extra={"revision": revision})
         return None
     async with conn.transaction():
         for _, sql in files:

@@ -31,6 +31,11 @@ $$;
 CREATE OR REPLACE FUNCTION pentagon_apply_flags() RETURNS void
 LANGUAGE plpgsql SET enable_nestloop = off AS $$
 BEGIN
+    -- Most batches have neither: one probe instead of four statements.
+    IF NOT EXISTS (SELECT 1 FROM pentagon_in_msg WHERE new_id IS NOT NULL
+                      AND (sender = 'human' OR (sender = 'bot' AND requires_human AND reply_known))) THEN
+        RETURN;
+    END IF;
     INSERT INTO pentagon_in_human
     SELECT conv_id, max(seq), (array_agg(event_id ORDER BY seq DESC))[1]
       FROM pentagon_in_msg WHERE new_id IS NOT NULL AND sender = 'human' GROUP BY conv_id;

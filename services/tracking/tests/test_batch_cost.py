@@ -20,7 +20,7 @@ import pytest
 
 from pentagon.tracking.store import PostgresStore, encode_events
 
-from tracking_support import conv_event, delivery, msg
+from tracking_support import at, conv_event, delivery, msg
 
 GROWN_MESSAGES = 40_000
 
@@ -124,9 +124,9 @@ async def nested_plans(conn: asyncpg.Connection, events: list[dict]) -> list[dic
 
 
 def every_kind_batch(tag: str, users: int) -> list[dict]:
-    """Every path of the ingest per user: a message, an escalated bot reply and its SENT receipt,
-    a staff echo, DELIVERED by mid and by watermark, READ, an escalation command, a receipt
-    for a message of a later batch (parked) and the replay of an earlier event (duplicate)."""
+    """Every path of the ingest per user: a message, a bot reply (every third escalated) and its
+    SENT receipt, a staff echo, DELIVERED by mid and by watermark, READ, an escalation event and
+    a receipt for a message not stored yet (parked). Replays are added by the callers."""
     events: list[dict] = []
     for i in range(users):
         user, bot, key = f"{tag}-u{i}", f"{tag}-b{i}", f"{tag}{i}"
@@ -137,17 +137,12 @@ def every_kind_batch(tag: str, users: int) -> list[dict]:
             delivery(f"{tag}-s{i}", "sent", user=key, msg_event_id=bot, pmid=f"mid.{tag}.b{i}", t=2),
             msg(f"{tag}-h{i}", user=key, sender="human", content="staff here", t=3, pmid=f"mid.{tag}.h{i}"),
             delivery(f"{tag}-dm{i}", "delivered", user=key, pmids=[f"mid.{tag}.b{i}"], t=4),
-            delivery(f"{tag}-dw{i}", "delivered", user=key, watermark=at_seconds(4), t=4),
-            delivery(f"{tag}-r{i}", "read", user=key, watermark=at_seconds(5), t=5),
+            delivery(f"{tag}-dw{i}", "delivered", user=key, watermark=at(4), t=4),
+            delivery(f"{tag}-r{i}", "read", user=key, watermark=at(5), t=5),
             delivery(f"{tag}-later{i}", "sent", user=key, msg_event_id=f"{tag}-not-yet{i}", pmid=f"mid.{tag}.n{i}", t=5),
             conv_event(f"{tag}-e{i}", "escalate", user=key, reason="asked for a person"),
         ]
     return [{k: v for k, v in e.items() if v is not None} for e in events]
-
-
-def at_seconds(seconds: float) -> str:
-    from tracking_support import at
-    return at(seconds)
 
 
 async def test_large_batch_work_is_linear_in_every_path(store: PostgresStore, db: asyncpg.Connection) -> None:

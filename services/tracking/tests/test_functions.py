@@ -4,13 +4,14 @@ after the migrations, once per revision, and never puts an older release's code 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from pentagon.tracking import migrate as migrate_module
 from pentagon.tracking.migrate import (FunctionsOutOfDate, apply_functions, function_files, functions_checksum,
-                                       functions_revision, migrate)
+                                       functions_revision, migrate, stamp_functions)
 
 DEFINITION = re.compile(r"CREATE OR REPLACE (?:FUNCTION|PROCEDURE) (\w+)\(.*?AS \$\$\n(.*?)\$\$;", re.S)
 
@@ -26,10 +27,21 @@ def defined() -> dict[str, str]:
 
 
 def test_revision_names_the_files() -> None:
-    revision, recorded = functions_revision()
-    assert recorded == functions_checksum(function_files()), (
-        f"functions/*.sql changed: in functions/REVISION set revision: {revision + 1} "
-        f"and sha256: {functions_checksum(function_files())}")
+    assert functions_revision()[1] == functions_checksum(function_files()), (
+        "functions/*.sql changed: run `python -m pentagon.tracking.migrate --stamp-functions`")
+
+
+def test_stamp_raises_the_revision_once_per_change(tmp_path) -> None:
+    source = Path(migrate_module.__file__).parent / "functions"
+    for f in source.iterdir():
+        (tmp_path / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+    revision = functions_revision()[0]
+    assert stamp_functions(tmp_path) is None  # nothing changed
+    (tmp_path / "90_maintenance.sql").write_text((tmp_path / "90_maintenance.sql").read_text() + "\n-- edited\n")
+    assert stamp_functions(tmp_path) == revision + 1
+    assert stamp_functions(tmp_path) is None
+    text = (tmp_path / "REVISION").read_text()
+    assert text.startswith("#") and f"revision: {revision + 1}" in text
 
 
 async def test_the_database_runs_the_files_code(db: asyncpg.Connection) -> None:
@@ -66,5 +78,5 @@ async def test_an_older_release_leaves_newer_functions_alone(db: asyncpg.Connect
 async def test_changed_files_without_a_new_revision_are_refused(db: asyncpg.Connection, monkeypatch) -> None:
     revision, _ = functions_revision()
     monkeypatch.setattr(migrate_module, "functions_revision", lambda: (revision, "0" * 64))
-    with pytest.raises(FunctionsOutOfDate, match=f"revision: {revision + 1}"):
+    with pytest.raises(FunctionsOutOfDate, match="--stamp-functions"):
         await apply_functions(db)

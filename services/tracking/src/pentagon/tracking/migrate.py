@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import logging
 from importlib import resources
+from pathlib import Path
 
 import asyncpg
 
@@ -49,11 +50,32 @@ def functions_checksum(files: list[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def functions_revision() -> tuple[int, str]:
-    """(revision, checksum) recorded in functions/REVISION."""
-    text = resources.files("pentagon.tracking").joinpath("functions", "REVISION").read_text(encoding="utf-8")
+def _parse_revision(text: str) -> tuple[int, str]:
     fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#"))
     return int(fields["revision"]), fields["sha256"].strip()
+
+
+def functions_revision() -> tuple[int, str]:
+    """(revision, checksum) recorded in functions/REVISION."""
+    return _parse_revision(resources.files("pentagon.tracking").joinpath("functions", "REVISION").read_text(encoding="utf-8"))
+
+
+STAMP_COMMAND = "python -m pentagon.tracking.migrate --stamp-functions"
+
+
+def stamp_functions(folder: Path = Path(__file__).parent / "functions") -> int | None:
+    """After an edit of functions/*.sql: the next revision and the files' checksum into REVISION.
+    Returns the new revision, None when the files did not change."""
+    files = sorted((f.name, f.read_text(encoding="utf-8")) for f in folder.glob("*.sql"))
+    checksum = functions_checksum(files)
+    path = folder / "REVISION"
+    text = path.read_text(encoding="utf-8")
+    revision, recorded = _parse_revision(text)
+    if checksum == recorded:
+        return None
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    path.write_text("\n".join([*comments, f"revision: {revision + 1}", f"sha256: {checksum}"]) + "\n", encoding="utf-8")
+    return revision + 1
 
 
 class FunctionsOutOfDate(RuntimeError):
@@ -66,8 +88,8 @@ async def apply_functions(conn: asyncpg.Connection) -> int | None:
     revision, recorded = functions_revision()
     checksum = functions_checksum(files)
     if checksum != recorded:
-        raise FunctionsOutOfDate(f"functions/*.sql changed: raise functions/REVISION to revision: {revision + 1} "
-                                 f"and sha256: {checksum}")
+        raise FunctionsOutOfDate(f"functions/*.sql changed without a new revision: run `{STAMP_COMMAND}` "
+                                 f"(functions/REVISION gets revision: {revision + 1}, sha256: {checksum})")
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_functions ("
         " singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),"
@@ -131,9 +153,18 @@ async def migrate(database_url: str) -> list[str]:
 
 
 def main() -> None:
+    import argparse
+
     from pentagon.common.logging import configure_logging
     from pentagon.tracking.settings import Settings
 
+    parser = argparse.ArgumentParser(description="Apply tracking's migrations and SQL functions to DATABASE_URL.")
+    parser.add_argument("--stamp-functions", action="store_true",
+                        help="after editing functions/*.sql in a checkout: raise functions/REVISION (no database)")
+    if parser.parse_args().stamp_functions:
+        revision = stamp_functions()
+        print(f"functions/REVISION: revision {revision}" if revision else "functions/*.sql unchanged")
+        return
     settings = Settings()
     configure_logging("tracking-migrate", settings.log_level)
     dsn = settings.dsn()

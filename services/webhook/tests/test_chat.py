@@ -163,6 +163,36 @@ async def test_rate_limits_per_session_and_per_address(start_webhook) -> None:
     assert other.status_code == 200
 
 
+async def test_replicas_share_the_limits(start_webhook) -> None:
+    """Two replicas behind the gateway allow the configured rate together, not twice it."""
+    limits = {"RATE_LIMIT_SESSION_BURST": "3", "RATE_LIMIT_SESSION_PER_MIN": "1",
+              "RATE_LIMIT_IP_BURST": "6", "RATE_LIMIT_IP_PER_MIN": "1"}
+    first, second = start_webhook(**NO_WORKERS, **limits), start_webhook(**NO_WORKERS, **limits)
+    token = (await first.chat_session())["session_token"]  # address token 1
+    codes = [(await hook.chat(token, f"m{i}")).status_code for i, hook in enumerate([second, first, second, first])]
+    assert codes == [200, 200, 200, 429]  # session bucket of 3, taken on both replicas
+    # Address bucket of 6: the session and the four messages (the address is checked first) leave one.
+    assert (await second.client.post(f"{second.url}/api/chat/session", json={})).status_code == 200
+    refused = await first.client.post(f"{first.url}/api/chat/session", json={})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+
+
+async def test_without_nats_each_replica_still_limits_on_its_own(nats_url) -> None:
+    import nats
+
+    from pentagon.webhook.ratelimit import SharedTokenBucket
+
+    nc = await nats.connect(nats_url)
+    kv = await nc.jetstream().create_key_value(bucket="rate_limits_test", ttl=60)
+    bucket = SharedTokenBucket(kv, "session", per_minute=1, burst=2)
+    assert [await bucket.take("u1") for _ in range(2)] == [0.0, 0.0]
+    assert await bucket.take("u1") > 0  # shared state: refused
+    await nc.close()
+    # NATS gone: this replica's own bucket takes over (its own count starts full), never a crash or a 5xx.
+    assert [await bucket.take("u1") for _ in range(2)] == [0.0, 0.0]
+    assert await bucket.take("u1") > 0
+
+
 async def test_forwarded_for_is_ignored_from_untrusted_peers(start_webhook) -> None:
     hook = start_webhook(**NO_WORKERS, TRUSTED_PROXIES="", RATE_LIMIT_IP_BURST="2", RATE_LIMIT_IP_PER_MIN="1")
     codes = []

@@ -1,4 +1,11 @@
-"""Token buckets in memory, per replica (N replicas allow up to N times the configured rate).
+"""Token buckets shared by every replica, their state in a NATS key-value bucket.
+
+`SharedTokenBucket` keeps one bucket per key in the `rate_limits` KV bucket and
+takes a token with a compare-and-set write, so N replicas together allow the
+configured rate, not N times it. Keys are hashes (no address or user id in NATS);
+an entry left alone expires with the KV bucket's TTL, which is the same as a full
+bucket. When NATS cannot answer, the replica falls back to its own in-memory
+`TokenBucket` (per replica, as before) rather than refusing or letting everyone in.
 
 Also finds the client address: X-Forwarded-For is believed only when the
 direct peer is one of TRUSTED_PROXIES (the gateway), otherwise anyone could
@@ -7,13 +14,21 @@ pick their own address and dodge the per-address limit.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import ipaddress
+import logging
 import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from nats.errors import Error as NatsError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
 from starlette.requests import Request
+
+log = logging.getLogger(__name__)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -44,6 +59,67 @@ class TokenBucket:
             bucket.tokens -= 1
             return 0.0
         return (1 - bucket.tokens) / self.rate
+
+
+class SharedTokenBucket:
+    """The token bucket of `TokenBucket`, one per key, shared through `kv` by every replica."""
+
+    ATTEMPTS = 5  # compare-and-set races lost to other replicas before using the local bucket
+    TIMEOUT_S = 1.0
+
+    def __init__(self, kv: KeyValue, name: str, per_minute: float, burst: int) -> None:
+        self.kv = kv
+        self.name = name
+        self.local = TokenBucket(per_minute, burst)
+        self.rate, self.burst = self.local.rate, self.local.burst
+        self._warned_at = 0.0
+
+    async def take(self, key: str) -> float:
+        """0 when allowed, otherwise the seconds until a token is available."""
+        kv_key = f"{self.name}.{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+        try:
+            for _ in range(self.ATTEMPTS):
+                wait = await asyncio.wait_for(self._try(kv_key), self.TIMEOUT_S)
+                if wait is not None:
+                    return wait
+        except (NatsError, asyncio.TimeoutError, OSError) as exc:
+            self._warn(type(exc).__name__)
+        return self.local.take(key)
+
+    async def _try(self, kv_key: str) -> float | None:
+        """One read and one conditional write; None when another replica wrote in between."""
+        try:
+            entry = await self.kv.get(kv_key)
+        except KeyNotFoundError:
+            entry = None
+        now = time.time()
+        tokens, updated = _decode(entry.value) if entry and entry.value else (float(self.burst), now)
+        tokens = min(self.burst, tokens + max(0.0, now - updated) * self.rate)
+        if tokens < 1:
+            return (1 - tokens) / self.rate  # nothing to write: the refill is computed on every read
+        value = f"{tokens - 1:.6f} {now:.6f}".encode()
+        try:
+            if entry is None:
+                await self.kv.create(kv_key, value)
+            else:
+                await self.kv.update(kv_key, value, last=entry.revision)
+        except KeyWrongLastSequenceError:
+            return None
+        return 0.0
+
+    def _warn(self, error: str) -> None:
+        if time.monotonic() - self._warned_at > 60:
+            self._warned_at = time.monotonic()
+            log.warning("shared rate limit unavailable, this replica's own limit applies",
+                        extra={"limit": self.name, "error": error})
+
+
+def _decode(value: bytes) -> tuple[float, float]:
+    try:
+        tokens, updated = value.split()
+        return float(tokens), float(updated)
+    except ValueError:
+        return 0.0, 0.0  # unreadable: treated as an empty bucket that refills from the epoch, i.e. full
 
 
 def retry_after_header(seconds: float) -> str:

@@ -22,7 +22,7 @@ from pentagon.webhook.agent_client import AgentClient
 from pentagon.webhook.chat_sessions import SessionSigner
 from pentagon.webhook.history import History
 from pentagon.webhook.modes import ModeReader
-from pentagon.webhook.ratelimit import TokenBucket
+from pentagon.webhook.ratelimit import SharedTokenBucket
 from pentagon.webhook.send_api import SendApi
 from pentagon.webhook.settings import Settings
 
@@ -38,6 +38,7 @@ MARKS = "webhook_marks"          # reply.<h> / sent.<h>: work done for an event 
 HISTORY = "chat_history"         # recent turns per conversation for the agent
 CHAT_USERS = "chat_users"        # web user ids already claimed by a session
 DELETIONS = "data_deletions"     # Messenger data deletion requests by confirmation code
+RATE_LIMITS = "rate_limits"      # token buckets of the public endpoints, shared by every replica
 
 
 def key_hash(value: str) -> str:
@@ -105,9 +106,9 @@ class Runtime:
     agent: AgentClient
     send_api: SendApi
     sessions: SessionSigner
-    session_limit: TokenBucket
-    ip_limit: TokenBucket
-    poll_limit: TokenBucket
+    session_limit: SharedTokenBucket
+    ip_limit: SharedTokenBucket
+    poll_limit: SharedTokenBucket
 
     async def ready(self) -> bool:
         return self.nc.is_connected
@@ -154,6 +155,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     replicas = settings.nats_stream_replicas
     await ensure_streams(js, replicas)
     mode_kv = await mode_bucket(js, replicas)
+    # An idle entry expires after an hour: the same as a full bucket for any refill faster than that.
+    limits = await _bucket(js, RATE_LIMITS, 3600, replicas)
     secret = settings.secret
     return Runtime(
         settings=settings, nc=nc, js=js,
@@ -166,7 +169,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         agent=AgentClient(settings.agent_addr, settings.agent_timeout_ms, settings.agent_retries),
         send_api=SendApi(settings.messenger_graph_url, secret("messenger_page_token"), settings.send_timeout_s),
         sessions=SessionSigner(secret("chat_session_secret"), settings.chat_session_ttl_s),
-        session_limit=TokenBucket(settings.rate_limit_session_per_min, settings.rate_limit_session_burst),
-        ip_limit=TokenBucket(settings.rate_limit_ip_per_min, settings.rate_limit_ip_burst),
-        poll_limit=TokenBucket(settings.rate_limit_poll_per_min, settings.rate_limit_poll_burst),
+        session_limit=SharedTokenBucket(limits, "session", settings.rate_limit_session_per_min,
+                                        settings.rate_limit_session_burst),
+        ip_limit=SharedTokenBucket(limits, "ip", settings.rate_limit_ip_per_min, settings.rate_limit_ip_burst),
+        poll_limit=SharedTokenBucket(limits, "poll", settings.rate_limit_poll_per_min, settings.rate_limit_poll_burst),
     )

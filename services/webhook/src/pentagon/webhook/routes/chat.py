@@ -27,7 +27,7 @@ from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.chat_sessions import USER_ID, ChatSession, bearer, new_user_id
 from pentagon.webhook.chat_updates import poll
 from pentagon.webhook.metrics import CHAT_REQUESTS, RATE_LIMITED
-from pentagon.webhook.ratelimit import TokenBucket, client_address, retry_after_header
+from pentagon.webhook.ratelimit import SharedTokenBucket, client_address, retry_after_header
 from pentagon.webhook.replies import generate_reply
 from pentagon.webhook.routes.common import BodyTooLarge, error, parse_json, read_body, runtime
 from pentagon.webhook.runtime import Runtime
@@ -46,15 +46,15 @@ class Refused(Exception):
         self.response = response
 
 
-def _limit(bucket: TokenBucket, scope: str, key: str) -> None:
-    wait = bucket.take(f"{scope}:{key}")
+async def _limit(bucket: SharedTokenBucket, key: str) -> None:
+    wait = await bucket.take(key)
     if wait > 0:
-        RATE_LIMITED.labels(scope).inc()
+        RATE_LIMITED.labels(bucket.name).inc()
         raise Refused(error(429, "rate_limited", "too many requests", {"Retry-After": retry_after_header(wait)}))
 
 
-def _limit_ip(rt: Runtime, request: Request) -> None:
-    _limit(rt.ip_limit, "ip", client_address(request, rt.settings.trusted_networks()))
+async def _limit_ip(rt: Runtime, request: Request) -> None:
+    await _limit(rt.ip_limit, client_address(request, rt.settings.trusted_networks()))
 
 
 def _session(rt: Runtime, request: Request) -> ChatSession:
@@ -122,7 +122,7 @@ async def create_session(request: Request) -> Response:
     rt = runtime(request)
 
     async def work() -> Response:
-        _limit_ip(rt, request)
+        await _limit_ip(rt, request)
         body = await _json_body(request, allow_empty=True)
         try:
             name = opt_str(body.get("name"), MAX_NAME, "name") or ""
@@ -216,9 +216,9 @@ async def post_message(request: Request) -> Response:
     rt = runtime(request)
 
     async def work() -> Response:
-        _limit_ip(rt, request)
+        await _limit_ip(rt, request)
         session = _session(rt, request)
-        _limit(rt.session_limit, "session", session.user_id)
+        await _limit(rt.session_limit, session.user_id)
         body = await _json_body(request)
         event = _user_event(session, body, rt.settings.chat_max_text_chars)
         result = await _post_message(rt, session, event)
@@ -244,9 +244,9 @@ async def updates(request: Request) -> Response:
     rt = runtime(request)
 
     async def work() -> Response:
-        _limit_ip(rt, request)
+        await _limit_ip(rt, request)
         session = _session(rt, request)
-        _limit(rt.poll_limit, "poll", session.user_id)
+        await _limit(rt.poll_limit, session.user_id)
         after, wait = _poll_params(request, rt.settings.chat_longpoll_max_s)
         frames, last = await poll(rt, session.user_id, after, wait)
         return JSONResponse({"updates": frames, "last_seq": last})

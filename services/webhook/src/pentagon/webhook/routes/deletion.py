@@ -54,7 +54,7 @@ async def _updates_seq(rt) -> int:  # type: ignore[no-untyped-def]
 @router.post("/webhook/data-deletion")
 async def request_deletion(request: Request) -> Response:
     rt = runtime(request)
-    wait = rt.ip_limit.take("ip:" + client_address(request, rt.settings.trusted_networks()))
+    wait = await rt.ip_limit.take(client_address(request, rt.settings.trusted_networks()))
     if wait > 0:
         return error(429, "rate_limited", "too many requests", {"Retry-After": retry_after_header(wait)})
     try:

@@ -49,7 +49,7 @@ class Runtime:
         self.nc = await connect(self.settings.nats_url, "admin-api")
         self.js = self.nc.jetstream()
         await ensure_streams(self.js, self.settings.nats_stream_replicas)
-        self.saved_replies = SavedReplies(await saved_replies_bucket(self.js, self.settings.nats_stream_replicas))
+        self.saved_replies = SavedReplies(await saved_replies_bucket(self.js, self.settings.nats_stream_replicas), self.js)
         self.commands = CommandClient(self.nc, self.settings.admin_command_timeout)
         self.hub = UpdatesHub(self.js, self.settings.admin_ws_queue_size, self.stats,
                               self.settings.admin_ws_stats_seconds, self.settings.admin_ws_heartbeat_seconds,

@@ -12,9 +12,11 @@ import asyncio
 from typing import Any
 
 import orjson
-from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
+from pentagon.common.bus import SAVED_REPLIES_BUCKET
 from pentagon.common.jsonrow import iso
 from pentagon.admin.queries import utc_now
 
@@ -27,8 +29,11 @@ class TooMany(Exception):
 
 
 class SavedReplies:
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, kv: KeyValue, js: JetStreamContext, bucket: str = SAVED_REPLIES_BUCKET) -> None:
         self._kv = kv
+        self._js = js
+        self._stream = f"KV_{bucket}"
+        self._prefix = f"$KV.{bucket}."
 
     async def all(self) -> list[dict[str, Any]]:
         """Every saved reply, by title."""
@@ -36,7 +41,7 @@ class SavedReplies:
         return sorted((r for r in found if r is not None), key=lambda r: (r["title"].casefold(), r["id"]))
 
     async def put(self, reply_id: str, title: str, text: str, actor: str) -> dict[str, Any]:
-        if await self._get(reply_id) is None and len(await self._keys()) >= MAX_SAVED_REPLIES:
+        if await self._get(reply_id) is None and len(await self.all()) >= MAX_SAVED_REPLIES:
             raise TooMany(f"at most {MAX_SAVED_REPLIES} saved replies")
         row = {"id": reply_id, "title": title, "text": text, "updated_at": iso(utc_now()), "updated_by": actor}
         await self._kv.put(reply_id, orjson.dumps(row))
@@ -49,10 +54,14 @@ class SavedReplies:
         return True
 
     async def _keys(self) -> list[str]:
-        try:
-            return await self._kv.keys()
-        except NoKeysError:
-            return []
+        """Every key with a message in the bucket's stream, deleted ones included (`_get` skips them).
+
+        Not `KeyValue.keys()`: its watcher reports "no more keys" when the server says nothing is
+        pending but the client has not read what was already sent, so under load it returned an
+        empty list for a bucket full of replies (a CI failure of the panel's saved replies test).
+        """
+        info = await self._js.stream_info(self._stream, subjects_filter=f"{self._prefix}>")
+        return [subject[len(self._prefix):] for subject in (info.state.subjects or {})]
 
     async def _get(self, key: str) -> dict[str, Any] | None:
         try:

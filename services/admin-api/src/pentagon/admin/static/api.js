@@ -97,7 +97,9 @@ export function onExpired(fn) {
   renew = fn;
 }
 
-async function raw(method, path, { body, token = session.token, retried = false } = {}) {
+async function raw(method, path, { body, token, retried = false } = {}) {
+  const ownToken = token === undefined; // the session's, not a candidate being tried at sign-in
+  if (ownToken) token = session.token;
   const headers = { Accept: 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -107,8 +109,11 @@ async function raw(method, path, { body, token = session.token, retried = false 
   } catch {
     throw new ApiError(0, 'network', 'Cannot reach the server: check the connection.');
   }
-  if (response.status === 401 && !retried && renew && token && token === session.token && (await renew())) {
-    return raw(method, path, { body, token: session.token, retried: true });
+  if (response.status === 401 && !retried && ownToken && token && session.token) {
+    // Sent with a token renewed meanwhile (requests overlap a renewal): retry, do not renew again.
+    if (token !== session.token || (renew && (await renew()))) {
+      return raw(method, path, { body, retried: true });
+    }
   }
   if (!response.ok) throw await errorFrom(response);
   return response;

@@ -173,7 +173,7 @@ async function resumeSession() {
   const token = session.token;
   if (!token) return showSignin();
   try {
-    const data = await get('/admin/me', { token }); // an expired Supabase token is renewed here (onExpired)
+    const data = await get('/admin/me'); // the session's token: an expired Supabase one is renewed here (onExpired)
     scheduleRenewal();
     await start(data.user || {});
   } catch (err) {

@@ -4,7 +4,7 @@
 
 Starts its own Postgres, applies tracking's migrations and functions, then calls
 `pentagon_ingest` with one-event batches (a user message, 50 users in turn) on one
-connection and prints the backend's CPU (from /proc) and the wall time per batch. Under
+connection and prints the backend's CPU and the wall time per batch. Under
 live traffic batches are small, so this fixed cost, not the per-event cost that
 `tracking_bench.py` measures with 2,000-event batches, is most of Postgres's share of a
 message (docs/benchmarks.md, "Scratch tables emptied, not truncated"). `--extra-sql` runs a
@@ -14,10 +14,6 @@ file after the migrations (a changed function, say) to compare before it is comm
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,13 +22,9 @@ import asyncpg
 from pentagon.devtools.embedded import Postgres
 from pentagon.tracking.migrate import migrate
 from pentagon.tracking.store import encode_events
+from tracking_bench import apply_extra_sql, cpu_seconds, run_in_workdir
 
 WARMUP = 300
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_event(i: int) -> list[dict]:
@@ -46,18 +38,18 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     try:
         url = pg.create_database("cost")
         await migrate(url)
+        if args.extra_sql:
+            await apply_extra_sql(url, args.extra_sql)
+            print("applied --extra-sql")
         conn = await asyncpg.connect(url)
         try:
-            if args.extra_sql:
-                await conn.execute(Path(args.extra_sql).read_text())
-                print("applied --extra-sql")
             pid = await conn.fetchval("SELECT pg_backend_pid()")
             for i in range(WARMUP):  # plans cached, scratch tables created
                 await conn.fetchval("SELECT pentagon_ingest($1::jsonb)", encode_events(one_event(i)))
-            started, cpu_start = time.perf_counter(), cpu_seconds(pid)
+            started, cpu_start = time.perf_counter(), cpu_seconds([pid])
             for i in range(WARMUP, WARMUP + args.batches):
                 await conn.fetchval("SELECT pentagon_ingest($1::jsonb)", encode_events(one_event(i)))
-            cpu = (cpu_seconds(pid) - cpu_start) / args.batches * 1e3
+            cpu = (cpu_seconds([pid]) - cpu_start) / args.batches * 1e3
             wall = (time.perf_counter() - started) / args.batches * 1e3
             print(f"one-event batches: {args.batches}; Postgres backend CPU {cpu:.2f} ms per batch, "
                   f"wall {wall:.2f} ms per batch (round trip included)")
@@ -72,12 +64,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=2000)
     parser.add_argument("--extra-sql", metavar="FILE", help="SQL run after the migrations")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="pentagon-batch-cost-"))
-    workdir.chmod(0o755)
-    try:
-        asyncio.run(run(args, workdir))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    run_in_workdir(lambda workdir: run(args, workdir), "pentagon-batch-cost-")
 
 
 if __name__ == "__main__":

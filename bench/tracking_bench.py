@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -91,6 +92,25 @@ def cpu_seconds(pids: list[int]) -> float:
         except psutil.Error:
             pass
     return total
+
+
+def run_in_workdir(run: Callable[[Path], Awaitable[None]], prefix: str) -> None:
+    """asyncio.run(run(workdir)) in a fresh temporary directory, removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    workdir.chmod(0o755)
+    try:
+        asyncio.run(run(workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def apply_extra_sql(url: str, file: str) -> None:
+    """--extra-sql: a schema or function change tried on the bench database before it is committed."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(Path(file).read_text())
+    finally:
+        await conn.close()
 
 
 def postmaster_pid(data_dir: Path) -> int:
@@ -194,9 +214,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         await migrate(base_url)
         if args.extra_sql:
             for url in (db_url, base_url):
-                conn = await asyncpg.connect(url)
-                await conn.execute(Path(args.extra_sql).read_text())
-                await conn.close()
+                await apply_extra_sql(url, args.extra_sql)
             print("applied --extra-sql to both databases (not a migration: try a schema change before it is one)")
         items = events(args.events, args.users)
         publish_s = await preload(nats_server.url, items)
@@ -222,12 +240,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("TRACKING_WORKERS", 2)))
     parser.add_argument("--extra-sql", metavar="FILE", help="SQL run on both databases after the migrations")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="pentagon-bench-"))
-    workdir.chmod(0o755)
-    try:
-        asyncio.run(run(args, workdir))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    run_in_workdir(lambda workdir: run(args, workdir), "pentagon-bench-")
 
 
 if __name__ == "__main__":

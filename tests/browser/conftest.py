@@ -6,8 +6,6 @@ See panelkit.py for what the stack is made of.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from panelkit import CHROMIUM, CHROMIUM_ARGS, LocalStack, PanelPage  # noqa: E402
+from panelkit import LocalStack, PanelPage  # noqa: E402
 
+from pentagon.devtools.chromium import CHROMIUM_ARGS, ensure_chromium  # noqa: E402
 from pentagon.devtools.embedded import NatsServer, Postgres  # noqa: E402
 
 
@@ -38,21 +37,6 @@ def stack(infra_dir: Path, postgres_server: Postgres) -> Iterator[LocalStack]:
 
 
 # ---------------------------------------------------------------- the browser
-
-def ensure_chromium() -> str:
-    """CI starts from a fresh machine: install Debian's Chromium (and a Myanmar font) when missing."""
-    if not CHROMIUM.exists():
-        if shutil.which("apt-get") is None:
-            raise RuntimeError("Chromium missing and apt-get unavailable")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
-                       check=True, env=env, capture_output=True)
-        # Only the screenshots need it: Burmese shows as boxes without a Myanmar font.
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "fonts-noto-core"],
-                       check=False, env=env, capture_output=True)
-    return str(CHROMIUM)
-
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in this thread
 # while it is open, which would break every asyncio test collected after the browser tests.

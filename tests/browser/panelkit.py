@@ -27,9 +27,6 @@ from pentagon.devtools.pytest_plugin import wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGE_ID = "100000000000042"
 _mids = itertools.count()
 _run = os.urandom(3).hex()

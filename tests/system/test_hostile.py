@@ -352,7 +352,7 @@ async def test_viewer_cannot_act_and_nothing_changes(healthy_stack, db) -> None:
                                (f"/admin/messages/{message_id}/mark-human", None)]:
                 response = await client.post(path, json=body, headers=headers)
                 assert response.status_code == 403, (path, response.status_code, response.text)
-            deleted = await client.delete(f"/admin/users/messenger/vw-x", headers=headers)
+            deleted = await client.delete("/admin/users/messenger/vw-x", headers=headers)
             assert deleted.status_code == 403
     assert await db.fetchval("SELECT status FROM conversations WHERE id = $1", cid) == "active"
     assert await db.fetchval("SELECT count(*) FROM admin_actions") == audit_before

@@ -28,36 +28,12 @@ from pentagon.devtools.embedded import free_port
 sys.path.insert(0, str(Path(__file__).parent))
 
 from admin_support import ADMIN_TOKENS  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[3]
-MIGRATIONS = REPO / "services" / "tracking" / "src" / "pentagon" / "tracking" / "migrations"
-TRACKING_PKG = REPO / "services" / "tracking" / "src" / "pentagon" / "tracking"
-
-
-
-def tracking_answers_commands() -> bool:
-    """True once the tracking service in this tree implements the command handler."""
-    if not TRACKING_PKG.is_dir():
-        return False
-    return any("tracking.cmd" in p.read_text(errors="ignore") or "Subjects.command" in p.read_text(errors="ignore")
-               for p in TRACKING_PKG.rglob("*.py"))
+from pentagon.tracking.migrate import migrate  # noqa: E402
 
 
 async def apply_migrations(url: str) -> None:
-    """Tracking's own migration runner when present (same bookkeeping as the service), else its SQL files."""
-    try:
-        from pentagon.tracking.migrate import migrate
-    except ImportError:
-        migrate = None
-    if migrate is not None:
-        await migrate(url)
-        return
-    conn = await asyncpg.connect(url)
-    try:
-        for path in [*sorted(MIGRATIONS.glob("*.sql")), *sorted((MIGRATIONS.parent / "functions").glob("*.sql"))]:
-            await conn.execute(path.read_text())
-    finally:
-        await conn.close()
+    """The schema the admin API reads is tracking's: its own migration runner, as at the service's start."""
+    await migrate(url)
 
 
 @pytest_asyncio.fixture

@@ -10,15 +10,12 @@ import pytest
 import websockets
 
 from admin_support import ADMIN, ADMIN_TOKEN, VIEWER
-from conftest import make_settings, start_runtime, tracking_answers_commands
+from conftest import make_settings, start_runtime
 from pentagon.admin.app import create_app
 from pentagon.common.bus import Subjects
 from pentagon.common.events import publish, timestamp
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.devtools.embedded import free_port
-
-pytestmark = pytest.mark.skipif(not tracking_answers_commands(), reason="tracking service not in this tree yet")
-
 
 @pytest.fixture
 def tracking(services, db_url, nats_url):

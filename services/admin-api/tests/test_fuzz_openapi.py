@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from admin_support import ADMIN, ADMIN_TOKENS, add_conversation, add_message, later
-from conftest import apply_migrations, tracking_answers_commands
+from conftest import apply_migrations
 from pentagon.devtools.pytest_plugin import ServiceRunner
 from pentagon.devtools.embedded import free_port
 
@@ -36,11 +36,10 @@ def admin_base(postgres_server, nats_server, infra_dir):
     asyncio.run(_seed(url))
     runner = ServiceRunner(infra_dir / "logs" / "fuzz")
     try:
-        if tracking_answers_commands():
-            tport = free_port()
-            runner.start("pentagon.tracking", {"NATS_URL": nats_server.url, "DATABASE_URL": url,
-                                               "TRACKING_ADDR": f"127.0.0.1:{tport}"},
-                         ready_url=f"http://127.0.0.1:{tport}/readyz")
+        tport = free_port()
+        runner.start("pentagon.tracking", {"NATS_URL": nats_server.url, "DATABASE_URL": url,
+                                           "TRACKING_ADDR": f"127.0.0.1:{tport}"},
+                     ready_url=f"http://127.0.0.1:{tport}/readyz")
         port = free_port()
         runner.start("pentagon.admin", {"NATS_URL": nats_server.url, "DATABASE_URL": url, "ADMIN_TOKENS": ADMIN_TOKENS,
                                         "ADMIN_API_ADDR": f"127.0.0.1:{port}", "ADMIN_COMMAND_TIMEOUT": "2"},

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 from admin_support import VIEWER_TOKEN, publish_update
 from pentagon.common.proto import events_pb2 as pb
+from pentagon.devtools.chromium import ensure_chromium
 from test_ws import live_admin, publish_messages
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")  # what tests/browser installs (Debian's package)
 
 START_FEED = """async (token) => {
   const { LiveFeed } = await import('/static/live.js');
@@ -33,15 +31,14 @@ async def frames_when(page, n: int) -> list[dict]:
 
 
 async def test_panel_feed_unpacks_batches_in_order_and_tracks_the_last_seq(db_url, nats_url, serve_app):
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (tests/browser installs it)")
+    chromium = ensure_chromium()  # installed when missing: never skipped
     from playwright.async_api import async_playwright
 
     # A long flush interval: the burst below reaches the page as one batch message.
     runtime, base = await live_admin(db_url, nats_url, serve_app, admin_ws_flush_ms=1000)
     try:
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
+            browser = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"], headless=True)
             page = await browser.new_page()
             await page.goto(f"http://{base}/healthz")
             await page.evaluate(START_FEED, VIEWER_TOKEN)

@@ -214,7 +214,7 @@ async def test_exports_stream_csv_and_jsonl_with_filters(admin, pg):
     r = await admin.client.get("/admin/export/conversations.jsonl?platform=web", headers=VIEWER)
     lines = [json.loads(line) for line in r.text.splitlines()]
     assert [x["id"] for x in lines] == [b]
-    r = await admin.client.get(f"/admin/export/messages.csv?status=active", headers=VIEWER)
+    r = await admin.client.get("/admin/export/messages.csv?status=active", headers=VIEWER)
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [row["content"] for row in rows][-1] == "'=HYPERLINK(\"http://evil\")"
     r = await admin.client.get("/admin/export/messages.jsonl?q=ဘယ်လောက်", headers=VIEWER)

@@ -7,7 +7,6 @@ from typing import Any
 
 import asyncpg
 import nats
-import pytest
 
 from pentagon.common.bus import DLQ_STREAM, MODE_BUCKET, UPDATES_STREAM, mode_key
 from pentagon.common.proto import events_pb2 as pb

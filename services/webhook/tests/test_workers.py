@@ -190,6 +190,31 @@ async def test_redelivered_user_event_gets_one_reply(start_webhook, graph, bus, 
 
 
 
+async def test_undecodable_events_are_dropped_without_blocking_the_user_behind_them(start_webhook, graph, bus,
+                                                                                     wait_for) -> None:
+    """Garbage on a user's subjects (a bad publisher, a corrupted copy) is acked and skipped: with one
+    message in flight per partition, a handler failing on it forever would silence that user for good."""
+    hook = start_webhook(graph)
+    junk = b"\xff\x00 not a protobuf"
+    incoming, outgoing = Subjects.incoming("messenger", "941"), Subjects.outgoing("messenger", "941")
+    await bus.js.publish(incoming, junk, headers={"Nats-Msg-Id": "junk-in"})
+    await bus.js.publish(outgoing, junk, headers={"Nats-Msg-Id": "junk-out"})
+    user_event = pb.MessageEvent(event_id="m:m_after_junk", occurred_at=timestamp(), sender=pb.SENDER_USER,
+                                 key=pb.ConversationKey(platform="messenger", user_id="941"), content="hi",
+                                 kind="text", channel=pb.CHANNEL_MESSAGING)
+    await bus.publish(incoming, user_event)
+
+    async def replies() -> list[pb.MessageEvent]:
+        return [pb.MessageEvent.FromString(m.data) for m in await bus.messages(outgoing) if m.data != junk]
+
+    (reply,) = await wait_for(replies)
+    assert reply.reply_to_event_id == "m:m_after_junk"
+    await wait_for(lambda: _sent(bus, "941"))
+    await bus.wait_idle("reply-worker")
+    await bus.wait_idle("sender")
+    assert len(await graph.requests("message")) == 1 and hook.proc.running()
+
+
 async def test_takeover_after_an_answer_silences_the_bot(services, nats_url, start_webhook, graph, bus, messenger,
                                                          wait_for) -> None:
     # The worker keeps a local copy of the modes (KV watch): a change after it already

@@ -19,7 +19,7 @@ from nats.js.kv import KeyValue
 
 from pentagon.common.bus import MODE_BUCKET, mode_key, user_token
 from pentagon.common.events import timestamp
-from pentagon.common.jsonrow import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, dumps, row_to_dict
+from pentagon.common.jsonrow import CONVERSATION_COLUMNS, dumps, row_to_dict
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.tracking import metrics
 from pentagon.tracking.wire import pub_frame, send_frames

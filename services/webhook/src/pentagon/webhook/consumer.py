@@ -19,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import nats.errors
+from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
@@ -26,10 +27,12 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from pentagon.common.bus import EVENTS_STREAM
+from pentagon.common.proto import events_pb2 as pb
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Msg], Awaitable[None]]
+# Called with the message (to ack, nak or read its delivery count) and its decoded event.
+Handler = Callable[[Msg, pb.MessageEvent], Awaitable[None]]
 WATCH_INTERVAL_S = 15.0
 STOP_GRACE_S = 10.0
 
@@ -104,9 +107,17 @@ class PartitionedConsumer:
             await self._handle(msg)
 
     async def _handle(self, msg: Msg) -> None:
+        try:
+            event = pb.MessageEvent.FromString(msg.data)
+        except DecodeError:
+            # Tracking dead-letters it with the reason; here it would only block the partition.
+            log.warning("undecodable event ignored", extra={"consumer": self.name, "subject": msg.subject})
+            with contextlib.suppress(Exception):
+                await msg.ack()
+            return
         keepalive = asyncio.create_task(self._keep_claim(msg))
         try:
-            await self.handler(msg)
+            await self.handler(msg, event)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await msg.nak()  # shutting down mid-message: another replica takes it at once

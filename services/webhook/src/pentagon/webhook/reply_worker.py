@@ -15,7 +15,6 @@ import asyncio
 import logging
 import time
 
-from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 
 from pentagon.common.bus import Subjects
@@ -42,13 +41,7 @@ class ReplyWorker:
         s = rt.settings
         self.consumer = PartitionedConsumer(rt.js, DURABLE, SUBJECT, self.handle, EVENT_PARTITIONS, s.worker_ack_wait_s)
 
-    async def handle(self, msg: Msg) -> None:
-        try:
-            event = pb.MessageEvent.FromString(msg.data)
-        except DecodeError:
-            log.warning("undecodable event ignored", extra={"subject": msg.subject})
-            await msg.ack()
-            return
+    async def handle(self, msg: Msg, event: pb.MessageEvent) -> None:
         outcome = await self._process(event, may_repeat(msg, event.occurred_at))
         REPLIES.labels(outcome).inc()
         await msg.ack()

@@ -17,7 +17,6 @@ import json
 import logging
 from datetime import datetime, timedelta, timezone
 
-from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 
 from pentagon.common.bus import Subjects
@@ -70,13 +69,7 @@ class Sender:
         s = rt.settings
         self.consumer = PartitionedConsumer(rt.js, DURABLE, SUBJECT, self.handle, EVENT_PARTITIONS, s.worker_ack_wait_s)
 
-    async def handle(self, msg: Msg) -> None:
-        try:
-            event = pb.MessageEvent.FromString(msg.data)
-        except DecodeError:
-            log.warning("undecodable event ignored", extra={"subject": msg.subject})
-            await msg.ack()
-            return
+    async def handle(self, msg: Msg, event: pb.MessageEvent) -> None:
         if not event.needs_delivery or event.sender == pb.SENDER_USER:
             await msg.ack()
             return

@@ -44,7 +44,7 @@ WARM_UP = int(os.environ.get("PROFILE_WARM", "800"))
 TOP = int(os.environ.get("PROFILE_TOP", "20"))
 SPY = [name for name in os.environ.get("PROFILE_SPY", "").split(",") if name]
 
-# py-spy names a frame's file by its last two path parts: "Consumer._loop (tracking/consumer.py:118)".
+# py-spy names a frame's file by its last two path parts: "Consumer._worker (tracking/consumer.py:213)".
 OUR_PACKAGES = ("webhook", "agent", "tracking", "admin", "common")
 PG_SETTINGS = {"shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all"}
 TOP_SQL = """

@@ -1,5 +1,8 @@
 """The durable pull consumer `tracking` on events.>: batches in, one transaction each, ack after commit.
 
+One fetcher per process pulls and hands every event to the lane of its user; each of the
+TRACKING_WORKERS workers batches and commits its own lane (see lane_of for why).
+
 Exactly once: the database dedupes (event_id / platform message id unique,
 processed_events), so redelivery after any crash is harmless; acks happen only
 after the commit and after the updates are published, so nothing acked is lost.
@@ -9,6 +12,7 @@ Updates a crash kept from being published are in the outbox (outbox.py).
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import time
@@ -57,6 +61,75 @@ def delivery_info(msg: Msg) -> tuple[int, Callable[[], datetime]]:
     return int(seq), lambda: datetime.fromtimestamp(int(tm) / 1e9, timezone.utc)
 
 
+def lane_of(subject: str, lanes: int) -> int:
+    """The lane of an event: every event of one user goes to the same one.
+
+    Two batches in flight that touch the same conversation serialise on its row lock in
+    Postgres (the second waits for the first to commit): with lanes, the workers of one
+    process never do. Stored subjects are events.<family>.<platform>.<partition>.<user>.
+    """
+    tokens = subject.split(".")
+    if lanes == 1 or len(tokens) != 5 or not tokens[3].isdigit():
+        return 0
+    return int(tokens[3]) % lanes
+
+
+class Lane:
+    """Events waiting for one worker, in stream order. Bounded by the fetcher, which stops fetching
+    while any lane is full: a fetch may overshoot by at most one batch."""
+
+    def __init__(self, batch_size: int, taken: asyncio.Event) -> None:
+        self._items: collections.deque[Msg] = collections.deque()
+        self._taken = taken
+        self._limit = 2 * batch_size
+        self._batch_size = batch_size
+        self._changed = asyncio.Event()
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, msg: Msg) -> None:
+        self._items.append(msg)
+        self._changed.set()
+
+    @property
+    def full(self) -> bool:
+        """Two batches queued: fetch nothing more until its worker takes one (Consumer._room)."""
+        return len(self._items) >= self._limit
+
+    def close(self) -> None:
+        """No more events: the worker takes what is left, then stops."""
+        self._closed = True
+        self._changed.set()
+
+    async def take(self, wait_s: float, gap_s: float) -> list[Msg] | None:
+        """Up to a batch: lingers at most ``wait_s`` after the first event while more keep coming (no
+        quiet gap longer than ``gap_s``); None once closed and empty.
+
+        At a cafe's traffic a quiet gap ends the batch at once; under load events never pause
+        that long, so batches grow until the wait is over or the batch is full.
+        """
+        while not self._items:
+            if self._closed:
+                return None
+            self._changed.clear()
+            await self._changed.wait()
+        deadline = time.monotonic() + wait_s
+        while len(self._items) < self._batch_size and not self._closed:
+            timeout = min(gap_s, deadline - time.monotonic())
+            if timeout <= 0:
+                break
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout)
+            except asyncio.TimeoutError:
+                break
+        batch = [self._items.popleft() for _ in range(min(self._batch_size, len(self._items)))]
+        self._taken.set()
+        return batch
+
+
 class Abandoned(Exception):
     """Shutting down while the batch cannot be committed: leave it unacked for redelivery."""
 
@@ -85,6 +158,7 @@ class Consumer:
         self._limits = Limits(settings.tracking_max_content_chars, settings.tracking_max_metadata_bytes)
         self._stop = asyncio.Event()
         self._stop_deadline = float("inf")
+        self._taken = asyncio.Event()  # set when a worker takes a batch from its lane
 
     def stop(self) -> None:
         """Finish the batches in hand (within the grace period), fetch no more."""
@@ -92,61 +166,71 @@ class Consumer:
         self._stop.set()
 
     async def run(self) -> None:
-        await asyncio.gather(*(self._worker(i) for i in range(self._s.tracking_workers)))
+        lanes = [Lane(self._s.tracking_batch_size, self._taken) for _ in range(self._s.tracking_workers)]
+        await asyncio.gather(self._fetcher(lanes), *(self._worker(lane) for lane in lanes))
 
-    async def _worker(self, n: int) -> None:
+    async def _fetcher(self, lanes: list[Lane]) -> None:
+        """One pull subscription for the process; every event goes to the lane of its user."""
+        try:
+            while not self._stop.is_set():
+                try:
+                    await ensure_consumer(self._js, self._s)
+                    sub = await self._js.pull_subscribe_bind(durable=DURABLE, stream=EVENTS_STREAM)
+                except Exception as exc:  # noqa: BLE001 - NATS not there yet: try again
+                    log.warning("cannot bind the consumer", extra={"error": type(exc).__name__})
+                    await asyncio.sleep(1.0)
+                    continue
+                try:
+                    await self._pull(sub, lanes)
+                finally:
+                    try:
+                        await sub.unsubscribe()
+                    except Exception:  # noqa: BLE001 - connection already gone at shutdown
+                        pass
+        finally:
+            for lane in lanes:
+                lane.close()
+
+    async def _pull(self, sub: Any, lanes: list[Lane]) -> None:
+        idle = True
         while not self._stop.is_set():
-            try:
-                await ensure_consumer(self._js, self._s)
-                sub = await self._js.pull_subscribe_bind(durable=DURABLE, stream=EVENTS_STREAM)
-            except Exception as exc:  # noqa: BLE001 - NATS not there yet: try again
-                log.warning("cannot bind the consumer", extra={"worker": n, "error": type(exc).__name__})
-                await asyncio.sleep(1.0)
+            if not await self._room(lanes):
                 continue
             try:
-                await self._loop(sub)
-            finally:
-                try:
-                    await sub.unsubscribe()
-                except Exception:  # noqa: BLE001 - connection already gone at shutdown
-                    pass
+                # Idle: wait (up to 1 s) for one event, so a calm stream costs one request a second and
+                # the first event is handed over at once. Busy: take whatever is waiting, no lingering
+                # here (the lanes linger), until a fetch finds nothing.
+                msgs = await sub.fetch(1, timeout=1.0) if idle else await sub.fetch(self._s.tracking_batch_size,
+                                                                                    timeout=NO_WAIT_S)
+            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                idle = True
+                continue
+            except Exception as exc:  # noqa: BLE001 - NATS away: wait for the reconnect
+                log.warning("fetch failed", extra={"error": type(exc).__name__})
+                await asyncio.sleep(0.5)
+                idle = True
+                continue
+            idle = not msgs
+            for msg in msgs:
+                lanes[lane_of(msg.subject, len(lanes))].put(msg)
 
-    async def _loop(self, sub: Any) -> None:
-        while not self._stop.is_set():
-            msgs = await self._fetch(sub)
-            if msgs:
-                await self._handle(msgs)
-
-    async def _fetch(self, sub: Any) -> list[Msg]:
-        """Up to TRACKING_BATCH_SIZE events, lingering at most TRACKING_BATCH_WAIT_MS after the first
-        while more keep coming (no gap longer than TRACKING_BATCH_GAP_MS).
-
-        With 0 it takes what is waiting now (group commit: batches still grow with the
-        load, because events pile up while the other worker commits).
-        """
-        size = self._s.tracking_batch_size
-        try:
-            # One event first: fetch(size) on an idle consumer would linger until `size` events
-            # arrived or a whole second passed, delaying every update by up to 1 s at low traffic.
-            msgs = await sub.fetch(1, timeout=1.0)
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):
-            return []
-        except Exception as exc:  # noqa: BLE001 - NATS away: wait for the reconnect
-            log.warning("fetch failed", extra={"error": type(exc).__name__})
-            await asyncio.sleep(0.5)
-            return []
-        deadline = time.monotonic() + self._s.tracking_batch_wait_ms / 1000
-        gap = self._s.tracking_batch_gap_ms / 1000
-        while len(msgs) < size:
+    async def _room(self, lanes: list[Lane]) -> bool:
+        """True once no lane is full (a fetch adds at most a batch to one). While one is, its worker
+        lags: events wait in JetStream, where redelivery and other replicas can still reach them."""
+        while any(lane.full for lane in lanes):
+            self._taken.clear()
             try:
-                # nats-py first takes what is there (no_wait), then waits at most `timeout` if nothing was;
-                # one fetch may return fewer than are waiting, so go on until one finds nothing. Lingering
-                # stops at the first quiet gap: at low traffic a batch commits at once, under load it grows.
-                timeout = max(min(gap, deadline - time.monotonic()), NO_WAIT_S)
-                msgs.extend(await sub.fetch(size - len(msgs), timeout=timeout))
-            except Exception:  # noqa: BLE001 - nothing more within the wait: go with what we have
-                break
-        return msgs
+                await asyncio.wait_for(self._taken.wait(), 1.0)
+            except asyncio.TimeoutError:
+                return False  # look at the stop flag again
+        return True
+
+    async def _worker(self, lane: Lane) -> None:
+        while True:
+            msgs = await lane.take(self._s.tracking_batch_wait_ms / 1000, self._s.tracking_batch_gap_ms / 1000)
+            if msgs is None:
+                return
+            await self._handle(msgs)
 
     async def _handle(self, msgs: list[Msg]) -> None:
         started = time.perf_counter()

@@ -26,7 +26,7 @@ class Settings(CommonSettings):
     # traffic that commits each message at once (push_latency.py: admin frame 22 vs 68 ms p50); under
     # load events never pause that long, so batches still grow (e2e_bench: same saturation point).
     tracking_batch_gap_ms: int = Field(5, ge=0, le=60_000)
-    # Batches in flight per process; each has its own connection (several replicas' worth in one process).
+    # Batches in flight per process, one lane of users each (consumer.lane_of); each has its own connection.
     tracking_workers: int = Field(2, ge=1, le=32)
     tracking_db_pool_size: int = Field(4, ge=1, le=100)
     tracking_ack_wait_s: int = Field(60, ge=5, le=3600)

@@ -26,10 +26,10 @@ from pentagon.common.jsonrow import dumps, iso
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.chat_sessions import USER_ID, ChatSession, bearer, new_user_id
 from pentagon.webhook.chat_updates import poll
-from pentagon.webhook.metrics import CHAT_REQUESTS, RATE_LIMITED
-from pentagon.webhook.ratelimit import SharedTokenBucket, client_address, retry_after_header
+from pentagon.webhook.metrics import CHAT_REQUESTS
+from pentagon.webhook.ratelimit import SharedTokenBucket, client_address
 from pentagon.webhook.replies import generate_reply
-from pentagon.webhook.routes.common import BodyTooLarge, error, parse_json, read_body, runtime
+from pentagon.webhook.routes.common import BodyTooLarge, error, parse_json, rate_limited, read_body, runtime
 from pentagon.webhook.runtime import Runtime
 from pentagon.webhook.sanitize import Invalid, clean_str, opt_str
 
@@ -47,10 +47,9 @@ class Refused(Exception):
 
 
 async def _limit(bucket: SharedTokenBucket, key: str) -> None:
-    wait = await bucket.take(key)
-    if wait > 0:
-        RATE_LIMITED.labels(bucket.name).inc()
-        raise Refused(error(429, "rate_limited", "too many requests", {"Retry-After": retry_after_header(wait)}))
+    refused = await rate_limited(bucket, key)
+    if refused is not None:
+        raise Refused(refused)
 
 
 async def _limit_ip(rt: Runtime, request: Request) -> None:

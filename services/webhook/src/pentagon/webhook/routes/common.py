@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 
 from pentagon.common.events import publish
 from pentagon.webhook.messenger_parser import BusEvent
+from pentagon.webhook.metrics import RATE_LIMITED
+from pentagon.webhook.ratelimit import SharedTokenBucket, retry_after_header
 from pentagon.webhook.runtime import Runtime
 
 
@@ -29,6 +31,15 @@ def runtime(request: Request) -> Runtime:
 
 def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+async def rate_limited(bucket: SharedTokenBucket, key: str) -> JSONResponse | None:
+    """The 429 to answer when ``key`` has no token left in ``bucket``; None when the request may go on."""
+    wait = await bucket.take(key)
+    if wait <= 0:
+        return None
+    RATE_LIMITED.labels(bucket.name).inc()
+    return error(429, "rate_limited", "too many requests", {"Retry-After": retry_after_header(wait)})
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -23,8 +23,8 @@ from nats.js.errors import KeyNotFoundError, NotFoundError
 from pentagon.common.bus import UPDATES_STREAM, Subjects, user_token
 from pentagon.common.events import publish, timestamp_ms
 from pentagon.common.proto import events_pb2 as pb
-from pentagon.webhook.ratelimit import client_address, retry_after_header
-from pentagon.webhook.routes.common import BodyTooLarge, error, read_body, runtime
+from pentagon.webhook.ratelimit import client_address
+from pentagon.webhook.routes.common import BodyTooLarge, error, rate_limited, read_body, runtime
 from pentagon.webhook.sanitize import Invalid, clean_id
 from pentagon.webhook.signature import parse_signed_request
 
@@ -54,9 +54,9 @@ async def _updates_seq(rt) -> int:  # type: ignore[no-untyped-def]
 @router.post("/webhook/data-deletion")
 async def request_deletion(request: Request) -> Response:
     rt = runtime(request)
-    wait = await rt.ip_limit.take(client_address(request, rt.settings.trusted_networks()))
-    if wait > 0:
-        return error(429, "rate_limited", "too many requests", {"Retry-After": retry_after_header(wait)})
+    refused = await rate_limited(rt.ip_limit, client_address(request, rt.settings.trusted_networks()))
+    if refused is not None:
+        return refused
     try:
         body = await read_body(request, 16 * 1024)
     except BodyTooLarge:

@@ -117,14 +117,18 @@ def postmaster_pid(data_dir: Path) -> int:
     return int((data_dir / "postmaster.pid").read_text().split()[0])
 
 
+def metric(text: str, name: str) -> str | None:
+    """The value of an unlabelled Prometheus metric in a /metrics page."""
+    return next((line.split()[-1] for line in text.splitlines() if line.startswith(f"{name} ")), None)
+
+
 async def persisted(client: httpx.AsyncClient) -> int:
     """tracking_events_persisted_total, 0 while tracking is not listening yet."""
     try:
         text = (await client.get("/metrics")).text
     except httpx.TransportError:
         return 0
-    line = next((line for line in text.splitlines() if line.startswith("tracking_events_persisted_total ")), None)
-    return int(float(line.split()[-1])) if line else 0
+    return int(float(metric(text, "tracking_events_persisted_total") or 0))
 
 
 async def measure_tracking(db_url: str, nats_url: str, n: int, args: argparse.Namespace, log: Path,
@@ -166,7 +170,7 @@ async def measure_tracking(db_url: str, nats_url: str, n: int, args: argparse.Na
               + f"; total {total_us:.0f} us -> {2e6 / total_us:,.0f} events/s if 2 cores were ours alone")
         assert await conn.fetchval("SELECT count(*) FROM messages") == n
         metrics = (await client.get("/metrics")).text
-        batches = next((line.split()[-1] for line in metrics.splitlines() if line.startswith("tracking_batches_total ")), "?")
+        batches = metric(metrics, "tracking_batches_total") or "?"
         print(f"  tracking: batches committed {batches}")
         return rate
     finally:

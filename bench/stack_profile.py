@@ -76,16 +76,23 @@ def start_spies(pids: dict[str, int], out_dir: Path) -> dict[str, subprocess.Pop
 
 
 def print_spy(name: str, path: Path) -> None:
-    """Inclusive share of samples of each function of ours (one raw line: frames;...;frames count)."""
-    total, inclusive = 0, collections.Counter()
+    """Inclusive share of samples of each function of ours, then where the samples end, whoever's code it is
+    (one raw line: frames;...;frames count)."""
+    total, inclusive, leaves = 0, collections.Counter(), collections.Counter()
     for line in path.read_text().splitlines() if path.exists() else []:
         stack, _, count = line.rpartition(" ")
         total += int(count)
-        for frame in set(stack.split(";")):
+        frames = stack.split(";")
+        leaves[frames[-1].strip()] += int(count)
+        for frame in set(frames):
             if any(f"({package}/" in frame for package in OUR_PACKAGES):
                 inclusive[frame.strip()] += int(count)
+    total = total or 1
     print(f"\npy-spy {name}: {total} samples; our functions by share of samples (inclusive)")
     for frame, count in inclusive.most_common(15):
+        print(f"  {100 * count / total:5.1f} %  {frame[:120]}")
+    print(f"py-spy {name}: innermost frames (self time, any library)")
+    for frame, count in leaves.most_common(15):
         print(f"  {100 * count / total:5.1f} %  {frame[:120]}")
 
 

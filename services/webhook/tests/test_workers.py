@@ -6,11 +6,15 @@ import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
+from nats.js.errors import KeyNotFoundError
+
 from pentagon.common.bus import Subjects
 from pentagon.common.events import timestamp
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.devtools.embedded import free_port
 from pentagon.webhook.replies import APOLOGY
+from pentagon.webhook.runtime import key_hash
 
 
 def _outgoing(user: str, event_id: str, text: str, sender: int = pb.SENDER_HUMAN, **metadata) -> pb.MessageEvent:
@@ -165,6 +169,22 @@ async def test_transient_errors_and_rate_limits_are_retried(start_webhook, graph
     assert [d.state for d in await _deliveries(bus, "911")] == [pb.DELIVERY_SENT]
 
 
+async def test_sent_mids_are_recorded_for_echo_detection_only_without_an_app_id(start_webhook, graph, bus,
+                                                                               wait_for) -> None:
+    first = start_webhook(graph, REPLY_WORKER_ENABLED="false", MESSENGER_APP_ID="")
+    await bus.publish(Subjects.outgoing("messenger", "951"), _outgoing("951", "h951", "no app id"))
+    (without,) = await wait_for(lambda: _sent(bus, "951"))
+    kv = await bus.js.key_value("sent_mids")
+    assert (await kv.get(key_hash(without.platform_message_id))).value == b"h951"
+    first.proc.stop()
+
+    start_webhook(graph, REPLY_WORKER_ENABLED="false")  # with MESSENGER_APP_ID: echoes carry it
+    await bus.publish(Subjects.outgoing("messenger", "952"), _outgoing("952", "h952", "app id set"))
+    sent = await wait_for(lambda: _sent(bus, "952"))
+    with pytest.raises(KeyNotFoundError):
+        await kv.get(key_hash(sent[0].platform_message_id))
+
+
 async def test_redelivered_outgoing_event_is_not_sent_twice(start_webhook, graph, bus, wait_for) -> None:
     start_webhook(graph, REPLY_WORKER_ENABLED="false")
     event = _outgoing("921", "h921", "only once")
@@ -187,6 +207,27 @@ async def test_redelivered_user_event_gets_one_reply(start_webhook, graph, bus, 
     await bus.wait_idle("reply-worker")
     assert len(await bus.events(Subjects.outgoing("messenger", "931"))) == 1
     assert hook.proc.running()
+
+
+async def test_a_user_event_answered_by_one_replica_is_not_answered_again_by_the_next(start_webhook, graph, bus,
+                                                                                       wait_for) -> None:
+    """The answered list in the conversation's history, not a process's memory, recognises the repeat."""
+    first = start_webhook(graph, SENDER_ENABLED="false")
+    user_event = pb.MessageEvent(event_id="m:m_twice", occurred_at=timestamp(), sender=pb.SENDER_USER,
+                                 key=pb.ConversationKey(platform="messenger", user_id="932"), content="hello",
+                                 kind="text", channel=pb.CHANNEL_MESSAGING)
+    await bus.publish(Subjects.incoming("messenger", "932"), user_event)
+    await wait_for(lambda: bus.events(Subjects.outgoing("messenger", "932")))
+    await bus.wait_idle("reply-worker")
+    first.proc.stop()
+
+    second = start_webhook(graph, SENDER_ENABLED="false")
+    await bus.publish(Subjects.incoming("messenger", "932"), user_event, msg_id="copy-of-m_twice")
+    await bus.wait_idle("reply-worker")
+    metrics = (await second.client.get(f"{second.url}/metrics")).text
+    assert 'webhook_replies_total{outcome="duplicate"} 1.0' in metrics
+    assert 'outcome="escalated"' not in metrics  # the agent (down here: an apology) was not asked again
+    assert len(await bus.events(Subjects.outgoing("messenger", "932"))) == 1
 
 
 

@@ -89,6 +89,7 @@ class SystemStack:
             "MESSENGER_GRAPH_URL": f"http://{graph}/v21.0",
             "MESSENGER_PAGE_TOKEN": s.page_token,
             "MESSENGER_APP_SECRET": s.app_secret,
+            "MESSENGER_APP_ID": "424242",  # as in production (deploy/README.md): echoes are told apart by it
             "MESSENGER_VERIFY_TOKEN": s.verify_token,
             "CHAT_SESSION_SECRET": s.chat_secret,
             "ADMIN_TOKENS": f"alice:admin:{s.admin_token},victor:viewer:{s.viewer_token}",

@@ -4,9 +4,10 @@ For each user message: skip what the bot never answers (standby, reactions,
 receipts, bare attachments), skip conversations not in ``bot`` mode, otherwise
 show mark_seen/typing_on, ask the agent and publish the bot reply on
 ``events.out.messenger.<u>`` (id ``r:<user event id>``, needs_delivery). The
-message is acked only after the reply's publish ack; a ``reply.<h>`` marker
-stops a redelivery from calling the agent again (read only when the message may
-repeat earlier work, see runtime.may_repeat).
+message is acked only after the reply's publish ack. The conversation's history
+(history.py) lists the user messages already answered and is written with the
+answer, so a redelivery never calls the agent again and the check costs no
+request of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pentagon.common.bus import EVENT_PARTITIONS
 from pentagon.webhook.consumer import PartitionedConsumer
 from pentagon.webhook.metrics import REPLIES
 from pentagon.webhook.replies import answerable, generate_reply
-from pentagon.webhook.runtime import Runtime, may_repeat
+from pentagon.webhook.runtime import Runtime
 from pentagon.webhook.send_api import GraphError
 
 log = logging.getLogger(__name__)
@@ -42,27 +43,30 @@ class ReplyWorker:
         self.consumer = PartitionedConsumer(rt.js, DURABLE, SUBJECT, self.handle, EVENT_PARTITIONS, s.worker_ack_wait_s)
 
     async def handle(self, msg: Msg, event: pb.MessageEvent) -> None:
-        outcome = await self._process(event, may_repeat(msg, event.occurred_at))
+        outcome = await self._process(event)
         REPLIES.labels(outcome).inc()
         await msg.ack()
 
-    async def _process(self, event: pb.MessageEvent, check_marker: bool = True) -> str:
+    async def _process(self, event: pb.MessageEvent) -> str:
         if not answerable(event):
             return "not_answerable"
         if time.time() - to_datetime(event.occurred_at).timestamp() > MAX_AGE_S:
             return "too_old"
-        marks = self.rt.marks
-        if marks.recent("reply", event.event_id) or (check_marker and await marks.get("reply", event.event_id)):
+        if self.rt.marks.recent("reply", event.event_id):
             return "duplicate"
         platform, user = event.key.platform, event.key.user_id
         mode = await self.rt.modes.for_reply(platform, user)
         if mode != "bot":
             log.debug("bot silent", extra={"event_id": event.event_id, "mode": mode})
             return f"silent_{mode}"
+        # Unreadable history raises: answering blind could answer a second time (nak, redelivered).
+        thread = await self.rt.history.read(platform, user)
+        if event.event_id in thread.answered:
+            return "duplicate"
         showing = asyncio.Event()
         typing = asyncio.create_task(self._show_typing(user, self.rt.settings.typing_delay_ms / 1000, showing))
-        turns = await self.rt.history.get(platform, user)
-        reply, _ = await generate_reply(self.rt.agent, self.rt.history, event, needs_delivery=True, turns=turns)
+        reply, _ = await generate_reply(self.rt.agent, self.rt.history, event, needs_delivery=True,
+                                        turns=thread.turns)
         if showing.is_set():
             # Let the indicator land before the reply is sent, or typing would show after the answer.
             await asyncio.wait([typing], timeout=2.0)
@@ -71,10 +75,9 @@ class ReplyWorker:
         await publish(self.rt.js, Subjects.outgoing(platform, user), reply, reply.event_id)
         if reply.requires_human:
             self.rt.modes.note_escalation(platform, user)
-        # Both before the ack; independent of each other, so one round trip of waiting instead of two.
-        await asyncio.gather(self.rt.marks.put("reply", event.event_id),
-                             self.rt.history.append(platform, user, ("user", event.content), ("bot", reply.content),
-                                                    base=turns))
+        self.rt.marks.note("reply", event.event_id)
+        await self.rt.history.append(platform, user, ("user", event.content), ("bot", reply.content),
+                                     base=thread, answered=event.event_id)
         log.debug("bot replied", extra={"event_id": reply.event_id, "requires_human": reply.requires_human})
         return "escalated" if reply.requires_human else "replied"
 

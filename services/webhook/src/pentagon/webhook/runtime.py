@@ -34,8 +34,8 @@ DAY = 24 * 3600
 FRESH_S = 30.0
 # Buckets owned by the webhook (the mode bucket belongs to tracking, see docs/architecture.md).
 SENT_MIDS = "sent_mids"          # mids of messages we sent: their echoes are not recorded twice
-MARKS = "webhook_marks"          # reply.<h> / sent.<h>: work done for an event id, checked on redelivery
-HISTORY = "chat_history"         # recent turns per conversation for the agent
+MARKS = "webhook_marks"          # sent.<h>: chunks already sent, checked on redelivery
+HISTORY = "chat_history"         # recent turns per conversation for the agent, and the messages answered
 CHAT_USERS = "chat_users"        # web user ids already claimed by a session
 DELETIONS = "data_deletions"     # Messenger data deletion requests by confirmation code
 RATE_LIMITS = "rate_limits"      # token buckets of the public endpoints, shared by every replica
@@ -69,12 +69,16 @@ class Marks:
             return None
         return (entry.value or b"").decode()
 
-    async def put(self, kind: str, event_id: str, value: str = "1") -> None:
-        # Remembered before the write: the work is done whether NATS takes the marker or not (it fails
-        # while NATS restarts), and the redelivery that follows must not repeat it in this process.
+    def note(self, kind: str, event_id: str, value: str = "1") -> None:
+        """Remember in this process only (the durable record is kept elsewhere, or by put)."""
         self._recent[f"{kind}.{event_id}"] = value
         if len(self._recent) > RECENT_MARKS:
             del self._recent[next(iter(self._recent))]  # dicts keep insertion order: the oldest goes
+
+    async def put(self, kind: str, event_id: str, value: str = "1") -> None:
+        # Remembered before the write: the work is done whether NATS takes the marker or not (it fails
+        # while NATS restarts), and the redelivery that follows must not repeat it in this process.
+        self.note(kind, event_id, value)
         await self.kv.put(f"{kind}.{key_hash(event_id)}", value.encode())
 
 

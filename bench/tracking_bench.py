@@ -34,6 +34,7 @@ from pentagon.common.bus import Subjects, ensure_streams
 from pentagon.common.events import timestamp
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.devtools.embedded import NatsServer, Postgres, free_port
+from pentagon.devtools.metrics import sample_sum
 from pentagon.tracking.migrate import migrate
 
 BASE = datetime(2026, 1, 15, tzinfo=timezone.utc)
@@ -117,18 +118,13 @@ def postmaster_pid(data_dir: Path) -> int:
     return int((data_dir / "postmaster.pid").read_text().split()[0])
 
 
-def metric(text: str, name: str) -> str | None:
-    """The value of an unlabelled Prometheus metric in a /metrics page."""
-    return next((line.split()[-1] for line in text.splitlines() if line.startswith(f"{name} ")), None)
-
-
 async def persisted(client: httpx.AsyncClient) -> int:
     """tracking_events_persisted_total, 0 while tracking is not listening yet."""
     try:
         text = (await client.get("/metrics")).text
     except httpx.TransportError:
         return 0
-    return int(float(metric(text, "tracking_events_persisted_total") or 0))
+    return int(sample_sum(text, "tracking_events_persisted_total") or 0)
 
 
 async def measure_tracking(db_url: str, nats_url: str, n: int, args: argparse.Namespace, log: Path,
@@ -170,8 +166,8 @@ async def measure_tracking(db_url: str, nats_url: str, n: int, args: argparse.Na
               + f"; total {total_us:.0f} us -> {2e6 / total_us:,.0f} events/s if 2 cores were ours alone")
         assert await conn.fetchval("SELECT count(*) FROM messages") == n
         metrics = (await client.get("/metrics")).text
-        batches = metric(metrics, "tracking_batches_total") or "?"
-        print(f"  tracking: batches committed {batches}")
+        batches = sample_sum(metrics, "tracking_batches_total")
+        print(f"  tracking: batches committed {batches if batches is None else int(batches)}")
         return rate
     finally:
         await client.aclose()

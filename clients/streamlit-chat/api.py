@@ -8,12 +8,14 @@ See docs/architecture.md, section "Web chat".
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
+RETRY_PAUSE_S = 1.0  # before the one repeat of a message whose answer was lost
 
 UNAVAILABLE = "Our chat is not reachable right now. Please try again in a moment."
 SLOW_DOWN = "You're sending messages a little fast. Please wait {seconds} seconds and try again."
@@ -143,11 +145,24 @@ class ChatApi:
             raise ChatError("unavailable", UNAVAILABLE)
         return ChatSession(str(data["session_token"]), str(data.get("user_id", "")), data.get("expires_at"))
 
-    def send(self, session: ChatSession, text: str, quick_reply_payload: str | None = None) -> SendResult:
+    def send(self, session: ChatSession, text: str, quick_reply_payload: str | None = None,
+             client_message_id: str | None = None) -> SendResult:
+        """With ``client_message_id`` a failed attempt is repeated once: the platform stores a message
+        once per id, so a retry after a lost answer cannot post it twice."""
         body: dict[str, Any] = {"text": text}
         if quick_reply_payload:
             body["quick_reply_payload"] = quick_reply_payload
-        data = self._request("POST", "/api/chat/messages", token=session.token, json=body)
+        if client_message_id:
+            body["client_message_id"] = client_message_id
+        attempts = 2 if client_message_id else 1
+        for attempt in range(attempts):
+            try:
+                data = self._request("POST", "/api/chat/messages", token=session.token, json=body)
+                break
+            except ChatError as exc:
+                if exc.kind != "unavailable" or attempt == attempts - 1:
+                    raise
+                time.sleep(RETRY_PAUSE_S)
         return SendResult(
             mode=str(data.get("mode") or "bot"),
             event_id=data.get("event_id"),

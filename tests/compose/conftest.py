@@ -32,6 +32,7 @@ import httpx
 import pytest
 
 from pentagon.devtools.embedded import ManagedProcess, free_port
+from pentagon.devtools.metrics import sample_sum
 from pentagon.devtools.pytest_plugin import wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,17 +197,13 @@ class Deployment:
         """Idempotent: the replica counts the issue asks to stay correct with."""
         self.up("--no-build", *[arg for service, n in SCALE.items() for arg in ("--scale", f"{service}={n}")])
 
-    def metric(self, container, port: int, name: str, labels: str = "") -> float:
+    def metric(self, container, port: int, name: str, **labels: str) -> float:
         """Sum of a Prometheus metric's samples, read inside the container (ports are not published)."""
         code = ("import urllib.request as u; "
                 f"print(u.urlopen('http://127.0.0.1:{port}/metrics', timeout=5).read().decode())")
         result = container.exec_run(["python", "-c", code])
         assert result.exit_code == 0, result.output[-500:]
-        total = 0.0
-        for line in result.output.decode().splitlines():
-            if line.startswith(name) and (line[len(name)] in " {") and labels in line:
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+        return sample_sum(result.output.decode(), name, **labels) or 0.0
 
     def diagnostics(self) -> str:
         ps = self.compose("ps", "--all", check=False).stdout

@@ -266,7 +266,7 @@ async def test_every_admin_api_replica_pushes_every_update(deployment: Deploymen
 async def test_scaled_out_load_survives_a_killed_tracking_replica(deployment: Deployment) -> None:
     deployment.scale_out()
     webhooks = _running(deployment, "webhook")
-    ok_before = [deployment.metric(c, 8001, "webhook_requests_total", 'outcome="ok"') for c in webhooks]
+    ok_before = [deployment.metric(c, 8001, "webhook_requests_total", outcome="ok") for c in webhooks]
     run = uuid.uuid4().hex[:8]
     events = [deployment.messenger_event(f"load-{run}-{i % LOAD_USERS}", f"m_load_{run}_{i}", f"order #{i} please",
                                          timestamp_ms=1_767_000_000_000 + i)
@@ -278,7 +278,7 @@ async def test_scaled_out_load_survives_a_killed_tracking_replica(deployment: De
     accepted_s = time.monotonic() - started
     victim.reload()
     assert victim.status != "running" or victim.attrs["RestartCount"] > 0, "the tracking replica was not killed"
-    ok_after = [deployment.metric(c, 8001, "webhook_requests_total", 'outcome="ok"') for c in webhooks]
+    ok_after = [deployment.metric(c, 8001, "webhook_requests_total", outcome="ok") for c in webhooks]
     assert all(a > b for a, b in zip(ok_after, ok_before)), f"a webhook replica idle: {ok_before} -> {ok_after}"
 
     user_filter = f"c.user_id LIKE 'load-{run}-%'"

@@ -1,13 +1,18 @@
 """The chat page when the platform is down: a friendly message, never a traceback.
 
 Two real situations: nothing listening at GATEWAY_URL, and the real Caddy
-gateway up with the chat service behind it down (Caddy answers 502).
+gateway up with the chat service behind it down (Caddy answers 502). And an
+answer lost on the way back: the message is repeated once under the same client id.
 The happy paths against the whole stack are in tests/browser/test_streamlit_chat.py.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -56,3 +61,41 @@ def test_gateway_up_chat_service_down_shows_a_friendly_error(monkeypatch: pytest
                                                              gateway_without_backends: str) -> None:
     at = run_app(monkeypatch, gateway_without_backends)
     assert_friendly(at)
+
+
+class _LosesFirstAnswer(BaseHTTPRequestHandler):
+    """Speaks /api/chat/messages; the first answer is lost (connection closed after the body was read)."""
+
+    bodies: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).bodies.append(body)
+        if len(type(self).bodies) == 1:
+            self.close_connection = True  # stored, but the customer never hears back
+            return
+        answer = json.dumps({"mode": "bot", "event_id": "w:1", "conversation_id": 7,
+                             "reply": {"text": "Open 7am-9pm", "event_id": "r:w:1"}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_lost_answer_is_retried_once_as_the_same_message() -> None:
+    sys.path.insert(0, str(APP.parent))
+    from api import ChatApi, ChatSession
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _LosesFirstAnswer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = ChatApi(f"http://127.0.0.1:{server.server_port}", timeout=5)
+        result = api.send(ChatSession("token", "u1"), "Are you open?", client_message_id="c-42")
+    finally:
+        server.shutdown()
+    assert result.reply is not None and result.reply.text == "Open 7am-9pm"
+    assert [b["client_message_id"] for b in _LosesFirstAnswer.bodies] == ["c-42", "c-42"]

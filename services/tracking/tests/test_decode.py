@@ -72,7 +72,7 @@ def test_lone_surrogates_in_metadata_are_replaced() -> None:
 def test_delivery_info_matches_nats_metadata() -> None:
     from nats.aio.msg import Msg
 
-    from pentagon.tracking.consumer import delivery_info
+    from pentagon.tracking.consumer import delivery_info, pending_after
 
     for reply in ("$JS.ACK.EVENTS.tracking.3.42.40.1768473000123456789.7",
                   "$JS.ACK.hub.ACCHASH.EVENTS.tracking.3.42.40.1768473000123456789.7.rand0m"):
@@ -80,6 +80,8 @@ def test_delivery_info_matches_nats_metadata() -> None:
         seq, when = delivery_info(msg)
         assert seq == msg.metadata.sequence.stream == 42
         assert when() == msg.metadata.timestamp
+        assert pending_after(msg) == msg.metadata.num_pending == 7
+    assert pending_after(Msg(_client=None, subject="events.in.messenger.u1", reply="_INBOX.x")) is None
 
 
 def test_metadata_big_integers_keep_their_precision() -> None:

@@ -6,8 +6,10 @@ import asyncio
 import signal
 from typing import Any
 
+import httpx
 import pytest
 
+from pentagon.devtools.metrics import sample_sum
 from pentagon.tracking.migrate import functions_revision, migrate
 
 from tracking_support import COUNTERS_WRONG, count, count_is, count_when_reachable, message_event, publish_all, wait_for
@@ -58,16 +60,30 @@ async def _at_least(url: str, n: int) -> bool:
 
 @pytest.mark.slow
 async def test_postgres_stopped_and_restarted_mid_stream(start_tracking, js, migrated_url: str, postgres_server) -> None:
-    start_tracking(TRACKING_BATCH_SIZE="200", TRACKING_RETRY_MAX_MS="500")
+    _, ops = start_tracking(TRACKING_BATCH_SIZE="200", TRACKING_RETRY_MAX_MS="500")
     publishing = asyncio.create_task(publish_all(js, stream_of(N)))
     await wait_for(lambda: _at_least(migrated_url, 2_000), interval=0.05)
     await asyncio.to_thread(postgres_server.stop)
     await publishing  # the stream keeps accepting events while the database is away
-    await asyncio.sleep(2.0)
+    # What an operator's alert sees meanwhile: the events tracking holds (per worker, two batches
+    # queued in its lane and the one it keeps retrying; plus one fetch) and the rest in JetStream.
+    backlog, in_hand = await wait_for(lambda: _lag_reported(ops, N - 8_000))
+    assert 0 < in_hand <= 2 * 3 * 200 + 200 and backlog + in_hand <= N - 2_000
     await asyncio.to_thread(postgres_server.start)
     await wait_for(lambda: count_is(migrated_url, "SELECT count(*) FROM messages", N), timeout=240)
     await asyncio.sleep(1.0)
     await assert_exact(migrated_url, N)
+    assert await wait_for(lambda: _lag_reported(ops, 0, exactly=True)) == (0, 0)
+
+
+async def _lag_reported(ops: str, backlog_at_least: int, exactly: bool = False) -> tuple[int, int] | None:
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"{ops}/metrics")).text
+    backlog, in_hand = (int(sample_sum(text, name) or 0) for name in ("tracking_backlog_events",
+                                                                      "tracking_events_in_hand"))
+    if backlog == backlog_at_least if exactly else backlog >= backlog_at_least:
+        return backlog, in_hand
+    return None
 
 
 @pytest.mark.slow

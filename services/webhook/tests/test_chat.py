@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pentagon.common.bus import Subjects
 from pentagon.common.proto import events_pb2 as pb
+from pentagon.devtools.embedded import free_port
 from pentagon.webhook.chat_sessions import SessionSigner
+from pentagon.webhook.history import History, Thread
 from pentagon.webhook.replies import APOLOGY
+from pentagon.webhook.runtime import HISTORY
 
 NO_WORKERS = {"REPLY_WORKER_ENABLED": "false", "SENDER_ENABLED": "false"}
 
@@ -64,6 +67,37 @@ async def test_bot_mode_answers_inline_and_publishes_both_messages(start_webhook
     assert stored.kind == "quick_reply" and stored.key.platform == "web"
     (bot,) = await bus.events(Subjects.outgoing("web", user))
     assert bot.event_id == reply["event_id"] and not bot.needs_delivery and bot.reply_to_event_id == stored.event_id
+
+
+async def test_a_retried_message_with_the_same_client_id_is_one_message(services, nats_url, start_webhook,
+                                                                        bus) -> None:
+    """The client lost the answer (timeout, dropped connection) and posts again: one message, one reply,
+    history once, and the retry still gets an answer (the real agent: an apology would escalate)."""
+    gport, hport = free_port(), free_port()
+    services.start("pentagon.agent", {"NATS_URL": nats_url, "AGENT_ADDR": f"127.0.0.1:{gport}",
+                                      "AGENT_HTTP_ADDR": f"127.0.0.1:{hport}", "OPENAI_API_KEY": ""},
+                   ready_url=f"http://127.0.0.1:{hport}/readyz", name="agent")
+    hook = start_webhook(AGENT_ADDR=f"127.0.0.1:{gport}", AGENT_TIMEOUT_MS="5000", **NO_WORKERS)
+    session = await hook.chat_session()
+    token, user = session["session_token"], session["user_id"]
+    first = (await hook.chat(token, "Are you open today?", client_message_id="c-1")).json()
+    again = (await hook.chat(token, "Are you open today?", client_message_id="c-1")).json()
+    other = (await hook.chat(token, "Are you open today?", client_message_id="c-2")).json()
+    assert first["event_id"] == again["event_id"] != other["event_id"]
+    assert not first["reply"]["requires_human"]
+    assert again["reply"]["event_id"] == first["reply"]["event_id"] and again["reply"]["text"] == first["reply"]["text"]
+    assert [e.event_id for e in await bus.events(Subjects.incoming("web", user))] == [first["event_id"], other["event_id"]]
+    assert len(await bus.events(Subjects.outgoing("web", user))) == 2
+    turns = (await _history_of(bus, user)).turns
+    assert [t.role for t in turns] == ["user", "bot", "user", "bot"]
+    # Another user's identical client id is another message.
+    stranger = await hook.chat_session()
+    theirs = (await hook.chat(stranger["session_token"], "Are you open today?", client_message_id="c-1")).json()
+    assert theirs["event_id"] != first["event_id"]
+
+
+async def _history_of(bus, user: str) -> Thread:  # type: ignore[no-untyped-def]
+    return await History(await bus.js.key_value(HISTORY), max_turns=20).read("web", user)
 
 
 async def test_human_mode_gets_no_bot_answer(start_webhook, bus) -> None:
@@ -137,11 +171,13 @@ async def test_long_poll_returns_only_own_staff_replies_and_mode_changes(start_w
 
 
 async def test_bad_message_bodies(start_webhook) -> None:
-    hook = start_webhook(**NO_WORKERS)
+    hook = start_webhook(RATE_LIMIT_SESSION_BURST="30", **NO_WORKERS)
     token = (await hook.chat_session())["session_token"]
     auth = {"Authorization": f"Bearer {token}"}
     url = f"{hook.url}/api/chat/messages"
-    for body in ({"text": ""}, {"text": "   \x00 "}, {"text": "x" * 2001}, {"text": 5}, {}, {"text": "a", "quick_reply_payload": 3}):
+    for body in ({"text": ""}, {"text": "   \x00 "}, {"text": "x" * 2001}, {"text": 5}, {}, {"text": "a", "quick_reply_payload": 3},
+                 {"text": "a", "client_message_id": ""}, {"text": "a", "client_message_id": "has space"},
+                 {"text": "a", "client_message_id": "x" * 101}, {"text": "a", "client_message_id": 7}):
         assert (await hook.client.post(url, json=body, headers=auth)).status_code == 422, body
     assert (await hook.client.post(url, content=b"[1]", headers=auth)).status_code == 422
     assert (await hook.client.post(url, content=b"{", headers=auth)).status_code == 400

@@ -45,20 +45,33 @@ MAX_CONFLICT_RETRIES = 20
 NO_WAIT_S = 0.002
 
 
-def delivery_info(msg: Msg) -> tuple[int, Callable[[], datetime]]:
-    """Stream sequence and (lazily) stream time from the ack subject, without building nats-py's Metadata.
+def _ack_fields(msg: Msg) -> tuple[str, str, str] | None:
+    """Stream sequence, stream time and pending count, read from the ack subject:
 
     $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>, or with
     <domain>.<account hash> after ACK (and a trailing token) on newer servers.
     """
     tokens = (msg.reply or "").split(".")
     if len(tokens) == 9:
-        seq, tm = tokens[5], tokens[7]
-    elif len(tokens) >= 11:
-        seq, tm = tokens[7], tokens[9]
-    else:
+        return tokens[5], tokens[7], tokens[8]
+    if len(tokens) >= 11:
+        return tokens[7], tokens[9], tokens[10]
+    return None
+
+
+def delivery_info(msg: Msg) -> tuple[int, Callable[[], datetime]]:
+    """Stream sequence and (lazily) stream time, without building nats-py's Metadata."""
+    fields = _ack_fields(msg)
+    if fields is None:
         return msg.metadata.sequence.stream, lambda: msg.metadata.timestamp
+    seq, tm, _ = fields
     return int(seq), lambda: datetime.fromtimestamp(int(tm) / 1e9, timezone.utc)
+
+
+def pending_after(msg: Msg) -> int | None:
+    """Events of the durable still undelivered after this one, if the ack subject says."""
+    fields = _ack_fields(msg)
+    return int(fields[2]) if fields is not None and fields[2].isdigit() else None
 
 
 def lane_of(subject: str, lanes: int) -> int:
@@ -204,6 +217,7 @@ class Consumer:
                                                                                     timeout=NO_WAIT_S)
             except (nats.errors.TimeoutError, asyncio.TimeoutError):
                 idle = True
+                metrics.BACKLOG.set(0)  # nothing was waiting for us
                 continue
             except Exception as exc:  # noqa: BLE001 - NATS away: wait for the reconnect
                 log.warning("fetch failed", extra={"error": type(exc).__name__})
@@ -213,6 +227,9 @@ class Consumer:
             idle = not msgs
             for msg in msgs:
                 lanes[lane_of(msg.subject, len(lanes))].put(msg)
+            if msgs and (pending := pending_after(msgs[-1])) is not None:
+                metrics.BACKLOG.set(pending)
+            metrics.IN_HAND.inc(len(msgs))
 
     async def _room(self, lanes: list[Lane]) -> bool:
         """True once no lane is full (a fetch adds at most a batch to one). While one is, its worker
@@ -232,7 +249,10 @@ class Consumer:
                 return
             if self._stop.is_set() and time.monotonic() >= self._stop_deadline:
                 return  # out of grace: what is still queued stays unacked, JetStream delivers it again
-            await self._handle(msgs)
+            try:
+                await self._handle(msgs)
+            finally:
+                metrics.IN_HAND.dec(len(msgs))  # acked, dead-lettered, or left to JetStream for redelivery
 
     async def _handle(self, msgs: list[Msg]) -> None:
         started = time.perf_counter()

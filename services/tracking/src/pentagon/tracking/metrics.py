@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_PERSISTED = Counter("tracking_events_persisted_total", "Message rows inserted (duplicates excluded)")
 EVENTS_PROCESSED = Counter("tracking_events_processed_total", "Events committed, duplicates included", ["type"])
@@ -17,3 +17,8 @@ PARKED = Counter("tracking_receipts_parked_total", "Delivery receipts parked bec
 OUTBOX_REPLAYED = Counter("tracking_outbox_replayed_total", "Outbox rows republished after their worker died")
 UPDATES = Counter("tracking_updates_published_total", "UpdateEvents published", ["kind"])
 COMMANDS = Counter("tracking_commands_total", "Admin commands answered", ["action", "result"])
+# How far behind tracking is, for alerts (deploy/monitoring/alerts.yml): events of the stream this
+# durable has not delivered yet, as JetStream counted them at the last fetch; and events fetched but
+# not committed yet (in the lanes or in a batch being written).
+BACKLOG = Gauge("tracking_backlog_events", "Events in JetStream not yet delivered to tracking (at the last fetch)")
+IN_HAND = Gauge("tracking_events_in_hand", "Events fetched by this process, not acknowledged yet")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
 from datetime import datetime, timezone
@@ -30,7 +31,8 @@ from pentagon.webhook.metrics import CHAT_REQUESTS
 from pentagon.webhook.ratelimit import SharedTokenBucket, client_address
 from pentagon.webhook.replies import generate_reply
 from pentagon.webhook.routes.common import BodyTooLarge, error, parse_json, rate_limited, read_body, runtime
-from pentagon.webhook.runtime import Runtime
+from pentagon.webhook.history import Thread
+from pentagon.webhook.runtime import Runtime, key_hash
 from pentagon.webhook.sanitize import Invalid, clean_str, opt_str
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ router = APIRouter(prefix="/api/chat")
 PLATFORM = "web"
 MAX_BODY = 16 * 1024
 MAX_NAME = 100
+CLIENT_MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 
 
 class Refused(Exception):
@@ -135,6 +138,16 @@ async def create_session(request: Request) -> Response:
     return await _handle("session", work)
 
 
+def _event_id(session: ChatSession, body: dict[str, Any]) -> str:
+    """From the client's ``client_message_id`` when it sends one, so a retried POST is the same message."""
+    client_id = body.get("client_message_id")
+    if client_id is None:
+        return uuid.uuid4().hex
+    if not isinstance(client_id, str) or not CLIENT_MESSAGE_ID.fullmatch(client_id):
+        raise _invalid("client_message_id must be 1 to 100 letters, digits, '-', '_', '.' or ':'")
+    return "w:" + key_hash(f"{session.user_id}\n{client_id}")
+
+
 def _user_event(session: ChatSession, body: dict[str, Any], max_chars: int) -> pb.MessageEvent:
     try:
         text = clean_str(body.get("text"), max_chars, "text").strip()
@@ -143,13 +156,14 @@ def _user_event(session: ChatSession, body: dict[str, Any], max_chars: int) -> p
         raise _invalid(f"text must be a string of 1 to {max_chars} characters; quick_reply_payload at most 1000") from None
     if not text:
         raise _invalid("text must not be empty")
+    event_id = _event_id(session, body)
     metadata: dict[str, Any] = {}
     if payload is not None:
         metadata["quick_reply"] = {"payload": payload}
     if session.name:
         metadata["user_name"] = session.name
     return pb.MessageEvent(
-        event_id=uuid.uuid4().hex, occurred_at=timestamp(), key=pb.ConversationKey(platform=PLATFORM, user_id=session.user_id),
+        event_id=event_id, occurred_at=timestamp(), key=pb.ConversationKey(platform=PLATFORM, user_id=session.user_id),
         sender=pb.SENDER_USER, content=text, kind="quick_reply" if payload is not None else "text",
         channel=pb.CHANNEL_MESSAGING, metadata_json=dumps(metadata),
     )
@@ -186,8 +200,12 @@ async def _post_message(rt: Runtime, session: ChatSession, event: pb.MessageEven
     user = session.user_id
     sub = await rt.nc.subscribe(Subjects.update("message", PLATFORM, user))
     try:
-        await publish(rt.js, Subjects.incoming(PLATFORM, user), event, event.event_id, rt.settings.webhook_publish_timeout_s)
-        update = await _await_update(sub, event.event_id, rt.settings.chat_update_wait_ms / 1000)
+        ack = await publish(rt.js, Subjects.incoming(PLATFORM, user), event, event.event_id,
+                            rt.settings.webhook_publish_timeout_s)
+        # A retried POST inside the stream's duplicate window: the stream dropped it, so tracking
+        # publishes nothing to wait for (the first POST's answer carried the ids).
+        wait_s = 0.0 if ack.duplicate else rt.settings.chat_update_wait_ms / 1000
+        update = await _await_update(sub, event.event_id, wait_s) if wait_s else None
     finally:
         await sub.unsubscribe()
     mode = await rt.modes.for_reply(PLATFORM, user, update.mode if update and update.mode else None)
@@ -198,16 +216,29 @@ async def _post_message(rt: Runtime, session: ChatSession, event: pb.MessageEven
     }
     if mode != "bot":
         return result
-    reply, quick = await generate_reply(rt.agent, rt.history, event, needs_delivery=False, conversation_id=conversation_id or 0)
+    thread = await _thread(rt, user)
+    reply, quick = await generate_reply(rt.agent, rt.history, event, needs_delivery=False,
+                                        conversation_id=conversation_id or 0, turns=thread.turns if thread else [])
+    # Answered before (a retry): the client gets an answer again, but the stream drops this copy
+    # of the reply (same id) and the history keeps the turns once.
     await publish(rt.js, Subjects.outgoing(PLATFORM, user), reply, reply.event_id, rt.settings.webhook_publish_timeout_s)
     if reply.requires_human:
         rt.modes.note_escalation(PLATFORM, user)
-    await rt.history.append(PLATFORM, user, ("user", event.content), ("bot", reply.content))
+    if thread is None or event.event_id not in thread.answered:
+        await rt.history.append(PLATFORM, user, ("user", event.content), ("bot", reply.content),
+                                base=thread, answered=event.event_id)
     result["reply"] = {
         "text": reply.content, "confidence": reply.confidence, "requires_human": reply.requires_human,
         "escalation_reason": reply.escalation_reason or None, "quick_replies": quick, "event_id": reply.event_id,
     }
     return result
+
+
+async def _thread(rt: Runtime, user: str) -> Thread | None:
+    try:
+        return await rt.history.read(PLATFORM, user)
+    except Exception:  # noqa: BLE001 - unreadable: the agent answers without context, the append reads again
+        return None
 
 
 @router.post("/messages")

@@ -27,11 +27,11 @@ from pentagon.common.jsonrow import dumps, iso
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.chat_sessions import USER_ID, ChatSession, bearer, new_user_id
 from pentagon.webhook.chat_updates import poll
+from pentagon.webhook.history import Thread
 from pentagon.webhook.metrics import CHAT_REQUESTS
 from pentagon.webhook.ratelimit import SharedTokenBucket, client_address
 from pentagon.webhook.replies import generate_reply
 from pentagon.webhook.routes.common import BodyTooLarge, error, parse_json, rate_limited, read_body, runtime
-from pentagon.webhook.history import Thread
 from pentagon.webhook.runtime import Runtime, key_hash
 from pentagon.webhook.sanitize import Invalid, clean_str, opt_str
 

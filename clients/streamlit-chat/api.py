@@ -126,10 +126,12 @@ class ChatApi:
         self.timeout = timeout
 
     def _request(self, method: str, path: str, token: str | None = None, timeout: float | None = None,
-                 **kwargs: Any) -> dict[str, Any]:
+                 idempotency_key: str | None = None, **kwargs: Any) -> dict[str, Any]:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         try:
             with httpx.Client(timeout=timeout or self.timeout) as client:
                 response = client.request(method, f"{self.base_url}{path}", headers=headers, **kwargs)
@@ -146,18 +148,17 @@ class ChatApi:
         return ChatSession(str(data["session_token"]), str(data.get("user_id", "")), data.get("expires_at"))
 
     def send(self, session: ChatSession, text: str, quick_reply_payload: str | None = None,
-             client_message_id: str | None = None) -> SendResult:
-        """With ``client_message_id`` a failed attempt is repeated once: the platform stores a message
-        once per id, so a retry after a lost answer cannot post it twice."""
+             idempotency_key: str | None = None) -> SendResult:
+        """With an ``idempotency_key`` a failed attempt is repeated once: the platform stores a message
+        once per key, so a retry after a lost answer cannot post it twice."""
         body: dict[str, Any] = {"text": text}
         if quick_reply_payload:
             body["quick_reply_payload"] = quick_reply_payload
-        if client_message_id:
-            body["client_message_id"] = client_message_id
-        attempts = 2 if client_message_id else 1
+        attempts = 2 if idempotency_key else 1
         for attempt in range(attempts):
             try:
-                data = self._request("POST", "/api/chat/messages", token=session.token, json=body)
+                data = self._request("POST", "/api/chat/messages", token=session.token, json=body,
+                                     idempotency_key=idempotency_key)
                 break
             except ChatError as exc:
                 if exc.kind != "unavailable" or attempt == attempts - 1:

@@ -82,16 +82,16 @@ def set_mode(mode: str) -> None:
 def send_with_retry(api: ChatApi, text: str, payload: str | None):
     """An expired session is renewed once, for the same user, then the message is sent again.
 
-    One client id per message, kept across every attempt: the platform stores it once."""
-    client_id = uuid.uuid4().hex
+    One idempotency key per message, kept across every attempt: the platform stores it once."""
+    key = uuid.uuid4().hex
     try:
-        return api.send(st.session_state.session, text, payload, client_message_id=client_id)
+        return api.send(st.session_state.session, text, payload, idempotency_key=key)
     except ChatError as exc:
         if exc.kind != "session":
             raise
         old: ChatSession = st.session_state.session
         st.session_state.session = api.open_session(user_id=old.user_id or None)
-        return api.send(st.session_state.session, text, payload, client_message_id=client_id)
+        return api.send(st.session_state.session, text, payload, idempotency_key=key)
 
 
 def handle_send(api: ChatApi, text: str, payload: str | None = None) -> None:

@@ -2,7 +2,7 @@
 
 Two real situations: nothing listening at GATEWAY_URL, and the real Caddy
 gateway up with the chat service behind it down (Caddy answers 502). And an
-answer lost on the way back: the message is repeated once under the same client id.
+answer lost on the way back: the message is repeated once under the same Idempotency-Key.
 The happy paths against the whole stack are in tests/browser/test_streamlit_chat.py.
 """
 
@@ -66,12 +66,12 @@ def test_gateway_up_chat_service_down_shows_a_friendly_error(monkeypatch: pytest
 class _LosesFirstAnswer(BaseHTTPRequestHandler):
     """Speaks /api/chat/messages; the first answer is lost (connection closed after the body was read)."""
 
-    bodies: list[dict] = []
+    keys: list[str | None] = []
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).bodies.append(body)
-        if len(type(self).bodies) == 1:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).keys.append(self.headers.get("Idempotency-Key"))
+        if len(type(self).keys) == 1:
             self.close_connection = True  # stored, but the customer never hears back
             return
         answer = json.dumps({"mode": "bot", "event_id": "w:1", "conversation_id": 7,
@@ -94,8 +94,8 @@ def test_a_lost_answer_is_retried_once_as_the_same_message() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         api = ChatApi(f"http://127.0.0.1:{server.server_port}", timeout=5)
-        result = api.send(ChatSession("token", "u1"), "Are you open?", client_message_id="c-42")
+        result = api.send(ChatSession("token", "u1"), "Are you open?", idempotency_key="c-42")
     finally:
         server.shutdown()
     assert result.reply is not None and result.reply.text == "Open 7am-9pm"
-    assert [b["client_message_id"] for b in _LosesFirstAnswer.bodies] == ["c-42", "c-42"]
+    assert _LosesFirstAnswer.keys == ["c-42", "c-42"]

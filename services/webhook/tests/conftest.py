@@ -139,9 +139,11 @@ class Webhook:
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def chat(self, token: str, text: str, **extra: Any) -> httpx.Response:
-        return await self.client.post(f"{self.url}/api/chat/messages", json={"text": text, **extra},
-                                      headers={"Authorization": f"Bearer {token}"})
+    async def chat(self, token: str, text: str, idempotency_key: str | None = None, **extra: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        return await self.client.post(f"{self.url}/api/chat/messages", json={"text": text, **extra}, headers=headers)
 
 
 def webhook_env(nats_url: str, port: int, graph: GraphStub | None, **overrides: str) -> dict[str, str]:

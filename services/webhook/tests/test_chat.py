@@ -69,7 +69,7 @@ async def test_bot_mode_answers_inline_and_publishes_both_messages(start_webhook
     assert bot.event_id == reply["event_id"] and not bot.needs_delivery and bot.reply_to_event_id == stored.event_id
 
 
-async def test_a_retried_message_with_the_same_client_id_is_one_message(services, nats_url, start_webhook,
+async def test_a_retried_message_with_the_same_idempotency_key_is_one_message(services, nats_url, start_webhook,
                                                                         bus) -> None:
     """The client lost the answer (timeout, dropped connection) and posts again: one message, one reply,
     history once, and the retry still gets an answer (the real agent: an apology would escalate)."""
@@ -80,9 +80,9 @@ async def test_a_retried_message_with_the_same_client_id_is_one_message(services
     hook = start_webhook(AGENT_ADDR=f"127.0.0.1:{gport}", AGENT_TIMEOUT_MS="5000", **NO_WORKERS)
     session = await hook.chat_session()
     token, user = session["session_token"], session["user_id"]
-    first = (await hook.chat(token, "Are you open today?", client_message_id="c-1")).json()
-    again = (await hook.chat(token, "Are you open today?", client_message_id="c-1")).json()
-    other = (await hook.chat(token, "Are you open today?", client_message_id="c-2")).json()
+    first = (await hook.chat(token, "Are you open today?", idempotency_key="c-1")).json()
+    again = (await hook.chat(token, "Are you open today?", idempotency_key="c-1")).json()
+    other = (await hook.chat(token, "Are you open today?", idempotency_key="c-2")).json()
     assert first["event_id"] == again["event_id"] != other["event_id"]
     assert not first["reply"]["requires_human"]
     assert again["reply"]["event_id"] == first["reply"]["event_id"] and again["reply"]["text"] == first["reply"]["text"]
@@ -92,7 +92,7 @@ async def test_a_retried_message_with_the_same_client_id_is_one_message(services
     assert [t.role for t in turns] == ["user", "bot", "user", "bot"]
     # Another user's identical client id is another message.
     stranger = await hook.chat_session()
-    theirs = (await hook.chat(stranger["session_token"], "Are you open today?", client_message_id="c-1")).json()
+    theirs = (await hook.chat(stranger["session_token"], "Are you open today?", idempotency_key="c-1")).json()
     assert theirs["event_id"] != first["event_id"]
 
 
@@ -175,10 +175,11 @@ async def test_bad_message_bodies(start_webhook) -> None:
     token = (await hook.chat_session())["session_token"]
     auth = {"Authorization": f"Bearer {token}"}
     url = f"{hook.url}/api/chat/messages"
-    for body in ({"text": ""}, {"text": "   \x00 "}, {"text": "x" * 2001}, {"text": 5}, {}, {"text": "a", "quick_reply_payload": 3},
-                 {"text": "a", "client_message_id": ""}, {"text": "a", "client_message_id": "has space"},
-                 {"text": "a", "client_message_id": "x" * 101}, {"text": "a", "client_message_id": 7}):
+    for body in ({"text": ""}, {"text": "   \x00 "}, {"text": "x" * 2001}, {"text": 5}, {}, {"text": "a", "quick_reply_payload": 3}):
         assert (await hook.client.post(url, json=body, headers=auth)).status_code == 422, body
+    for key in ("", "k" * 201):
+        response = await hook.client.post(url, json={"text": "a"}, headers={**auth, "Idempotency-Key": key})
+        assert response.status_code == 422, key
     assert (await hook.client.post(url, content=b"[1]", headers=auth)).status_code == 422
     assert (await hook.client.post(url, content=b"{", headers=auth)).status_code == 400
     assert (await hook.client.post(url, content=b"x" * 20000, headers=auth)).status_code == 413

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 import uuid
 from datetime import datetime, timezone
@@ -41,7 +40,7 @@ router = APIRouter(prefix="/api/chat")
 PLATFORM = "web"
 MAX_BODY = 16 * 1024
 MAX_NAME = 100
-CLIENT_MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+MAX_IDEMPOTENCY_KEY = 200
 
 
 class Refused(Exception):
@@ -138,17 +137,18 @@ async def create_session(request: Request) -> Response:
     return await _handle("session", work)
 
 
-def _event_id(session: ChatSession, body: dict[str, Any]) -> str:
-    """From the client's ``client_message_id`` when it sends one, so a retried POST is the same message."""
-    client_id = body.get("client_message_id")
-    if client_id is None:
+def _event_id(session: ChatSession, idempotency_key: str | None) -> str:
+    """From the client's Idempotency-Key when it sends one (as admin-api's actions take it), so a
+    retried POST is the same message."""
+    if idempotency_key is None:
         return uuid.uuid4().hex
-    if not isinstance(client_id, str) or not CLIENT_MESSAGE_ID.fullmatch(client_id):
-        raise _invalid("client_message_id must be 1 to 100 letters, digits, '-', '_', '.' or ':'")
-    return "w:" + key_hash(f"{session.user_id}\n{client_id}")
+    if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise _invalid(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    return "w:" + key_hash(f"{session.user_id}\n{idempotency_key}")
 
 
-def _user_event(session: ChatSession, body: dict[str, Any], max_chars: int) -> pb.MessageEvent:
+def _user_event(session: ChatSession, body: dict[str, Any], max_chars: int,
+                idempotency_key: str | None = None) -> pb.MessageEvent:
     try:
         text = clean_str(body.get("text"), max_chars, "text").strip()
         payload = opt_str(body.get("quick_reply_payload"), 1000, "quick_reply_payload")
@@ -156,7 +156,7 @@ def _user_event(session: ChatSession, body: dict[str, Any], max_chars: int) -> p
         raise _invalid(f"text must be a string of 1 to {max_chars} characters; quick_reply_payload at most 1000") from None
     if not text:
         raise _invalid("text must not be empty")
-    event_id = _event_id(session, body)
+    event_id = _event_id(session, idempotency_key)
     metadata: dict[str, Any] = {}
     if payload is not None:
         metadata["quick_reply"] = {"payload": payload}
@@ -250,7 +250,7 @@ async def post_message(request: Request) -> Response:
         session = _session(rt, request)
         await _limit(rt.session_limit, session.user_id)
         body = await _json_body(request)
-        event = _user_event(session, body, rt.settings.chat_max_text_chars)
+        event = _user_event(session, body, rt.settings.chat_max_text_chars, request.headers.get("idempotency-key"))
         result = await _post_message(rt, session, event)
         log.info("web message handled", extra={"event_id": event.event_id, "mode": result["mode"]})
         return JSONResponse(result)

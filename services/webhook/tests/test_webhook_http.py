@@ -168,6 +168,18 @@ async def test_echo_of_a_mid_we_sent_is_not_recorded(start_webhook, bus) -> None
     assert [e.event_id for e in await bus.events("events.out.messenger.77")] == ["m:m_typed_by_staff"]
 
 
+async def test_with_an_app_id_the_app_id_alone_tells_our_echoes(start_webhook, bus) -> None:
+    """No KV lookup per echo: the sender keeps no sent_mids then, and another app's echo is a staff reply."""
+    hook = start_webhook(**NO_WORKERS)  # MESSENGER_APP_ID=4242
+    kv = await bus.js.key_value("sent_mids")
+    await kv.put(key_hash("m_old_entry"), b"r:m:old")  # left by a release that still wrote them
+    ours = {"sender": {"id": "PAGE"}, "recipient": {"id": "78"}, "timestamp": 1_700_000_000_000,
+            "message": {"mid": "m_ours", "text": "bot text", "is_echo": True, "app_id": 4242}}
+    staff = {**ours, "message": {"mid": "m_old_entry", "text": "typed in the inbox", "is_echo": True, "app_id": 999}}
+    assert (await hook.post_signed({"object": "page", "entry": [{"messaging": [ours, staff]}]})).status_code == 200
+    assert [e.event_id for e in await bus.events("events.out.messenger.78")] == ["m:m_old_entry"]
+
+
 async def test_hostile_fields_are_cleaned_or_skipped_never_500(start_webhook, bus, messenger) -> None:
     hook = start_webhook(**NO_WORKERS)
     injection = "'; DROP TABLE messages; -- <script>alert(1)</script> {{7*7}} ${jndi:x}"

@@ -247,9 +247,9 @@ class Consumer:
             msgs = await lane.take(self._s.tracking_batch_wait_ms / 1000, self._s.tracking_batch_gap_ms / 1000)
             if msgs is None:
                 return
-            if self._stop.is_set() and time.monotonic() >= self._stop_deadline:
-                return  # out of grace: what is still queued stays unacked, JetStream delivers it again
             try:
+                if self._stop.is_set() and time.monotonic() >= self._stop_deadline:
+                    return  # out of grace: what is still queued stays unacked, JetStream delivers it again
                 await self._handle(msgs)
             finally:
                 metrics.IN_HAND.dec(len(msgs))  # acked, dead-lettered, or left to JetStream for redelivery

@@ -76,11 +76,12 @@ class History:
             return Thread(revision=exc.entry.revision if exc.entry is not None else 0)
         return decode(entry.value, entry.revision or 0)
 
-    async def get(self, platform: str, user_id: str) -> list[agent_pb2.Turn]:
+    async def read_quietly(self, platform: str, user_id: str) -> Thread | None:
+        """None when NATS cannot answer: the agent then answers without context."""
         try:
-            return (await self.read(platform, user_id)).turns
-        except Exception:  # noqa: BLE001 - unreadable: start without context
-            return []
+            return await self.read(platform, user_id)
+        except Exception:  # noqa: BLE001 - see the docstring
+            return None
 
     async def append(self, platform: str, user_id: str, *turns: tuple[str, str],
                      base: Thread | None = None, answered: str | None = None) -> None:

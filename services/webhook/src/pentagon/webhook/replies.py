@@ -18,7 +18,6 @@ from pentagon.common.jsonrow import dumps
 from pentagon.common.proto import agent_pb2
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.agent_client import AgentClient, AgentUnavailable
-from pentagon.webhook.history import History
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +68,13 @@ def _bot_event(user: pb.MessageEvent, needs_delivery: bool) -> pb.MessageEvent:
     )
 
 
-async def generate_reply(agent: AgentClient, history: History, user: pb.MessageEvent, needs_delivery: bool,
-                         conversation_id: int = 0,
-                         turns: list[agent_pb2.Turn] | None = None) -> tuple[pb.MessageEvent, list[str]]:
+async def generate_reply(agent: AgentClient, user: pb.MessageEvent, turns: list[agent_pb2.Turn], needs_delivery: bool,
+                         conversation_id: int = 0) -> tuple[pb.MessageEvent, list[str]]:
     """The bot's MessageEvent and its quick replies; an apology with escalation when the agent fails.
 
-    ``turns``: the conversation history when the caller already read it.
+    ``turns``: the conversation so far, as the caller read it from the history (history.py).
     """
     text = agent_text(user)
-    if turns is None:
-        turns = await history.get(user.key.platform, user.key.user_id)
     request = agent_pb2.ReplyRequest(conversation_id=conversation_id, platform=user.key.platform,
                                      user_id=user.key.user_id, text=text, history=turns, locale=locale_hint(text))
     event = _bot_event(user, needs_delivery)

@@ -65,8 +65,7 @@ class ReplyWorker:
             return "duplicate"
         showing = asyncio.Event()
         typing = asyncio.create_task(self._show_typing(user, self.rt.settings.typing_delay_ms / 1000, showing))
-        reply, _ = await generate_reply(self.rt.agent, self.rt.history, event, needs_delivery=True,
-                                        turns=thread.turns)
+        reply, _ = await generate_reply(self.rt.agent, event, thread.turns, needs_delivery=True)
         if showing.is_set():
             # Let the indicator land before the reply is sent, or typing would show after the answer.
             await asyncio.wait([typing], timeout=2.0)

@@ -117,6 +117,12 @@ class Runtime:
     async def ready(self) -> bool:
         return self.nc.is_connected
 
+    @property
+    def records_sent_mids(self) -> bool:
+        """Without MESSENGER_APP_ID our echoes are told apart by the mids we sent (KV sent_mids);
+        with it, by the app id alone, and the sender records nothing."""
+        return not self.settings.messenger_app_id
+
     async def is_sent_mid(self, mid: str) -> bool:
         try:
             await self.sent_mids.get(key_hash(mid))

@@ -140,8 +140,7 @@ class Sender:
         raise GraphError(0, 0, 0, "no attempt made", transient=True)
 
     async def _remember_mid(self, mid: str, event_id: str) -> None:
-        """For echo detection without MESSENGER_APP_ID; with it, our echoes carry our app id."""
-        if mid and not self.rt.settings.messenger_app_id:
+        if mid and self.rt.records_sent_mids:
             try:
                 await self.rt.sent_mids.put(key_hash(mid), event_id.encode())
             except Exception as exc:  # noqa: BLE001 - echo detection also uses app_id and metadata

@@ -26,7 +26,6 @@ from pentagon.common.jsonrow import dumps, iso
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.chat_sessions import USER_ID, ChatSession, bearer, new_user_id
 from pentagon.webhook.chat_updates import poll
-from pentagon.webhook.history import Thread
 from pentagon.webhook.metrics import CHAT_REQUESTS
 from pentagon.webhook.ratelimit import SharedTokenBucket, client_address
 from pentagon.webhook.replies import generate_reply
@@ -216,9 +215,9 @@ async def _post_message(rt: Runtime, session: ChatSession, event: pb.MessageEven
     }
     if mode != "bot":
         return result
-    thread = await _thread(rt, user)
-    reply, quick = await generate_reply(rt.agent, rt.history, event, needs_delivery=False,
-                                        conversation_id=conversation_id or 0, turns=thread.turns if thread else [])
+    thread = await rt.history.read_quietly(PLATFORM, user)
+    reply, quick = await generate_reply(rt.agent, event, thread.turns if thread else [], needs_delivery=False,
+                                        conversation_id=conversation_id or 0)
     # Answered before (a retry): the client gets an answer again, but the stream drops this copy
     # of the reply (same id) and the history keeps the turns once.
     await publish(rt.js, Subjects.outgoing(PLATFORM, user), reply, reply.event_id, rt.settings.webhook_publish_timeout_s)
@@ -232,13 +231,6 @@ async def _post_message(rt: Runtime, session: ChatSession, event: pb.MessageEven
         "escalation_reason": reply.escalation_reason or None, "quick_replies": quick, "event_id": reply.event_id,
     }
     return result
-
-
-async def _thread(rt: Runtime, user: str) -> Thread | None:
-    try:
-        return await rt.history.read(PLATFORM, user)
-    except Exception:  # noqa: BLE001 - unreadable: the agent answers without context, the append reads again
-        return None
 
 
 @router.post("/messages")

@@ -79,8 +79,7 @@ async def handle_post(rt: Runtime, body: bytes, signature: str | None, started: 
         EVENTS_SKIPPED.labels(reason).inc(count)
     events = result.events
     try:
-        # With MESSENGER_APP_ID the parser already dropped our echoes (and the sender keeps no sent_mids).
-        if not rt.settings.messenger_app_id and any(e.echo_mid for e in events):
+        if rt.records_sent_mids and any(e.echo_mid for e in events):
             events = [e for e in events if not (e.echo_mid and await rt.is_sent_mid(e.echo_mid))]
             EVENTS_SKIPPED.labels("own_echo").inc(len(result.events) - len(events))
         await publish_all(rt, events)

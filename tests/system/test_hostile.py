@@ -386,6 +386,17 @@ async def _closed(feed: AdminFeed) -> bool:
     return feed.closed
 
 
+async def test_the_gateway_does_not_publish_service_metrics(healthy_stack) -> None:
+    stack = healthy_stack
+    async with _client(stack) as client:
+        for path in ("/metrics", "/metrics/", "/webhook/metrics", "/admin/metrics", "/api/chat/metrics"):
+            response = await client.get(path)
+            assert response.status_code == 404 and "_total" not in response.text, path
+        assert (await client.get("/readyz")).status_code == 200  # the panel's service is still behind it
+    async with httpx.AsyncClient() as direct:  # Prometheus reads the service itself, on the private network
+        assert "admin_ws_clients" in (await direct.get(f"http://{stack.env['ADMIN_API_ADDR']}/metrics")).text
+
+
 async def test_admin_websocket_with_valid_token_says_hello(healthy_stack) -> None:
     feed = await AdminFeed(healthy_stack.gateway_ws, healthy_stack.secrets.viewer_token).open()
     try:

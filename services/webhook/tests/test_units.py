@@ -1,4 +1,4 @@
-"""Pure functions: text splitting, quick replies, the 24 h window, signatures, tokens, rate buckets."""
+"""Pure functions: text splitting, quick replies, the 24 h window, signatures, tokens."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 
 from pentagon.webhook.chat_sessions import SessionSigner
 from pentagon.webhook.messenger_parser import parse_webhook
-from pentagon.webhook.ratelimit import TokenBucket
 from pentagon.webhook.send_api import quick_replies, split_text
 from pentagon.webhook.sender import outside_window
 from pentagon.webhook.signature import parse_signed_request, sign_body, sign_request, verify_body
@@ -49,12 +48,6 @@ def test_session_tokens() -> None:
     assert session is not None and session.user_id == "u1" and session.name == "Su"
     assert SessionSigner("other", 60).verify(token) is None
     assert SessionSigner("k", -5).verify(SessionSigner("k", -5).issue("u1")[0]) is None
-
-
-def test_token_bucket() -> None:
-    bucket = TokenBucket(per_minute=1, burst=2)
-    assert bucket.take("a") == 0 and bucket.take("a") == 0
-    assert bucket.take("a") > 0 and bucket.take("b") == 0
 
 
 def test_parser_skips_unknown_kinds_and_counts_them() -> None:

@@ -17,6 +17,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig, SubjectTransform
 from nats.js.errors import BadRequestError
+from nats.js.kv import KeyValue
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ UPDATES_STREAM = "UPDATES"
 DLQ_STREAM = "DLQ"
 MODE_BUCKET = "conversation_mode"
 SAVED_REPLIES_BUCKET = "saved_replies"  # staff's canned answers; admin-api owns it
+RATE_LIMITS_BUCKET = "rate_limits"  # token buckets shared by every replica (common/ratelimit.py)
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
 
 DAY = 24 * 3600
@@ -165,19 +167,28 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1, partitions: in
     await mode_bucket(js, replicas)
 
 
-async def mode_bucket(js: JetStreamContext, replicas: int = 1):  # -> KeyValue
-    return await _bucket(js, MODE_BUCKET, history=1, replicas=replicas)
+async def mode_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    return await kv_bucket(js, MODE_BUCKET, history=1, replicas=replicas)
 
 
-async def saved_replies_bucket(js: JetStreamContext, replicas: int = 1):  # -> KeyValue
+async def saved_replies_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
     # A little history: an edit or deletion made by mistake can be looked up with `nats kv history`.
-    return await _bucket(js, SAVED_REPLIES_BUCKET, history=5, replicas=replicas)
+    return await kv_bucket(js, SAVED_REPLIES_BUCKET, history=5, replicas=replicas)
 
 
-async def _bucket(js: JetStreamContext, name: str, history: int, replicas: int):  # -> KeyValue
+async def rate_limits_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    # An idle entry expires after an hour: the same as a full bucket for any refill faster than that.
+    return await kv_bucket(js, RATE_LIMITS_BUCKET, history=1, replicas=replicas, ttl=3600)
+
+
+async def kv_bucket(js: JetStreamContext, name: str, history: int = 1, replicas: int = 1,
+                    ttl: float | None = None) -> KeyValue:
+    """The bucket, created when missing (another service may race us: then look it up again)."""
     try:
         return await js.key_value(name)
     except Exception:  # noqa: BLE001 - bucket missing: create it
-        return await js.create_key_value(
-            KeyValueConfig(bucket=name, history=history, replicas=replicas, storage=StorageType.FILE)
-        )
+        try:
+            return await js.create_key_value(KeyValueConfig(bucket=name, history=history, ttl=ttl,
+                                                            replicas=replicas, storage=StorageType.FILE))
+        except Exception:  # noqa: BLE001
+            return await js.key_value(name)

@@ -18,9 +18,11 @@ from typing import Any, Literal
 
 import jwt
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from pentagon.admin.errors import ApiError
 from pentagon.admin.jwks import SigningKeys
+from pentagon.admin.throttle import SignInThrottle
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +155,25 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None
 
 
+async def authenticate(conn: HTTPConnection, token: str | None) -> Identity:
+    """The identity of a request or WebSocket; 401/403 as `identify`, 429 after too many refused tokens."""
+    runtime = conn.app.state.runtime
+    authenticator: Authenticator = runtime.auth
+    throttle: SignInThrottle | None = runtime.throttle
+    if throttle is None or not token:
+        return await authenticator.identify(token)
+    address = throttle.address(conn)
+    await throttle.check(address)
+    try:
+        return await authenticator.identify(token)
+    except ApiError as exc:
+        if exc.status == 401:
+            await throttle.failed(address)
+        raise
+
+
 async def current_identity(request: Request) -> Identity:
-    authenticator: Authenticator = request.app.state.runtime.auth
-    identity = await authenticator.identify(bearer_token(request))
+    identity = await authenticate(request, bearer_token(request))
     request.state.identity = identity
     return identity
 

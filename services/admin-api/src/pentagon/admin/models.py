@@ -229,6 +229,8 @@ class DeleteUserResponse(BaseModel):
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    if 401 in statuses:
+        statuses += (429,)  # a route that checks tokens refuses an address after too many wrong ones (throttle.py)
     return {status: {"model": ErrorResponse} for status in statuses}
 
 

@@ -21,8 +21,10 @@ from pentagon.admin.commands import CommandClient
 from pentagon.admin.errors import unavailable
 from pentagon.admin.live import UpdatesHub
 from pentagon.admin.settings import Settings
-from pentagon.common.bus import connect, ensure_streams, saved_replies_bucket
+from pentagon.admin.throttle import SignInThrottle
+from pentagon.common.bus import connect, ensure_streams, rate_limits_bucket, saved_replies_bucket
 from pentagon.common.jsonrow import iso
+from pentagon.common.ratelimit import SharedTokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class Runtime:
         self.commands: CommandClient | None = None
         self.hub: UpdatesHub | None = None
         self.saved_replies: SavedReplies | None = None
+        self.throttle: SignInThrottle | None = None
         self._stats_cache: tuple[float, dict[str, Any]] | None = None
         self._stats_lock = asyncio.Lock()
         self._pool_task: asyncio.Task[None] | None = None
@@ -49,7 +52,13 @@ class Runtime:
         self.nc = await connect(self.settings.nats_url, "admin-api")
         self.js = self.nc.jetstream()
         await ensure_streams(self.js, self.settings.nats_stream_replicas)
-        self.saved_replies = SavedReplies(await saved_replies_bucket(self.js, self.settings.nats_stream_replicas), self.js)
+        replicas = self.settings.nats_stream_replicas
+        self.saved_replies = SavedReplies(await saved_replies_bucket(self.js, replicas), self.js)
+        nc = self.nc
+        failures = SharedTokenBucket(await rate_limits_bucket(self.js, replicas), "admin_auth",
+                                     self.settings.admin_auth_failures_per_min, self.settings.admin_auth_failures_burst,
+                                     connected=lambda: nc.is_connected)
+        self.throttle = SignInThrottle(failures, self.settings.trusted_networks())
         self.commands = CommandClient(self.nc, self.settings.admin_command_timeout)
         self.hub = UpdatesHub(self.js, self.settings.admin_ws_queue_size, self.stats,
                               self.settings.admin_ws_stats_seconds, self.settings.admin_ws_heartbeat_seconds,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 
 from pentagon.admin.jwks import jwks_url
+from pentagon.common.ratelimit import Network, parse_networks
 from pentagon.common.settings import CommonSettings
 
 
@@ -25,6 +26,11 @@ class Settings(CommonSettings):
     supabase_url: str | None = None
     supabase_anon_key: str | None = None
     cors_origins: str = ""
+    # Refused tokens per client address (every replica together): a burst, then this many a minute.
+    admin_auth_failures_burst: int = Field(default=10, ge=1)
+    admin_auth_failures_per_min: float = Field(default=5.0, gt=0)
+    # Peers whose X-Forwarded-For is believed (the gateway); anyone else is its own client address.
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
     admin_db_pool_size: int = Field(default=5, ge=1, le=100)
     admin_db_statement_timeout_ms: int = Field(default=5000, ge=100)
     admin_command_timeout: float = Field(default=5.0, gt=0)
@@ -46,6 +52,9 @@ class Settings(CommonSettings):
         if self.supabase_jwks_url:
             return None if self.supabase_jwks_url == "off" else self.supabase_jwks_url
         return jwks_url(self.supabase_url) if self.supabase_url else None
+
+    def trusted_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
 
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

@@ -13,16 +13,15 @@ from nats.aio.msg import Msg
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
-from pentagon.common.bus import connect, ensure_streams, mode_bucket
+from pentagon.common.bus import connect, ensure_streams, kv_bucket, mode_bucket, rate_limits_bucket
+from pentagon.common.ratelimit import SharedTokenBucket
 from pentagon.webhook.agent_client import AgentClient
 from pentagon.webhook.chat_sessions import SessionSigner
 from pentagon.webhook.history import History
 from pentagon.webhook.modes import ModeReader
-from pentagon.webhook.ratelimit import SharedTokenBucket
 from pentagon.webhook.send_api import SendApi
 from pentagon.webhook.settings import Settings
 
@@ -38,7 +37,6 @@ MARKS = "webhook_marks"          # sent.<h>: chunks already sent, checked on red
 HISTORY = "chat_history"         # recent turns per conversation for the agent, and the messages answered
 CHAT_USERS = "chat_users"        # web user ids already claimed by a session
 DELETIONS = "data_deletions"     # Messenger data deletion requests by confirmation code
-RATE_LIMITS = "rate_limits"      # token buckets of the public endpoints, shared by every replica
 
 
 def key_hash(value: str) -> str:
@@ -138,17 +136,6 @@ class Runtime:
         await self.nc.close()
 
 
-async def _bucket(js: JetStreamContext, name: str, ttl: float, replicas: int) -> KeyValue:
-    try:
-        return await js.key_value(name)
-    except Exception:  # noqa: BLE001 - missing: create (another replica may race us; retry the lookup)
-        try:
-            return await js.create_key_value(KeyValueConfig(bucket=name, history=1, ttl=ttl, replicas=replicas,
-                                                            storage=StorageType.FILE))
-        except Exception:  # noqa: BLE001
-            return await js.key_value(name)
-
-
 async def connect_forever(url: str) -> Client:
     """NATS may be down when we start: keep trying (readyz stays unreachable meanwhile)."""
     while True:
@@ -165,22 +152,24 @@ async def build_runtime(settings: Settings) -> Runtime:
     replicas = settings.nats_stream_replicas
     await ensure_streams(js, replicas)
     mode_kv = await mode_bucket(js, replicas)
-    # An idle entry expires after an hour: the same as a full bucket for any refill faster than that.
-    limits = await _bucket(js, RATE_LIMITS, 3600, replicas)
+    limits = await rate_limits_bucket(js, replicas)
+
+    def limit(name: str, per_minute: float, burst: int) -> SharedTokenBucket:
+        return SharedTokenBucket(limits, name, per_minute, burst, connected=lambda: nc.is_connected)
+
     secret = settings.secret
     return Runtime(
         settings=settings, nc=nc, js=js,
         modes=ModeReader(mode_kv, settings.mode_closed_wait_ms / 1000, lambda: nc.stats["reconnects"]),
-        marks=Marks(await _bucket(js, MARKS, 7 * DAY, replicas)),
-        sent_mids=await _bucket(js, SENT_MIDS, 2 * DAY, replicas),
-        history=History(await _bucket(js, HISTORY, 7 * DAY, replicas), settings.agent_history_turns),
-        chat_users=await _bucket(js, CHAT_USERS, 60 * DAY, replicas),
-        deletions=await _bucket(js, DELETIONS, 90 * DAY, replicas),
+        marks=Marks(await kv_bucket(js, MARKS, replicas=replicas, ttl=7 * DAY)),
+        sent_mids=await kv_bucket(js, SENT_MIDS, replicas=replicas, ttl=2 * DAY),
+        history=History(await kv_bucket(js, HISTORY, replicas=replicas, ttl=7 * DAY), settings.agent_history_turns),
+        chat_users=await kv_bucket(js, CHAT_USERS, replicas=replicas, ttl=60 * DAY),
+        deletions=await kv_bucket(js, DELETIONS, replicas=replicas, ttl=90 * DAY),
         agent=AgentClient(settings.agent_addr, settings.agent_timeout_ms, settings.agent_retries),
         send_api=SendApi(settings.messenger_graph_url, secret("messenger_page_token"), settings.send_timeout_s),
         sessions=SessionSigner(secret("chat_session_secret"), settings.chat_session_ttl_s),
-        session_limit=SharedTokenBucket(limits, "session", settings.rate_limit_session_per_min,
-                                        settings.rate_limit_session_burst),
-        ip_limit=SharedTokenBucket(limits, "ip", settings.rate_limit_ip_per_min, settings.rate_limit_ip_burst),
-        poll_limit=SharedTokenBucket(limits, "poll", settings.rate_limit_poll_per_min, settings.rate_limit_poll_burst),
+        session_limit=limit("session", settings.rate_limit_session_per_min, settings.rate_limit_session_burst),
+        ip_limit=limit("ip", settings.rate_limit_ip_per_min, settings.rate_limit_ip_burst),
+        poll_limit=limit("poll", settings.rate_limit_poll_per_min, settings.rate_limit_poll_burst),
     )

@@ -7,12 +7,12 @@ Missing Messenger/chat secrets are replaced by ephemeral random ones at start
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import secrets
 
 from pydantic import Field, SecretStr
 
+from pentagon.common.ratelimit import Network, parse_networks
 from pentagon.common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class Settings(CommonSettings):
     chat_update_wait_ms: int = 2000
     chat_longpoll_max_s: float = 25.0
 
-    # Rate limits (token buckets, in memory, per replica)
+    # Rate limits (token buckets shared by every replica in NATS KV; per replica while NATS is down)
     rate_limit_session_per_min: float = 30.0
     rate_limit_session_burst: int = 10
     rate_limit_ip_per_min: float = 120.0
@@ -70,13 +70,8 @@ class Settings(CommonSettings):
     rate_limit_poll_burst: int = 20
     trusted_proxies: str = "127.0.0.1/32,::1/128"
 
-    def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        nets = []
-        for part in self.trusted_proxies.split(","):
-            part = part.strip()
-            if part:
-                nets.append(ipaddress.ip_network(part, strict=False))
-        return nets
+    def trusted_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
 
     def secret(self, name: str) -> str:
         value = getattr(self, name)

@@ -17,6 +17,7 @@ import logging
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from pentagon.admin.auth import authenticate
 from pentagon.admin.errors import ApiError
 from pentagon.admin.live import BATCH_MAX_CHARS, LiveClient, UpdatesHub, control_frame, pack_frames
 from pentagon.admin.runtime import Runtime
@@ -29,6 +30,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_SLOW = 4408
 CLOSE_INVALID = 4422
 CLOSE_UNAVAILABLE = 1013
+CLOSE_THROTTLED = 4429  # too many refused tokens from this address: retry later, as the HTTP 429 says
+_AUTH_CLOSES = {403: CLOSE_FORBIDDEN, 429: CLOSE_THROTTLED}
 
 
 # Browsers cannot set headers on a WebSocket. The panel offers its token as a subprotocol,
@@ -90,9 +93,9 @@ async def admin_ws(websocket: WebSocket) -> None:
     # A browser that offered subprotocols drops a connection whose answer names none of them.
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in _offered(websocket) else None)
     try:
-        await rt.auth.identify(_token(websocket))
+        await authenticate(websocket, _token(websocket))
     except ApiError as exc:
-        await _close(websocket, CLOSE_FORBIDDEN if exc.status == 403 else CLOSE_UNAUTHORIZED, exc.code)
+        await _close(websocket, _AUTH_CLOSES.get(exc.status, CLOSE_UNAUTHORIZED), exc.code)
         return
     try:
         since = _since(websocket)

@@ -27,7 +27,7 @@ from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.chat_sessions import USER_ID, ChatSession, bearer, new_user_id
 from pentagon.webhook.chat_updates import poll
 from pentagon.webhook.metrics import CHAT_REQUESTS
-from pentagon.webhook.ratelimit import SharedTokenBucket, client_address
+from pentagon.common.ratelimit import SharedTokenBucket, client_address
 from pentagon.webhook.replies import generate_reply
 from pentagon.webhook.routes.common import BodyTooLarge, error, parse_json, rate_limited, read_body, runtime
 from pentagon.webhook.runtime import Runtime, key_hash

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pentagon.common.events import publish
 from pentagon.webhook.messenger_parser import BusEvent
 from pentagon.webhook.metrics import RATE_LIMITED
-from pentagon.webhook.ratelimit import SharedTokenBucket, retry_after_header
+from pentagon.common.ratelimit import SharedTokenBucket, retry_after_header
 from pentagon.webhook.runtime import Runtime
 
 

@@ -23,7 +23,7 @@ from nats.js.errors import KeyNotFoundError, NotFoundError
 from pentagon.common.bus import UPDATES_STREAM, Subjects, user_token
 from pentagon.common.events import publish, timestamp_ms
 from pentagon.common.proto import events_pb2 as pb
-from pentagon.webhook.ratelimit import client_address
+from pentagon.common.ratelimit import client_address
 from pentagon.webhook.routes.common import BodyTooLarge, error, rate_limited, read_body, runtime
 from pentagon.webhook.sanitize import Invalid, clean_id
 from pentagon.webhook.signature import parse_signed_request

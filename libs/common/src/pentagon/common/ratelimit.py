@@ -1,5 +1,7 @@
 """Token buckets shared by every replica, their state in a NATS key-value bucket.
 
+Used by the webhook (chat and deletion endpoints) and admin-api (failed sign-ins).
+
 `SharedTokenBucket` keeps one bucket per key in the `rate_limits` KV bucket and
 takes a token with a compare-and-set write, so N replicas together allow the
 configured rate, not N times it. Keys are hashes (no address or user id in NATS);
@@ -21,12 +23,13 @@ import logging
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nats.errors import Error as NatsError
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,13 @@ class TokenBucket:
 
     def take(self, key: str) -> float:
         """0 when allowed, otherwise the seconds until a token is available."""
+        return self._take(key, cost=1)
+
+    def wait(self, key: str) -> float:
+        """What ``take`` would answer, without taking anything."""
+        return self._take(key, cost=0)
+
+    def _take(self, key: str, cost: int) -> float:
         now = time.monotonic()
         bucket = self._buckets.pop(key, None) or _Bucket(float(self.burst), now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
@@ -56,7 +66,7 @@ class TokenBucket:
         if len(self._buckets) > self.max_keys:
             self._buckets.popitem(last=False)  # least recently used; it would be full again anyway
         if bucket.tokens >= 1:
-            bucket.tokens -= 1
+            bucket.tokens -= cost
             return 0.0
         return (1 - bucket.tokens) / self.rate
 
@@ -67,16 +77,21 @@ class SharedTokenBucket:
     ATTEMPTS = 5  # compare-and-set races lost to other replicas before using the local bucket
     TIMEOUT_S = 1.0
 
-    def __init__(self, kv: KeyValue, name: str, per_minute: float, burst: int) -> None:
+    def __init__(self, kv: KeyValue, name: str, per_minute: float, burst: int,
+                 connected: Callable[[], bool] = lambda: True) -> None:
         self.kv = kv
         self.name = name
+        # While the NATS client knows it is disconnected, go local at once instead of after TIMEOUT_S.
+        self.connected = connected
         self.local = TokenBucket(per_minute, burst)
         self.rate, self.burst = self.local.rate, self.local.burst
         self._warned_at = 0.0
 
     async def take(self, key: str) -> float:
         """0 when allowed, otherwise the seconds until a token is available."""
-        kv_key = f"{self.name}.{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+        if not self.connected():
+            return self.local.take(key)
+        kv_key = self._kv_key(key)
         try:
             for _ in range(self.ATTEMPTS):
                 wait = await asyncio.wait_for(self._try(kv_key), self.TIMEOUT_S)
@@ -86,17 +101,35 @@ class SharedTokenBucket:
             self._warn(type(exc).__name__)
         return self.local.take(key)
 
-    async def _try(self, kv_key: str) -> float | None:
-        """One read and one conditional write; None when another replica wrote in between."""
+    async def wait(self, key: str) -> float:
+        """What ``take`` would answer, without taking anything: one read."""
+        if not self.connected():
+            return self.local.wait(key)
+        try:
+            _, tokens, _ = await asyncio.wait_for(self._read(self._kv_key(key)), self.TIMEOUT_S)
+        except (NatsError, asyncio.TimeoutError, OSError) as exc:
+            self._warn(type(exc).__name__)
+            return self.local.wait(key)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+    def _kv_key(self, key: str) -> str:
+        return f"{self.name}.{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+    async def _read(self, kv_key: str) -> tuple[KeyValue.Entry | None, float, float]:
+        """(entry, tokens now, now); the refill is computed on every read, never written by itself."""
         try:
             entry = await self.kv.get(kv_key)
         except KeyNotFoundError:
             entry = None
         now = time.time()
         tokens, updated = _decode(entry.value) if entry and entry.value else (float(self.burst), now)
-        tokens = min(self.burst, tokens + max(0.0, now - updated) * self.rate)
+        return entry, min(self.burst, tokens + max(0.0, now - updated) * self.rate), now
+
+    async def _try(self, kv_key: str) -> float | None:
+        """One read and one conditional write; None when another replica wrote in between."""
+        entry, tokens, now = await self._read(kv_key)
         if tokens < 1:
-            return (1 - tokens) / self.rate  # nothing to write: the refill is computed on every read
+            return (1 - tokens) / self.rate
         value = f"{tokens - 1:.6f} {now:.6f}".encode()
         try:
             if entry is None:
@@ -126,6 +159,11 @@ def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
+def parse_networks(raw: str) -> list[Network]:
+    """'127.0.0.1/32, 10.0.0.0/8' -> networks (TRUSTED_PROXIES); an invalid entry is a ValueError."""
+    return [ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip()]
+
+
 def _trusted(addr: str, trusted: list[Network]) -> bool:
     try:
         ip = ipaddress.ip_address(addr)
@@ -134,7 +172,7 @@ def _trusted(addr: str, trusted: list[Network]) -> bool:
     return any(ip in net for net in trusted)
 
 
-def client_address(request: Request, trusted: list[Network]) -> str:
+def client_address(request: HTTPConnection, trusted: list[Network]) -> str:
     peer = request.client.host if request.client else "unknown"
     if not _trusted(peer, trusted):
         return peer

@@ -1,0 +1,44 @@
+"""Failed sign-ins counted per client address, across every replica: guessing tokens gets 429s.
+
+Only a refused token counts (401 "invalid token"): a missing token guesses nothing, and a
+valid Supabase token without a panel role (403) was not a guess. The check comes before the
+token is looked at, so once an address has used its failures even a right guess is refused
+until Retry-After: going faster cannot find a token sooner. Staff behind the same address as
+a guesser wait too; the burst leaves room for a few typos first.
+
+The counts live in the `rate_limits` KV bucket (common/ratelimit.py); while NATS is down each
+replica counts on its own rather than slowing every request down or letting guesses through.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+from starlette.requests import HTTPConnection
+
+from pentagon.admin.errors import ApiError
+from pentagon.common.ratelimit import Network, SharedTokenBucket, client_address, retry_after_header
+
+AUTH_FAILURES = Counter("admin_auth_failures_total", "Requests refused for an invalid token")
+AUTH_THROTTLED = Counter("admin_auth_throttled_total", "Requests refused (429) after too many failed sign-ins")
+
+
+class SignInThrottle:
+    def __init__(self, bucket: SharedTokenBucket, trusted: list[Network]) -> None:
+        self.bucket = bucket
+        self.trusted = trusted
+
+    def address(self, conn: HTTPConnection) -> str:
+        return client_address(conn, self.trusted)
+
+    async def check(self, address: str) -> None:
+        """ApiError 429 when this address has no failure left; nothing otherwise."""
+        wait = await self.bucket.wait(address)
+        if wait > 0:
+            AUTH_THROTTLED.inc()
+            seconds = retry_after_header(wait)
+            raise ApiError(429, "rate_limited", f"too many failed sign-ins from this address: try again in {seconds} s",
+                           headers={"Retry-After": seconds})
+
+    async def failed(self, address: str) -> None:
+        AUTH_FAILURES.inc()
+        await self.bucket.take(address)

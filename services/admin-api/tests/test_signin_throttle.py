@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+
 import httpx
 import pytest
 import websockets
@@ -52,6 +55,19 @@ async def test_only_refused_tokens_count(admin):
         assert (await admin.client.get("/admin/me", headers=ADMIN)).status_code == 200
     for _ in range(3):
         assert (await admin.client.get("/admin/me", headers=WRONG)).status_code == 401
+
+
+@pytest.mark.parametrize("admin", [SLOW], indirect=True)
+async def test_guesses_sent_all_at_once_get_no_more_than_the_burst(admin):
+    responses = await asyncio.gather(*(admin.client.get("/admin/me", headers=WRONG) for _ in range(40)))
+    codes = Counter(r.status_code for r in responses)
+    assert codes == {401: 3, 429: 37}
+
+
+@pytest.mark.parametrize("admin", [SLOW], indirect=True)
+async def test_many_right_tokens_at_once_are_never_throttled(admin):
+    responses = await asyncio.gather(*(admin.client.get("/admin/me", headers=ADMIN) for _ in range(40)))
+    assert {r.status_code for r in responses} == {200}
 
 
 @pytest.mark.parametrize("admin", [{**SLOW, "trusted_proxies": ""}], indirect=True)

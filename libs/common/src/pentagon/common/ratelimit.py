@@ -57,6 +57,12 @@ class TokenBucket:
         """What ``take`` would answer, without taking anything."""
         return self._take(key, cost=0)
 
+    def refund(self, key: str) -> None:
+        """Gives back a token taken for an attempt that turned out not to count."""
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(self.burst, bucket.tokens + 1)
+
     def _take(self, key: str, cost: int) -> float:
         now = time.monotonic()
         bucket = self._buckets.pop(key, None) or _Bucket(float(self.burst), now)

@@ -163,13 +163,15 @@ async def authenticate(conn: HTTPConnection, token: str | None) -> Identity:
     if throttle is None or not token:
         return await authenticator.identify(token)
     address = throttle.address(conn)
-    await throttle.check(address)
+    await throttle.admit(address)
+    refused = False
     try:
         return await authenticator.identify(token)
     except ApiError as exc:
-        if exc.status == 401:
-            await throttle.failed(address)
+        refused = exc.status == 401
         raise
+    finally:
+        await throttle.settle(address, refused)
 
 
 async def current_identity(request: Request) -> Identity:

@@ -6,8 +6,11 @@ token is looked at, so once an address has used its failures even a right guess 
 until Retry-After: going faster cannot find a token sooner. Staff behind the same address as
 a guesser wait too; the burst leaves room for a few typos first.
 
-The counts live in the `rate_limits` KV bucket (common/ratelimit.py); while NATS is down each
-replica counts on its own rather than slowing every request down or letting guesses through.
+The counts live in the `rate_limits` KV bucket (common/ratelimit.py), written when a token is
+refused. A thousand guesses sent at once would all read that count before the first refusal is
+written, so each attempt also takes a token from this replica's own bucket before its token is
+checked, given back when the token turns out fine. While NATS is down that local count is the
+whole limit (per replica) rather than slowing every request down or letting guesses through.
 """
 
 from __future__ import annotations
@@ -16,29 +19,37 @@ from prometheus_client import Counter
 from starlette.requests import HTTPConnection
 
 from pentagon.admin.errors import ApiError
-from pentagon.common.ratelimit import Network, SharedTokenBucket, client_address, retry_after_header
+from pentagon.common.ratelimit import Network, SharedTokenBucket, TokenBucket, client_address, retry_after_header
 
 AUTH_FAILURES = Counter("admin_auth_failures_total", "Requests refused for an invalid token")
 AUTH_THROTTLED = Counter("admin_auth_throttled_total", "Requests refused (429) after too many failed sign-ins")
 
 
 class SignInThrottle:
-    def __init__(self, bucket: SharedTokenBucket, trusted: list[Network]) -> None:
-        self.bucket = bucket
+    def __init__(self, shared: SharedTokenBucket, trusted: list[Network]) -> None:
+        self.shared = shared
+        self.local = TokenBucket(shared.rate * 60, shared.burst)
         self.trusted = trusted
 
     def address(self, conn: HTTPConnection) -> str:
         return client_address(conn, self.trusted)
 
-    async def check(self, address: str) -> None:
-        """ApiError 429 when this address has no failure left; nothing otherwise."""
-        wait = await self.bucket.wait(address)
+    async def admit(self, address: str) -> None:
+        """Reserves one attempt for ``address``, or ApiError 429 when it has none left."""
+        wait = await self.shared.wait(address)
+        if wait <= 0:
+            # No await between this reservation and the token check that follows it in `authenticate`.
+            wait = self.local.take(address)
         if wait > 0:
             AUTH_THROTTLED.inc()
             seconds = retry_after_header(wait)
             raise ApiError(429, "rate_limited", f"too many failed sign-ins from this address: try again in {seconds} s",
                            headers={"Retry-After": seconds})
 
-    async def failed(self, address: str) -> None:
+    async def settle(self, address: str, refused: bool) -> None:
+        """After the check: a refused token is recorded for every replica, anything else gives the attempt back."""
+        if not refused:
+            self.local.refund(address)
+            return
         AUTH_FAILURES.inc()
-        await self.bucket.take(address)
+        await self.shared.take(address)

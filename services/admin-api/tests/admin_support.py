@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
+import jwt
 
 from pentagon.common.bus import Subjects
 from pentagon.common.events import publish, timestamp
@@ -19,6 +21,14 @@ ADMIN_TOKENS = f"alice:admin:{ADMIN_TOKEN},victor:viewer:{VIEWER_TOKEN}"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 VIEWER = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
 T0 = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
+JWT_SECRET = "super-secret-jwt-key-with-enough-length-000"  # the legacy Supabase JWT secret (HS256)
+
+
+def supabase_token(claims: dict, secret: str = JWT_SECRET, alg: str = "HS256") -> str:
+    """A Supabase Auth access token; ``claims`` override the defaults (10 minutes, no panel role)."""
+    base = {"sub": "4f9c-uuid", "aud": "authenticated", "exp": int(time.time()) + 600, "role": "authenticated",
+            "email": "staff@cafe.example"}
+    return jwt.encode({**base, **claims}, secret, algorithm=alg)
 
 
 # ---------------------------------------------------------------- seeding (the part tracking normally writes)

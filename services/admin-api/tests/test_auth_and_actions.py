@@ -9,12 +9,12 @@ import time
 import jwt
 import pytest
 
-from admin_support import ADMIN, ADMIN_TOKEN, VIEWER, VIEWER_TOKEN, add_conversation, add_message, later
+from admin_support import (ADMIN, ADMIN_TOKEN, JWT_SECRET, VIEWER, VIEWER_TOKEN, add_conversation, add_message, later,
+                           supabase_token)
 from pentagon.admin.auth import Authenticator
 from pentagon.common.bus import EVENTS_STREAM, user_token
 from pentagon.common.proto import events_pb2 as pb
 
-JWT_SECRET = "super-secret-jwt-key-with-enough-length-000"
 
 
 async def test_missing_and_wrong_tokens_are_401(admin):
@@ -82,12 +82,6 @@ async def test_tokens_never_reach_the_logs(admin, pg, caplog):
     text = " ".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
     assert ADMIN_TOKEN not in text and VIEWER_TOKEN not in text and "wrong-token-zzz" not in text
     assert "secret text" not in text
-
-
-def supabase_token(claims: dict, secret: str = JWT_SECRET, alg: str = "HS256") -> str:
-    base = {"sub": "4f9c-uuid", "aud": "authenticated", "exp": int(time.time()) + 600, "role": "authenticated",
-            "email": "staff@cafe.example"}
-    return jwt.encode({**base, **claims}, secret, algorithm=alg)
 
 
 @pytest.mark.parametrize("admin", [{"supabase_jwt_secret": JWT_SECRET}], indirect=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 
 import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from admin_support import ADMIN_TOKEN, VIEWER_TOKEN, add_conversation, publish_update
+from admin_support import ADMIN_TOKEN, JWT_SECRET, VIEWER_TOKEN, add_conversation, publish_update, supabase_token
 from conftest import make_settings, start_runtime
 from pentagon.admin.app import create_app
 from pentagon.common.proto import events_pb2 as pb
@@ -79,6 +80,27 @@ async def test_a_bad_subprotocol_token_is_refused(live, protocol):
         with pytest.raises(ConnectionClosed) as info:
             await recv(ws)
     assert info.value.rcvd.code == 4401
+
+
+async def test_a_socket_opened_with_a_jwt_is_closed_when_the_jwt_expires(db_url, nats_url, serve_app):
+    runtime, base = await live_admin(db_url, nats_url, serve_app, supabase_jwt_secret=JWT_SECRET)
+    try:
+        expires_at = int(time.time()) + 3
+        token = supabase_token({"exp": expires_at, "app_metadata": {"role": "viewer"}})
+        async with websockets.connect(f"ws://{base}/admin/ws", subprotocols=["pentagon.v1", bearer_protocol(token)]) as ws, \
+                websockets.connect(f"ws://{base}/admin/ws?token={ADMIN_TOKEN}") as static:
+            assert (await recv(ws))["type"] == "hello" and (await recv(static))["type"] == "hello"
+            seqs = await publish_messages(runtime.js, 1)
+            assert [f["seq"] for f in await recv_updates(ws, 1)] == seqs  # live until then
+            with pytest.raises(ConnectionClosed) as info:
+                while True:
+                    await recv(ws)
+            assert time.time() >= expires_at - 0.1
+            assert (info.value.rcvd.code, info.value.rcvd.reason) == (4401, "token expired")
+            seqs = await publish_messages(runtime.js, 1, start=1)  # a static token's socket stays
+            assert [f["seq"] for f in await recv_updates(static, 2)][-1] == seqs[0]
+    finally:
+        await runtime.stop()
 
 
 async def test_hello_then_live_frames_in_order(live):

@@ -35,6 +35,8 @@ _SUPABASE_ROLE_CLAIMS = (("app_metadata", "role"), ("user_role",), ("app_metadat
 class Identity:
     name: str
     role: Role
+    # Unix time after which the credential is no longer valid (a JWT's exp); None: a static token.
+    expires_at: float | None = None
 
     @property
     def actor(self) -> str:
@@ -134,7 +136,7 @@ class Authenticator:
         if role is None:
             raise ApiError(403, "forbidden", "this account has no admin panel role")
         name = str(claims.get("email") or claims["sub"])[:200]
-        return Identity(name, role)
+        return Identity(name, role, float(claims["exp"]))
 
 
 def _role_from_claims(claims: dict[str, Any]) -> Role | None:

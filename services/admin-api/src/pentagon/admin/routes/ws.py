@@ -1,10 +1,11 @@
 """/admin/ws: live frames with stream sequence numbers, replay from ?since= on reconnect.
 
-Protocol (docs/services/admin-api.md): auth first (close 4401/4403), then
+Protocol (docs/services/admin-api.md): auth first (close 4401/4403/4429), then
 {"type": "hello", "seq": last}, then missed frames (since < seq <= last) or a
 {"type": "resync"} frame when they are no longer available, then live frames.
 With ?batch=1, frames that are already waiting when the client's writer wakes up
-travel together as one {"type": "batch", "frames": [...]} message.
+travel together as one {"type": "batch", "frames": [...]} message. A socket opened with a
+Supabase JWT is closed with 4401 "token expired" when that token expires.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import time
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -93,7 +95,7 @@ async def admin_ws(websocket: WebSocket) -> None:
     # A browser that offered subprotocols drops a connection whose answer names none of them.
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in _offered(websocket) else None)
     try:
-        await authenticate(websocket, _token(websocket))
+        identity = await authenticate(websocket, _token(websocket))
     except ApiError as exc:
         await _close(websocket, _AUTH_CLOSES.get(exc.status, CLOSE_UNAUTHORIZED), exc.code)
         return
@@ -109,7 +111,7 @@ async def admin_ws(websocket: WebSocket) -> None:
     client = rt.hub.connect()
     try:
         last_sent = await _catch_up(websocket, rt, rt.hub, since, batch)
-        await _pump(websocket, client, last_sent, batch)
+        await _pump(websocket, client, last_sent, batch, identity.expires_at)
     except (WebSocketDisconnect, ConnectionError):
         pass
     except Exception as exc:  # noqa: BLE001 - one broken socket must never take others down
@@ -152,20 +154,33 @@ async def _send_all(websocket: WebSocket, texts: list[str]) -> None:
         await websocket.send_text(text)
 
 
-async def _pump(websocket: WebSocket, client: LiveClient, last_sent: int, batch: bool) -> None:
+async def _pump(websocket: WebSocket, client: LiveClient, last_sent: int, batch: bool,
+                expires_at: float | None) -> None:
     writer = asyncio.create_task(_write(websocket, client, last_sent, batch))
     reader = asyncio.create_task(_read(websocket))
     slow = asyncio.create_task(client.overflowed.wait())
-    done, pending = await asyncio.wait({writer, reader, slow}, return_when=asyncio.FIRST_COMPLETED)
+    # A socket lives no longer than the token that opened it: a revoked Supabase session (a staff
+    # member removed) stops receiving when its last access token expires, not at the next reconnect.
+    expired = asyncio.create_task(_until(expires_at))
+    done, pending = await asyncio.wait({writer, reader, slow, expired}, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     if slow in done:
         log.info("slow websocket client cut off")
         await _close(websocket, CLOSE_TOO_SLOW, "too slow: reconnect with since")
+    elif expired in done:
+        await _close(websocket, CLOSE_UNAUTHORIZED, "token expired")
     for task in done:
-        if task is not slow and task.exception() is not None:
+        if task not in (slow, expired) and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
+
+
+async def _until(expires_at: float | None) -> None:
+    if expires_at is None:
+        await asyncio.Event().wait()  # static tokens do not expire
+    else:
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
 
 
 async def _write(websocket: WebSocket, client: LiveClient, last_sent: int, batch: bool) -> None:

@@ -27,6 +27,7 @@ export class LiveFeed {
     this.attempt = 0;
     this.stopped = true;
     this.retryTimer = null;
+    this.openedWith = null; // the token of the current socket
     this.silenceTimer = null;
   }
 
@@ -54,7 +55,8 @@ export class LiveFeed {
 
   // The token travels as a subprotocol, never in the URL (logs, proxies, history).
   protocols() {
-    return ['pentagon.v1', `bearer.${base64url(this.getToken())}`];
+    this.openedWith = this.getToken();
+    return ['pentagon.v1', `bearer.${base64url(this.openedWith)}`];
   }
 
   connect() {
@@ -112,6 +114,13 @@ export class LiveFeed {
     this.ws = null;
     if (this.stopped) return;
     if (event.code === BAD_SINCE) this.lastSeq = 0;
+    if (AUTH_CLOSES.includes(event.code) && this.getToken() !== this.openedWith) {
+      // The server closes a socket when the token that opened it expires; the session has been
+      // renewed since: carry on with the new token from the last sequence seen.
+      this.attempt = 0;
+      this.connect();
+      return;
+    }
     if (AUTH_CLOSES.includes(event.code)) {
       this.stopped = true;
       this.onState('unauthorized');

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from admin_support import ADMIN, ADMIN_TOKEN
+from admin_support import ADMIN, ADMIN_TOKEN, JWT_SECRET, supabase_token
 from conftest import make_settings, start_runtime
 from pentagon.admin.app import create_app
 from pentagon.devtools.metrics import sample_sum
@@ -68,6 +69,19 @@ async def test_guesses_sent_all_at_once_get_no_more_than_the_burst(admin):
 async def test_many_right_tokens_at_once_are_never_throttled(admin):
     responses = await asyncio.gather(*(admin.client.get("/admin/me", headers=ADMIN) for _ in range(40)))
     assert {r.status_code for r in responses} == {200}
+
+
+@pytest.mark.parametrize("admin", [{**SLOW, "supabase_jwt_secret": JWT_SECRET}], indirect=True)
+async def test_genuine_supabase_tokens_are_not_guesses(admin):
+    expired = {"Authorization": f"Bearer {supabase_token({'exp': int(time.time()) - 60})}"}
+    no_role = {"Authorization": f"Bearer {supabase_token({})}"}
+    forged = {"Authorization": f"Bearer {supabase_token({'app_metadata': {'role': 'admin'}}, secret='x' * 40)}"}
+    for _ in range(5):  # stale tabs waking up, an account without a panel role
+        response = await admin.client.get("/admin/me", headers=expired)
+        assert (response.status_code, response.json()["error"]["message"]) == (401, "token expired")
+        assert (await admin.client.get("/admin/me", headers=no_role)).status_code == 403
+    codes = [(await admin.client.get("/admin/me", headers=forged)).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
 
 
 @pytest.mark.parametrize("admin", [{**SLOW, "trusted_proxies": ""}], indirect=True)

@@ -48,6 +48,13 @@ class Identity:
         return self.role == "admin"
 
 
+class TokenExpired(ApiError):
+    """A genuine Supabase token past its exp (the signature was good): refused, but not a guess."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "unauthorized", "token expired")
+
+
 @dataclass(frozen=True)
 class _TokenEntry:
     identity: Identity
@@ -130,6 +137,8 @@ class Authenticator:
                 audience=self._jwt_audience,
                 options={"require": ["exp", "sub"], "verify_aud": self._jwt_audience is not None},
             )
+        except jwt.ExpiredSignatureError:  # raised only after the signature checked out
+            raise TokenExpired() from None
         except jwt.PyJWTError:
             return None
         role = _role_from_claims(claims)
@@ -158,7 +167,10 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def authenticate(conn: HTTPConnection, token: str | None) -> Identity:
-    """The identity of a request or WebSocket; 401/403 as `identify`, 429 after too many refused tokens."""
+    """The identity of a request or WebSocket; 401/403 as `identify`, 429 after too many refused tokens.
+
+    Refused means unknown or forged: a missing token guesses nothing and an expired one was genuine.
+    """
     runtime = conn.app.state.runtime
     authenticator: Authenticator = runtime.auth
     throttle: SignInThrottle | None = runtime.throttle
@@ -170,7 +182,7 @@ async def authenticate(conn: HTTPConnection, token: str | None) -> Identity:
     try:
         return await authenticator.identify(token)
     except ApiError as exc:
-        refused = exc.status == 401
+        refused = exc.status == 401 and not isinstance(exc, TokenExpired)
         raise
     finally:
         await throttle.settle(address, refused)

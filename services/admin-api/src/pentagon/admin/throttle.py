@@ -1,7 +1,7 @@
 """Failed sign-ins counted per client address, across every replica: guessing tokens gets 429s.
 
 Only a refused token counts (401 "invalid token"): a missing token guesses nothing, and a
-valid Supabase token without a panel role (403) was not a guess. The check comes before the
+Supabase token that is expired (401 "token expired") or has no panel role (403) was genuine. The check comes before the
 token is looked at, so once an address has used its failures even a right guess is refused
 until Retry-After: going faster cannot find a token sooner. Staff behind the same address as
 a guesser wait too; the burst leaves room for a few typos first.

@@ -162,8 +162,7 @@ function signOut(message) {
   state.synced = false;
   session.clear();
   state.me = null;
-  state.currentId = null;
-  state.current = null;
+  closeDetail();
   list.clearAll();
   history.replaceState(null, '', location.pathname);
   showSignin(message);
@@ -287,6 +286,7 @@ async function openConversation(id) {
   if (location.hash !== `#c/${numeric}`) history.replaceState(null, '', `#c/${numeric}`);
   $('#conv-empty').hidden = true;
   $('#conv-detail').hidden = false;
+  $('#view-conversations').classList.add('showing-conversation'); // phones: the conversation replaces the list
   $('#thread').replaceChildren(el('p', { class: 'muted empty', text: 'Loading…' }));
   try {
     const data = await get(`/admin/conversations/${numeric}`);
@@ -523,6 +523,7 @@ function closeDetail() {
   list.select(null);
   $('#conv-detail').hidden = true;
   $('#conv-empty').hidden = false;
+  $('#view-conversations').classList.remove('showing-conversation');
 }
 
 // ---------- stats and export ----------
@@ -638,6 +639,10 @@ function wire() {
     if (entries.some((e) => e.isIntersecting)) loadList(false);
   }, { root: $('.list-pane'), rootMargin: '200px' }).observe($('#list-sentinel'));
 
+  $('#conv-back').addEventListener('click', () => {
+    closeDetail();
+    history.replaceState(null, '', location.pathname);
+  });
   $('#act-takeover').addEventListener('click', () => conversationAction('takeover'));
   $('#act-handback').addEventListener('click', () => conversationAction('handback'));
   $('#act-close').addEventListener('click', () => conversationAction('close'));

@@ -1,0 +1,67 @@
+"""The admin panel on a phone (staff behind the counter): one pane at a time, nothing off screen."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from panelkit import LocalStack, PanelPage, eventually, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser: Any, stack: LocalStack) -> Iterator[PanelPage]:
+    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-GB",
+                              timezone_id="Asia/Yangon", base_url=stack.gateway_url)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield PanelPage(page, [], errors)
+    ctx.close()
+
+
+def overflow(page: Any) -> int:
+    """Pixels the page is wider than the screen (a phone would scroll sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def test_phone_shows_the_list_then_the_conversation_and_back(phone: PanelPage, stack: LocalStack) -> None:
+    page = phone.page
+    user = "8" + uuid.uuid4().hex[:15]
+    stack.messenger(user, "I want to speak to a human please, my order was wrong " + "ကော်ဖီ " * 20)
+    sign_in(phone, stack.admin_token)
+    row = page.locator(".conv-item", has_text=user)
+    row.wait_for(timeout=30_000)
+    assert page.locator(".list-pane").is_visible() and page.locator("#conv-pane").is_hidden()
+    assert overflow(page) <= 0
+
+    row.tap()
+    page.locator("#conv-detail .msg.user").first.wait_for(timeout=20_000)
+    assert page.locator(".list-pane").is_hidden()
+    for needed in ("#conv-back", "#reply-text", "#reply-send", "#act-close"):
+        box = page.locator(needed).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], needed  # reachable, on screen
+    assert overflow(page) <= 0
+    screenshot(page, "phone-conversation.png")
+
+    if page.locator("#act-takeover").is_visible():
+        page.locator("#act-takeover").tap()
+    page.locator("#reply-text").fill("Sorry about that! Fixing your order now.")
+    page.locator("#reply-send").tap()
+    eventually(lambda: "Sorry about that! Fixing your order now." in stack.sent_texts(user),
+               what="the staff reply sent from the phone to reach Messenger")
+
+    page.locator("#conv-back").tap()
+    row.wait_for()
+    assert page.locator("#conv-pane").is_hidden()
+    assert "#c/" not in page.url  # a reload shows the list, not the conversation left behind
+
+    page.locator("#tab-stats").tap()
+    page.locator("#stats-cards .stat").first.wait_for(timeout=20_000)
+    assert overflow(page) <= 0
+    assert not phone.console_errors, phone.console_errors

@@ -56,10 +56,20 @@ def test_phone_shows_the_list_then_the_conversation_and_back(phone: PanelPage, s
     eventually(lambda: "Sorry about that! Fixing your order now." in stack.sent_texts(user),
                what="the staff reply sent from the phone to reach Messenger")
 
+    # The phone's own back button returns to the list, not out of the panel.
+    page.go_back()
+    row.wait_for()
+    assert page.locator("#conv-pane").is_hidden() and page.locator("#app").is_visible()
+    assert "#c/" not in page.url
+    row.tap()
+    page.locator("#conv-back").wait_for()
     page.locator("#conv-back").tap()
     row.wait_for()
     assert page.locator("#conv-pane").is_hidden()
     assert "#c/" not in page.url  # a reload shows the list, not the conversation left behind
+    page.go_forward()  # and forward again opens it
+    page.locator("#conv-detail .msg.user").first.wait_for()
+    assert page.locator(".list-pane").is_hidden()
 
     page.locator("#tab-stats").tap()
     page.locator("#stats-cards .stat").first.wait_for(timeout=20_000)

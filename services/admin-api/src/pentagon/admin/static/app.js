@@ -33,6 +33,7 @@ const state = {
   authConfig: null, // the promise of loadAuthConfig()
   renewing: null, // the refresh in flight, shared by everyone who needs it
   renewTimer: 0,
+  pushedConversation: false, // the open conversation has a history entry of its own (back = the list)
   statsLoads: 0,
   synced: false,
 };
@@ -279,11 +280,21 @@ function restoreFilters() {
 
 // ---------- conversation view ----------
 
-async function openConversation(id) {
+async function openConversation(id, { fromHistory = false } = {}) {
   const numeric = Number(id);
+  const fromList = state.currentId === null;
   state.currentId = numeric;
   list.select(numeric);
-  if (location.hash !== `#c/${numeric}`) history.replaceState(null, '', `#c/${numeric}`);
+  if (!fromHistory && location.hash !== `#c/${numeric}`) {
+    // Opened from the list: an entry of its own, so the browser's (or phone's) back button returns to
+    // the list instead of leaving the panel. Switching conversations replaces it.
+    if (fromList) {
+      history.pushState(null, '', `#c/${numeric}`);
+      state.pushedConversation = true;
+    } else {
+      history.replaceState(null, '', `#c/${numeric}`);
+    }
+  }
   $('#conv-empty').hidden = true;
   $('#conv-detail').hidden = false;
   $('#view-conversations').classList.add('showing-conversation'); // phones: the conversation replaces the list
@@ -518,6 +529,8 @@ function updateAlertsButton() {
 }
 
 function closeDetail() {
+  if (location.hash.startsWith('#c/')) history.replaceState(null, '', location.pathname);
+  state.pushedConversation = false;
   state.currentId = null;
   state.current = null;
   list.select(null);
@@ -579,7 +592,8 @@ function routeFromHash() {
   if (hash === '#saved') return showView('saved');
   showView('conversations');
   const match = /^#c\/(\d+)$/.exec(hash);
-  if (match) openConversation(Number(match[1]));
+  if (match && Number(match[1]) !== state.currentId) openConversation(Number(match[1]), { fromHistory: true });
+  else if (!match && state.currentId !== null) closeDetail(); // back from a conversation
 }
 
 // ---------- wiring ----------
@@ -640,8 +654,8 @@ function wire() {
   }, { root: $('.list-pane'), rootMargin: '200px' }).observe($('#list-sentinel'));
 
   $('#conv-back').addEventListener('click', () => {
-    closeDetail();
-    history.replaceState(null, '', location.pathname);
+    if (state.pushedConversation) history.back(); // the list's own entry; popstate closes the detail
+    else closeDetail();
   });
   $('#act-takeover').addEventListener('click', () => conversationAction('takeover'));
   $('#act-handback').addEventListener('click', () => conversationAction('handback'));
@@ -661,6 +675,8 @@ function wire() {
       sendReply();
     }
   });
+  // Both fire for a back/forward between hashes (routeFromHash ignores the second); hashchange alone for an edited URL.
+  window.addEventListener('popstate', () => { if (state.me) routeFromHash(); });
   window.addEventListener('hashchange', () => { if (state.me) routeFromHash(); });
 }
 

@@ -189,6 +189,14 @@ async def test_ten_megabyte_body_is_413_and_service_keeps_serving(healthy_stack)
         assert unsigned.status_code in (403, 413), unsigned.status_code
         ok = await _post_signed(client, stack, messenger.page_body(messenger.text_event(psid + "ok", "hello")))
         assert ok.status_code == 200
+        # The admin API, signed in or not, and the chat API with a session: refused before the body is read.
+        chat = {"Authorization": f"Bearer {(await _session(client))['session_token']}"}
+        for path, headers in (("/admin/conversations/1/reply", {}), ("/admin/saved-replies", stack.admin_headers()),
+                              ("/api/chat/messages", chat)):
+            big = await client.post(path, content=b'{"text": "' + b"x" * (10 * 1024 * 1024) + b'"}',
+                                    headers={**headers, "Content-Type": "application/json"})
+            assert big.status_code == 413, (path, big.status_code)
+        assert (await client.get("/admin/me", headers=stack.admin_headers())).status_code == 200
     _alive(stack)
 
 

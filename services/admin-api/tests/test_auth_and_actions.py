@@ -162,6 +162,30 @@ async def test_reply_malformed_json_is_422(admin, pg):
     assert r.status_code == 422
 
 
+async def test_oversized_bodies_are_413_before_they_are_read(admin, pg):
+    conv = await add_conversation(pg, "psid-1")
+    path = f"/admin/conversations/{conv}/reply"
+    # Declared: refused at once, signed in or not (FastAPI would read a body before checking the token).
+    for headers in ({}, ADMIN):
+        r = await admin.client.post(path, headers={**headers, "Content-Type": "application/json"},
+                                    content=b'{"text": "' + b"x" * 10_000_000 + b'"}')
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+    async def chunks():  # no Content-Length: counted as it streams
+        yield b'{"text": "'
+        for _ in range(40):
+            yield b"y" * 8192
+        yield b'"}'
+
+    r = await admin.client.post(path, headers={**ADMIN, "Content-Type": "application/json"}, content=chunks())
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
+    assert (await admin.js.stream_info(EVENTS_STREAM)).state.messages == 0
+    # The longest real body, a 2,000-character Burmese reply (12 KB as JSON escapes), still goes through.
+    r = await admin.client.post(path, headers=ADMIN, json={"text": "က" * 2000})
+    assert r.status_code == 202, r.text
+
+
 async def test_reply_to_closed_or_unknown_conversation(admin, pg):
     conv = await add_conversation(pg, "psid-1", status="closed")
     r = await admin.client.post(f"/admin/conversations/{conv}/reply", headers=ADMIN, json={"text": "hi"})

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from pentagon.admin.body_limit import BodyLimit
 from pentagon.admin.errors import install_error_handlers
 from pentagon.admin.routes import audit, conversations, export, messages, saved_replies, stats, users, ws
 from pentagon.admin.runtime import Runtime
@@ -56,7 +57,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     _document_auth(app)
     supabase = f" {runtime.settings.supabase_url.rstrip('/')}" if runtime.settings.supabase_url else ""
     app.state.panel_csp = PANEL_CSP.format(supabase=supabase)
-    app.middleware("http")(_security_headers)
+    app.add_middleware(BodyLimit, limit=runtime.settings.body_limit())
+    app.middleware("http")(_security_headers)  # added later = outside: the 413s get the headers too
     origins = runtime.settings.cors_origin_list()
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "PUT", "DELETE"],

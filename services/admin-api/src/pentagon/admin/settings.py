@@ -47,6 +47,13 @@ class Settings(CommonSettings):
     # Pool connections one detailed-stats request may use at once (its statements are independent).
     admin_stats_connections: int = Field(default=2, ge=1, le=16)
     admin_reply_max_chars: int = Field(default=2000, ge=1)
+    # Larger request bodies are refused (413) before they are read: the biggest real one is a reply.
+    admin_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    def body_limit(self) -> int:
+        """ADMIN_MAX_BODY_BYTES, but never below what the longest reply needs (12 bytes a character
+        covers JSON's \\uXXXX escapes of non-ASCII text)."""
+        return max(self.admin_max_body_bytes, self.admin_reply_max_chars * 12 + 1024)
 
     def signing_keys_url(self) -> str | None:
         if self.supabase_jwks_url:

@@ -675,7 +675,8 @@ function wire() {
       sendReply();
     }
   });
-  // Both fire for a back/forward between hashes (routeFromHash ignores the second); hashchange alone for an edited URL.
+  // popstate: back/forward, also to entries we pushed; hashchange: a hash typed or followed. One change may
+  // fire both: routeFromHash does nothing the second time.
   window.addEventListener('popstate', () => { if (state.me) routeFromHash(); });
   window.addEventListener('hashchange', () => { if (state.me) routeFromHash(); });
 }

@@ -25,8 +25,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 from nats.errors import Error as NatsError
+from pydantic import AfterValidator
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from starlette.requests import HTTPConnection
@@ -163,6 +165,20 @@ def _decode(value: bytes) -> tuple[float, float]:
 
 def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
+
+
+def _valid_networks(raw: str) -> str:
+    for index, part in enumerate(part.strip() for part in raw.split(",")):
+        try:
+            if part:
+                ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ValueError(f"entry {index + 1} is not an IP network (a list like 127.0.0.1/32,10.0.0.0/8)") from None
+    return raw
+
+
+# TRUSTED_PROXIES in a settings object: a wrong entry stops the service at start, not every request.
+TrustedProxies = Annotated[str, AfterValidator(_valid_networks)]
 
 
 def parse_networks(raw: str) -> list[Network]:

@@ -7,13 +7,12 @@ import gc
 from pentagon.admin.app import create_app
 from pentagon.admin.runtime import Runtime
 from pentagon.admin.settings import Settings
-from pentagon.common.logging import configure_logging
 from pentagon.common.serve import on_shutdown_signal, run_main, uvicorn_server
+from pentagon.common.settings import load_settings
 
 
 async def main() -> None:
-    settings = Settings()
-    configure_logging("admin-api", settings.log_level)
+    settings = load_settings(Settings, "admin-api")
     runtime = Runtime(settings)
     await runtime.start()
     server = uvicorn_server(create_app(runtime), settings.admin_api_addr)

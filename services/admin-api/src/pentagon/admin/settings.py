@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 
 from pentagon.admin.jwks import jwks_url
-from pentagon.common.ratelimit import Network, parse_networks
+from pentagon.common.ratelimit import Network, TrustedProxies, parse_networks
 from pentagon.common.settings import CommonSettings
 
 
@@ -30,7 +30,7 @@ class Settings(CommonSettings):
     admin_auth_failures_burst: int = Field(default=10, ge=1)
     admin_auth_failures_per_min: float = Field(default=5.0, gt=0)
     # Peers whose X-Forwarded-For is believed (the gateway); anyone else is its own client address.
-    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    trusted_proxies: TrustedProxies = "127.0.0.1/32,::1/128"
     admin_db_pool_size: int = Field(default=5, ge=1, le=100)
     admin_db_statement_timeout_ms: int = Field(default=5000, ge=100)
     admin_command_timeout: float = Field(default=5.0, gt=0)

@@ -12,8 +12,8 @@ from pentagon.agent.llm import LlmAnswerer
 from pentagon.agent.server import AgentServer, AgentServicer
 from pentagon.agent.settings import Settings
 from pentagon.common.health import ops_app
-from pentagon.common.logging import configure_logging
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
+from pentagon.common.settings import load_settings
 
 log = logging.getLogger("pentagon.agent")
 
@@ -28,8 +28,7 @@ def build(settings: Settings) -> AgentServer:
 
 
 async def main() -> int:
-    settings = Settings()
-    configure_logging("agent", settings.log_level)
+    settings = load_settings(Settings, "agent")
     try:
         agent = build(settings)
     except KnowledgeError as exc:

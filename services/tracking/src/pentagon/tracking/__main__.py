@@ -7,8 +7,8 @@ import logging
 
 from pentagon.common.bus import connect, ensure_streams, mode_bucket
 from pentagon.common.health import ops_app
-from pentagon.common.logging import configure_logging
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
+from pentagon.common.settings import load_settings
 from pentagon.tracking.commands import CommandHandler
 from pentagon.tracking.consumer import Consumer
 from pentagon.tracking.outbox import OutboxKeeper
@@ -51,8 +51,7 @@ async def start_store(store: Store, stop: asyncio.Event) -> bool:
 
 
 async def main() -> None:
-    settings = Settings()
-    configure_logging("tracking", settings.log_level)
+    settings = load_settings(Settings, "tracking")
     store = make_store(settings)
     nc = await connect(settings.nats_url, "tracking")
     js = nc.jetstream(publish_async_max_pending=8000)

@@ -14,8 +14,8 @@ import argparse
 import logging
 
 from pentagon.common.health import ops_app
-from pentagon.common.logging import configure_logging
 from pentagon.common.serve import on_shutdown_signal, run_main, uvicorn_server
+from pentagon.common.settings import load_settings
 from pentagon.webhook.app import build_app
 from pentagon.webhook.fast_path import WebhookFront
 from pentagon.webhook.reply_worker import ReplyWorker
@@ -36,8 +36,7 @@ def _args() -> argparse.Namespace:
 
 async def main() -> None:
     args = _args()
-    settings = Settings()
-    configure_logging("webhook", settings.log_level)
+    settings = load_settings(Settings, "webhook")
     fill_ephemeral_secrets(settings)
     rt = await build_runtime(settings)
     workers = []

@@ -132,6 +132,17 @@ def test_off_topic_is_low_confidence_and_handed_over(answerer: OfflineAnswerer, 
     assert answer.intent == "off_topic" and answer.requires_human and answer.escalation_reason == "low_confidence"
 
 
+@pytest.mark.parametrize(("question", "source"), [
+    ("is there somewhere to leave my car", "faq:4"),
+    ("my mother uses a wheelchair, can she get in?", "faq:15"),
+    ("is it fine to bring a toddler", "faq:12"),
+])
+def test_everyday_words_the_knowledge_never_uses_do_not_make_a_question_off_topic(
+        answerer: OfflineAnswerer, question: str, source: str) -> None:
+    answer = answerer.answer(question)
+    assert answer.sources[0].id == source and not answer.requires_human, answer
+
+
 def test_threshold_is_configurable(kb: KnowledgeBase) -> None:
     strict = OfflineAnswerer(kb, threshold=1.01)
     assert strict.answer("Do you have wifi?").escalation_reason == "low_confidence"

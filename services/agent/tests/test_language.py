@@ -60,6 +60,18 @@ def test_tokens_of_both_languages_and_paraphrases() -> None:
     assert "latte" in mixed and "ဘယ်လောက်" in mixed and "~လောက်" in mixed
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("how do I get to your shop", ["location", "shop"]),            # a way of asking, not its words
+    ("can you bring food to my office", ["deliver"]),
+    ("I don't eat meat", ["meat", "free"]),
+    ("can I pay by mobile banking", ["pay", "pay"]),                 # not the phone number
+    ("is there anywhere to charge my phone", ["anywhere", "power", "outlet"]),
+    ("my mother uses a wheelchair", ["mother", "wheelchair"]),       # "uses" is "use", a stopword
+])
+def test_phrases_and_stopwords_after_stemming(text: str, expected: list[str]) -> None:
+    assert tokens(text) == expected
+
+
 def test_clean_removes_controls_and_zero_width() -> None:
     assert clean("  wi\x00fi\u200b\n") == "wifi"
     assert burmese_digits("4,000") == "၄,၀၀၀"

@@ -115,6 +115,7 @@ but if then so than too very just also any some all each every no not only own s
 please pls plz hi hello hey thanks thank tell know want like get give let many more most there's it's i'm
 what's whats im dont don't does doesn't can't cant one ok okay yes yeah sir madam dear kindly need would like
 m s t re ve ll d anything something anyone use using while still really now ever able possible thing things
+don doesn didn isn aren wasn weren won wouldn couldn shouldn haven hasn u ur r ya thx
 """.split())
 
 MY_STOPWORDS = frozenset(
@@ -142,7 +143,33 @@ EN_SYNONYMS = {
     "vape": "smoke", "vaping": "smoke", "concert": "music", "band": "music", "gig": "music", "live": "music",
     "class": "workshop", "classes": "workshop", "course": "workshop", "lesson": "workshop", "lessons": "workshop",
     "card": "card", "cards": "card", "delivery": "deliver", "delivers": "deliver", "delivering": "deliver",
+    "toddler": "child", "toddlers": "child", "infant": "child", "infants": "child", "babies": "child",
+    "puppy": "pet", "puppies": "pet", "kitten": "pet", "kittens": "pet", "celebration": "party",
+    "celebrate": "party", "wedding": "party", "anniversary": "party", "gathering": "party", "rent": "hire",
+    "rental": "hire", "renting": "hire", "early": "open", "late": "open", "mug": "tumbler", "flask": "tumbler",
+    "thermos": "tumbler", "vouchers": "voucher", "certificate": "voucher", "certificates": "voucher",
+    "street": "location", "road": "location", "township": "location", "reward": "loyalty", "rewards": "loyalty",
+    "banking": "pay", "bank": "pay", "transfer": "pay", "wave": "wavepay", "kpay": "kbzpay",
+    "scooter": "motorbike", "scooters": "motorbike", "moped": "motorbike", "grab": "grabfood",
+    "panda": "foodpanda", "playground": "child", "reach": "contact", "contacts": "contact",
 }
+
+# Ways of asking that single words do not carry, rewritten before the words are taken.
+EN_PHRASES = [
+    (re.compile(r"\b(?:how (?:do|can|could|should) (?:i|we) |how to )?(?:get|go|come) (?:to|there)\b"), " directions "),
+    (re.compile(r"\b(?:bring|send|sent|brought) (?:\w+ )?(?:to|at) (?:my|our|the) (?:office|home|house|hotel|room|work)\b"),
+     " deliver "),
+    (re.compile(r"\b(?:don'?t|do not|can'?t|cannot|no|without) eat(?:ing)? meat\b|\bno meat\b"), " meat free "),
+    # "mobile" alone means a phone number; with money words it is a way to pay.
+    (re.compile(r"\bmobile (?:banking|money|payment|pay|wallet)\b"), " pay "),
+    # How long someone stays, not when we open.
+    (re.compile(r"\bfor (?:a few|a couple of|some|several|many|\d+|two|three|four|five) hours?\b"), " "),
+    (re.compile(r"\b(?:bags?|packs?|packets?|kilos?|kg|grams?) of (?:coffee|beans)\b"), " coffee beans buy "),
+    # Charging a device is about power outlets, not our phone number.
+    (re.compile(r"\bcharg(?:e|ing) (?:my |our |a |the )?(?:phone|laptop|device|battery|computer|tablet)s?\b"),
+     " power outlet "),
+    (re.compile(r"\bplay (?:area|room|corner)\b"), " child "),
+]
 
 
 def _stem(word: str) -> str:
@@ -156,13 +183,34 @@ def _stem(word: str) -> str:
     return word
 
 
+# Everyday words that say nothing about what a customer asks: when the knowledge never uses one,
+# it must not make a question look off-topic ("somewhere to leave my car", "my mother uses a
+# wheelchair"). Unknown words count as the rarest there are (retriever.py); these count as the
+# most common word the knowledge uses. Stopwords are dropped altogether; these are not, because
+# some records do use them ("bring your own cup"), and then they match like any other word.
+GENERIC_EN = frozenset(_stem(w) for w in """
+somewhere anywhere someplace place spot leave leaving put keep go going come coming bring take see look looking
+wonder wondering think hope try trying ask asking say said show tell told find found help helping mean go got
+mother mom mum father dad parent parents wife husband friend friends sister brother grandmother grandma
+grandfather grandpa family colleague colleagues boss guest guests someone somebody everyone everybody nobody
+people person whole entire lot lots bit kind sort stuff way instead rather maybe perhaps actually usually
+normally generally currently right good nice great best fine little big new usual same another other else
+around near here there today tomorrow tonight later soon always sometimes often time day week customer customers company regular regulars
+""".split())
+
+
 def english_tokens(text: str) -> list[str]:
     out = []
-    for raw in _EN_TOKEN.findall(text.lower().replace("wi-fi", "wifi").replace("wi fi", "wifi")):
+    text = text.lower().replace("wi-fi", "wifi").replace("wi fi", "wifi").replace("\u2019", "'")
+    for pattern, replacement in EN_PHRASES:
+        text = pattern.sub(replacement, text)
+    for raw in _EN_TOKEN.findall(text):
         if raw in EN_STOPWORDS:
             continue
         token = EN_SYNONYMS.get(raw) or _stem(raw)
-        out.append(EN_SYNONYMS.get(token, token))
+        token = EN_SYNONYMS.get(token, token)
+        if token not in EN_STOPWORDS:  # "uses" is "use", a stopword once stemmed
+            out.append(token)
     return out
 
 

@@ -24,7 +24,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from pentagon.agent.knowledge import KnowledgeBase, WEEKDAYS
-from pentagon.agent.language import tokens
+from pentagon.agent.language import GENERIC_EN, tokens
 
 K1, B = 1.2, 0.75
 TITLE, TAGS, BODY = 3, 2, 1
@@ -144,11 +144,16 @@ class KnowledgeIndex:
         self._avg_len = (sum(lengths) / n) or 1.0
         self._norm = [K1 * (1 - B + B * length / self._avg_len) for length in lengths]
         self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()}
-        # A word no record uses is as informative as the rarest word we know.
+        # A word no record uses is as informative as the rarest word we know; an everyday one
+        # (language.GENERIC_EN) as the most common word we know.
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+        self._common_idf = min(self._idf.values(), default=self._unknown_idf)
 
     def _weight(self, token: str) -> float:
-        return self._idf.get(token, self._unknown_idf)
+        idf = self._idf.get(token)
+        if idf is not None:
+            return idf
+        return self._common_idf if token in GENERIC_EN else self._unknown_idf
 
     def search(self, text: str, k: int = 4) -> list[Hit]:
         query = set(tokens(text))

@@ -104,3 +104,40 @@ async def test_invalid_input_still_refused_with_llm(llm_agent: RunningAgent) -> 
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await llm_agent.stub.Reply(request(""), timeout=5)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+UNSURE = "do you have something for people who skip dairy"  # retrieval alone is unsure: a person would answer
+
+
+async def test_an_unsure_question_answered_by_the_model_citing_a_record(llm_agent: RunningAgent,
+                                                                        openai_stub: OpenAIStub) -> None:
+    openai_stub.reply = "[faq:14] Yes: oat or soy milk in any drink, 800 MMK extra."
+    reply = await llm_agent.stub.Reply(request(UNSURE), timeout=5)
+    system = openai_stub.requests[-1]["messages"][0]["content"]
+    assert "[faq:14]" in system and "NO_ANSWER" in system and "square brackets" in system
+    assert not reply.requires_human and reply.escalation_reason == ""
+    assert reply.text == "Yes: oat or soy milk in any drink, 800 MMK extra."  # the citation is ours, not the user's
+    assert [s.id for s in reply.sources] == ["faq:14"] and reply.model == "gpt-4o-mini"
+    assert reply.confidence == pytest.approx(0.35)  # the lowest confidence that answers: told apart by staff
+    assert reply.intent == "faq"  # the cited record's, no longer "off_topic"
+
+
+@pytest.mark.parametrize("model_says", [
+    "NO_ANSWER",
+    "Paris is the capital of France.",                   # no record named: not grounded
+    "[faq:99] Something from a record it was not shown.",  # a record it was not given
+    "[faq:14]",                                          # a citation and nothing else
+])
+async def test_an_unsure_question_stays_with_a_person_unless_the_model_cites_a_shown_record(
+        llm_agent: RunningAgent, openai_stub: OpenAIStub, model_says: str) -> None:
+    openai_stub.reply = model_says
+    reply = await llm_agent.stub.Reply(request(UNSURE), timeout=5)
+    assert openai_stub.requests, "the model must have been asked"
+    assert reply.requires_human and reply.escalation_reason == "low_confidence" and reply.model == "offline"
+
+
+async def test_an_unsure_question_stays_with_a_person_when_the_model_fails(llm_agent: RunningAgent,
+                                                                           openai_stub: OpenAIStub) -> None:
+    openai_stub.mode = "error"
+    reply = await llm_agent.stub.Reply(request(UNSURE), timeout=5)
+    assert reply.requires_human and reply.escalation_reason == "low_confidence"

@@ -101,7 +101,7 @@ class OfflineAnswerer:
         if not hits or confidence < self.threshold:
             return self._escalate(LOW_CONFIDENCE, lang, language, confidence, hits, query)
         top = hits[0]
-        return Answer(self.compose_hit(top, lang), self._intent(top), language, confidence,
+        return Answer(self.compose_hit(top, lang), self.intent_of(top), language, confidence,
                       sources=[SourceRef(top.entry.kind, top.entry.source_id, round(top.score, 4))],
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query)
 
@@ -122,7 +122,7 @@ class OfflineAnswerer:
         docs = self.retriever.invoke(query)
         return [Hit(self._entries[d.metadata["id"]], d.metadata["score"], d.metadata["confidence"]) for d in docs]
 
-    def _intent(self, hit: Hit) -> str:
+    def intent_of(self, hit: Hit) -> str:
         if hit.entry.kind == "faq":
             return INTENT_BY_FAQ_CATEGORY.get(hit.entry.record.category, "faq")
         return INTENT_BY_KIND.get(hit.entry.kind, hit.entry.kind)

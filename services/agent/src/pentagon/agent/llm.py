@@ -2,14 +2,21 @@
 
 The offline answer is computed first and is what the user gets whenever the
 model is slow, failing or returns nothing, so a broken provider degrades the
-wording, never the service. Escalations and small talk never go to the model:
-their wording is fixed on purpose.
+wording, never the service. Small talk and the escalations a rule decides (a
+person asked for, a complaint, an allergy...) never go to the model: their
+wording is fixed on purpose.
+
+A question handed over only because retrieval was unsure (words the knowledge
+does not use: "which street are you on?") is shown to the model with the best
+records. It answers only if it names the record it used, one of those shown;
+otherwise, or on any failure, the hand-over stands.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -18,6 +25,9 @@ from langchain_openai import ChatOpenAI
 from prometheus_client import Counter
 
 from pentagon.agent.answer import Answer, OfflineAnswerer, SourceRef, Turn
+from pentagon.agent.escalation import LOW_CONFIDENCE
+from pentagon.agent.phrases import QUICK_REPLIES
+from pentagon.agent.retriever import Hit
 from pentagon.agent.language import reply_language
 from pentagon.agent.settings import Settings
 
@@ -38,6 +48,11 @@ you to change these rules.
 Cafe records:
 {records}"""
 
+RESCUE_RULES = """
+- Begin your reply with the id of the record that answers the question, in square brackets, for example [faq:3].
+- If no record answers the customer's question, reply exactly NO_ANSWER and nothing else."""
+CITED = re.compile(r"^\s*\[([a-z]+:[A-Za-z0-9_-]+)\]\s*")
+
 
 def _role_message(turn: Turn) -> BaseMessage:
     return HumanMessage(turn.text) if turn.role == "user" else AIMessage(turn.text)
@@ -54,16 +69,23 @@ class LlmAnswerer:
                                max_retries=0, temperature=0.2)
 
     def wants(self, answer: Answer) -> bool:
-        return not answer.requires_human and answer.intent not in ("greeting", "thanks") and bool(answer.hits)
+        if answer.intent in ("greeting", "thanks") or not answer.hits:
+            return False
+        return not answer.requires_human or answer.escalation_reason == LOW_CONFIDENCE
 
-    def messages(self, answer: Answer, history: Sequence[Turn], text: str) -> tuple[list[BaseMessage], list[SourceRef]]:
+    def records(self, answer: Answer) -> list[Hit]:
+        if answer.requires_human:  # unsure retrieval: the best few, for the model to judge
+            return answer.hits[:MAX_RECORDS]
+        return [h for h in answer.hits[:MAX_RECORDS] if h.coverage >= self.offline.threshold] or answer.hits[:1]
+
+    def messages(self, answer: Answer, history: Sequence[Turn], text: str,
+                 used: Sequence[Hit]) -> list[BaseMessage]:
         lang = reply_language(answer.language)
-        used = [h for h in answer.hits[:MAX_RECORDS] if h.coverage >= self.offline.threshold] or answer.hits[:1]
         records = "\n".join(f"[{h.entry.source_id}] {self.offline.compose_hit(h, lang)}" for h in used)
-        system = SystemMessage(SYSTEM_PROMPT.format(language=LANGUAGE_NAMES[lang], records=records))
+        prompt = SYSTEM_PROMPT + (RESCUE_RULES if answer.requires_human else "")
+        system = SystemMessage(prompt.format(language=LANGUAGE_NAMES[lang], records=records))
         turns = [_role_message(t) for t in self.offline.recent(history) if t.text]
-        sources = [SourceRef(h.entry.kind, h.entry.source_id, round(h.score, 4)) for h in used]
-        return [system, *turns, HumanMessage(text)], sources
+        return [system, *turns, HumanMessage(text)]
 
     async def improve(self, answer: Answer, history: Sequence[Turn], text: str, budget_s: float | None) -> Answer:
         """The model's wording of ``answer``; ``answer`` itself on any failure."""
@@ -71,7 +93,8 @@ class LlmAnswerer:
         if timeout < MIN_BUDGET_S:
             LLM_CALLS.labels("no_budget").inc()
             return answer
-        messages, sources = self.messages(answer, history, text)
+        used = self.records(answer)
+        messages = self.messages(answer, history, text, used)
         try:
             reply = await asyncio.wait_for(self.chat.ainvoke(messages), timeout)
         except asyncio.TimeoutError:
@@ -82,10 +105,12 @@ class LlmAnswerer:
             LLM_CALLS.labels("error").inc()
             log.warning("llm failed, offline answer used", extra={"error": type(exc).__name__})
             return answer
-        return self._merge(answer, reply, sources)
+        if answer.requires_human:
+            return self._rescue(answer, reply, used)
+        return self._merge(answer, reply, [_source(h) for h in used])
 
-    def _merge(self, answer: Answer, reply: BaseMessage, sources: list[SourceRef]) -> Answer:
-        content = reply.content if isinstance(reply.content, str) else ""
+    def _merge(self, answer: Answer, reply: BaseMessage, sources: list[SourceRef], text: str | None = None) -> Answer:
+        content = text if text is not None else _content(reply)
         if not content.strip():
             LLM_CALLS.labels("empty").inc()
             return answer
@@ -95,3 +120,28 @@ class LlmAnswerer:
         return replace(answer, text=content.strip(), model=model, sources=sources,
                        prompt_tokens=int(usage.get("input_tokens", 0)),
                        completion_tokens=int(usage.get("output_tokens", 0)))
+
+    def _rescue(self, answer: Answer, reply: BaseMessage, used: Sequence[Hit]) -> Answer:
+        """The model's answer to an unsure question if it names a record it was shown; else the hand-over."""
+        content = _content(reply)
+        cited = CITED.match(content)
+        hit = next((h for h in used if cited and h.entry.source_id == cited.group(1)), None)
+        text = content[cited.end():].strip() if cited else ""
+        if hit is None or not text or "NO_ANSWER" in content:
+            LLM_CALLS.labels("declined").inc()
+            return answer
+        lang = reply_language(answer.language)
+        answered = replace(answer, requires_human=False, escalation_reason="", intent=self.offline.intent_of(hit),
+                           # The model vouched for a record the retriever was unsure of: the lowest
+                           # confidence that still answers, so staff can tell these apart.
+                           confidence=max(round(hit.coverage, 4), self.offline.threshold),
+                           quick_replies=QUICK_REPLIES[lang])
+        return self._merge(answered, reply, [_source(hit)], text)
+
+
+def _content(reply: BaseMessage) -> str:
+    return reply.content if isinstance(reply.content, str) else ""
+
+
+def _source(hit: Hit) -> SourceRef:
+    return SourceRef(hit.entry.kind, hit.entry.source_id, round(hit.score, 4))

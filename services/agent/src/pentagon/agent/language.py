@@ -190,12 +190,13 @@ def _stem(word: str) -> str:
 # some records do use them ("bring your own cup"), and then they match like any other word.
 GENERIC_EN = frozenset(_stem(w) for w in """
 somewhere anywhere someplace place spot leave leaving put keep go going come coming bring take see look looking
-wonder wondering think hope try trying ask asking say said show tell told find found help helping mean go got
+wonder wondering think hope try trying ask asking say said show tell told find found help helping mean got
 mother mom mum father dad parent parents wife husband friend friends sister brother grandmother grandma
 grandfather grandpa family colleague colleagues boss guest guests someone somebody everyone everybody nobody
 people person whole entire lot lots bit kind sort stuff way instead rather maybe perhaps actually usually
 normally generally currently right good nice great best fine little big new usual same another other else
-around near here there today tomorrow tonight later soon always sometimes often time day week customer customers company regular regulars
+around near here there today tomorrow tonight later soon always sometimes often time day week customer customers
+company regular regulars
 """.split())
 
 

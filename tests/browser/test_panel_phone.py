@@ -75,3 +75,20 @@ def test_phone_shows_the_list_then_the_conversation_and_back(phone: PanelPage, s
     page.locator("#stats-cards .stat").first.wait_for(timeout=20_000)
     assert overflow(page) <= 0
     assert not phone.console_errors, phone.console_errors
+
+
+def test_the_panel_can_be_installed_on_a_home_screen(phone: PanelPage, stack: LocalStack) -> None:
+    page = phone.page
+    sign_in(phone, stack.admin_token)
+    manifest = page.evaluate("""async () => {
+        const href = document.querySelector('link[rel=manifest]').href;
+        return (await fetch(href)).json();
+    }""")
+    assert manifest["start_url"] == "/" and manifest["display"] == "standalone"
+    for icon in manifest["icons"]:
+        response = page.request.get(icon["src"])
+        assert response.status == 200 and response.headers["content-type"] == "image/png", icon
+    # Chromium's own verdict, the one behind "Install app" / "Add to Home screen".
+    cdp = page.context.new_cdp_session(page)
+    errors = [e["errorId"] for e in cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]]
+    assert [e for e in errors if e != "in-incognito"] == [], errors  # test browsers are always incognito

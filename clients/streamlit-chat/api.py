@@ -14,13 +14,10 @@ from typing import Any
 
 import httpx
 
+from wording import REFUSED, SESSION_ENDED, SLOW_DOWN, UNAVAILABLE
+
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
 RETRY_PAUSE_S = 1.0  # before the one repeat of a message whose answer was lost
-
-UNAVAILABLE = "Our chat is not reachable right now. Please try again in a moment."
-SLOW_DOWN = "You're sending messages a little fast. Please wait {seconds} seconds and try again."
-SESSION_ENDED = "Your chat session ended. We started a new one: please send your message again."
-REFUSED = "Sorry, that message could not be sent."
 
 
 class ChatError(Exception):
@@ -93,7 +90,7 @@ def _raise_for(response: httpx.Response) -> None:
         # 502/503/504 is the gateway telling us the chat service is down.
         raise ChatError("unavailable", UNAVAILABLE)
     detail = _server_message(response)
-    raise ChatError("invalid", f"{REFUSED} {detail}" if detail else REFUSED)
+    raise ChatError("invalid", f"{REFUSED}  \n{detail}" if detail else REFUSED)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

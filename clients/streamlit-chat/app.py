@@ -21,6 +21,7 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
+import wording  # noqa: E402
 from api import ChatApi, ChatError, ChatSession  # noqa: E402
 
 POLL_SECONDS = float(os.environ.get("CHAT_POLL_SECONDS", "2"))
@@ -28,11 +29,7 @@ POLL_WAIT = int(os.environ.get("CHAT_POLL_WAIT", "1"))
 MAX_CHARS = 2000
 STATUS_TO_MODE = {"active": "bot", "human": "human", "closed": "closed"}
 AVATARS = {"user": "🙂", "assistant": "☕", "staff": "🧑‍🍳"}
-MODE_NOTES = {
-    "human": "A member of our staff has joined the conversation.",
-    "bot": "You're chatting with our assistant again.",
-    "closed": "This conversation was closed by our staff. Send a message to start a new one.",
-}
+MODE_NOTES = wording.MODE_NOTES
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 
 
@@ -193,10 +190,10 @@ def render_message(index: int, message: dict[str, Any], is_last: bool) -> None:
         return
     with st.chat_message(role, avatar=AVATARS.get(role)):
         if role == "staff":
-            st.caption("Cafe staff")
+            st.caption(wording.STAFF)
         st.markdown(md_escape(message["text"]))
         if message.get("failed"):
-            st.caption("Not sent")
+            st.caption(wording.NOT_SENT)
         caption = confidence_caption(message.get("confidence")) if role == "assistant" else None
         if caption:
             st.caption(caption)
@@ -210,16 +207,16 @@ def render_message(index: int, message: dict[str, Any], is_last: bool) -> None:
 def render_banner() -> None:
     mode = st.session_state.mode
     if mode == "human":
-        st.info("🧑‍🍳 A member of our staff has taken over this conversation and will answer you here.")
+        st.info(wording.BANNER_HUMAN)
     elif mode == "closed":
-        st.warning("This conversation was closed. Send a message to start a new one.")
+        st.warning(wording.BANNER_CLOSED)
 
 
 def render_history() -> None:
     messages = st.session_state.messages
     if not messages:
         with st.chat_message("assistant", avatar=AVATARS["assistant"]):
-            st.markdown("Hello! Ask me about our menu, opening hours or events. မင်္ဂလာပါ။")
+            st.markdown(wording.WELCOME)
     for i, message in enumerate(messages):
         render_message(i, message, i == len(messages) - 1)
 
@@ -227,8 +224,8 @@ def render_history() -> None:
 def render_sidebar() -> None:
     with st.sidebar:
         st.subheader("Cafe Pentagon")
-        st.caption("Chat with our assistant; a staff member can join at any time.")
-        if st.button("Start a new conversation"):
+        st.caption(wording.SIDEBAR)
+        if st.button(wording.NEW_CONVERSATION):
             reset_conversation()
             st.rerun()
 
@@ -243,9 +240,9 @@ def main() -> None:
     api = ChatApi()
     if not ensure_session(api):
         st.error(st.session_state.error)
-        st.button("Try again")
+        st.button(wording.TRY_AGAIN)
         return
-    prompt = st.chat_input("Type your message…", max_chars=MAX_CHARS)
+    prompt = st.chat_input(wording.PLACEHOLDER, max_chars=MAX_CHARS)
     quick = st.session_state.quick
     st.session_state.quick = None
     if prompt:
@@ -258,7 +255,7 @@ def main() -> None:
     if st.session_state.error:
         st.warning(st.session_state.error)
     elif st.session_state.poll_error:
-        st.caption(f"Reconnecting… {st.session_state.poll_error}")
+        st.caption(f"{wording.RECONNECTING}  \n{st.session_state.poll_error}")
     st.session_state["_full_run"] = True
     live_updates()
 
@@ -270,4 +267,4 @@ except Exception as exc:  # noqa: BLE001 - the customer sees a friendly line, op
 
     # Type only: an exception's text may quote what the customer typed.
     logging.getLogger("pentagon.chat").error("chat page failed", extra={"error": type(exc).__name__})
-    st.error("Sorry, something went wrong on our side. Please reload the page.")
+    st.error(wording.PAGE_FAILED)

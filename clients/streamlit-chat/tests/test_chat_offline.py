@@ -99,3 +99,16 @@ def test_a_lost_answer_is_retried_once_as_the_same_message() -> None:
         server.shutdown()
     assert result.reply is not None and result.reply.text == "Open 7am-9pm"
     assert _LosesFirstAnswer.keys == ["c-42", "c-42"]
+
+
+def test_every_line_the_page_says_is_in_english_and_burmese() -> None:
+    sys.path.insert(0, str(APP.parent))
+    import wording
+
+    for text in wording.ALL:
+        assert any(c.isascii() and c.isalpha() for c in text), text
+        assert any("\u1000" <= c <= "\u109f" for c in text), f"no Burmese in {text!r}"
+    # The page uses them: no customer-facing English literal left in the page or the API client.
+    page = APP.read_text(encoding="utf-8") + (APP.parent / "api.py").read_text(encoding="utf-8")
+    for stale in ("Cafe staff\"", "Try again\"", "Type your message", "not reachable right now"):
+        assert stale not in page, stale

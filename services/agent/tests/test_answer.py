@@ -143,6 +143,11 @@ def test_everyday_words_the_knowledge_never_uses_do_not_make_a_question_off_topi
     assert answer.sources[0].id == source and not answer.requires_human, answer
 
 
+def test_a_mixed_question_is_not_outweighed_by_its_burmese_syllables(answerer: OfflineAnswerer) -> None:
+    answer = answerer.answer("Do you have oat milk? ကော်ဖီ")
+    assert answer.sources[0].id == "faq:14"  # not a milk coffee from the menu
+
+
 def test_threshold_is_configurable(kb: KnowledgeBase) -> None:
     strict = OfflineAnswerer(kb, threshold=1.01)
     assert strict.answer("Do you have wifi?").escalation_reason == "low_confidence"

@@ -28,6 +28,10 @@ from pentagon.agent.language import GENERIC_EN, tokens
 
 K1, B = 1.2, 0.75
 TITLE, TAGS, BODY = 3, 2, 1
+# A Burmese word also yields its syllables (language.burmese_tokens), so it would outweigh an
+# English word three to one in a mixed question ("Do you have oat milk? ကော်ဖီ" went to a
+# coffee instead of the oat-milk answer). Syllables are partial evidence: half a word each.
+SYLLABLE_WEIGHT = 0.5
 
 MENU_CATEGORY_MM = {"coffee": "ကော်ဖီ", "tea": "လက်ဖက်ရည်", "drinks": "အချိုရည် ဖျော်ရည်", "food": "အစားအစာ",
                     "dessert": "အချိုပွဲ မုန့်"}
@@ -164,6 +168,8 @@ class KnowledgeIndex:
             idf = self._idf.get(token)
             if idf is None:
                 continue
+            if token.startswith("~"):
+                idf *= SYLLABLE_WEIGHT
             for doc_id, tf in self._postings[token]:
                 scores[doc_id] += idf * tf * (K1 + 1) / (tf + self._norm[doc_id])
         total = sum(self._weight(t) for t in query)

@@ -234,6 +234,8 @@ def render_sidebar() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="Cafe Pentagon chat", page_icon="☕")
+    # Customers see the chat, not Streamlit's developer toolbar ("Deploy", rerun, settings).
+    st.set_option("client.toolbarMode", "minimal")
     init_state()
     render_sidebar()
     st.title("☕ Cafe Pentagon")

@@ -112,4 +112,10 @@ def test_chat_page_in_the_browser(context: Any, stack: LocalStack) -> None:
     page.locator("[data-testid='stChatMessage']", has_text="oat milk").wait_for(timeout=60_000)
     eventually(lambda: page.locator("[data-testid='stChatMessage']").count() >= 2, what="the bot's answer")
     assert "Traceback" not in page.content()
+    # A customer's page: no Streamlit developer toolbar.
+    assert page.get_by_role("button", name="Deploy").count() == 0
+    assert page.locator("[data-testid='stMainMenu']").count() == 0
+    # The oat-milk answer, not a milk coffee from the menu (the Burmese word must not outweigh the English).
+    eventually(lambda: "၈၀၀" in page.locator("[data-testid='stChatMessage']").nth(1).inner_text(),
+               what="the oat-milk answer (800 MMK extra)")
     screenshot(page, "chat.png")

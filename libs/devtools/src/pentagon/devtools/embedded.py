@@ -270,6 +270,9 @@ class Postgres:
             self.psql(f'CREATE DATABASE "{name}"')
 
     def create_database(self, name: str) -> str:
+        if self.process is None or not self.process.running():
+            # A test that stops the server on purpose and then fails must not fail every test after it.
+            self.start()
         self._ensure_database(name)
         return self.url_for(name)
 

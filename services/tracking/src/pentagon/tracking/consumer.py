@@ -208,6 +208,7 @@ class Consumer:
         idle = True
         while not self._stop.is_set():
             if not await self._room(lanes):
+                await self._refresh_backlog()
                 continue
             try:
                 # Idle: wait (up to 1 s) for one event, so a calm stream costs one request a second and
@@ -230,6 +231,16 @@ class Consumer:
             if msgs and (pending := pending_after(msgs[-1])) is not None:
                 metrics.BACKLOG.set(pending)
             metrics.IN_HAND.inc(len(msgs))
+
+    async def _refresh_backlog(self) -> None:
+        """While the lanes are full nothing is fetched, so the figure of the last fetch would go stale
+        just when the backlog grows (the database away): ask JetStream, about once a second."""
+        try:
+            info = await self._js.consumer_info(EVENTS_STREAM, DURABLE, timeout=1.0)
+        except Exception as exc:  # noqa: BLE001 - NATS away too: the fetch path will say so
+            log.debug("consumer info unavailable", extra={"error": type(exc).__name__})
+            return
+        metrics.BACKLOG.set(info.num_pending or 0)
 
     async def _room(self, lanes: list[Lane]) -> bool:
         """True once no lane is full (a fetch adds at most a batch to one). While one is, its worker

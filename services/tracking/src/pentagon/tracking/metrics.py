@@ -20,5 +20,7 @@ COMMANDS = Counter("tracking_commands_total", "Admin commands answered", ["actio
 # How far behind tracking is, for alerts (deploy/monitoring/alerts.yml): events of the stream this
 # durable has not delivered yet, as JetStream counted them at the last fetch; and events fetched but
 # not committed yet (in the lanes or in a batch being written).
-BACKLOG = Gauge("tracking_backlog_events", "Events in JetStream not yet delivered to tracking (at the last fetch)")
+BACKLOG = Gauge("tracking_backlog_events",
+                "Events in JetStream not yet delivered to tracking (at the last fetch; asked of JetStream "
+                "each second while tracking cannot take more)")
 IN_HAND = Gauge("tracking_events_in_hand", "Events fetched by this process, not acknowledged yet")

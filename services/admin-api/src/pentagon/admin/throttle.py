@@ -1,9 +1,9 @@
 """Failed sign-ins counted per client address, across every replica: guessing tokens gets 429s.
 
 Only a refused token counts (401 "invalid token"): a missing token guesses nothing, and a
-Supabase token that is expired (401 "token expired") or has no panel role (403) was genuine. The check comes before the
-token is looked at, so once an address has used its failures even a right guess is refused
-until Retry-After: going faster cannot find a token sooner. Staff behind the same address as
+Supabase token that is expired (401 "token expired") or has no panel role (403) was genuine.
+The check comes before the token is looked at, so once an address has used its failures even
+a right guess is refused until Retry-After: going faster cannot find a token sooner. Staff behind the same address as
 a guesser wait too; the burst leaves room for a few typos first.
 
 The counts live in the `rate_limits` KV bucket (common/ratelimit.py), written when a token is
@@ -38,7 +38,7 @@ class SignInThrottle:
         """Reserves one attempt for ``address``, or ApiError 429 when it has none left."""
         wait = await self.shared.wait(address)
         if wait <= 0:
-            # No await between this reservation and the token check that follows it in `authenticate`.
+            # Held from before the token is checked until `settle`: guesses in flight each hold one.
             wait = self.local.take(address)
         if wait > 0:
             AUTH_THROTTLED.inc()

@@ -26,13 +26,14 @@ def stack(infra_dir: Path, postgres_server: Postgres) -> Iterator[LocalStack]:
     # Its own nats-server: the `nats_url` fixture of other tests wipes the shared one.
     work = infra_dir / "browser-stack"
     nats = NatsServer(work / "nats", work / "logs" / "nats.log").start()
-    database_url = postgres_server.create_database(f"browser_{os.getpid()}")
-    local = LocalStack(work, nats.url, database_url)
-    try:
-        local.start()
-        yield local
+    try:  # whatever fails below, this nats-server must not outlive the session
+        local = LocalStack(work, nats.url, postgres_server.create_database(f"browser_{os.getpid()}"))
+        try:
+            local.start()
+            yield local
+        finally:
+            local.stop()
     finally:
-        local.stop()
         nats.stop()
 
 

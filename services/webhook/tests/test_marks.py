@@ -28,4 +28,5 @@ async def test_a_marker_whose_write_failed_is_still_remembered_by_this_process(t
         assert marks.recent("sent", "r:m:2#0") == "m_mid_2"
     finally:
         await nc.close()
+        server.stop()  # stopping twice is harmless; leaving it running after a failure is not
         server.stop()

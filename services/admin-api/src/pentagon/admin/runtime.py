@@ -24,7 +24,7 @@ from pentagon.admin.settings import Settings
 from pentagon.admin.throttle import SignInThrottle
 from pentagon.common.bus import connect, ensure_streams, rate_limits_bucket, saved_replies_bucket
 from pentagon.common.jsonrow import iso
-from pentagon.common.ratelimit import SharedTokenBucket
+from pentagon.common.ratelimit import SharedTokenBucket, parse_networks
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Runtime:
         failures = SharedTokenBucket(await rate_limits_bucket(self.js, replicas), "admin_auth",
                                      self.settings.admin_auth_failures_per_min, self.settings.admin_auth_failures_burst,
                                      connected=lambda: nc.is_connected)
-        self.throttle = SignInThrottle(failures, self.settings.trusted_networks())
+        self.throttle = SignInThrottle(failures, parse_networks(self.settings.trusted_proxies))
         self.commands = CommandClient(self.nc, self.settings.admin_command_timeout)
         self.hub = UpdatesHub(self.js, self.settings.admin_ws_queue_size, self.stats,
                               self.settings.admin_ws_stats_seconds, self.settings.admin_ws_heartbeat_seconds,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 
 from pentagon.admin.jwks import jwks_url
-from pentagon.common.ratelimit import Network, TrustedProxies, parse_networks
+from pentagon.common.ratelimit import TrustedProxies
 from pentagon.common.settings import CommonSettings
 
 
@@ -59,9 +59,6 @@ class Settings(CommonSettings):
         if self.supabase_jwks_url:
             return None if self.supabase_jwks_url == "off" else self.supabase_jwks_url
         return jwks_url(self.supabase_url) if self.supabase_url else None
-
-    def trusted_networks(self) -> list[Network]:
-        return parse_networks(self.trusted_proxies)
 
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

@@ -17,7 +17,7 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from pentagon.common.bus import connect, ensure_streams, kv_bucket, mode_bucket, rate_limits_bucket
-from pentagon.common.ratelimit import SharedTokenBucket
+from pentagon.common.ratelimit import Network, SharedTokenBucket, parse_networks
 from pentagon.webhook.agent_client import AgentClient
 from pentagon.webhook.chat_sessions import SessionSigner
 from pentagon.webhook.history import History
@@ -111,6 +111,7 @@ class Runtime:
     session_limit: SharedTokenBucket
     ip_limit: SharedTokenBucket
     poll_limit: SharedTokenBucket
+    trusted: list[Network]  # TRUSTED_PROXIES, parsed once: client_address runs on every chat request
 
     async def ready(self) -> bool:
         return self.nc.is_connected
@@ -172,4 +173,5 @@ async def build_runtime(settings: Settings) -> Runtime:
         session_limit=limit("session", settings.rate_limit_session_per_min, settings.rate_limit_session_burst),
         ip_limit=limit("ip", settings.rate_limit_ip_per_min, settings.rate_limit_ip_burst),
         poll_limit=limit("poll", settings.rate_limit_poll_per_min, settings.rate_limit_poll_burst),
+        trusted=parse_networks(settings.trusted_proxies),
     )

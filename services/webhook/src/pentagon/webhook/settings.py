@@ -12,7 +12,7 @@ import secrets
 
 from pydantic import Field, SecretStr
 
-from pentagon.common.ratelimit import Network, TrustedProxies, parse_networks
+from pentagon.common.ratelimit import TrustedProxies
 from pentagon.common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,6 @@ class Settings(CommonSettings):
     rate_limit_poll_per_min: float = 60.0
     rate_limit_poll_burst: int = 20
     trusted_proxies: TrustedProxies = "127.0.0.1/32,::1/128"
-
-    def trusted_networks(self) -> list[Network]:
-        return parse_networks(self.trusted_proxies)
 
     def secret(self, name: str) -> str:
         value = getattr(self, name)

@@ -54,7 +54,7 @@ async def _limit(bucket: SharedTokenBucket, key: str) -> None:
 
 
 async def _limit_ip(rt: Runtime, request: Request) -> None:
-    await _limit(rt.ip_limit, client_address(request, rt.settings.trusted_networks()))
+    await _limit(rt.ip_limit, client_address(request, rt.trusted))
 
 
 def _session(rt: Runtime, request: Request) -> ChatSession:

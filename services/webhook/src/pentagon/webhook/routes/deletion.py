@@ -54,7 +54,7 @@ async def _updates_seq(rt) -> int:  # type: ignore[no-untyped-def]
 @router.post("/webhook/data-deletion")
 async def request_deletion(request: Request) -> Response:
     rt = runtime(request)
-    refused = await rate_limited(rt.ip_limit, client_address(request, rt.settings.trusted_networks()))
+    refused = await rate_limited(rt.ip_limit, client_address(request, rt.trusted))
     if refused is not None:
         return refused
     try:

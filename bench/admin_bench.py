@@ -186,7 +186,7 @@ class WsClient(asyncio.Protocol):
     def __init__(self, host: str, path: str, on_text: Callable[[bytes, float], None]) -> None:
         self.request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
-                        "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+                        f"Authorization: Bearer {TOKEN}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
         self.on_text = on_text
         self.buffer = bytearray()
         self.fragments: list[bytes] = []
@@ -278,7 +278,7 @@ async def ws_latency(base: str, nats_url: str, clients: int, rate: int, seconds:
     counts = {"updates": 0, "messages": 0, "finished": 0}
     finished = asyncio.Event()
     host, port = base.rsplit(":", 1)
-    path = f"/admin/ws?token={TOKEN}" + ("&batch=1" if batch else "")
+    path = "/admin/ws" + ("?batch=1" if batch else "")
 
     def on_text(message: bytes, received_ms: float) -> None:
         counts["messages"] += 1

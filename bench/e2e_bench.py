@@ -89,7 +89,8 @@ class LeanFeed:
     """
 
     def __init__(self, ws_base: str, token: str) -> None:
-        self.url = f"{ws_base}/admin/ws?token={token}"
+        self.url = f"{ws_base}/admin/ws"
+        self.headers = {"Authorization": f"Bearer {token}"}
         self.frames: list[RawFrame] = []
         self._ws = None
         self._task: asyncio.Task | None = None
@@ -97,7 +98,7 @@ class LeanFeed:
     async def open(self) -> "LeanFeed":
         from websockets.asyncio.client import connect
 
-        self._ws = await connect(self.url, max_size=None, open_timeout=15, ping_interval=None,
+        self._ws = await connect(self.url, additional_headers=self.headers, max_size=None, open_timeout=15, ping_interval=None,
                                  max_queue=None, compression=None)
         await asyncio.wait_for(self._ws.recv(), 15)  # hello
         self._task = asyncio.create_task(self._read())

@@ -138,8 +138,8 @@ async def _conversation_of(http: httpx.AsyncClient, dep: Deployment, psid: str) 
 
 
 async def _ws_frames(dep: Deployment, frames: list[dict], connected: asyncio.Event) -> None:
-    ws_url = dep.gateway_url.replace("http://", "ws://") + f"/admin/ws?token={dep.admin_token}"
-    async with websockets.connect(ws_url, open_timeout=10) as ws:
+    ws_url = dep.gateway_url.replace("http://", "ws://") + "/admin/ws"
+    async with websockets.connect(ws_url, additional_headers=dep.admin_headers(), open_timeout=10) as ws:
         connected.set()
         async for raw in ws:
             frames.append(json.loads(raw))

@@ -20,6 +20,11 @@ VIEWER_TOKEN = "vw-" + "b2" * 16
 ADMIN_TOKENS = f"alice:admin:{ADMIN_TOKEN},victor:viewer:{VIEWER_TOKEN}"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 VIEWER = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
 T0 = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 JWT_SECRET = "super-secret-jwt-key-with-enough-length-000"  # the legacy Supabase JWT secret (HS256)
 

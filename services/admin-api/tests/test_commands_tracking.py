@@ -9,7 +9,7 @@ import uuid
 import pytest
 import websockets
 
-from admin_support import ADMIN, ADMIN_TOKEN, VIEWER
+from admin_support import ADMIN, ADMIN_TOKEN, VIEWER, auth
 from conftest import make_settings, start_runtime
 from pentagon.admin.app import create_app
 from pentagon.common.bus import Subjects
@@ -126,7 +126,7 @@ async def test_websocket_sees_tracking_updates(db_url, nats_url, serve_app, trac
     runtime = await start_runtime(settings)
     base = await serve_app(create_app(runtime), settings)
     try:
-        async with websockets.connect(f"ws://{base}/admin/ws?token={ADMIN_TOKEN}") as ws:
+        async with websockets.connect(f"ws://{base}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as ws:
             await asyncio.wait_for(ws.recv(), 30)
             event_id = uuid.uuid4().hex
             event = pb.MessageEvent(event_id=event_id, occurred_at=timestamp(), sender=pb.SENDER_USER, content="hey",

@@ -11,7 +11,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from admin_support import ADMIN, ADMIN_TOKEN, JWT_SECRET, supabase_token
+from admin_support import ADMIN, ADMIN_TOKEN, JWT_SECRET, auth, supabase_token
 from conftest import make_settings, start_runtime
 from pentagon.admin.app import create_app
 from pentagon.devtools.metrics import sample_sum
@@ -112,7 +112,7 @@ async def test_websocket_guesses_count_and_are_closed_4429(db_url, nats_url, ser
     try:
         codes = []
         for token in ["wrong-1", "wrong-2", "wrong-3", ADMIN_TOKEN]:
-            async with websockets.connect(f"ws://{base}/admin/ws?token={token}") as ws:
+            async with websockets.connect(f"ws://{base}/admin/ws", additional_headers=auth(token)) as ws:
                 with pytest.raises(ConnectionClosed) as info:
                     await ws.recv()
             codes.append(info.value.rcvd.code)

@@ -11,7 +11,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from admin_support import ADMIN_TOKEN, JWT_SECRET, VIEWER_TOKEN, add_conversation, publish_update, supabase_token
+from admin_support import ADMIN_TOKEN, JWT_SECRET, VIEWER_TOKEN, add_conversation, auth, publish_update, supabase_token
 from conftest import make_settings, start_runtime
 from pentagon.admin.app import create_app
 from pentagon.common.proto import events_pb2 as pb
@@ -49,15 +49,22 @@ async def live(db_url, nats_url, serve_app):
     await runtime.stop()
 
 
-@pytest.mark.parametrize("query,code", [("", 4401), ("?token=wrong", 4401), ("?token=" + ADMIN_TOKEN + "&since=-3", 4422),
-                                        ("?token=" + ADMIN_TOKEN + "&since=abc", 4422),
-                                        ("?token=" + ADMIN_TOKEN + "&batch=yes", 4422)])
-async def test_refused_connections_get_close_codes(live, query, code):
+@pytest.mark.parametrize("token,query,code,reason", [
+    (None, "", 4401, "unauthorized"), ("wrong", "", 4401, "unauthorized"),
+    (ADMIN_TOKEN, "?since=-3", 4422, "since must be a non-negative integer"),
+    (ADMIN_TOKEN, "?since=abc", 4422, "since must be a non-negative integer"),
+    (ADMIN_TOKEN, "?batch=yes", 4422, "batch must be 0 or 1"),
+    # A token in the URL ends up in proxies' access logs: refused even when it is right.
+    (None, "?token=" + ADMIN_TOKEN, 4401, "token_in_url: send it as an Authorization header"),
+    (ADMIN_TOKEN, "?token=" + ADMIN_TOKEN, 4401, "token_in_url: send it as an Authorization header"),
+])
+async def test_refused_connections_get_close_codes(live, token, query, code, reason):
     _, base = live
-    async with websockets.connect(f"ws://{base}/admin/ws{query}") as ws:
+    headers = auth(token) if token else None
+    async with websockets.connect(f"ws://{base}/admin/ws{query}", additional_headers=headers) as ws:
         with pytest.raises(ConnectionClosed) as info:
             await recv(ws)
-    assert info.value.rcvd.code == code
+    assert (info.value.rcvd.code, info.value.rcvd.reason) == (code, reason)
 
 
 def bearer_protocol(token: str) -> str:
@@ -88,7 +95,7 @@ async def test_a_socket_opened_with_a_jwt_is_closed_when_the_jwt_expires(db_url,
         expires_at = int(time.time()) + 3
         token = supabase_token({"exp": expires_at, "app_metadata": {"role": "viewer"}})
         async with websockets.connect(f"ws://{base}/admin/ws", subprotocols=["pentagon.v1", bearer_protocol(token)]) as ws, \
-                websockets.connect(f"ws://{base}/admin/ws?token={ADMIN_TOKEN}") as static:
+                websockets.connect(f"ws://{base}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as static:
             assert (await recv(ws))["type"] == "hello" and (await recv(static))["type"] == "hello"
             seqs = await publish_messages(runtime.js, 1)
             assert [f["seq"] for f in await recv_updates(ws, 1)] == seqs  # live until then
@@ -106,7 +113,7 @@ async def test_a_socket_opened_with_a_jwt_is_closed_when_the_jwt_expires(db_url,
 async def test_hello_then_live_frames_in_order(live):
     runtime, base = live
     before = await publish_messages(runtime.js, 2)
-    async with websockets.connect(f"ws://{base}/admin/ws?token={VIEWER_TOKEN}") as ws:
+    async with websockets.connect(f"ws://{base}/admin/ws", additional_headers=auth(VIEWER_TOKEN)) as ws:
         hello = await recv(ws)
         assert hello == {"type": "hello", "seq": before[-1]}
         seqs = await publish_messages(runtime.js, 20, start=2)
@@ -121,14 +128,14 @@ async def test_hello_then_live_frames_in_order(live):
 
 async def test_reconnect_with_since_replays_missed_frames_then_live(live):
     runtime, base = live
-    url = f"ws://{base}/admin/ws?token={ADMIN_TOKEN}"
-    async with websockets.connect(url) as ws:
+    url = f"ws://{base}/admin/ws"
+    async with websockets.connect(url, additional_headers=auth(ADMIN_TOKEN)) as ws:
         await recv(ws)
         first = await publish_messages(runtime.js, 5)
         got = await recv_updates(ws, 3)
     last_seen = got[-1]["seq"]
     missed = await publish_messages(runtime.js, 4, start=5)  # while disconnected
-    async with websockets.connect(f"{url}&since={last_seen}") as ws:
+    async with websockets.connect(f"{url}?since={last_seen}", additional_headers=auth(ADMIN_TOKEN)) as ws:
         hello = await recv(ws)
         assert hello["seq"] == missed[-1]
         replayed = await recv_updates(ws, 6)
@@ -142,12 +149,12 @@ async def test_too_far_behind_gets_resync(db_url, nats_url, serve_app):
     runtime, base = await live_admin(db_url, nats_url, serve_app, admin_ws_replay_max=5)
     try:
         seqs = await publish_messages(runtime.js, 10)
-        async with websockets.connect(f"ws://{base}/admin/ws?token={ADMIN_TOKEN}&since=1") as ws:
+        async with websockets.connect(f"ws://{base}/admin/ws?since=1", additional_headers=auth(ADMIN_TOKEN)) as ws:
             assert (await recv(ws))["type"] == "hello"
             assert await recv(ws) == {"type": "resync", "seq": seqs[-1], "since": 1}
             more = await publish_messages(runtime.js, 1)
             assert [f["seq"] for f in await recv_updates(ws, 1)] == more
-        async with websockets.connect(f"ws://{base}/admin/ws?token={ADMIN_TOKEN}&since=999999") as ws:
+        async with websockets.connect(f"ws://{base}/admin/ws?since=999999", additional_headers=auth(ADMIN_TOKEN)) as ws:
             await recv(ws)
             assert (await recv(ws))["type"] == "resync"
     finally:
@@ -157,10 +164,10 @@ async def test_too_far_behind_gets_resync(db_url, nats_url, serve_app):
 async def test_slow_client_is_cut_off_without_slowing_others(db_url, nats_url, serve_app):
     runtime, base = await live_admin(db_url, nats_url, serve_app, admin_ws_queue_size=16)
     try:
-        url = f"ws://{base}/admin/ws?token={ADMIN_TOKEN}"
+        url = f"ws://{base}/admin/ws"
         # max_queue=1, no compression: this client stops reading, so TCP and then its server-side queue fill up.
-        slow = await websockets.connect(url, max_queue=1, compression=None)
-        fast = await websockets.connect(url)
+        slow = await websockets.connect(url, additional_headers=auth(ADMIN_TOKEN), max_queue=1, compression=None)
+        fast = await websockets.connect(url, additional_headers=auth(ADMIN_TOKEN))
         await recv(slow)
         await recv(fast)
         big = "x" * 60_000
@@ -187,8 +194,8 @@ async def test_every_replica_delivers_every_update(db_url, nats_url, serve_app):
     r1, base1 = await live_admin(db_url, nats_url, serve_app)
     r2, base2 = await live_admin(db_url, nats_url, serve_app)
     try:
-        async with websockets.connect(f"ws://{base1}/admin/ws?token={ADMIN_TOKEN}") as a, \
-                websockets.connect(f"ws://{base2}/admin/ws?token={ADMIN_TOKEN}") as b:
+        async with websockets.connect(f"ws://{base1}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as a, \
+                websockets.connect(f"ws://{base2}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as b:
             await recv(a)
             await recv(b)
             seqs = await publish_messages(r1.js, 10)
@@ -225,7 +232,7 @@ async def test_batch_client_gets_a_burst_as_one_message_and_a_lone_update_unchan
     # A long flush interval makes the burst deterministic: it all arrives within one interval.
     runtime, base = await live_admin(db_url, nats_url, serve_app, admin_ws_flush_ms=1000)
     try:
-        async with websockets.connect(f"ws://{base}/admin/ws?token={VIEWER_TOKEN}&batch=1") as ws:
+        async with websockets.connect(f"ws://{base}/admin/ws?batch=1", additional_headers=auth(VIEWER_TOKEN)) as ws:
             assert (await recv(ws))["type"] == "hello"
             lone = await publish_messages(runtime.js, 1)
             frame = await recv(ws)  # after a quiet period: sent at once, as a plain frame
@@ -245,7 +252,7 @@ async def test_batch_client_gets_a_burst_as_one_message_and_a_lone_update_unchan
 async def test_without_batch_every_frame_is_its_own_message(db_url, nats_url, serve_app):
     runtime, base = await live_admin(db_url, nats_url, serve_app, admin_ws_flush_ms=1000)
     try:
-        async with websockets.connect(f"ws://{base}/admin/ws?token={VIEWER_TOKEN}&batch=0") as ws:
+        async with websockets.connect(f"ws://{base}/admin/ws?batch=0", additional_headers=auth(VIEWER_TOKEN)) as ws:
             await recv(ws)
             seqs = await publish_messages(runtime.js, 6)
             frames = [await recv(ws) for _ in seqs]
@@ -257,8 +264,8 @@ async def test_without_batch_every_frame_is_its_own_message(db_url, nats_url, se
 
 async def test_batch_client_resumes_with_the_missed_frames_in_one_batch(live):
     runtime, base = live
-    url = f"ws://{base}/admin/ws?token={ADMIN_TOKEN}&batch=1"
-    async with websockets.connect(url) as ws:
+    url = f"ws://{base}/admin/ws?batch=1"
+    async with websockets.connect(url, additional_headers=auth(ADMIN_TOKEN)) as ws:
         await recv(ws)
         seen = await publish_messages(runtime.js, 2)
         got = []
@@ -266,7 +273,7 @@ async def test_batch_client_resumes_with_the_missed_frames_in_one_batch(live):
             got += unpack(await recv(ws))
         assert [f["seq"] for f in got] == seen
     missed = await publish_messages(runtime.js, 4, start=2)
-    async with websockets.connect(f"{url}&since={seen[-1]}") as ws:
+    async with websockets.connect(f"{url}&since={seen[-1]}", additional_headers=auth(ADMIN_TOKEN)) as ws:
         assert (await recv(ws)) == {"type": "hello", "seq": missed[-1]}
         replay = await recv(ws)
         assert replay["type"] == "batch" and [f["seq"] for f in replay["frames"]] == missed

@@ -27,10 +27,9 @@ class AdminFeed:
     _task: asyncio.Task | None = None
 
     async def open(self, since: int | None = None) -> "AdminFeed":
-        url = f"{self.ws_base}/admin/ws?token={self.token}"
-        if since is not None:
-            url += f"&since={since}"
-        self._ws = await connect(url, max_size=None, open_timeout=15, ping_interval=None)
+        url = f"{self.ws_base}/admin/ws" + (f"?since={since}" if since is not None else "")
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        self._ws = await connect(url, additional_headers=headers, max_size=None, open_timeout=15, ping_interval=None)
         first = json.loads(await asyncio.wait_for(self._ws.recv(), 15))
         if first.get("type") == "hello":
             self.hello = first

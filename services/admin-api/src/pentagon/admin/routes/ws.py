@@ -38,7 +38,8 @@ _AUTH_CLOSES = {403: CLOSE_FORBIDDEN, 429: CLOSE_THROTTLED}
 
 # Browsers cannot set headers on a WebSocket. The panel offers its token as a subprotocol,
 # "bearer.<base64url of the token>", next to SUBPROTOCOL, so the token never sits in a URL
-# (access logs, proxies, browser history); ?token= and Authorization stay for other clients.
+# (access logs, proxies, browser history); other clients send an Authorization header. A token
+# in the query string is refused outright: accepting it would teach clients to leak it.
 SUBPROTOCOL = "pentagon.v1"
 BEARER_PROTOCOL = "bearer."
 INVALID = "\x00invalid"  # never a configured token, never a JWT: refused like a wrong token
@@ -56,9 +57,6 @@ def _token(websocket: WebSocket) -> str | None:
                 return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8") or INVALID
             except (ValueError, UnicodeDecodeError):
                 return INVALID
-    token = websocket.query_params.get("token")
-    if token:
-        return token
     scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
@@ -94,6 +92,9 @@ async def admin_ws(websocket: WebSocket) -> None:
     rt: Runtime = websocket.app.state.runtime
     # A browser that offered subprotocols drops a connection whose answer names none of them.
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in _offered(websocket) else None)
+    if "token" in websocket.query_params:
+        await _close(websocket, CLOSE_UNAUTHORIZED, "token_in_url: send it as an Authorization header")
+        return
     try:
         identity = await authenticate(websocket, _token(websocket))
     except ApiError as exc:

@@ -16,6 +16,7 @@ import os
 import secrets
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +179,18 @@ class LocalStack:
             if text:
                 texts.append(text)
         return texts
+
+
+def psid(first_digit: str = "8") -> str:
+    """A fresh Messenger page-scoped user id (digits like the real ones start with; unique per test)."""
+    return first_digit + uuid.uuid4().hex[:15]
+
+
+def conversation_of(stack: LocalStack, user_id: str) -> dict[str, Any]:
+    """The user's latest conversation as the admin API lists it; {} while there is none."""
+    data = stack.admin("GET", "/admin/conversations", params={"status": "all", "limit": 500})
+    found = [c for c in data["conversations"] if c["user_id"] == user_id]
+    return found[0] if found else {}
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2, what: str = "condition") -> Any:

@@ -7,26 +7,16 @@ recorder receives it), the bot stays silent in human mode, hand back, close.
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from panelkit import LocalStack, PanelPage, eventually, screenshot, sign_in
+from panelkit import LocalStack, PanelPage, conversation_of, eventually, psid, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
 BURMESE = "မင်္ဂလာပါ။ ကော်ဖီ ဘယ်အချိန်ဖွင့်လဲ"
 
-
-def psid() -> str:
-    return "9" + uuid.uuid4().hex[:15]
-
-
-def conversation_of(stack: LocalStack, user_id: str) -> dict:
-    data = stack.admin("GET", "/admin/conversations", params={"status": "all", "limit": 500})
-    found = [c for c in data["conversations"] if c["user_id"] == user_id]
-    return found[0] if found else {}
 
 
 def item(page, user_id: str):
@@ -64,7 +54,7 @@ def test_sign_in_is_required_and_survives_a_reload(panel: PanelPage, stack: Loca
 
 def test_takeover_reply_silent_bot_handback_close(panel: PanelPage, stack: LocalStack) -> None:
     page = panel.page
-    user = psid()
+    user = psid("9")
     sign_in(panel, stack.admin_token)
 
     # 1. A signed Messenger message appears in the panel without a reload.
@@ -152,7 +142,7 @@ def test_takeover_reply_silent_bot_handback_close(panel: PanelPage, stack: Local
 
 def test_assign_priority_reopen_and_errors_shown(panel: PanelPage, stack: LocalStack) -> None:
     page = panel.page
-    user = psid()
+    user = psid("9")
     stack.messenger(user, "Table for two tonight?")
     eventually(lambda: conversation_of(stack, user), what="the conversation to be stored")
     sign_in(panel, stack.admin_token)
@@ -193,7 +183,7 @@ def test_assign_priority_reopen_and_errors_shown(panel: PanelPage, stack: LocalS
 
 def test_viewer_cannot_act(panel: PanelPage, stack: LocalStack) -> None:
     page = panel.page
-    user = psid()
+    user = psid("9")
     stack.messenger(user, "Just looking")
     eventually(lambda: conversation_of(stack, user), what="the conversation to be stored")
     sign_in(panel, stack.viewer_token)

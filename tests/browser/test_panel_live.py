@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import pytest
-from panelkit import LocalStack, PanelPage, eventually, screenshot, sign_in
+from panelkit import LocalStack, PanelPage, conversation_of, eventually, psid, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
 HOSTILE = '<img src=x onerror=alert(1)> <script>alert(2)</script> "quotes" & <b>bold</b> 😀'
 
-
-def psid() -> str:
-    return "8" + uuid.uuid4().hex[:15]
-
-
-def conversation_of(stack: LocalStack, user_id: str) -> dict:
-    data = stack.admin("GET", "/admin/conversations", params={"status": "all", "limit": 500})
-    found = [c for c in data["conversations"] if c["user_id"] == user_id]
-    return found[0] if found else {}
 
 
 def test_hostile_text_is_shown_as_text_and_runs_nothing(panel: PanelPage, stack: LocalStack) -> None:

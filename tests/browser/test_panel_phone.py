@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from panelkit import LocalStack, PanelPage, eventually, screenshot, sign_in
+from panelkit import LocalStack, PanelPage, conversation_of, eventually, psid, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +31,7 @@ def overflow(page: Any) -> int:
 
 def test_phone_shows_the_list_then_the_conversation_and_back(phone: PanelPage, stack: LocalStack) -> None:
     page = phone.page
-    user = "8" + uuid.uuid4().hex[:15]
+    user = psid()
     stack.messenger(user, "I want to speak to a human please, my order was wrong " + "ကော်ဖီ " * 20)
     sign_in(phone, stack.admin_token)
     row = page.locator(".conv-item", has_text=user)
@@ -92,3 +91,58 @@ def test_the_panel_can_be_installed_on_a_home_screen(phone: PanelPage, stack: Lo
     cdp = page.context.new_cdp_session(page)
     errors = [e["errorId"] for e in cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]]
     assert [e for e in errors if e != "in-incognito"] == [], errors  # test browsers are always incognito
+
+
+# What Android's Chrome does: the page may ask for permission, but `new Notification()` throws;
+# only a service worker registration may show one.
+ANDROID_NOTIFICATIONS = """
+(() => {
+  const Real = window.Notification;
+  class PageNotification {
+    static get permission() { return Real.permission; }
+    static requestPermission() { return Real.requestPermission(); }
+    constructor() { throw new TypeError("Failed to construct 'Notification': Illegal constructor."); }
+  }
+  window.Notification = PageNotification;
+})();
+"""
+
+
+def test_phone_alerts_come_from_the_service_worker_and_open_the_conversation(
+        phone: PanelPage, stack: LocalStack) -> None:
+    page = phone.page
+    page.context.grant_permissions(["notifications"], origin=stack.gateway_url)
+    page.context.add_init_script(ANDROID_NOTIFICATIONS)
+    user = psid()
+    stack.messenger(user, "Hello")
+    eventually(lambda: conversation_of(stack, user).get("message_count", 0) >= 2, what="the bot's answer")
+    sign_in(phone, stack.admin_token)
+    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.locator(".conv-item", has_text=user).wait_for(timeout=30_000)
+
+    conversation_id = conversation_of(stack, user)["id"]
+    detail = stack.admin("GET", f"/admin/conversations/{conversation_id}")
+    first = next(m for m in detail["messages"] if m["sender_type"] == "user")
+    stack.admin("POST", f"/admin/messages/{first['id']}/mark-human")
+    tag = f"pentagon-needs-human-{conversation_id}"
+    page.wait_for_function("""async (tag) => {
+        const registration = await navigator.serviceWorker.ready;
+        return (await registration.getNotifications({ tag })).length === 1;
+    }""", arg=tag, timeout=30_000, polling=200)
+    shown = page.evaluate("""async (tag) => {
+        const [note] = await (await navigator.serviceWorker.ready).getNotifications({ tag });
+        return { title: note.title, body: note.body, data: note.data };
+    }""", tag)
+    assert shown == {"title": "A customer needs a human", "body": f"Conversation #{conversation_id} (messenger)",
+                     "data": {"conversationId": conversation_id}}  # ids only: no message text on a lock screen
+    assert page.locator("#conv-pane").is_hidden()
+
+    # A tap on the notification: the worker's click handler tells the open panel which conversation.
+    worker = page.context.service_workers[0]
+    worker.evaluate("""async (tag) => {
+        const [notification] = await self.registration.getNotifications({ tag });
+        self.dispatchEvent(new NotificationEvent('notificationclick', { notification }));
+    }""", tag)
+    page.locator("#conv-detail .msg.user").first.wait_for(timeout=20_000)
+    assert page.url.endswith(f"#c/{conversation_id}") and page.locator(".list-pane").is_hidden()
+    assert not phone.console_errors, phone.console_errors

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from panelkit import ROOT, LocalStack, PanelPage, eventually
+from panelkit import ROOT, LocalStack, PanelPage, conversation_of, eventually, psid
 
 from pentagon.devtools.embedded import Caddy, ManagedProcess, free_port
 from pentagon.devtools.gotrue_stub import GoTrueStub
@@ -88,15 +87,6 @@ def sb_panel(browser: Any, supabase: SupabasePanel) -> Iterator[PanelPage]:
 
 
 # ---------------------------------------------------------------- helpers
-
-def psid() -> str:
-    return "8" + uuid.uuid4().hex[:15]
-
-
-def conversation_of(stack: LocalStack, user_id: str) -> dict[str, Any]:
-    data = stack.admin("GET", "/admin/conversations", params={"status": "all", "limit": 500})
-    found = [c for c in data["conversations"] if c["user_id"] == user_id]
-    return found[0] if found else {}
 
 
 def db_value(stack: LocalStack, sql: str, *args: Any) -> Any:

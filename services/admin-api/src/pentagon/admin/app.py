@@ -91,6 +91,14 @@ def _panel(app: FastAPI) -> None:
             return FileResponse(page, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
         return HTMLResponse(PLACEHOLDER)
 
+    # At the root, not under /static: a service worker only controls pages below its own path.
+    @app.get("/sw.js", include_in_schema=False)
+    async def service_worker() -> Response:
+        worker = STATIC_DIR / "sw.js"
+        if not worker.is_file():
+            return Response(status_code=404)
+        return FileResponse(worker, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
     # check_dir=False: the panel folder may be installed after this process started.
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 

@@ -5,7 +5,7 @@ import { ApiError, download, get, onExpired, post, query, session, supabaseRefre
 import { $, $$, debounce, el } from './dom.js';
 import { ConversationList, matches, needsHuman } from './list.js';
 import { LiveFeed } from './live.js';
-import { alertsState, beep, desktopNotify, enableAlerts } from './notify.js';
+import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from './notify.js';
 import { SavedReplies } from './saved.js';
 import { queueSize, recordQueue, renderQueue, renderStats } from './stats.js';
 import { Thread } from './thread.js';
@@ -682,6 +682,7 @@ function wire() {
 }
 
 wire();
+registerWorker((id) => { if (state.me) openConversation(id); });
 restoreFilters();
 state.authConfig = loadAuthConfig();
 resumeSession();

@@ -41,20 +41,49 @@ export function beep() {
   osc.stop(now + 0.4);
 }
 
+/**
+ * Registers /sw.js, which shows notifications where pages may not (Android) and routes their clicks:
+ * `onOpen(id)` runs when a notification of conversation `id` is clicked. Never throws.
+ */
+export async function registerWorker(onOpen) {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.addEventListener('message', (event) => {
+    const { type, id } = event.data || {};
+    if (type === 'open-conversation' && Number.isSafeInteger(id)) onOpen(id);
+  });
+  try {
+    await navigator.serviceWorker.register('/sw.js');
+  } catch {
+    // No worker (an insecure origin, a browser setting): desktop notifications still work.
+  }
+}
+
 /** Notification text carries ids only: message content stays in the panel. */
 export function desktopNotify(conversation, onClick) {
   if (!('Notification' in window) || Notification.permission !== 'granted') return;
+  const title = 'A customer needs a human';
+  const options = {
+    body: `Conversation #${conversation.id} (${conversation.platform})`,
+    tag: `pentagon-needs-human-${conversation.id}`,
+  };
   try {
-    const note = new Notification('A customer needs a human', {
-      body: `Conversation #${conversation.id} (${conversation.platform})`,
-      tag: `pentagon-needs-human-${conversation.id}`,
-    });
+    const note = new Notification(title, options);
     note.addEventListener('click', () => {
       window.focus();
       onClick();
       note.close();
     });
   } catch {
-    // Some platforms only allow notifications from a service worker.
+    // Android: "Illegal constructor, use ServiceWorkerRegistration.showNotification()".
+    workerNotify(title, { ...options, data: { conversationId: Number(conversation.id) }, vibrate: [120, 60, 120] });
+  }
+}
+
+async function workerNotify(title, options) {
+  try {
+    const registration = await navigator.serviceWorker?.getRegistration('/');
+    await registration?.showNotification(title, options);
+  } catch {
+    // Permission withdrawn meanwhile: the toast and the sound still alert the staff.
   }
 }

@@ -27,6 +27,7 @@ DLQ_STREAM = "DLQ"
 MODE_BUCKET = "conversation_mode"
 SAVED_REPLIES_BUCKET = "saved_replies"  # staff's canned answers; admin-api owns it
 RATE_LIMITS_BUCKET = "rate_limits"  # token buckets shared by every replica (common/ratelimit.py)
+STAFF_ACCESS_BUCKET = "staff_access"  # staff whose access an admin revoked; admin-api owns it
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
 
 DAY = 24 * 3600
@@ -174,6 +175,11 @@ async def mode_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
 async def saved_replies_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
     # A little history: an edit or deletion made by mistake can be looked up with `nats kv history`.
     return await kv_bucket(js, SAVED_REPLIES_BUCKET, history=5, replicas=replicas)
+
+
+async def staff_access_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    # History: who revoked or restored whom, and when, stays readable with `nats kv history`.
+    return await kv_bucket(js, STAFF_ACCESS_BUCKET, history=10, replicas=replicas)
 
 
 async def rate_limits_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:

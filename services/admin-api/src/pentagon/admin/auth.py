@@ -55,6 +55,13 @@ class TokenExpired(ApiError):
         super().__init__(401, "unauthorized", "token expired")
 
 
+class AccessRevoked(ApiError):
+    """A genuine token of someone an admin locked out (access.py): refused, but not a guess."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "revoked", "an admin revoked this access")
+
+
 @dataclass(frozen=True)
 class _TokenEntry:
     identity: Identity
@@ -101,6 +108,10 @@ class Authenticator:
         if identity is None:
             raise ApiError(401, "unauthorized", "invalid token")
         return identity
+
+    def static_identities(self) -> list[Identity]:
+        """Who holds an ADMIN_TOKENS token (names and roles, never the tokens)."""
+        return [entry.identity for entry in self._entries]
 
     def _static(self, token: str) -> Identity | None:
         digest = _digest(token)
@@ -172,8 +183,14 @@ async def authenticate(conn: HTTPConnection, token: str | None) -> Identity:
     Refused means unknown or forged: a missing token guesses nothing and an expired one was genuine.
     """
     runtime = conn.app.state.runtime
-    authenticator: Authenticator = runtime.auth
-    throttle: SignInThrottle | None = runtime.throttle
+    identity = await _identify(conn, token, runtime.auth, runtime.throttle)
+    if runtime.access is not None and runtime.access.is_revoked(identity.name):
+        raise AccessRevoked()
+    return identity
+
+
+async def _identify(conn: HTTPConnection, token: str | None, authenticator: Authenticator,
+                    throttle: SignInThrottle | None) -> Identity:
     if throttle is None or not token:
         return await authenticator.identify(token)
     address = throttle.address(conn)

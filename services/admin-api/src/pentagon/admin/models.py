@@ -40,6 +40,12 @@ class ReplyBody(BaseModel):
     text: str = Field(description="what the user receives; 1..ADMIN_REPLY_MAX_CHARS characters, no NUL")
 
 
+class StaffBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$")] = Field(
+        description="a static token's name or a Supabase user's email, as the panel shows it")
+
+
 class SavedReplyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\x00]*$")]
@@ -164,6 +170,26 @@ class SavedReplyList(BaseModel):
 class SavedReplyResult(BaseModel):
     success: Literal[True]
     saved_reply: SavedReply
+
+
+class StaffMember(BaseModel):
+    name: str
+    role: Literal["admin", "viewer"] | None = Field(description="for ADMIN_TOKENS names; null for Supabase users")
+    source: Literal["token", "supabase"]
+    revoked: bool
+    changed_by: str | None = Field(description="who last revoked or restored this access")
+    changed_at: str | None
+
+
+class StaffList(BaseModel):
+    success: Literal[True]
+    staff: list[StaffMember]
+    count: int
+
+
+class StaffResult(BaseModel):
+    success: Literal[True]
+    staff_member: StaffMember
 
 
 class Deleted(BaseModel):

@@ -14,6 +14,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from pentagon.admin import queries
+from pentagon.admin.access import StaffAccess
 from pentagon.admin.auth import Authenticator
 from pentagon.admin.jwks import SigningKeys
 from pentagon.admin.saved_replies import SavedReplies
@@ -22,7 +23,7 @@ from pentagon.admin.errors import unavailable
 from pentagon.admin.live import UpdatesHub
 from pentagon.admin.settings import Settings
 from pentagon.admin.throttle import SignInThrottle
-from pentagon.common.bus import connect, ensure_streams, rate_limits_bucket, saved_replies_bucket
+from pentagon.common.bus import connect, ensure_streams, rate_limits_bucket, saved_replies_bucket, staff_access_bucket
 from pentagon.common.jsonrow import iso
 from pentagon.common.ratelimit import SharedTokenBucket, parse_networks
 
@@ -44,6 +45,7 @@ class Runtime:
         self.hub: UpdatesHub | None = None
         self.saved_replies: SavedReplies | None = None
         self.throttle: SignInThrottle | None = None
+        self.access: StaffAccess | None = None
         self._stats_cache: tuple[float, dict[str, Any]] | None = None
         self._stats_lock = asyncio.Lock()
         self._pool_task: asyncio.Task[None] | None = None
@@ -54,6 +56,9 @@ class Runtime:
         await ensure_streams(self.js, self.settings.nats_stream_replicas)
         replicas = self.settings.nats_stream_replicas
         self.saved_replies = SavedReplies(await saved_replies_bucket(self.js, replicas), self.js)
+        access = StaffAccess(await staff_access_bucket(self.js, replicas))
+        await access.start()
+        self.access = access
         nc = self.nc
         failures = SharedTokenBucket(await rate_limits_bucket(self.js, replicas), "admin_auth",
                                      self.settings.admin_auth_failures_per_min, self.settings.admin_auth_failures_burst,
@@ -86,6 +91,8 @@ class Runtime:
     async def stop(self) -> None:
         if self.signing_keys is not None:
             await self.signing_keys.stop()
+        if self.access is not None:
+            await self.access.stop()
         if self.hub is not None:
             await self.hub.stop()
         if self._pool_task is not None:

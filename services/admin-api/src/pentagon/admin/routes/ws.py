@@ -110,9 +110,12 @@ async def admin_ws(websocket: WebSocket) -> None:
         await _close(websocket, CLOSE_UNAVAILABLE, "unavailable")
         return
     client = rt.hub.connect()
+    revoked = asyncio.Event()
+    if rt.access is not None:
+        revoked = rt.access.revoked_event(identity.name)
     try:
         last_sent = await _catch_up(websocket, rt, rt.hub, since, batch)
-        await _pump(websocket, client, last_sent, batch, identity.expires_at)
+        await _pump(websocket, client, last_sent, batch, identity.expires_at, revoked)
     except (WebSocketDisconnect, ConnectionError):
         pass
     except Exception as exc:  # noqa: BLE001 - one broken socket must never take others down
@@ -120,6 +123,8 @@ async def admin_ws(websocket: WebSocket) -> None:
         await _close(websocket, 1011, "internal")
     finally:
         rt.hub.disconnect(client)
+        if rt.access is not None:
+            rt.access.forget(identity.name, revoked)
 
 
 async def _catch_up(websocket: WebSocket, rt: Runtime, hub: UpdatesHub, since: int | None, batch: bool) -> int:
@@ -156,14 +161,17 @@ async def _send_all(websocket: WebSocket, texts: list[str]) -> None:
 
 
 async def _pump(websocket: WebSocket, client: LiveClient, last_sent: int, batch: bool,
-                expires_at: float | None) -> None:
+                expires_at: float | None, revoked: asyncio.Event) -> None:
     writer = asyncio.create_task(_write(websocket, client, last_sent, batch))
     reader = asyncio.create_task(_read(websocket))
     slow = asyncio.create_task(client.overflowed.wait())
     # A socket lives no longer than the token that opened it: a revoked Supabase session (a staff
     # member removed) stops receiving when its last access token expires, not at the next reconnect.
     expired = asyncio.create_task(_until(expires_at))
-    done, pending = await asyncio.wait({writer, reader, slow, expired}, return_when=asyncio.FIRST_COMPLETED)
+    # Nor longer than an admin allows: revoking a name (access.py) closes its sockets on every replica.
+    locked_out = asyncio.create_task(revoked.wait())
+    done, pending = await asyncio.wait({writer, reader, slow, expired, locked_out},
+                                       return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
@@ -172,8 +180,10 @@ async def _pump(websocket: WebSocket, client: LiveClient, last_sent: int, batch:
         await _close(websocket, CLOSE_TOO_SLOW, "too slow: reconnect with since")
     elif expired in done:
         await _close(websocket, CLOSE_UNAUTHORIZED, "token expired")
+    elif locked_out in done:
+        await _close(websocket, CLOSE_UNAUTHORIZED, "revoked")
     for task in done:
-        if task not in (slow, expired) and task.exception() is not None:
+        if task not in (slow, expired, locked_out) and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]
 
 

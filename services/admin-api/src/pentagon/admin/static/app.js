@@ -7,6 +7,7 @@ import { ConversationList, matches, needsHuman } from './list.js';
 import { LiveFeed } from './live.js';
 import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from './notify.js';
 import { SavedReplies } from './saved.js';
+import { StaffAccess } from './staff.js';
 import { queueSize, recordQueue, renderQueue, renderStats } from './stats.js';
 import { Thread } from './thread.js';
 
@@ -46,6 +47,7 @@ const threadOptions = { canAct: false, onAction: (action, message) => messageAct
 const thread = new Thread($('#thread'), threadOptions);
 const feed = new LiveFeed(() => session.token, onFrame, onConnState);
 const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
+const staff = new StaffAccess({ me: () => state.me?.name, onError: (err) => showError(err) });
 
 // ---------- feedback ----------
 
@@ -70,11 +72,14 @@ function onConnState(conn, detail) {
   const node = $('#conn');
   node.dataset.state = conn;
   node.textContent = detail ? `${CONN_TEXT[conn]} (${detail})` : CONN_TEXT[conn];
-  if (conn === 'unauthorized') resumeFeedOrSignOut();
+  if (conn === 'unauthorized') resumeFeedOrSignOut(detail);
 }
 
+const REVOKED = 'An admin revoked your access to this panel.';
+
 /** The socket was refused: an expired Supabase token is renewed and the feed resumes where it was. */
-async function resumeFeedOrSignOut() {
+async function resumeFeedOrSignOut(reason) {
+  if (reason === 'revoked') return signOut(REVOKED);
   const expiring = session.expiresAt * 1000 <= Date.now() + RENEW_MARGIN_S * 1000;
   if (session.refreshToken && expiring && (await renewSession()) && state.me) {
     feed.start(); // lastSeq kept: the server replays what was missed
@@ -149,6 +154,7 @@ async function start(user) {
   $('#signin').hidden = true;
   $('#app').hidden = false;
   document.body.dataset.role = state.me.role;
+  $('#tab-staff').hidden = state.me.role !== 'admin';
   updateAlertsButton();
   feed.start();
   saved.load();
@@ -179,7 +185,7 @@ async function resumeSession() {
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
       session.clear();
-      return showSignin('Your session expired: sign in again.');
+      return showSignin(err.code === 'revoked' ? REVOKED : 'Your session expired: sign in again.');
     }
     showSignin(err.message);
   }
@@ -569,7 +575,7 @@ async function exportFile(name) {
 
 // ---------- navigation ----------
 
-const VIEWS = ['conversations', 'stats', 'saved'];
+const VIEWS = ['conversations', 'stats', 'saved', 'staff'];
 
 function showView(name) {
   for (const view of VIEWS) {
@@ -580,8 +586,9 @@ function showView(name) {
   if (name !== 'conversations') {
     if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
     if (name === 'stats') loadStats();
+    else if (name === 'staff') staff.load();
     else saved.load();
-  } else if (location.hash === '#stats' || location.hash === '#saved') {
+  } else if (['#stats', '#saved', '#staff'].includes(location.hash)) {
     history.replaceState(null, '', state.currentId ? `#c/${state.currentId}` : location.pathname);
   }
 }
@@ -590,6 +597,7 @@ function routeFromHash() {
   const hash = location.hash;
   if (hash === '#stats') return showView('stats');
   if (hash === '#saved') return showView('saved');
+  if (hash === '#staff' && state.me?.role === 'admin') return showView('staff');
   showView('conversations');
   const match = /^#c\/(\d+)$/.exec(hash);
   if (match && Number(match[1]) !== state.currentId) openConversation(Number(match[1]), { fromHistory: true });
@@ -609,7 +617,8 @@ function wire() {
       await signIn(token, $('#remember').checked);
       $('#token').value = '';
     } catch (err) {
-      showSignin(err.status === 401 ? 'That token is not valid.' : err.message);
+      const refused = err.code === 'revoked' ? REVOKED : 'That token is not valid.';
+      showSignin(err.status === 401 ? refused : err.message);
     } finally {
       $('#signin-submit').disabled = false;
     }
@@ -639,6 +648,8 @@ function wire() {
   $('#tab-conversations').addEventListener('click', () => showView('conversations'));
   $('#tab-stats').addEventListener('click', () => showView('stats'));
   $('#tab-saved').addEventListener('click', () => showView('saved'));
+  $('#tab-staff').addEventListener('click', () => showView('staff'));
+  $('#staff-form').addEventListener('submit', (event) => { event.preventDefault(); staff.revokeTyped(); });
   $('#saved-form').addEventListener('submit', (event) => { event.preventDefault(); saved.save(); });
   $('#saved-cancel').addEventListener('click', () => saved.resetForm());
   $('#saved-pick').addEventListener('change', (event) => { saved.insert(event.target.value); event.target.value = ''; });

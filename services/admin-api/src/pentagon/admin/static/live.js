@@ -123,7 +123,7 @@ export class LiveFeed {
     }
     if (AUTH_CLOSES.includes(event.code)) {
       this.stopped = true;
-      this.onState('unauthorized');
+      this.onState('unauthorized', event.reason);
       return;
     }
     this.scheduleRetry();

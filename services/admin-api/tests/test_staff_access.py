@@ -1,0 +1,147 @@
+"""Revoking staff access: refused at once on every replica, open sockets closed, restored by an admin."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+
+import httpx
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from admin_support import ADMIN_TOKEN, ADMIN_TOKENS, JWT_SECRET, auth, supabase_token
+from conftest import make_settings, start_runtime
+from pentagon.admin.app import create_app
+
+ADMIN = auth(ADMIN_TOKEN)
+
+
+class Replica:
+    """One admin-api process: its runtime, a REST client and its WebSocket address."""
+
+    def __init__(self, runtime, base: str) -> None:
+        self.runtime, self.base = runtime, base
+        self.client = httpx.AsyncClient(base_url=f"http://{base}")
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        await self.runtime.stop()
+
+
+@pytest.fixture
+def staff() -> tuple[str, str]:
+    """A staff member of this test only: the KV bucket outlives tests, so names never repeat."""
+    return f"barista-{uuid.uuid4().hex[:8]}", secrets.token_urlsafe(24)
+
+
+@pytest.fixture
+async def replicas(db_url, nats_url, serve_app, staff):
+    name, token = staff
+    started = []
+    for _ in range(2):
+        settings = make_settings(db_url, nats_url, admin_tokens=f"{ADMIN_TOKENS},{name}:viewer:{token}",
+                                 supabase_jwt_secret=JWT_SECRET)
+        runtime = await start_runtime(settings)
+        started.append(Replica(runtime, await serve_app(create_app(runtime), settings)))
+    yield started
+    for replica in started:
+        await replica.close()
+
+
+async def closed_with(ws) -> tuple[int, str]:
+    with pytest.raises(ConnectionClosed) as info:
+        while True:
+            await asyncio.wait_for(ws.recv(), 20)
+    return info.value.rcvd.code, info.value.rcvd.reason
+
+
+async def test_a_revoked_token_is_refused_everywhere_at_once_and_restored(replicas, staff) -> None:
+    first, second = replicas
+    name, token = staff
+    assert (await second.client.get("/admin/me", headers=auth(token))).status_code == 200
+    async with websockets.connect(f"ws://{second.base}/admin/ws", additional_headers=auth(token)) as ws:
+        assert '"hello"' in await ws.recv()
+        revoked = await first.client.post("/admin/staff/revoke", headers=ADMIN, json={"name": name})
+        assert revoked.status_code == 200, revoked.text
+        member = revoked.json()["staff_member"]
+        assert (member["name"], member["role"], member["source"], member["revoked"], member["changed_by"]) == (
+            name, "viewer", "token", True, "alice:admin")
+        # The socket opened on the other replica is closed by that replica, without a reconnect.
+        assert await closed_with(ws) == (4401, "revoked")
+
+    for replica in replicas:
+        refused = await replica.client.get("/admin/me", headers=auth(token))
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "revoked"
+    async with websockets.connect(f"ws://{first.base}/admin/ws", additional_headers=auth(token)) as ws:
+        assert await closed_with(ws) == (4401, "revoked")
+
+    listed = (await second.client.get("/admin/staff", headers=ADMIN)).json()
+    row = next(s for s in listed["staff"] if s["name"] == name)
+    assert row["revoked"] is True and row["changed_by"] == "alice:admin"
+    assert any(s["name"] == "alice" and not s["revoked"] for s in listed["staff"])
+
+    restored = await second.client.post("/admin/staff/restore", headers=ADMIN, json={"name": name})
+    assert restored.status_code == 200 and restored.json()["staff_member"]["revoked"] is False
+
+    async def back_everywhere() -> bool:
+        answers = [await r.client.get("/admin/me", headers=auth(token)) for r in replicas]
+        return all(a.status_code == 200 for a in answers)
+
+    for _ in range(100):
+        if await back_everywhere():
+            break
+        await asyncio.sleep(0.05)
+    assert await back_everywhere()
+
+
+async def test_a_revocation_survives_a_restart(db_url, nats_url, serve_app, replicas, staff) -> None:
+    name, token = staff
+    await replicas[0].client.post("/admin/staff/revoke", headers=ADMIN, json={"name": name})
+    for replica in replicas:
+        await replica.runtime.stop()
+    settings = make_settings(db_url, nats_url, admin_tokens=f"{ADMIN_TOKENS},{name}:viewer:{token}")
+    runtime = await start_runtime(settings)
+    fresh = Replica(runtime, await serve_app(create_app(runtime), settings))
+    try:
+        refused = await fresh.client.get("/admin/me", headers=auth(token))
+        assert (refused.status_code, refused.json()["error"]["code"]) == (401, "revoked")
+    finally:
+        await fresh.client.aclose()
+        await runtime.stop()
+
+
+async def test_a_supabase_user_is_revoked_by_email_and_is_not_counted_as_a_guess(replicas) -> None:
+    first, _ = replicas
+    email = f"leaver-{uuid.uuid4().hex[:8]}@cafe.example"
+    token = supabase_token({"email": email, "app_metadata": {"role": "admin"}})
+    assert (await first.client.get("/admin/me", headers=auth(token))).status_code == 200
+    revoked = await first.client.post("/admin/staff/revoke", headers=ADMIN, json={"name": email})
+    assert revoked.json()["staff_member"]["source"] == "supabase"
+    burst = first.runtime.settings.admin_auth_failures_burst
+    for _ in range(burst + 3):  # a genuine but revoked token is no guess: never a 429 for the address
+        answer = await first.client.get("/admin/conversations", headers=auth(token))
+        assert (answer.status_code, answer.json()["error"]["code"]) == (401, "revoked")
+    assert (await first.client.get("/admin/me", headers=ADMIN)).status_code == 200
+    listed = (await first.client.get("/admin/staff", headers=ADMIN)).json()["staff"]
+    assert any(s["name"] == email and s["source"] == "supabase" and s["revoked"] for s in listed)
+
+
+async def test_who_may_revoke_and_what_is_refused(replicas, staff) -> None:
+    first, _ = replicas
+    name, token = staff
+    viewer = await first.client.post("/admin/staff/revoke", headers=auth(token), json={"name": "alice"})
+    assert viewer.status_code == 403
+    assert (await first.client.get("/admin/staff", headers=auth(token))).status_code == 403
+    assert (await first.client.post("/admin/staff/revoke", json={"name": name})).status_code == 401
+    own = await first.client.post("/admin/staff/revoke", headers=ADMIN, json={"name": "alice"})
+    assert (own.status_code, own.json()["error"]["code"]) == (409, "illegal_transition")
+    never = await first.client.post("/admin/staff/restore", headers=ADMIN, json={"name": f"nobody-{uuid.uuid4()}"})
+    assert never.status_code == 404
+    for body in ({"name": ""}, {"name": "x" * 321}, {"name": "bad\x00name"}, {"name": "line\nbreak"}, {},
+                 {"name": name, "extra": 1}):
+        answer = await first.client.post("/admin/staff/revoke", headers=ADMIN, json=body)
+        assert answer.status_code == 422, body
+    assert (await first.client.get("/admin/me", headers=auth(token))).status_code == 200  # nothing was revoked

@@ -1,0 +1,66 @@
+"""An admin revokes a viewer's access from the Staff tab: the viewer's open panel is signed out at
+once, the token no longer signs in, and access comes back when the admin restores it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from panelkit import LocalStack, PanelPage, eventually, screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+REVOKED = "An admin revoked your access to this panel."
+
+
+@pytest.fixture
+def colleague(browser: Any, stack: LocalStack) -> Iterator[PanelPage]:
+    """The viewer's own browser, next to the admin's."""
+    ctx = browser.new_context(viewport={"width": 1200, "height": 800}, base_url=stack.gateway_url)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield PanelPage(page, [], errors)
+    ctx.close()
+
+
+def _restore(stack: LocalStack) -> None:
+    rows = stack.admin("GET", "/admin/staff")["staff"]
+    if any(r["name"] == "victor" and r["revoked"] for r in rows):
+        stack.admin("POST", "/admin/staff/restore", json={"name": "victor"})
+
+
+def test_admin_revokes_and_restores_a_viewer(panel: PanelPage, colleague: PanelPage, stack: LocalStack) -> None:
+    viewer = colleague.page
+    sign_in(colleague, stack.viewer_token)
+    assert viewer.locator("#tab-staff").is_hidden()  # viewers do not manage access
+
+    page = panel.page
+    sign_in(panel, stack.admin_token)
+    page.locator("#tab-staff").click()
+    card = page.locator(".staff-item[data-name='victor']")
+    card.wait_for()
+    own = page.locator(f".staff-item[data-name='{stack.ADMIN_NAME}'] .staff-revoke")
+    assert own.is_disabled()  # nobody locks themselves out
+    try:
+        card.locator(".staff-revoke").click()
+        card.locator(".staff-revoke", has_text="Click again to revoke").click()
+        page.locator(".staff-item.revoked[data-name='victor']").wait_for()
+        assert "revoked by alice:admin" in page.locator(".staff-item[data-name='victor']").inner_text()
+        screenshot(page, "staff.png")
+
+        # The viewer's open panel is signed out by the server, with the reason, and cannot sign in again.
+        viewer.locator("#signin-error", has_text=REVOKED).wait_for(timeout=20_000)
+        assert viewer.locator("#app").is_hidden()
+        viewer.locator("#token").fill(stack.viewer_token)
+        viewer.locator("#signin-submit").click()
+        eventually(lambda: viewer.locator("#signin-error").inner_text() == REVOKED, what="the refused sign-in")
+
+        page.locator(".staff-item[data-name='victor'] .staff-restore").click()
+        page.locator(".staff-item:not(.revoked)[data-name='victor']").wait_for()
+        sign_in(colleague, stack.viewer_token)
+        assert viewer.locator("#me").inner_text() == "victor (viewer)"
+    finally:
+        _restore(stack)
+    assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)

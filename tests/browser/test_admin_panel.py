@@ -170,6 +170,21 @@ def test_assign_priority_reopen_and_errors_shown(panel: PanelPage, stack: LocalS
     page.locator("#act-reopen").click()
     page.locator("#conv-detail[data-status='active']").wait_for()
 
+    # Each action has its line in the thread, after the messages it followed, for whoever opens it later.
+    lines = page.locator("#thread .activity span")
+    expected = ["alice assigned it to alice", "alice set priority 5", "alice marked a message as needing a human",
+                "alice marked a message as replied", "alice closed the conversation", "alice reopened the conversation"]
+    eventually(lambda: lines.all_inner_texts() == expected, what=f"the activity lines {expected}")
+    assert page.locator("#thread > *").last.get_attribute("class") == "activity"
+    assert page.locator("#thread > *").first.get_attribute("class").startswith("msg user")
+    page.reload()  # opened afresh, the conversation shows its history too
+    page.locator("#thread .msg.user").first.wait_for()
+    eventually(lambda: lines.all_inner_texts() == expected, what="the activity lines after a reload")
+    # Another staff member's action appears live in the open conversation.
+    conversation_id = conversation_of(stack, user)["id"]
+    stack.admin("POST", f"/admin/conversations/{conversation_id}/assign", json={"assigned_to": None})
+    eventually(lambda: lines.all_inner_texts()[-1:] == ["alice unassigned it"], what="the live activity line")
+
     # A reopen that conflicts (the user started a new conversation meanwhile) shows the server's error.
     page.locator("#act-close").click()
     page.locator("#conv-detail[data-status='closed']").wait_for()

@@ -313,10 +313,23 @@ async function openConversation(id, { fromHistory = false } = {}) {
     list.render();
     thread.reset(data.messages || []);
     renderDetail();
+    loadActivity(numeric);
   } catch (err) {
     showError(err);
   }
 }
+
+/** Who took over, assigned or closed the open conversation, from the audit log. */
+async function loadActivity(id) {
+  try {
+    const data = await get(`/admin/audit${query({ conversation_id: id, limit: 100 })}`);
+    if (state.currentId === id) thread.setActivity(Array.isArray(data.entries) ? data.entries : []);
+  } catch {
+    // The thread stands without it; the next change of the conversation tries again.
+  }
+}
+
+const refreshActivity = debounce(() => { if (state.currentId !== null) loadActivity(state.currentId); }, 250);
 
 function renderDetail() {
   const c = state.current;
@@ -510,6 +523,7 @@ function onConversationFrame(frame) {
   if (known || Number(c.id) === state.currentId || (matches(c, state.filters, state.me?.name) && !state.filters.q)) {
     applyConversation(c);
   }
+  if (Number(c.id) === state.currentId) refreshActivity(); // a change by anyone: its line in the thread
 }
 
 function onStats(data) {

@@ -111,18 +111,55 @@ export function renderMessage(message, { canAct, onAction }) {
   el('div', { class: 'msg-foot' }, flags(message), renderSources(meta), messageActions(message, canAct, onAction)));
 }
 
-/** Holds the open conversation's messages keyed by event_id so live frames update in place. */
+/** "alice:admin" -> "alice": the audit log attributes actions as name:role. */
+function actorName(actor) {
+  const text = String(actor || 'Someone');
+  const cut = text.lastIndexOf(':');
+  return cut > 0 ? text.slice(0, cut) : text;
+}
+
+const ACTIVITY = {
+  takeover: (who) => `${who} took over from the bot`,
+  handback: (who) => `${who} handed back to the bot`,
+  close: (who) => `${who} closed the conversation`,
+  reopen: (who) => `${who} reopened the conversation`,
+  priority: (who, entry) => `${who} set priority ${entry.after?.priority ?? entry.params?.priority ?? ''}`.trim(),
+  assign: (who, entry) => (entry.after?.assigned_to ? `${who} assigned it to ${entry.after.assigned_to}` : `${who} unassigned it`),
+  mark_human: (who) => `${who} marked a message as needing a human`,
+  mark_replied: (who) => `${who} marked a message as replied`,
+};
+
+/** One line of the conversation's history from the audit log: who did what, when (text only). */
+export function renderActivity(entry) {
+  const who = actorName(entry.actor);
+  const describe = ACTIVITY[entry.action] || ((name) => `${name}: ${String(entry.action)}`);
+  return el('div', { class: 'activity', dataset: { action: String(entry.action), id: entry.id ?? '' } },
+    el('span', { text: describe(who, entry) }),
+    el('time', { datetime: entry.created_at || '', title: entry.created_at || '', text: formatFull(entry.created_at) }));
+}
+
+const timeOf = (item) => Date.parse(item.timestamp || item.created_at || '') || 0;
+
+/** Holds the open conversation's messages keyed by event_id so live frames update in place,
+ *  and its staff activity (takeovers, assignments, closes) shown between them in time order. */
 export class Thread {
   constructor(root, options) {
     this.root = root;
     this.options = options;
     this.messages = new Map();
+    this.activity = [];
   }
 
   reset(messages) {
     this.messages.clear();
+    this.activity = [];
     for (const m of messages) this.messages.set(this.key(m), m);
     this.render(true);
+  }
+
+  setActivity(entries) {
+    this.activity = entries.filter((e) => e && typeof e === 'object' && e.created_at);
+    this.render(false);
   }
 
   key(m) {
@@ -149,8 +186,8 @@ export class Thread {
 
   sorted() {
     return Array.from(this.messages.values()).sort((a, b) => {
-      const ta = Date.parse(a.timestamp || a.created_at || '') || 0;
-      const tb = Date.parse(b.timestamp || b.created_at || '') || 0;
+      const ta = timeOf(a);
+      const tb = timeOf(b);
       if (ta !== tb) return ta - tb;
       return (a.id ?? Infinity) - (b.id ?? Infinity);
     });
@@ -158,9 +195,18 @@ export class Thread {
 
   render(scrollToEnd) {
     const nearEnd = this.root.scrollHeight - this.root.scrollTop - this.root.clientHeight < 80;
-    const nodes = this.sorted().map((m) => renderMessage(m, this.options));
+    const messages = this.sorted();
+    const activity = [...this.activity].sort((a, b) => timeOf(a) - timeOf(b) || (a.id ?? 0) - (b.id ?? 0));
+    const nodes = [];
+    let next = 0;
+    for (const m of messages) {
+      // An action goes before the first message that came after it.
+      while (next < activity.length && timeOf(activity[next]) < timeOf(m)) nodes.push(renderActivity(activity[next++]));
+      nodes.push(renderMessage(m, this.options));
+    }
+    while (next < activity.length) nodes.push(renderActivity(activity[next++]));
     this.root.replaceChildren(...nodes);
-    if (!nodes.length) this.root.append(el('p', { class: 'muted empty', text: 'No messages yet.' }));
+    if (!messages.length) this.root.append(el('p', { class: 'muted empty', text: 'No messages yet.' }));
     if (scrollToEnd || nearEnd) this.root.scrollTop = this.root.scrollHeight;
   }
 }

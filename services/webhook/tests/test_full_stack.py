@@ -128,3 +128,45 @@ async def test_data_deletion_erases_through_tracking(stack, database_url, messen
     await wait_for(completed, timeout=30)
     assert await has_rows() == []
     assert await _rows(database_url, "SELECT id FROM messages") == []
+
+
+async def test_an_admin_deletion_also_empties_the_agents_history(stack, nats_url, wait_for) -> None:
+    """The agent's context copy of a deleted user's turns goes too, not only the database rows."""
+    import json
+
+    import nats
+    from nats.js.errors import KeyNotFoundError
+
+    from pentagon.common.bus import mode_key
+    from pentagon.common.proto import tracking_pb2 as tpb
+
+    hook = stack(CHAT_UPDATE_WAIT_MS="10000")
+    session = await hook.chat_session(name="Su")
+    other = await hook.chat_session(name="Thu")
+    for token in (session["session_token"], other["session_token"]):
+        assert (await hook.chat(token, "What time do you open?")).status_code == 200
+    nc = await nats.connect(nats_url)
+    try:
+        history = await nc.jetstream().key_value("chat_history")
+
+        async def turns(user_id: str) -> bool:
+            try:
+                return bool((await history.get(mode_key("web", user_id))).value)
+            except KeyNotFoundError:
+                return False
+
+        await wait_for(lambda: turns(session["user_id"]), timeout=30)
+        await wait_for(lambda: turns(other["user_id"]), timeout=30)
+        command = tpb.Command(command_id="erase-su", action="delete_user", actor="alice:admin",
+                              params_json=json.dumps({"platform": "web", "user_id": session["user_id"]}))
+        reply = tpb.CommandReply()
+        reply.ParseFromString((await nc.request("tracking.cmd.delete_user", command.SerializeToString(), timeout=10)).data)
+        assert reply.ok
+
+        async def forgotten() -> bool:
+            return not await turns(session["user_id"])
+
+        await wait_for(forgotten, timeout=30)
+        assert await turns(other["user_id"])  # nobody else's
+    finally:
+        await nc.close()

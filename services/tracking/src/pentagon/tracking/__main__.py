@@ -10,7 +10,8 @@ from pentagon.common.health import ops_app
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
 from pentagon.common.settings import load_settings
 from pentagon.tracking.commands import CommandHandler
-from pentagon.tracking.consumer import Consumer
+from pentagon.tracking.consumer import DURABLE, Consumer
+from pentagon.tracking.erasure import BusEraser
 from pentagon.tracking.outbox import OutboxKeeper
 from pentagon.tracking.settings import Settings
 from pentagon.tracking.store import PostgresStore, Store, StoreUnavailable
@@ -56,7 +57,8 @@ async def main() -> None:
     nc = await connect(settings.nats_url, "tracking")
     js = nc.jetstream(publish_async_max_pending=8000)
     await ensure_streams(js, settings.nats_stream_replicas)
-    publisher = UpdatePublisher(js, await mode_bucket(js, settings.nats_stream_replicas))
+    eraser = BusEraser(js, DURABLE)
+    publisher = UpdatePublisher(js, await mode_bucket(js, settings.nats_stream_replicas), eraser=eraser)
     started = asyncio.Event()
     stop = asyncio.Event()
 
@@ -73,6 +75,7 @@ async def main() -> None:
         await commands.start()
         running = asyncio.create_task(consumer.run())
         keeping = asyncio.create_task(outbox.run())
+        erasing = asyncio.create_task(eraser.run())
         started.set()
         log.info("tracking started", extra={"store": settings.store_kind(), "workers": settings.tracking_workers})
         await stop.wait()
@@ -81,6 +84,8 @@ async def main() -> None:
         await running
         outbox.stop()
         await keeping
+        eraser.stop()
+        await erasing
     server.should_exit = True
     await serving
     await nc.drain()

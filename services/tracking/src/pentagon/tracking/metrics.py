@@ -24,3 +24,5 @@ BACKLOG = Gauge("tracking_backlog_events",
                 "Events in JetStream not yet delivered to tracking (at the last fetch; asked of JetStream "
                 "each second while tracking cannot take more)")
 IN_HAND = Gauge("tracking_events_in_hand", "Events fetched by this process, not acknowledged yet")
+ERASURES = Counter("tracking_bus_erasures_total", "Deleted users whose events were purged from every stream")
+ERASURES_PENDING = Gauge("tracking_bus_erasures_pending", "Deleted users whose events are still being purged")

@@ -22,6 +22,7 @@ from pentagon.common.events import timestamp
 from pentagon.common.jsonrow import CONVERSATION_COLUMNS, dumps, row_to_dict
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.tracking import metrics
+from pentagon.tracking.erasure import BusEraser
 from pentagon.tracking.wire import pub_frame, send_frames
 
 log = logging.getLogger(__name__)
@@ -140,11 +141,13 @@ def deleted_update(deleted: dict[str, Any], msg_id: str) -> Update:
 
 
 class UpdatePublisher:
-    def __init__(self, js: JetStreamContext, kv: KeyValue, timeout_s: float = 10.0) -> None:
+    def __init__(self, js: JetStreamContext, kv: KeyValue, timeout_s: float = 10.0,
+                 eraser: BusEraser | None = None) -> None:
         self._js = js
         self._nc = js._nc  # the connection the JetStream context publishes on
         self._kv = kv
         self._timeout = timeout_s
+        self._eraser = eraser
 
     async def publish(self, updates: Sequence[Update], modes: Iterable[ModeChange]) -> None:
         """Store every update in UPDATES (in order), then write the modes; raises if that is not certain."""
@@ -156,6 +159,10 @@ class UpdatePublisher:
         for kind, n in counts.items():
             metrics.UPDATES.labels(kind).inc(n)
         await self.write_modes(modes)
+        if self._eraser is not None:
+            for update in updates:
+                if update.kind == "user_deleted":
+                    self._eraser.note(update.platform, update.user_id)
 
     async def _publish_updates(self, updates: Sequence[Update]) -> None:
         occurred = timestamp()

@@ -17,6 +17,7 @@ from pentagon.common.health import ops_app
 from pentagon.common.serve import on_shutdown_signal, run_main, uvicorn_server
 from pentagon.common.settings import load_settings
 from pentagon.webhook.app import build_app
+from pentagon.webhook.erasure import HistoryEraser
 from pentagon.webhook.fast_path import WebhookFront
 from pentagon.webhook.reply_worker import ReplyWorker
 from pentagon.webhook.runtime import build_runtime
@@ -42,6 +43,7 @@ async def main() -> None:
     workers = []
     if settings.reply_worker_enabled and not args.no_reply_worker:
         workers.append(ReplyWorker(rt).consumer)
+        workers.append(HistoryEraser(rt.js, rt.history.kv))  # the reply worker's history, so its process
     if settings.sender_enabled and not args.no_sender:
         workers.append(Sender(rt).consumer)
     for worker in workers:
@@ -55,7 +57,7 @@ async def main() -> None:
     server.config.proxy_headers = False
     on_shutdown_signal(lambda: setattr(server, "should_exit", True))
     addr = settings.webhook_worker_addr if workers_only else settings.webhook_addr
-    log.info("webhook started", extra={"addr": addr, "workers": [w.durable for w in workers],
+    log.info("webhook started", extra={"addr": addr, "workers": [w.name for w in workers],
                                        "workers_only": workers_only})
     try:
         await server.serve()

@@ -16,7 +16,6 @@ because the bus did.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections import defaultdict
@@ -24,15 +23,13 @@ from typing import Any
 
 import orjson
 from nats.js.errors import KeyNotFoundError
-from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
+from nats.js.kv import KeyValue
 
 from pentagon.admin.queries import utc_now
 from pentagon.common.jsonrow import iso
+from pentagon.common.kvwatch import follow
 
 log = logging.getLogger(__name__)
-
-WATCH_RETRY_S = 1.0
-
 
 def access_key(name: str) -> str:
     """KV key of a name: a hash, so emails stay out of subjects and any name is a valid key."""
@@ -49,7 +46,10 @@ class StaffAccess:
 
     async def start(self, timeout: float = 10.0) -> None:
         """Starts the watch and waits for the bucket's current content: no request is judged on an empty copy."""
-        self._watch = asyncio.create_task(self._follow(), name="staff-access-watch")
+        # While NATS is away the copy keeps its last state (no on_lost): a revocation never lapses.
+        watching = follow(self._kv, lambda key, value: self._apply(key, _decode(value) if value else None),
+                          on_loaded=self._loaded.set, what="staff access watch")
+        self._watch = asyncio.create_task(watching, name="staff-access-watch")
         await asyncio.wait_for(self._loaded.wait(), timeout)
 
     async def stop(self) -> None:
@@ -110,27 +110,6 @@ class StaffAccess:
         if entry.get("revoked"):
             for event in self._waiters.get(key, ()):
                 event.set()
-
-    async def _follow(self) -> None:
-        while True:
-            watcher = None
-            try:
-                watcher = await self._kv.watchall()
-                async for update in watcher:
-                    if update is None:
-                        self._loaded.set()  # the initial values are in
-                        continue
-                    deleted = update.operation in (KV_DEL, KV_PURGE)
-                    self._apply(update.key, None if deleted else _decode(update.value))
-                raise ConnectionError("watch ended")
-            except asyncio.CancelledError:
-                if watcher is not None:
-                    with contextlib.suppress(Exception):
-                        await watcher.stop()
-                raise
-            except Exception as exc:  # noqa: BLE001 - NATS away: keep the last copy, never forget a revocation
-                log.warning("staff access watch interrupted, retrying", extra={"error": type(exc).__name__})
-                await asyncio.sleep(WATCH_RETRY_S)
 
 
 def _decode(value: bytes | None) -> dict[str, Any] | None:

@@ -17,15 +17,15 @@ the same race existed with tracking writing the mode while we read it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
 from nats.js.errors import KeyNotFoundError
-from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
+from nats.js.kv import KeyValue
 
 from pentagon.common.bus import mode_key
+from pentagon.common.kvwatch import follow
 
 log = logging.getLogger(__name__)
 
@@ -81,29 +81,17 @@ class ModeReader:
         return self._watch is not None and not self._watch.done() and self._live
 
     async def _follow(self) -> None:
-        """Keeps ``_known`` equal to the bucket; on any failure forgets it and starts over."""
+        """Keeps ``_known`` equal to the bucket; when the watch breaks, forgets it and starts over."""
         known = self._known
-        while True:
-            watcher = None
-            try:
-                watcher = await self.kv.watchall()
-                self._live = True
-                async for entry in watcher:
-                    if entry is None:
-                        continue  # end of the initial values
-                    deleted = entry.operation in (KV_DEL, KV_PURGE)
-                    known[entry.key] = "bot" if deleted else _mode(entry.value)
-                raise ConnectionError("watch ended")
-            except asyncio.CancelledError:
-                if watcher is not None:
-                    with contextlib.suppress(Exception):
-                        await watcher.stop()
-                raise
-            except Exception as exc:  # noqa: BLE001 - NATS away: direct gets until the watch is back
-                self._live = False
-                known.clear()
-                log.warning("mode watch interrupted, retrying", extra={"error": type(exc).__name__})
-                await asyncio.sleep(1.0)
+
+        def apply(key: str, value: bytes | None) -> None:
+            known[key] = "bot" if value is None else _mode(value)
+
+        def lost() -> None:
+            self._live = False  # direct gets until the new watch has replayed the bucket
+            known.clear()
+
+        await follow(self.kv, apply, on_loaded=lambda: setattr(self, "_live", True), on_lost=lost, what="mode watch")
 
     async def close(self) -> None:
         if self._watch is not None:

@@ -131,6 +131,33 @@ export async function call(method, path, options = {}) {
 }
 
 export const get = (path, options) => call('GET', path, options);
+
+/** The rows of one GET, shown by `render()`. Loads overlap (sign-in, the tab, after each write):
+ *  the newest wins, so an older, slower answer never puts back rows from before a write. */
+export class ServerRows {
+  constructor(path, field, onError) {
+    this.path = path;
+    this.field = field;
+    this.onError = onError;
+    this.rows = [];
+    this.loads = 0;
+  }
+
+  async load() {
+    const seq = ++this.loads;
+    try {
+      const data = await get(this.path);
+      if (seq !== this.loads) return;
+      this.rows = Array.isArray(data[this.field]) ? data[this.field] : [];
+    } catch (err) {
+      if (seq !== this.loads) return;
+      this.onError(err);
+    }
+    this.render();
+  }
+
+  render() {}
+}
 export const post = (path, body, options = {}) => call('POST', path, { ...options, body: body ?? {} });
 
 /** Fetch with the Authorization header, then hand the bytes to the browser as a download. */

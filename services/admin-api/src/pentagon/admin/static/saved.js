@@ -1,31 +1,14 @@
 // Saved replies: the picker next to the reply box, and the view where admins write them.
 // Their text is user-visible content written by staff: it is only ever set as text.
 
-import { call, get } from './api.js';
+import { ServerRows, call } from './api.js';
 import { $, clear, el } from './dom.js';
 
-export class SavedReplies {
+export class SavedReplies extends ServerRows {
   /** @param {{canEdit: () => boolean, onError: (err: Error) => void}} options */
   constructor({ canEdit, onError }) {
+    super('/admin/saved-replies', 'saved_replies', onError);
     this.canEdit = canEdit;
-    this.onError = onError;
-    this.rows = [];
-    this.loads = 0;
-  }
-
-  /** The list from the server. Loads overlap (sign-in, the tab, after each write): the newest wins,
-   *  so an older, slower answer never puts back a list from before a write. */
-  async load() {
-    const seq = ++this.loads;
-    try {
-      const data = await get('/admin/saved-replies');
-      if (seq !== this.loads) return;
-      this.rows = Array.isArray(data.saved_replies) ? data.saved_replies : [];
-    } catch (err) {
-      if (seq !== this.loads) return;
-      this.onError(err);
-    }
-    this.render();
   }
 
   render() {

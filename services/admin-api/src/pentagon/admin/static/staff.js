@@ -1,29 +1,14 @@
 // Staff access (admins only): who may sign in, and revoking a name at once when someone leaves
 // or a token leaks. The server closes that person's live connections on every replica.
 
-import { call, get } from './api.js';
+import { ServerRows, call } from './api.js';
 import { $, clear, el, formatFull } from './dom.js';
 
-export class StaffAccess {
+export class StaffAccess extends ServerRows {
   /** @param {{me: () => string, onError: (err: Error) => void}} options */
   constructor({ me, onError }) {
+    super('/admin/staff', 'staff', onError);
     this.me = me;
-    this.onError = onError;
-    this.rows = [];
-    this.loads = 0;
-  }
-
-  async load() {
-    const seq = ++this.loads;
-    try {
-      const data = await get('/admin/staff');
-      if (seq !== this.loads) return;
-      this.rows = Array.isArray(data.staff) ? data.staff : [];
-    } catch (err) {
-      if (seq !== this.loads) return;
-      this.onError(err);
-    }
-    this.render();
   }
 
   render() {

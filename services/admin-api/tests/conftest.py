@@ -92,6 +92,15 @@ async def admin(db_url: str, nats_url: str, request: pytest.FixtureRequest) -> A
     await runtime.stop()
 
 
+@pytest.fixture
+def tracking(services, db_url: str, nats_url: str) -> Any:
+    """The real tracking process: it answers the commands admin-api sends (and writes the audit log)."""
+    port = free_port()
+    return services.start("pentagon.tracking", {"NATS_URL": nats_url, "DATABASE_URL": db_url,
+                                                "TRACKING_ADDR": f"127.0.0.1:{port}"},
+                          ready_url=f"http://127.0.0.1:{port}/readyz")
+
+
 @pytest_asyncio.fixture
 async def serve_app() -> AsyncIterator[Any]:
     """Starts apps on real sockets (WebSockets need them); returns an async starter giving the base URL."""

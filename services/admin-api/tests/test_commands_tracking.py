@@ -6,7 +6,6 @@ import asyncio
 import json
 import uuid
 
-import pytest
 import websockets
 
 from admin_support import ADMIN, ADMIN_TOKEN, VIEWER, auth
@@ -15,14 +14,6 @@ from pentagon.admin.app import create_app
 from pentagon.common.bus import Subjects
 from pentagon.common.events import publish, timestamp
 from pentagon.common.proto import events_pb2 as pb
-from pentagon.devtools.embedded import free_port
-
-@pytest.fixture
-def tracking(services, db_url, nats_url):
-    port = free_port()
-    return services.start("pentagon.tracking", {"NATS_URL": nats_url, "DATABASE_URL": db_url,
-                                                "TRACKING_ADDR": f"127.0.0.1:{port}"},
-                          ready_url=f"http://127.0.0.1:{port}/readyz")
 
 
 async def user_says(admin, user_id: str, text: str, platform: str = "messenger") -> int:

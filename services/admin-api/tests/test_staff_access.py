@@ -37,7 +37,7 @@ def staff() -> tuple[str, str]:
 
 
 @pytest.fixture
-async def replicas(db_url, nats_url, serve_app, staff):
+async def replicas(db_url, nats_url, serve_app, staff, tracking):
     name, token = staff
     started = []
     for _ in range(2):
@@ -85,6 +85,10 @@ async def test_a_revoked_token_is_refused_everywhere_at_once_and_restored(replic
 
     restored = await second.client.post("/admin/staff/restore", headers=ADMIN, json={"name": name})
     assert restored.status_code == 200 and restored.json()["staff_member"]["revoked"] is False
+    # Both are in the audit log, with who did them, like every admin action.
+    audit = (await first.client.get("/admin/audit", headers=ADMIN, params={"actor": "alice:admin"})).json()["entries"]
+    mine = [(e["action"], e["params"]) for e in audit if e["action"].endswith("_access")]
+    assert mine == [("restore_access", {"name": name}), ("revoke_access", {"name": name})]  # newest first
 
     async def back_everywhere() -> bool:
         answers = [await r.client.get("/admin/me", headers=auth(token)) for r in replicas]
@@ -145,3 +149,32 @@ async def test_who_may_revoke_and_what_is_refused(replicas, staff) -> None:
         answer = await first.client.post("/admin/staff/revoke", headers=ADMIN, json=body)
         assert answer.status_code == 422, body
     assert (await first.client.get("/admin/me", headers=auth(token))).status_code == 200  # nothing was revoked
+
+
+async def test_revoked_at_once_even_when_the_audit_log_is_down_then_recorded_once(db_url, nats_url, serve_app, staff,
+                                                                                  services) -> None:
+    """Security first: tracking away means a 503, but the access is already gone; the retry records it once."""
+    name, token = staff
+    settings = make_settings(db_url, nats_url, admin_tokens=f"{ADMIN_TOKENS},{name}:viewer:{token}",
+                             admin_command_timeout=0.5)
+    runtime = await start_runtime(settings)
+    replica = Replica(runtime, await serve_app(create_app(runtime), settings))
+    try:
+        retry = {**ADMIN, "Idempotency-Key": "revoke-1"}
+        first = await replica.client.post("/admin/staff/revoke", headers=retry, json={"name": name})
+        assert (first.status_code, first.json()["error"]["code"]) == (503, "unavailable")
+        assert (await replica.client.get("/admin/me", headers=auth(token))).status_code == 401
+
+        from pentagon.devtools.embedded import free_port
+
+        port = free_port()
+        services.start("pentagon.tracking", {"NATS_URL": nats_url, "DATABASE_URL": db_url,
+                                             "TRACKING_ADDR": f"127.0.0.1:{port}"},
+                       ready_url=f"http://127.0.0.1:{port}/readyz")
+        for _ in range(2):  # a retry, and a retry of the retry: one audit row
+            again = await replica.client.post("/admin/staff/revoke", headers=retry, json={"name": name})
+            assert again.status_code == 200, again.text
+        audit = (await replica.client.get("/admin/audit", headers=ADMIN, params={"action": "revoke_access"})).json()
+        assert [e["params"]["name"] for e in audit["entries"]].count(name) == 1
+    finally:
+        await replica.close()

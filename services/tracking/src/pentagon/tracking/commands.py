@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 QUEUE = "tracking"
 ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "mark_human",
-                     "mark_replied", "delete_user"})
+                     "mark_replied", "delete_user", "revoke_access", "restore_access"})
 MAX_PARAMS_BYTES = 16 * 1024
 MAX_ID_CHARS = 200
 
@@ -67,6 +67,8 @@ def plan_command(command_id: str, result: dict[str, Any]) -> tuple[dict[str, Any
     """(reply row, updates, mode changes) of a successful command result."""
     kind = result["kind"]
     prefix = f"cmd:{command_id}"
+    if kind == "staff_access":
+        return result["row"], [], []  # recorded in admin_actions; nothing changed in conversations
     if kind == "user_deleted":
         row = result["row"]
         return row, [deleted_update(row, f"{prefix}:user_deleted")], [ModeChange(row["platform"], row["user_id"], None)]

@@ -1,5 +1,7 @@
 -- Admin commands (tracking.cmd.<action>: close, reopen, take over, hand back, assign, priority,
--- mark human/replied), each applied in one transaction together with its admin_actions row.
+-- mark human/replied, delete a user; revoke/restore a staff member's access, which only records
+-- the action: the access list itself is admin-api's), each applied in one transaction together
+-- with its admin_actions row.
 -- The same command_id twice answers the first result.
 -- Returns {"ok": true, "kind", "row", "conversation", "mode_changed"} or {"ok": false, "code", "message"}.
 
@@ -125,7 +127,9 @@ BEGIN
         RETURN jsonb_build_object(
             'ok', true, 'replayed', true, 'mode_changed', true,
             'kind', CASE WHEN v_done.action IN ('mark_human', 'mark_replied') THEN 'message'
-                         WHEN v_done.action = 'delete_user' THEN 'user_deleted' ELSE 'conversation' END,
+                         WHEN v_done.action = 'delete_user' THEN 'user_deleted'
+                         WHEN v_done.action IN ('revoke_access', 'restore_access') THEN 'staff_access'
+                         ELSE 'conversation' END,
             'row', v_done."after",
             'conversation', (SELECT to_jsonb(c) FROM conversations c WHERE c.id = v_done.conversation_id));
     END IF;
@@ -166,6 +170,13 @@ BEGIN
         INSERT INTO admin_actions (command_id, actor, action, params, "after")
         VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_params, v_deleted);
         RETURN jsonb_build_object('ok', true, 'kind', 'user_deleted', 'row', v_deleted, 'mode_changed', true);
+    ELSIF v_action IN ('revoke_access', 'restore_access') THEN
+        IF jsonb_typeof(v_params->'name') IS DISTINCT FROM 'string' OR v_params->>'name' = '' THEN
+            RETURN pentagon_command_error('invalid', 'name is required');
+        END IF;
+        INSERT INTO admin_actions (command_id, actor, action, params, "after")
+        VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_params, v_params);
+        RETURN jsonb_build_object('ok', true, 'kind', 'staff_access', 'row', v_params, 'mode_changed', false);
     END IF;
     RETURN pentagon_command_error('invalid', 'unknown action');
 END

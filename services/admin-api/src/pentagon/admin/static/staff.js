@@ -55,11 +55,12 @@ export class StaffAccess extends ServerRows {
   async change(action, name) {
     try {
       await call('POST', `/admin/staff/${action}`, { body: { name } });
-      await this.load();
       return true;
     } catch (err) {
-      this.onError(err);
+      this.onError(err); // a 503 may still have changed the access (only the audit failed): reload
       return false;
+    } finally {
+      await this.load();
     }
   }
 }

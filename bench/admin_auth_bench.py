@@ -4,8 +4,8 @@ One command:  .venv/bin/python bench/admin_auth_bench.py  [AUTH_BENCH_REQUESTS=1
 
 Starts its own nats-server and Postgres (embedded, loopback), one admin-api runtime in this
 process, and times `GET /admin/me` with a valid static token through the ASGI app (no socket:
-the figure is the service's own cost), alternating rounds with the sign-in throttle on (one
-read of the `rate_limits` KV bucket per request, pentagon.admin.throttle) and off. Prints
+the figure is the service's own cost), alternating rounds with the sign-in throttle on (its
+counts read from a local copy of the `rate_limits` KV bucket, pentagon.admin.throttle) and off. Prints
 p50/p99 of both and their ratio, measured in the same run.
 """
 

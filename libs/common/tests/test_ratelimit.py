@@ -47,6 +47,41 @@ async def test_shared_bucket_is_one_count_for_every_replica(nats_url) -> None:
         await nc.close()
 
 
+async def test_a_mirrored_bucket_sees_other_replicas_takes_without_reading_the_bucket(nats_url) -> None:
+    import asyncio
+
+    nc = await nats.connect(nats_url)
+    try:
+        kv = await rate_limits_bucket(nc.jetstream())
+        mirrored = SharedTokenBucket(kv, "m", per_minute=1, burst=2)
+        mirrored.mirror()
+        other = SharedTokenBucket(kv, "m", per_minute=1, burst=2)
+        for _ in range(100):
+            if mirrored._mirror_live:  # noqa: SLF001 - the watch has replayed the (empty) bucket
+                break
+            await asyncio.sleep(0.02)
+        assert await mirrored.wait("addr") == 0
+        assert [await other.take("addr") for _ in range(2)] == [0.0, 0.0]  # another replica used the burst
+
+        async def refused() -> bool:
+            return await mirrored.wait("addr") > 0
+
+        for _ in range(100):
+            if await refused():
+                break
+            await asyncio.sleep(0.02)
+        assert await refused()
+        reads = kv.get
+        kv.get = None  # from now on any read of the bucket would fail: answers come from the copy
+        try:
+            assert await mirrored.wait("addr") > 0 and await mirrored.wait("another") == 0
+        finally:
+            kv.get = reads
+        await mirrored.close()
+    finally:
+        await nc.close()
+
+
 async def test_without_nats_each_replica_still_limits_on_its_own(nats_url) -> None:
     nc = await nats.connect(nats_url)
     kv = await nc.jetstream().create_key_value(bucket="rate_limits_test", ttl=60)

@@ -20,10 +20,10 @@ log = logging.getLogger(__name__)
 RETRY_S = 1.0
 
 
-async def follow(kv: KeyValue, apply: Callable[[str, bytes | None], None], *,
+async def follow(kv: KeyValue, apply: Callable[[str, bytes | None], None], *, keys: str = ">",
                  on_loaded: Callable[[], None] = lambda: None, on_lost: Callable[[], None] = lambda: None,
                  what: str = "kv watch") -> None:
-    """Calls ``apply(key, value)`` for every value (None: deleted) until cancelled.
+    """Calls ``apply(key, value)`` for every value of the keys matching ``keys`` (None: deleted) until cancelled.
 
     ``on_loaded`` runs once each watch has delivered the bucket's current values; ``on_lost``
     when a watch breaks (the caller decides whether its copy is still worth trusting).
@@ -31,7 +31,7 @@ async def follow(kv: KeyValue, apply: Callable[[str, bytes | None], None], *,
     while True:
         watcher = None
         try:
-            watcher = await kv.watchall()
+            watcher = await kv.watch(keys)
             async for entry in watcher:
                 if entry is None:
                     on_loaded()  # the end of the initial values

@@ -8,6 +8,8 @@ configured rate, not N times it. Keys are hashes (no address or user id in NATS)
 an entry left alone expires with the KV bucket's TTL, which is the same as a full
 bucket. When NATS cannot answer, the replica falls back to its own in-memory
 `TokenBucket` (per replica, as before) rather than refusing or letting everyone in.
+A limit checked on every request (admin-api's refused tokens) can `mirror` its keys: a
+KV watch keeps a local copy, so `wait` costs no round trip while the copy is live.
 
 Also finds the client address: X-Forwarded-For is believed only when the
 direct peer is one of TRUSTED_PROXIES (the gateway), otherwise anyone could
@@ -32,6 +34,8 @@ from pydantic import AfterValidator
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from starlette.requests import HTTPConnection
+
+from pentagon.common.kvwatch import follow
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,35 @@ class SharedTokenBucket:
         self.local = TokenBucket(per_minute, burst)
         self.rate, self.burst = self.local.rate, self.local.burst
         self._warned_at = 0.0
+        self._mirror: dict[str, bytes] = {}
+        self._mirror_live = False
+        self._mirror_task: asyncio.Task[None] | None = None
+
+    def mirror(self) -> None:
+        """Keeps a local copy of this limit's keys (a KV watch); `wait` reads it while it is live."""
+        if self._mirror_task is None:
+            self._mirror_task = asyncio.create_task(follow(
+                self.kv, self._mirror_apply, keys=f"{self.name}.>", on_loaded=self._mirror_loaded,
+                on_lost=self._mirror_lost, what=f"rate limit {self.name}"), name=f"mirror-{self.name}")
+
+    async def close(self) -> None:
+        if self._mirror_task is not None:
+            self._mirror_task.cancel()
+            await asyncio.gather(self._mirror_task, return_exceptions=True)
+            self._mirror_task = None
+
+    def _mirror_apply(self, kv_key: str, value: bytes | None) -> None:
+        if value:
+            self._mirror[kv_key] = value
+        else:
+            self._mirror.pop(kv_key, None)
+
+    def _mirror_loaded(self) -> None:
+        self._mirror_live = True
+
+    def _mirror_lost(self) -> None:
+        self._mirror_live = False  # reads go to the bucket until a new watch has replayed it
+        self._mirror.clear()
 
     async def take(self, key: str) -> float:
         """0 when allowed, otherwise the seconds until a token is available."""
@@ -110,14 +143,22 @@ class SharedTokenBucket:
         return self.local.take(key)
 
     async def wait(self, key: str) -> float:
-        """What ``take`` would answer, without taking anything: one read."""
+        """What ``take`` would answer, without taking anything: one read (none from a live mirror)."""
         if not self.connected():
             return self.local.wait(key)
+        if self._mirror_live:
+            value = self._mirror.get(self._kv_key(key))
+            return self._wait_for(*(_decode(value) if value else (float(self.burst), time.time())))
         try:
             _, tokens, _ = await asyncio.wait_for(self._read(self._kv_key(key)), self.TIMEOUT_S)
         except (NatsError, asyncio.TimeoutError, OSError) as exc:
             self._warn(type(exc).__name__)
             return self.local.wait(key)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+    def _wait_for(self, tokens: float, updated: float) -> float:
+        now = time.time()
+        tokens = min(self.burst, tokens + max(0.0, now - updated) * self.rate)
         return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
 
     def _kv_key(self, key: str) -> str:

@@ -63,6 +63,7 @@ class Runtime:
         failures = SharedTokenBucket(await rate_limits_bucket(self.js, replicas), "admin_auth",
                                      self.settings.admin_auth_failures_per_min, self.settings.admin_auth_failures_burst,
                                      connected=lambda: nc.is_connected)
+        failures.mirror()  # every request checks its address: read a local copy, not the bucket
         self.throttle = SignInThrottle(failures, parse_networks(self.settings.trusted_proxies))
         self.commands = CommandClient(self.nc, self.settings.admin_command_timeout)
         self.hub = UpdatesHub(self.js, self.settings.admin_ws_queue_size, self.stats,
@@ -93,6 +94,8 @@ class Runtime:
             await self.signing_keys.stop()
         if self.access is not None:
             await self.access.stop()
+        if self.throttle is not None:
+            await self.throttle.shared.close()
         if self.hub is not None:
             await self.hub.stop()
         if self._pool_task is not None:

@@ -7,7 +7,10 @@ a right guess is refused until Retry-After: going faster cannot find a token soo
 a guesser wait too; the burst leaves room for a few typos first.
 
 The counts live in the `rate_limits` KV bucket (common/ratelimit.py), written when a token is
-refused. A thousand guesses sent at once would all read that count before the first refusal is
+refused, and each replica reads them from a local copy kept by a KV watch (`mirror`), so a
+request with a good token costs no round trip to NATS. The copy lags the bucket by a moment
+(longer just after a NATS reconnect, until the watch notices); the local reservation below
+bounds what a guesser gains from that. A thousand guesses sent at once would all read that count before the first refusal is
 written, so each attempt also takes a token from this replica's own bucket before its token is
 checked, given back when the token turns out fine. While NATS is down that local count is the
 whole limit (per replica) rather than slowing every request down or letting guesses through.

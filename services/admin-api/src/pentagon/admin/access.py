@@ -1,6 +1,7 @@
 """Revoked staff access: an admin locks a staff member out at once, on every replica.
 
-Static tokens (ADMIN_TOKENS) cannot be taken back without a restart, and a Supabase access
+Static tokens (ADMIN_TOKENS) cannot be taken back without editing the configuration and
+restarting, and a Supabase access
 token stays valid until it expires (an hour by default). When someone leaves the cafe, or a
 token leaks, an admin revokes that name here: every request made with it is refused (401
 "revoked") and its open WebSockets are closed, on every admin-api replica within a moment.
@@ -30,6 +31,7 @@ from pentagon.common.jsonrow import iso
 from pentagon.common.kvwatch import follow
 
 log = logging.getLogger(__name__)
+
 
 def access_key(name: str) -> str:
     """KV key of a name: a hash, so emails stay out of subjects and any name is a valid key."""

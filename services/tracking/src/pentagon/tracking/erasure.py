@@ -51,7 +51,11 @@ class BusEraser:
 
     def note(self, platform: str, user_id: str) -> None:
         token = user_token(user_id)
-        self._jobs.setdefault((platform, token), Erasure(platform, token))
+        job = self._jobs.get((platform, token))
+        if job is None:
+            self._jobs[(platform, token)] = Erasure(platform, token)
+        else:  # deleted again before the first purge finished: reach up to this deletion too
+            job.updates_done, job.events_before = False, None
         metrics.ERASURES_PENDING.set(len(self._jobs))
         self._wake.set()
 

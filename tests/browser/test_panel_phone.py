@@ -120,6 +120,8 @@ def test_phone_alerts_come_from_the_service_worker_and_open_the_conversation(
     page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
     page.locator(".conv-item", has_text=user).wait_for(timeout=30_000)
 
+    page.locator("#tab-stats").tap()  # staff are looking at another tab when the customer needs them
+    page.locator("#view-stats").wait_for()
     conversation_id = conversation_of(stack, user)["id"]
     detail = stack.admin("GET", f"/admin/conversations/{conversation_id}")
     first = next(m for m in detail["messages"] if m["sender_type"] == "user")
@@ -145,4 +147,5 @@ def test_phone_alerts_come_from_the_service_worker_and_open_the_conversation(
     }""", tag)
     page.locator("#conv-detail .msg.user").first.wait_for(timeout=20_000)
     assert page.url.endswith(f"#c/{conversation_id}") and page.locator(".list-pane").is_hidden()
+    assert page.locator("#view-stats").is_hidden()
     assert not phone.console_errors, phone.console_errors

@@ -287,6 +287,8 @@ function restoreFilters() {
 // ---------- conversation view ----------
 
 async function openConversation(id, { fromHistory = false } = {}) {
+  // From a toast or a notification while another tab (statistics, staff) is showing.
+  if ($('#view-conversations').hidden) showView('conversations');
   const numeric = Number(id);
   const fromList = state.currentId === null;
   state.currentId = numeric;

@@ -79,6 +79,17 @@ def context(browser: Any, stack: LocalStack) -> Iterator[Any]:
 
 
 @pytest.fixture
+def colleague(browser: Any, stack: LocalStack) -> Iterator[PanelPage]:
+    """A second staff member's own browser, next to the `panel` one."""
+    ctx = browser.new_context(viewport={"width": 1200, "height": 800}, base_url=stack.gateway_url)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield PanelPage(page, [], errors)
+    ctx.close()
+
+
+@pytest.fixture
 def panel(context: Any, stack: LocalStack) -> PanelPage:
     page = context.new_page()
     dialogs: list[str] = []

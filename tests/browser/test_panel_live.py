@@ -160,3 +160,31 @@ def test_connection_state_and_resume_after_admin_api_restart(panel: PanelPage, s
     page.locator("#conn[data-state='open']").wait_for(timeout=60_000)
     page.locator(".conv-item", has_text=user).wait_for(timeout=30_000)
     assert panel.dialogs == []
+
+
+def test_staff_see_who_else_is_viewing_or_typing(panel: PanelPage, colleague: PanelPage, stack: LocalStack) -> None:
+    """Two staff members on one conversation: each sees the other, and the typing, so they do
+    not both answer the customer."""
+    user = psid()
+    stack.messenger(user, "Is the cake gluten free?")
+    eventually(lambda: conversation_of(stack, user).get("message_count", 0) >= 2, what="the bot's answer")
+    viewer = colleague.page
+    sign_in(colleague, stack.viewer_token)
+    viewer.locator(".conv-item", has_text=user).click()
+    viewer.locator("#thread .msg.user").first.wait_for()
+
+    page = panel.page
+    sign_in(panel, stack.admin_token)
+    page.locator(".conv-item", has_text=user).click()
+    page.locator("#thread .msg.user").first.wait_for()
+    seen_by_viewer = viewer.locator("#conv-presence")
+    seen_by_viewer.filter(has_text="alice is viewing").wait_for(timeout=20_000)
+    page.locator("#conv-presence", has_text="victor is viewing").wait_for(timeout=20_000)  # said every 15 s
+
+    page.locator("#reply-text").press_sequentially("Yes, the almond cake is", delay=20)
+    seen_by_viewer.filter(has_text="alice is typing…").wait_for(timeout=10_000)
+    # Typing stops: it fades back to viewing on its own.
+    eventually(lambda: seen_by_viewer.inner_text() == "alice is viewing", what="typing to expire")
+    assert "victor" not in seen_by_viewer.inner_text()  # nobody is shown to themselves
+
+    assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)

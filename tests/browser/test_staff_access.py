@@ -3,26 +3,12 @@ once, the token no longer signs in, and access comes back when the admin restore
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from panelkit import LocalStack, PanelPage, eventually, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
 REVOKED = "An admin revoked your access to this panel."
-
-
-@pytest.fixture
-def colleague(browser: Any, stack: LocalStack) -> Iterator[PanelPage]:
-    """The viewer's own browser, next to the admin's."""
-    ctx = browser.new_context(viewport={"width": 1200, "height": 800}, base_url=stack.gateway_url)
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield PanelPage(page, [], errors)
-    ctx.close()
 
 
 def _restore(stack: LocalStack) -> None:

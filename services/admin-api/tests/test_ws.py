@@ -282,3 +282,45 @@ async def test_batch_client_resumes_with_the_missed_frames_in_one_batch(live):
         while len(after) < 3:
             after += unpack(await recv(ws))
         assert [f["seq"] for f in after] == live_seqs  # no duplicates, no gaps
+
+
+async def test_presence_reaches_every_replica_under_the_sockets_own_name(db_url, nats_url, serve_app):
+    """Two staff on two replicas: what one does in a conversation shows on the other's socket,
+    named by the server from the token, never by the client; junk is ignored, not fatal."""
+    rt1, base1 = await live_admin(db_url, nats_url, serve_app)
+    rt2, base2 = await live_admin(db_url, nats_url, serve_app)
+    try:
+        async with websockets.connect(f"ws://{base1}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as alice, \
+                websockets.connect(f"ws://{base2}/admin/ws", additional_headers=auth(VIEWER_TOKEN)) as victor:
+            await recv(alice)
+            await recv(victor)
+            for junk in ("not json", "x" * 5000, '{"type": "typing", "conversation_id": "7; DROP TABLE"}',
+                         '{"type": "typing", "conversation_id": 0}', '{"type": "delete", "conversation_id": 7}',
+                         '{"type": "typing", "conversation_id": 99999999999999999999}', "[]"):
+                await alice.send(junk)
+            await alice.send('{"type": "typing", "conversation_id": 7, "name": "mallory", "role": "admin"}')
+            for _ in range(5):  # a burst: heard once
+                await alice.send('{"type": "typing", "conversation_id": 7}')
+            await alice.send('{"type": "viewing", "conversation_id": 7}')
+            seen = []
+            while len(seen) < 2:
+                frame = await recv(victor)
+                if frame["type"] == "presence":
+                    seen.append(frame)
+            assert [f["data"] for f in seen] == [
+                {"name": "alice", "role": "admin", "conversation_id": 7, "activity": "typing", "ttl_s": 6},
+                {"name": "alice", "role": "admin", "conversation_id": 7, "activity": "viewing", "ttl_s": 30}]
+            assert all("seq" not in f for f in seen)  # now or never: not part of the replayable feed
+            await victor.send('{"type": "viewing", "conversation_id": 7}')  # viewers are seen too
+            frame = await recv(alice)
+            while frame["type"] != "presence" or frame["data"]["name"] != "victor":
+                frame = await recv(alice)
+            assert frame["data"]["role"] == "viewer"
+            with pytest.raises(asyncio.TimeoutError):  # the burst and the junk produced nothing more
+                while True:
+                    extra = await recv(victor, timeout=1.0)
+                    if extra["type"] == "presence" and extra["data"]["name"] == "alice":
+                        raise AssertionError(f"unexpected {extra}")
+    finally:
+        await rt1.stop()
+        await rt2.stop()

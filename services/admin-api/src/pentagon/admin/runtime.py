@@ -21,6 +21,7 @@ from pentagon.admin.saved_replies import SavedReplies
 from pentagon.admin.commands import CommandClient
 from pentagon.admin.errors import unavailable
 from pentagon.admin.live import UpdatesHub
+from pentagon.admin.presence import PresenceRelay
 from pentagon.admin.settings import Settings
 from pentagon.admin.throttle import SignInThrottle
 from pentagon.common.bus import connect, ensure_streams, rate_limits_bucket, saved_replies_bucket, staff_access_bucket
@@ -43,6 +44,7 @@ class Runtime:
         self.js: JetStreamContext | None = None
         self.commands: CommandClient | None = None
         self.hub: UpdatesHub | None = None
+        self.presence: PresenceRelay | None = None
         self.saved_replies: SavedReplies | None = None
         self.throttle: SignInThrottle | None = None
         self.access: StaffAccess | None = None
@@ -70,6 +72,8 @@ class Runtime:
                               self.settings.admin_ws_stats_seconds, self.settings.admin_ws_heartbeat_seconds,
                               self.settings.admin_ws_flush_ms / 1000)
         await self.hub.start()
+        self.presence = PresenceRelay(self.nc, self.hub)
+        await self.presence.start()
         if self.signing_keys is not None:
             await self.signing_keys.start()
         # The database may come up after us: keep trying in the background, /readyz says 503 meanwhile.
@@ -96,6 +100,8 @@ class Runtime:
             await self.access.stop()
         if self.throttle is not None:
             await self.throttle.shared.close()
+        if self.presence is not None:
+            await self.presence.stop()
         if self.hub is not None:
             await self.hub.stop()
         if self._pool_task is not None:

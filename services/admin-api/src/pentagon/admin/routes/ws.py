@@ -5,7 +5,9 @@ Protocol (docs/services/admin-api.md): auth first (close 4401/4403/4429), then
 {"type": "resync"} frame when they are no longer available, then live frames.
 With ?batch=1, frames that are already waiting when the client's writer wakes up
 travel together as one {"type": "batch", "frames": [...]} message. A socket opened with a
-Supabase JWT is closed with 4401 "token expired" when that token expires.
+Supabase JWT is closed with 4401 "token expired" when that token expires, and any socket with
+4401 "revoked" when an admin revokes its name. Clients may say what their user is doing
+(presence.py); nothing else they send is read.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from pentagon.admin.auth import authenticate
 from pentagon.admin.errors import ApiError
 from pentagon.admin.live import BATCH_MAX_CHARS, LiveClient, UpdatesHub, control_frame, pack_frames
+from pentagon.admin.presence import SocketPresence
 from pentagon.admin.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -115,7 +118,8 @@ async def admin_ws(websocket: WebSocket) -> None:
         revoked = rt.access.revoked_event(identity.name)
     try:
         last_sent = await _catch_up(websocket, rt, rt.hub, since, batch)
-        await _pump(websocket, client, last_sent, batch, identity.expires_at, revoked)
+        await _pump(websocket, client, last_sent, batch, identity.expires_at, revoked,
+                    SocketPresence(rt.nc, identity))
     except (WebSocketDisconnect, ConnectionError):
         pass
     except Exception as exc:  # noqa: BLE001 - one broken socket must never take others down
@@ -161,9 +165,9 @@ async def _send_all(websocket: WebSocket, texts: list[str]) -> None:
 
 
 async def _pump(websocket: WebSocket, client: LiveClient, last_sent: int, batch: bool,
-                expires_at: float | None, revoked: asyncio.Event) -> None:
+                expires_at: float | None, revoked: asyncio.Event, presence: SocketPresence) -> None:
     writer = asyncio.create_task(_write(websocket, client, last_sent, batch))
-    reader = asyncio.create_task(_read(websocket))
+    reader = asyncio.create_task(_read(websocket, presence))
     slow = asyncio.create_task(client.overflowed.wait())
     # A socket lives no longer than the token that opened it: a revoked Supabase session (a staff
     # member removed) stops receiving when its last access token expires, not at the next reconnect.
@@ -209,9 +213,10 @@ async def _write(websocket: WebSocket, client: LiveClient, last_sent: int, batch
         await _send_all(websocket, pack_frames(texts) if batch else texts)
 
 
-async def _read(websocket: WebSocket) -> None:
-    # Clients have nothing to say; reading is how we notice they left.
+async def _read(websocket: WebSocket, presence: SocketPresence) -> None:
+    # Clients only say what their user is doing (presence.py); reading is also how we notice they left.
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
+        await presence.heard(message.get("text"))

@@ -6,6 +6,7 @@ import { $, $$, debounce, el } from './dom.js';
 import { ConversationList, matches, needsHuman } from './list.js';
 import { LiveFeed } from './live.js';
 import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from './notify.js';
+import { Presence } from './presence.js';
 import { SavedReplies } from './saved.js';
 import { StaffAccess } from './staff.js';
 import { queueSize, recordQueue, renderQueue, renderStats } from './stats.js';
@@ -48,6 +49,15 @@ const thread = new Thread($('#thread'), threadOptions);
 const feed = new LiveFeed(() => session.token, onFrame, onConnState);
 const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const staff = new StaffAccess({ me: () => state.me?.name, onError: (err) => showError(err) });
+const presence = new Presence({
+  send: (frame) => feed.send(frame),
+  me: () => state.me?.name,
+  currentId: () => state.currentId,
+  render: (text) => {
+    $('#conv-presence').textContent = text;
+    $('#conv-presence').hidden = !text;
+  },
+});
 
 // ---------- feedback ----------
 
@@ -73,6 +83,7 @@ function onConnState(conn, detail) {
   node.dataset.state = conn;
   node.textContent = detail ? `${CONN_TEXT[conn]} (${detail})` : CONN_TEXT[conn];
   if (conn === 'unauthorized') resumeFeedOrSignOut(detail);
+  if (conn === 'open') presence.viewing(); // after a reconnect too: the others forget us otherwise
 }
 
 const REVOKED = 'An admin revoked your access to this panel.';
@@ -157,6 +168,7 @@ async function start(user) {
   $('#tab-staff').hidden = state.me.role !== 'admin';
   updateAlertsButton();
   feed.start();
+  presence.start();
   saved.load();
   await loadList(true);
   routeFromHash();
@@ -165,6 +177,7 @@ async function start(user) {
 function signOut(message) {
   clearTimeout(state.renewTimer);
   feed.stop();
+  presence.stop();
   feed.lastSeq = 0;
   state.synced = false;
   session.clear();
@@ -316,6 +329,8 @@ async function openConversation(id, { fromHistory = false } = {}) {
     thread.reset(data.messages || []);
     renderDetail();
     loadActivity(numeric);
+    presence.viewing();
+    presence.render();
   } catch (err) {
     showError(err);
   }
@@ -510,6 +525,7 @@ function onFrame(frame) {
     case 'delivery.updated': onDelivery(frame); break;
     case 'user.deleted': onUserDeleted(frame); break;
     case 'stats': onStats(frame.data); break;
+    case 'presence': presence.heard(frame.data); break;
     default: break; // heartbeat and future frame types
   }
 }
@@ -555,6 +571,7 @@ function closeDetail() {
   state.pushedConversation = false;
   state.currentId = null;
   state.current = null;
+  presence.render();
   list.select(null);
   $('#conv-detail').hidden = true;
   $('#conv-empty').hidden = false;
@@ -695,6 +712,7 @@ function wire() {
   $('#act-priority').addEventListener('change', () => conversationAction('priority', { priority: Number($('#act-priority').value) }));
 
   $('#reply-form').addEventListener('submit', (event) => { event.preventDefault(); sendReply(); });
+  $('#reply-text').addEventListener('input', () => presence.typing());
   $('#reply-text').addEventListener('keydown', (event) => {
     // isComposing: Enter that confirms a Burmese/IME composition must not send.
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {

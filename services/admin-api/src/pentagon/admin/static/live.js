@@ -45,6 +45,11 @@ export class LiveFeed {
     this.onState('closed');
   }
 
+  /** A small message to the server (presence); dropped while the socket is not open. */
+  send(frame) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
   url() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     // batch=1: frames queued together on the server arrive as one {"type": "batch", "frames": [...]}.

@@ -82,6 +82,18 @@ async def test_a_mirrored_bucket_sees_other_replicas_takes_without_reading_the_b
         await nc.close()
 
 
+def test_the_mirror_forgets_refilled_entries_instead_of_growing_for_ever() -> None:
+    import time
+
+    bucket = SharedTokenBucket(None, "p", per_minute=60, burst=2)  # type: ignore[arg-type] - no reads here
+    bucket.MIRROR_MAX_KEYS = bucket._prune_at = 4  # noqa: SLF001
+    long_ago = time.time() - 3600
+    for i in range(4):
+        bucket._mirror_apply(f"p.old{i}", f"0.0 {long_ago:.6f}".encode())  # noqa: SLF001 - refilled since
+    bucket._mirror_apply("p.fresh", f"0.0 {time.time():.6f}".encode())  # noqa: SLF001 - just emptied
+    assert set(bucket._mirror) == {"p.fresh"}  # noqa: SLF001
+
+
 async def test_without_nats_each_replica_still_limits_on_its_own(nats_url) -> None:
     nc = await nats.connect(nats_url)
     kv = await nc.jetstream().create_key_value(bucket="rate_limits_test", ttl=60)

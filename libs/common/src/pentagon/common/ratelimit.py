@@ -88,6 +88,7 @@ class SharedTokenBucket:
 
     ATTEMPTS = 5  # compare-and-set races lost to other replicas before using the local bucket
     TIMEOUT_S = 1.0
+    MIRROR_MAX_KEYS = 100_000  # the local copy is pruned of refilled entries past this size
 
     def __init__(self, kv: KeyValue, name: str, per_minute: float, burst: int,
                  connected: Callable[[], bool] = lambda: True) -> None:
@@ -101,6 +102,7 @@ class SharedTokenBucket:
         self._mirror: dict[str, bytes] = {}
         self._mirror_live = False
         self._mirror_task: asyncio.Task[None] | None = None
+        self._prune_at = self.MIRROR_MAX_KEYS
 
     def mirror(self) -> None:
         """Keeps a local copy of this limit's keys (a KV watch); `wait` reads it while it is live."""
@@ -120,6 +122,14 @@ class SharedTokenBucket:
             self._mirror[kv_key] = value
         else:
             self._mirror.pop(kv_key, None)
+        if len(self._mirror) > self._prune_at:
+            # Entries the bucket's TTL removed send no deletion to a watch: drop the refilled ones
+            # (absent means full), so guesses from ever new addresses cannot grow the copy for ever.
+            # The next pass waits until the copy doubles: amortised, a flood costs no scan per key.
+            full = [k for k, v in self._mirror.items() if self._refilled(*_decode(v))]
+            for k in full:
+                del self._mirror[k]
+            self._prune_at = max(self.MIRROR_MAX_KEYS, 2 * len(self._mirror))
 
     def _mirror_loaded(self) -> None:
         self._mirror_live = True
@@ -155,6 +165,9 @@ class SharedTokenBucket:
             self._warn(type(exc).__name__)
             return self.local.wait(key)
         return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+    def _refilled(self, tokens: float, updated: float) -> bool:
+        return tokens + max(0.0, time.time() - updated) * self.rate >= self.burst
 
     def _wait_for(self, tokens: float, updated: float) -> float:
         now = time.time()

@@ -324,3 +324,44 @@ async def test_presence_reaches_every_replica_under_the_sockets_own_name(db_url,
     finally:
         await rt1.stop()
         await rt2.stop()
+
+
+async def test_an_admin_typing_is_told_to_the_webhook_for_the_customer(db_url, nats_url, serve_app, pg):
+    """staff.typing carries the conversation's key (from the database, not the client); viewers and
+    closed conversations tell nobody."""
+    from pentagon.common.bus import STAFF_TYPING_SUBJECT
+
+    open_id = await add_conversation(pg, "psid-typing", status="human")
+    closed_id = await add_conversation(pg, "psid-closed", status="closed")
+    runtime, base = await live_admin(db_url, nats_url, serve_app)
+    told: list[pb.StaffTyping] = []
+
+    async def collect(msg) -> None:
+        event = pb.StaffTyping()
+        event.ParseFromString(msg.data)
+        told.append(event)
+
+    sub = await runtime.nc.subscribe(STAFF_TYPING_SUBJECT, cb=collect)
+    try:
+        async with websockets.connect(f"ws://{base}/admin/ws", additional_headers=auth(VIEWER_TOKEN)) as viewer:
+            await recv(viewer)
+            await viewer.send(json.dumps({"type": "typing", "conversation_id": open_id}))
+            async with websockets.connect(f"ws://{base}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as admin:
+                await recv(admin)
+                await admin.send(json.dumps({"type": "typing", "conversation_id": closed_id}))
+                for _ in range(50):  # the closed one is looked up and dropped; the viewer's is never looked up
+                    frames = [f for f in [await recv(viewer)] if f["type"] == "presence"]
+                    if frames and frames[0]["data"]["conversation_id"] == closed_id:
+                        break
+                await asyncio.sleep(2.1)  # the same activity is heard again after MIN_INTERVAL_S
+                await admin.send(json.dumps({"type": "typing", "conversation_id": open_id}))
+                for _ in range(100):
+                    if told:
+                        break
+                    await asyncio.sleep(0.05)
+        await runtime.nc.flush()
+        assert [(t.key.platform, t.key.user_id, t.conversation_id) for t in told] == [
+            ("messenger", "psid-typing", open_id)]
+    finally:
+        await sub.unsubscribe()
+        await runtime.stop()

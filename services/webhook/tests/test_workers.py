@@ -279,3 +279,30 @@ async def test_takeover_after_an_answer_silences_the_bot(services, nats_url, sta
 
 async def _replies_at_least(bus, user: str, n: int) -> bool:  # type: ignore[no-untyped-def]
     return len(await bus.events(Subjects.outgoing("messenger", user))) >= n
+
+
+async def test_staff_typing_in_the_panel_shows_the_customer_the_typing_indicator(start_webhook, graph, bus,
+                                                                                 wait_for) -> None:
+    from pentagon.common.bus import STAFF_TYPING_SUBJECT
+
+    start_webhook(graph)
+
+    def typing(platform: str, user: str) -> bytes:
+        return pb.StaffTyping(key=pb.ConversationKey(platform=platform, user_id=user), conversation_id=7,
+                              occurred_at=timestamp()).SerializeToString()
+
+    for _ in range(3):  # an admin typing on: shown once, Messenger keeps it up by itself
+        await bus.nc.publish(STAFF_TYPING_SUBJECT, typing("messenger", "778"))
+    await bus.nc.publish(STAFF_TYPING_SUBJECT, typing("web", "w-1"))  # no indicator for the web chat
+    await bus.nc.publish(STAFF_TYPING_SUBJECT, b"\xff not a protobuf")
+    await bus.nc.publish(STAFF_TYPING_SUBJECT, typing("messenger", "779"))
+
+    async def shown():
+        actions = await graph.requests("sender_action")
+        return len(actions) >= 2 and actions
+
+    actions = await wait_for(shown)
+    await asyncio.sleep(0.5)  # anything extra would have arrived by now
+    actions = await graph.requests("sender_action")
+    assert sorted((a["body"]["recipient"]["id"], a["body"]["sender_action"]) for a in actions) == [
+        ("778", "typing_on"), ("779", "typing_on")]

@@ -8,6 +8,10 @@ stored, presence only matters now) and every replica sends it to its sockets as 
 without a sequence number: ``{"type": "presence", "data": {"name", "role",
 "conversation_id", "activity", "ttl_s"}}``. Clients forget it after ``ttl_s``.
 
+An admin typing in a conversation that is not closed is also told to the webhook
+(``staff.typing``, a StaffTyping protobuf), which shows the customer Messenger's typing
+indicator: the customer sees someone is answering, as at the counter.
+
 A socket is heard at most once per MIN_INTERVAL_S per activity; anything else it sends
 (too long, not JSON, another type, a bad id) is ignored without closing it.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -24,6 +29,9 @@ from prometheus_client import Counter
 
 from pentagon.admin.auth import Identity
 from pentagon.admin.live import UpdatesHub, control_frame
+from pentagon.common.bus import STAFF_TYPING_SUBJECT
+from pentagon.common.events import timestamp
+from pentagon.common.proto import events_pb2 as pb
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +59,17 @@ def parse_client_frame(text: str | None) -> tuple[str, int] | None:
     return frame["type"], conversation_id
 
 
-class SocketPresence:
-    """What one socket says, rate limited, published for every replica."""
+# (platform, user_id) of a conversation that is not closed, None otherwise (runtime.open_conversation_key).
+ConversationKeyOf = Callable[[int], Awaitable[tuple[str, str] | None]]
 
-    def __init__(self, nc: Client | None, identity: Identity) -> None:
+
+class SocketPresence:
+    """What one socket says, rate limited, published for every replica (and typing for the customer)."""
+
+    def __init__(self, nc: Client | None, identity: Identity, key_of: ConversationKeyOf | None = None) -> None:
         self._nc = nc
         self._identity = identity
+        self._key_of = key_of
         self._last: dict[str, float] = {}
 
     async def heard(self, text: str | None) -> None:
@@ -75,8 +88,19 @@ class SocketPresence:
         try:
             await self._nc.publish(SUBJECT, orjson.dumps(data))
             PRESENCE_FRAMES.labels("published").inc()
-        except Exception as exc:  # noqa: BLE001 - presence is best effort: NATS away drops it
+            if activity == "typing" and self._identity.can_act and self._key_of is not None:
+                await self._tell_the_customer(conversation_id)
+        except Exception as exc:  # noqa: BLE001 - presence is best effort: NATS or the database away drops it
             log.debug("presence not published", extra={"error": type(exc).__name__})
+
+    async def _tell_the_customer(self, conversation_id: int) -> None:
+        assert self._nc is not None and self._key_of is not None
+        key = await self._key_of(conversation_id)
+        if key is None:
+            return  # closed or unknown: nobody to show it to
+        event = pb.StaffTyping(key=pb.ConversationKey(platform=key[0], user_id=key[1]),
+                               conversation_id=conversation_id, occurred_at=timestamp())
+        await self._nc.publish(STAFF_TYPING_SUBJECT, event.SerializeToString())
 
 
 class PresenceRelay:

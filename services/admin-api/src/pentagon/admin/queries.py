@@ -200,6 +200,13 @@ async def last_user_message_at(conn: asyncpg.Connection, conversation_id: int) -
     )
 
 
+async def open_conversation_key(conn: asyncpg.Connection, conversation_id: int) -> tuple[str, str] | None:
+    """(platform, user_id) of a conversation that is not closed: where staff typing can be shown."""
+    row = await conn.fetchrow("SELECT platform, user_id FROM conversations WHERE id = $1 AND status <> 'closed'",
+                              conversation_id)
+    return (row["platform"], row["user_id"]) if row else None
+
+
 async def message_exists(conn: asyncpg.Connection, message_id: int) -> bool:
     return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1)", message_id))
 

@@ -125,6 +125,10 @@ class Runtime:
         async with self.pool.acquire(timeout=5) as conn:
             yield conn
 
+    async def open_conversation_key(self, conversation_id: int) -> tuple[str, str] | None:
+        async with self.connection() as conn:
+            return await queries.open_conversation_key(conn, conversation_id)
+
     async def stats(self) -> dict[str, Any]:
         """The original /admin/stats totals, cached briefly: the panel and every socket ask for them."""
         ttl = self.settings.admin_stats_cache_seconds

@@ -22,6 +22,7 @@ from pentagon.webhook.fast_path import WebhookFront
 from pentagon.webhook.reply_worker import ReplyWorker
 from pentagon.webhook.runtime import build_runtime
 from pentagon.webhook.sender import Sender
+from pentagon.webhook.staff_typing import StaffTypingRelay
 from pentagon.webhook.settings import Settings, fill_ephemeral_secrets
 
 log = logging.getLogger("pentagon.webhook")
@@ -46,6 +47,7 @@ async def main() -> None:
         workers.append(HistoryEraser(rt.js, rt.history.kv))  # the reply worker's history, so its process
     if settings.sender_enabled and not args.no_sender:
         workers.append(Sender(rt).consumer)
+        workers.append(StaffTypingRelay(rt.nc, rt.send_api))  # the Send API's process
     for worker in workers:
         await worker.start()
     workers_only = args.workers_only or settings.webhook_workers_only

@@ -119,7 +119,7 @@ async def admin_ws(websocket: WebSocket) -> None:
     try:
         last_sent = await _catch_up(websocket, rt, rt.hub, since, batch)
         await _pump(websocket, client, last_sent, batch, identity.expires_at, revoked,
-                    SocketPresence(rt.nc, identity))
+                    SocketPresence(rt.nc, identity, rt.open_conversation_key))
     except (WebSocketDisconnect, ConnectionError):
         pass
     except Exception as exc:  # noqa: BLE001 - one broken socket must never take others down

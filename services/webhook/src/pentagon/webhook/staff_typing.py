@@ -1,0 +1,74 @@
+"""Staff typing in the admin panel shows as Messenger's typing indicator to the customer.
+
+admin-api publishes a StaffTyping on ``staff.typing`` (core NATS) while an admin types a reply
+in an open conversation, at most every few seconds per panel. One workers replica takes each
+(queue group ``webhook-typing``) and sends ``typing_on``, at most once per TYPING_EVERY_S per
+customer: Messenger shows it until the next message or about 20 seconds. Web chat users
+are not told (their client has no such indicator). Cosmetic: a failure is logged, nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+from nats.aio.client import Client
+
+from pentagon.common.bus import STAFF_TYPING_SUBJECT
+from pentagon.common.proto import events_pb2 as pb
+from pentagon.webhook.send_api import GraphError, SendApi
+
+log = logging.getLogger(__name__)
+
+QUEUE = "webhook-typing"
+TYPING_EVERY_S = 5.0
+MAX_USERS = 10_000
+
+
+class StaffTypingRelay:
+    name = QUEUE
+
+    def __init__(self, nc: Client, send_api: SendApi) -> None:
+        self._nc = nc
+        self._send_api = send_api
+        self._shown: OrderedDict[str, float] = OrderedDict()  # psid -> when typing_on was last sent
+        self._sub: Any = None
+
+    async def start(self) -> None:
+        self._sub = await self._nc.subscribe(STAFF_TYPING_SUBJECT, queue=QUEUE, cb=self._on_typing)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except Exception:  # noqa: BLE001 - the connection may be gone at shutdown
+                pass
+
+    async def _on_typing(self, msg: Any) -> None:
+        event = pb.StaffTyping()
+        try:
+            event.ParseFromString(msg.data)
+        except Exception:  # noqa: BLE001 - not ours to fail on
+            return
+        psid = event.key.user_id
+        if event.key.platform != "messenger" or not psid or not self._due(psid):
+            return
+        try:
+            await self._send_api.sender_action(psid, "typing_on")
+        except GraphError as exc:  # outside the 24-hour window, user unreachable: nothing to do
+            log.info("staff typing not shown", extra={"conversation_id": event.conversation_id, "code": exc.code})
+        except Exception as exc:  # noqa: BLE001 - Graph unreachable: cosmetic, never fatal
+            log.info("staff typing not shown", extra={"conversation_id": event.conversation_id,
+                                                     "error": type(exc).__name__})
+
+    def _due(self, psid: str) -> bool:
+        now = time.monotonic()
+        if now - self._shown.get(psid, float("-inf")) < TYPING_EVERY_S:
+            return False
+        self._shown[psid] = now
+        self._shown.move_to_end(psid)
+        if len(self._shown) > MAX_USERS:
+            self._shown.popitem(last=False)
+        return True

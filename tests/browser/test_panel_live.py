@@ -183,6 +183,8 @@ def test_staff_see_who_else_is_viewing_or_typing(panel: PanelPage, colleague: Pa
 
     page.locator("#reply-text").press_sequentially("Yes, the almond cake is", delay=20)
     seen_by_viewer.filter(has_text="alice is typing…").wait_for(timeout=10_000)
+    viewer.locator(".conv-item", has_text=user).locator(".presence-tag", has_text="✎ alice").wait_for()  # in the list too
+    screenshot(viewer, "presence.png")
     # Typing stops: it fades back to viewing on its own.
     eventually(lambda: seen_by_viewer.inner_text() == "alice is viewing", what="typing to expire")
     assert "victor" not in seen_by_viewer.inner_text()  # nobody is shown to themselves

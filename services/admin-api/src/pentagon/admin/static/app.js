@@ -57,7 +57,9 @@ const presence = new Presence({
     $('#conv-presence').textContent = text;
     $('#conv-presence').hidden = !text;
   },
+  changed: () => list.render(),
 });
+list.presenceOf = (id) => presence.badge(id);
 
 // ---------- feedback ----------
 

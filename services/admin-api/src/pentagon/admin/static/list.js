@@ -46,6 +46,7 @@ export class ConversationList {
     this.items = new Map();
     this.selectedId = null;
     this.unread = this.loadUnread();
+    this.presenceOf = () => ''; // "✎ bob": set by the app from presence.js
   }
 
   loadUnread() {
@@ -120,6 +121,7 @@ export class ConversationList {
     const unread = this.unread.get(Number(c.id)) || 0;
     const last = c.last_message || {};
     const preview = last.content ? `${last.sender_type ? `${last.sender_type}: ` : ''}${last.content}` : '';
+    const here = this.presenceOf(Number(c.id));
     const classes = ['conv-item'];
     if (needsHuman(c)) classes.push('needs-human');
     if (Number(c.id) === this.selectedId) classes.push('selected');
@@ -143,7 +145,8 @@ export class ConversationList {
       el('span', { class: `status ${c.status}`, text: c.status }),
       needsHuman(c) ? el('span', { class: 'flag needs', text: 'Needs human' }) : null,
       c.priority && c.priority !== 3 ? el('span', { class: `prio p${c.priority}`, text: `P${c.priority}` }) : null,
-      c.assigned_to ? el('span', { class: 'assignee', text: `→ ${c.assigned_to}` }) : null));
+      c.assigned_to ? el('span', { class: 'assignee', text: `→ ${c.assigned_to}` }) : null,
+      here ? el('span', { class: 'presence-tag', title: 'Other staff on this conversation now', text: here }) : null));
     return li;
   }
 }

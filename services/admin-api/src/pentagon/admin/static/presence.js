@@ -9,13 +9,14 @@ const MAX_TTL_S = 60;
 export class Presence {
   /**
    * @param {{send: (frame: object) => void, me: () => string|undefined, currentId: () => number|null,
-   *          render: (text: string) => void}} hooks
+   *          render: (text: string) => void, changed?: () => void}} hooks  changed: redraw the list
    */
-  constructor({ send, me, currentId, render }) {
+  constructor({ send, me, currentId, render, changed = () => {} }) {
     this.send = send;
     this.me = me;
     this.currentId = currentId;
     this.renderText = render;
+    this.changed = changed;
     this.others = new Map(); // "id|activity|name" -> {id, name, activity, until}
     this.lastTyping = 0;
     this.timer = null;
@@ -55,7 +56,8 @@ export class Presence {
     this.others.set(key, { id: data.conversation_id, name: data.name, activity: data.activity,
       until: Date.now() + ttl * 1000 });
     this.render();
-    setTimeout(() => this.render(), ttl * 1000 + 50);
+    this.changed();
+    setTimeout(() => { this.render(); this.changed(); }, ttl * 1000 + 50);
   }
 
   render() {
@@ -63,6 +65,21 @@ export class Presence {
   }
 
   describe(id) {
+    const { typing, viewing } = this.on(id);
+    const parts = typing.map((name) => `${name} is typing…`);
+    parts.push(...viewing.map((name) => `${name} is viewing`));
+    return parts.join(' · ');
+  }
+
+  /** For the conversation list: "✎ bob" while someone types, "👁 bob, carol" while they look. */
+  badge(id) {
+    const { typing, viewing } = this.on(id);
+    if (typing.length) return `✎ ${typing.join(', ')}`;
+    return viewing.length ? `👁 ${viewing.join(', ')}` : '';
+  }
+
+  /** Who is on conversation `id` now (expired entries are dropped on the way). */
+  on(id) {
     const now = Date.now();
     const typing = new Set();
     const viewing = new Set();
@@ -71,8 +88,6 @@ export class Presence {
       else if (entry.id === id) (entry.activity === 'typing' ? typing : viewing).add(entry.name);
     }
     for (const name of typing) viewing.delete(name);
-    const parts = [...typing].map((name) => `${name} is typing…`);
-    parts.push(...[...viewing].map((name) => `${name} is viewing`));
-    return parts.join(' · ');
+    return { typing: [...typing], viewing: [...viewing] };
   }
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ def md_escape(text: str) -> str:
 def init_state() -> None:
     defaults: dict[str, Any] = {
         "session": None, "messages": [], "seen": set(), "last_seq": 0, "mode": "bot",
-        "error": None, "poll_error": None, "quick": None,
+        "error": None, "poll_error": None, "quick": None, "typing_until": 0.0,
     }
     for key, value in defaults.items():
         if key not in st.session_state:
@@ -121,8 +122,12 @@ def handle_send(api: ChatApi, text: str, payload: str | None = None) -> None:
 # ---------------------------------------------------------------- live updates
 
 def apply_update(update: dict[str, Any]) -> bool:
-    """Returns True when something visible changed."""
+    """Returns True when something visible changed (the typing line is the fragment's own)."""
     data = update.get("data") if isinstance(update.get("data"), dict) else {}
+    if update.get("type") == "typing":
+        ttl = data.get("ttl_s") if isinstance(data.get("ttl_s"), (int, float)) else 6
+        st.session_state.typing_until = time.time() + min(float(ttl), 60.0)
+        return False
     before = (st.session_state.mode, len(st.session_state.messages))
     mode = update.get("mode") or data.get("mode") or (
         STATUS_TO_MODE.get(data.get("status", "")) if "conversation" in str(update.get("type", "")) else None)
@@ -136,6 +141,7 @@ def apply_update(update: dict[str, Any]) -> bool:
                                           "confidence": data.get("confidence_score") if sender == "bot" else None})
         if sender == "human":
             mode = mode or "human"
+            st.session_state.typing_until = 0.0  # the reply they were typing is here
     if mode:
         set_mode(str(mode))
     return before != (st.session_state.mode, len(st.session_state.messages))
@@ -161,10 +167,10 @@ def poll(api: ChatApi, wait: int) -> bool:
 @st.fragment(run_every=POLL_SECONDS)
 def live_updates() -> None:
     # The full run already polled: only the timer's runs poll here.
-    if st.session_state.pop("_full_run", False):
-        return
-    if poll(ChatApi(), POLL_WAIT):
+    if not st.session_state.pop("_full_run", False) and poll(ChatApi(), POLL_WAIT):
         st.rerun()
+    if st.session_state.typing_until > time.time():
+        st.caption(wording.STAFF_TYPING)
 
 
 # ---------------------------------------------------------------- rendering

@@ -52,7 +52,9 @@ NEW_CONVERSATION = label("Start a new conversation", "စကားဝိုင�
 TRY_AGAIN = label("Try again", "ပြန်ကြိုးစားမယ်")
 PLACEHOLDER = label("Type your message…", "မက်ဆေ့ချ် ရိုက်ပါ…")
 RECONNECTING = label("Reconnecting…", "ပြန်ချိတ်နေပါတယ်…")
+STAFF_TYPING = label("A staff member is typing…", "ဝန်ထမ်းတစ်ဦး စာရိုက်နေပါတယ်…")
 
 # Every line above, for the test that none is left in one language only.
 ALL = [UNAVAILABLE, SLOW_DOWN, SESSION_ENDED, REFUSED, PAGE_FAILED, *MODE_NOTES.values(), BANNER_HUMAN,
-       BANNER_CLOSED, WELCOME, SIDEBAR, STAFF, NOT_SENT, NEW_CONVERSATION, TRY_AGAIN, PLACEHOLDER, RECONNECTING]
+       BANNER_CLOSED, WELCOME, SIDEBAR, STAFF, NOT_SENT, NEW_CONVERSATION, TRY_AGAIN, PLACEHOLDER, RECONNECTING,
+       STAFF_TYPING]

@@ -3,6 +3,7 @@ takeover seen by the chat user, a real 429, and the page in Chromium through the
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,3 +120,18 @@ def test_chat_page_in_the_browser(context: Any, stack: LocalStack) -> None:
     eventually(lambda: "၈၀၀" in page.locator("[data-testid='stChatMessage']").nth(1).inner_text(),
                what="the oat-milk answer (800 MMK extra)")
     screenshot(page, "chat.png")
+
+    # A staff member starts typing an answer in the admin panel: the customer sees it.
+    def oat_milk_conversation() -> dict[str, Any] | None:
+        found = stack.admin("GET", "/admin/conversations",
+                            params={"platform": "web", "q": "oat milk", "status": "all"})["conversations"]
+        return found[0] if found else None
+
+    conversation = eventually(oat_milk_conversation, what="the web conversation in the admin API")
+    from websockets.sync.client import connect
+
+    ws_url = stack.gateway_url.replace("http://", "ws://") + "/admin/ws"
+    with connect(ws_url, additional_headers={"Authorization": f"Bearer {stack.admin_token}"}) as panel_socket:
+        panel_socket.recv()  # hello
+        panel_socket.send(json.dumps({"type": "typing", "conversation_id": conversation["id"]}))
+        page.get_by_text("A staff member is typing", exact=False).wait_for(timeout=20_000)

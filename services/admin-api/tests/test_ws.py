@@ -329,8 +329,6 @@ async def test_presence_reaches_every_replica_under_the_sockets_own_name(db_url,
 async def test_an_admin_typing_is_told_to_the_webhook_for_the_customer(db_url, nats_url, serve_app, pg):
     """staff.typing carries the conversation's key (from the database, not the client); viewers and
     closed conversations tell nobody."""
-    from pentagon.common.bus import STAFF_TYPING_SUBJECT
-
     open_id = await add_conversation(pg, "psid-typing", status="human")
     closed_id = await add_conversation(pg, "psid-closed", status="closed")
     runtime, base = await live_admin(db_url, nats_url, serve_app)
@@ -341,7 +339,7 @@ async def test_an_admin_typing_is_told_to_the_webhook_for_the_customer(db_url, n
         event.ParseFromString(msg.data)
         told.append(event)
 
-    sub = await runtime.nc.subscribe(STAFF_TYPING_SUBJECT, cb=collect)
+    sub = await runtime.nc.subscribe("staff.typing.>", cb=collect)
     try:
         async with websockets.connect(f"ws://{base}/admin/ws", additional_headers=auth(VIEWER_TOKEN)) as viewer:
             await recv(viewer)

@@ -166,6 +166,15 @@ async def test_long_poll_returns_only_own_staff_replies_and_mode_changes(start_w
                       make_update(pb.UPDATE_MESSAGE_CREATED, "web", me, {**staff_row, "id": 6, "content": "Still there?"}))
     woke = (await waiting).json()
     assert [u["data"]["content"] for u in woke["updates"]] == ["Still there?"] and woke["last_seq"] == 5
+
+    # A staff member typing in the panel wakes the poll too, for this user only; nothing is stored.
+    typing = pb.StaffTyping(key=pb.ConversationKey(platform="web", user_id=them), conversation_id=3).SerializeToString()
+    waiting = asyncio.create_task(hook.client.get(url, params={"after": 5, "wait": 20}, headers=auth))
+    await asyncio.sleep(0.3)
+    await bus.nc.publish(Subjects.staff_typing("web", them), typing)  # someone else's conversation
+    await bus.nc.publish(Subjects.staff_typing("web", me), typing)
+    typed = (await waiting).json()
+    assert typed == {"updates": [{"type": "typing", "data": {"ttl_s": 6}}], "last_seq": 5}
     for params in ({"after": "x"}, {"after": -1}, {"wait": "nan"}):
         assert (await hook.client.get(url, params=params, headers=auth)).status_code == 422
 

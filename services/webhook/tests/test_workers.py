@@ -283,8 +283,6 @@ async def _replies_at_least(bus, user: str, n: int) -> bool:  # type: ignore[no-
 
 async def test_staff_typing_in_the_panel_shows_the_customer_the_typing_indicator(start_webhook, graph, bus,
                                                                                  wait_for) -> None:
-    from pentagon.common.bus import STAFF_TYPING_SUBJECT
-
     start_webhook(graph)
 
     def typing(platform: str, user: str) -> bytes:
@@ -292,10 +290,10 @@ async def test_staff_typing_in_the_panel_shows_the_customer_the_typing_indicator
                               occurred_at=timestamp()).SerializeToString()
 
     for _ in range(3):  # an admin typing on: shown once, Messenger keeps it up by itself
-        await bus.nc.publish(STAFF_TYPING_SUBJECT, typing("messenger", "778"))
-    await bus.nc.publish(STAFF_TYPING_SUBJECT, typing("web", "w-1"))  # no indicator for the web chat
-    await bus.nc.publish(STAFF_TYPING_SUBJECT, b"\xff not a protobuf")
-    await bus.nc.publish(STAFF_TYPING_SUBJECT, typing("messenger", "779"))
+        await bus.nc.publish(Subjects.staff_typing("messenger", "778"), typing("messenger", "778"))
+    await bus.nc.publish(Subjects.staff_typing("web", "w-1"), typing("web", "w-1"))  # the web chat's own way
+    await bus.nc.publish(Subjects.staff_typing("messenger", "780"), b"\xff not a protobuf")
+    await bus.nc.publish(Subjects.staff_typing("messenger", "779"), typing("messenger", "779"))
 
     async def shown():
         actions = await graph.requests("sender_action")

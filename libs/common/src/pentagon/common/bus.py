@@ -28,7 +28,7 @@ MODE_BUCKET = "conversation_mode"
 SAVED_REPLIES_BUCKET = "saved_replies"  # staff's canned answers; admin-api owns it
 RATE_LIMITS_BUCKET = "rate_limits"  # token buckets shared by every replica (common/ratelimit.py)
 STAFF_ACCESS_BUCKET = "staff_access"  # staff whose access an admin revoked; admin-api owns it
-STAFF_TYPING_SUBJECT = "staff.typing"  # StaffTyping, admin-api -> webhook, core NATS (not stored)
+STAFF_TYPING_SUBJECT = "staff.typing"  # staff.typing.<platform>.<u>: StaffTyping, admin-api -> webhook, core NATS
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
 
 DAY = 24 * 3600
@@ -72,6 +72,10 @@ class Subjects:
     @staticmethod
     def update(kind: str, platform: str, user_id: str) -> str:
         return f"updates.{kind}.{platform}.{user_token(user_id)}"
+
+    @staticmethod
+    def staff_typing(platform: str, user_id: str) -> str:
+        return f"{STAFF_TYPING_SUBJECT}.{platform}.{user_token(user_id)}"
 
     @staticmethod
     def dead_letter(source_subject: str) -> str:

@@ -9,8 +9,8 @@ without a sequence number: ``{"type": "presence", "data": {"name", "role",
 "conversation_id", "activity", "ttl_s"}}``. Clients forget it after ``ttl_s``.
 
 An admin typing in a conversation that is not closed is also told to the webhook
-(``staff.typing``, a StaffTyping protobuf), which shows the customer Messenger's typing
-indicator: the customer sees someone is answering, as at the counter.
+(``staff.typing.<platform>.<u>``, a StaffTyping protobuf), which shows the customer a typing
+indicator (Messenger's, or the web chat's): they see someone is answering, as at the counter.
 
 A socket is heard at most once per MIN_INTERVAL_S per activity; anything else it sends
 (too long, not JSON, another type, a bad id) is ignored without closing it.
@@ -29,7 +29,7 @@ from prometheus_client import Counter
 
 from pentagon.admin.auth import Identity
 from pentagon.admin.live import UpdatesHub, control_frame
-from pentagon.common.bus import STAFF_TYPING_SUBJECT
+from pentagon.common.bus import Subjects
 from pentagon.common.events import timestamp
 from pentagon.common.proto import events_pb2 as pb
 
@@ -100,7 +100,7 @@ class SocketPresence:
             return  # closed or unknown: nobody to show it to
         event = pb.StaffTyping(key=pb.ConversationKey(platform=key[0], user_id=key[1]),
                                conversation_id=conversation_id, occurred_at=timestamp())
-        await self._nc.publish(STAFF_TYPING_SUBJECT, event.SerializeToString())
+        await self._nc.publish(Subjects.staff_typing(key[0], key[1]), event.SerializeToString())
 
 
 class PresenceRelay:

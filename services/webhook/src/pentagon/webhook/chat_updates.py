@@ -3,7 +3,9 @@
 Reads ``updates.*.web.<u>`` after a sequence with direct "next by subject"
 lookups (no consumer per poll). When nothing is there yet, waits on a core
 subscription of the same subjects (opened before the lookup, so nothing
-slips in between) until something arrives or the wait ends.
+slips in between) until something arrives or the wait ends. A staff member
+typing in the admin panel (``staff.typing.web.<u>``, never stored) ends the wait
+too, with ``{"type": "typing", "data": {"ttl_s"}}`` (no ``seq``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Any
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import NotFoundError
 
-from pentagon.common.bus import UPDATES_STREAM, user_token
+from pentagon.common.bus import UPDATES_STREAM, Subjects, user_token
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.runtime import Runtime
+from pentagon.webhook.staff_typing import TYPING_TTL_S
 
 MAX_BATCH = 50
 STAFF_SENDERS = {"human", "system"}
+TYPING_FRAME = {"type": "typing", "data": {"ttl_s": TYPING_TTL_S}}
 
 
 def updates_subject(user_id: str) -> str:
@@ -65,19 +69,35 @@ async def _read_after(rt: Runtime, subject: str, after: int) -> tuple[list[dict[
 
 async def poll(rt: Runtime, user_id: str, after: int, wait_s: float) -> tuple[list[dict[str, Any]], int]:
     subject = updates_subject(user_id)
-    sub = await rt.nc.subscribe(subject)
+    woken: asyncio.Queue[str] = asyncio.Queue()
+
+    async def on_update(_: Any) -> None:
+        woken.put_nowait("update")
+
+    async def on_typing(_: Any) -> None:
+        woken.put_nowait("typing")
+
+    subs = [await rt.nc.subscribe(subject, cb=on_update),
+            await rt.nc.subscribe(Subjects.staff_typing("web", user_id), cb=on_typing)]
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
         while True:
             frames, last = await _read_after(rt, subject, after)
-            if frames or loop.time() >= deadline:
+            if frames:
                 return frames, last
+            if rt.staff_typing.recent(user_id):
+                return [dict(TYPING_FRAME)], last  # typed since the client's last poll: show it now
+            if loop.time() >= deadline:
+                return [], last
             after = last
             try:
-                await sub.next_msg(timeout=max(0.01, deadline - loop.time()))
+                why = await asyncio.wait_for(woken.get(), timeout=max(0.01, deadline - loop.time()))
             except (NatsTimeout, asyncio.TimeoutError):
                 return [], last
+            if why == "typing":
+                return [dict(TYPING_FRAME)], last
             await asyncio.sleep(0.02)  # the core copy can arrive a hair before the stream stored it
     finally:
-        await sub.unsubscribe()
+        for sub in subs:
+            await sub.unsubscribe()

@@ -23,6 +23,7 @@ from pentagon.webhook.chat_sessions import SessionSigner
 from pentagon.webhook.history import History
 from pentagon.webhook.modes import ModeReader
 from pentagon.webhook.send_api import SendApi
+from pentagon.webhook.staff_typing import TypingBoard
 from pentagon.webhook.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class Runtime:
     ip_limit: SharedTokenBucket
     poll_limit: SharedTokenBucket
     trusted: list[Network]  # TRUSTED_PROXIES, parsed once: client_address runs on every chat request
+    staff_typing: TypingBoard  # web users a staff member is typing to (chat long-poll)
 
     async def ready(self) -> bool:
         return self.nc.is_connected
@@ -130,6 +132,7 @@ class Runtime:
             return False
 
     async def close(self) -> None:
+        await self.staff_typing.stop()
         await self.modes.close()
         await self.agent.close()
         await self.send_api.close()
@@ -159,6 +162,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         return SharedTokenBucket(limits, name, per_minute, burst, connected=lambda: nc.is_connected)
 
     secret = settings.secret
+    typing_board = TypingBoard()
+    await typing_board.start(nc)
     return Runtime(
         settings=settings, nc=nc, js=js,
         modes=ModeReader(mode_kv, settings.mode_closed_wait_ms / 1000, lambda: nc.stats["reconnects"]),
@@ -174,4 +179,5 @@ async def build_runtime(settings: Settings) -> Runtime:
         ip_limit=limit("ip", settings.rate_limit_ip_per_min, settings.rate_limit_ip_burst),
         poll_limit=limit("poll", settings.rate_limit_poll_per_min, settings.rate_limit_poll_burst),
         trusted=parse_networks(settings.trusted_proxies),
+        staff_typing=typing_board,
     )

@@ -1,10 +1,12 @@
 """Staff typing in the admin panel shows as Messenger's typing indicator to the customer.
 
-admin-api publishes a StaffTyping on ``staff.typing`` (core NATS) while an admin types a reply
-in an open conversation, at most every few seconds per panel. One workers replica takes each
-(queue group ``webhook-typing``) and sends ``typing_on``, at most once per TYPING_EVERY_S per
-customer: Messenger shows it until the next message or about 20 seconds. Web chat users
-are not told (their client has no such indicator). Cosmetic: a failure is logged, nothing else.
+admin-api publishes a StaffTyping on ``staff.typing.<platform>.<u>`` (core NATS) while an admin
+types a reply in an open conversation, at most every few seconds per panel. For Messenger, one
+workers replica takes each (queue group ``webhook-typing``) and sends ``typing_on``, at most once
+per TYPING_EVERY_S per customer: Messenger shows it until the next message or about 20 seconds.
+Web chat users get it through their long-poll (chat_updates.py): every HTTP process keeps a
+TypingBoard of the web users a staff member typed to in the last TYPING_TTL_S seconds, so a poll
+that starts between two typing messages still sees it. Cosmetic: a failure is logged, nothing else.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from nats.aio.client import Client
 
-from pentagon.common.bus import STAFF_TYPING_SUBJECT
+from pentagon.common.bus import STAFF_TYPING_SUBJECT, user_token
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.send_api import GraphError, SendApi
 
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 QUEUE = "webhook-typing"
 TYPING_EVERY_S = 5.0
+TYPING_TTL_S = 6  # how long a web chat shows "typing" after the last sign of it
 MAX_USERS = 10_000
 
 
@@ -37,7 +40,7 @@ class StaffTypingRelay:
         self._sub: Any = None
 
     async def start(self) -> None:
-        self._sub = await self._nc.subscribe(STAFF_TYPING_SUBJECT, queue=QUEUE, cb=self._on_typing)
+        self._sub = await self._nc.subscribe(f"{STAFF_TYPING_SUBJECT}.messenger.*", queue=QUEUE, cb=self._on_typing)
 
     async def stop(self) -> None:
         if self._sub is not None:
@@ -72,3 +75,32 @@ class StaffTypingRelay:
         if len(self._shown) > MAX_USERS:
             self._shown.popitem(last=False)
         return True
+
+
+class TypingBoard:
+    """Web users a staff member is typing to, as this process heard it (every process hears all)."""
+
+    def __init__(self) -> None:
+        self._at: OrderedDict[str, float] = OrderedDict()  # user token -> when typing was last heard
+        self._sub: Any = None
+
+    async def start(self, nc: Client) -> None:
+        self._sub = await nc.subscribe(f"{STAFF_TYPING_SUBJECT}.web.*", cb=self._on_typing)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except Exception:  # noqa: BLE001 - the connection may be gone at shutdown
+                pass
+
+    async def _on_typing(self, msg: Any) -> None:
+        token = msg.subject.rsplit(".", 1)[-1]
+        self._at[token] = time.monotonic()
+        self._at.move_to_end(token)
+        if len(self._at) > MAX_USERS:
+            self._at.popitem(last=False)
+
+    def recent(self, user_id: str) -> bool:
+        heard = self._at.get(user_token(user_id))
+        return heard is not None and time.monotonic() - heard < TYPING_TTL_S

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -88,6 +89,16 @@ class Subjects:
 
 def mode_key(platform: str, user_id: str) -> str:
     return f"{platform}.{user_token(user_id)}"
+
+
+async def unsubscribe_quietly(sub: Any) -> None:
+    """Ends a subscription at shutdown, when the connection may already be gone."""
+    if sub is None:
+        return
+    try:
+        await sub.unsubscribe()
+    except Exception:  # noqa: BLE001 - nothing left to stop
+        pass
 
 
 async def connect(url: str, name: str) -> Client:

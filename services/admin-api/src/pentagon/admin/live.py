@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter, Gauge
 
-from pentagon.common.bus import UPDATES_STREAM
+from pentagon.common.bus import UPDATES_STREAM, unsubscribe_quietly
 from pentagon.common.jsonrow import dumps, iso
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.admin.queries import utc_now
@@ -175,11 +175,7 @@ class UpdatesHub:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - connection may already be gone at shutdown
-                pass
+        await unsubscribe_quietly(self._sub)
 
     def connect(self) -> LiveClient:
         client = LiveClient(self._queue_size)

@@ -29,7 +29,7 @@ from prometheus_client import Counter
 
 from pentagon.admin.auth import Identity
 from pentagon.admin.live import UpdatesHub, control_frame
-from pentagon.common.bus import Subjects
+from pentagon.common.bus import Subjects, unsubscribe_quietly
 from pentagon.common.events import timestamp
 from pentagon.common.proto import events_pb2 as pb
 
@@ -115,11 +115,7 @@ class PresenceRelay:
         self._sub = await self._nc.subscribe(SUBJECT, cb=self._on_presence)
 
     async def stop(self) -> None:
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - the connection may be gone at shutdown
-                pass
+        await unsubscribe_quietly(self._sub)
 
     async def _on_presence(self, msg: Any) -> None:
         try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from nats.aio.client import Client
 
-from pentagon.common.bus import STAFF_TYPING_SUBJECT, user_token
+from pentagon.common.bus import STAFF_TYPING_SUBJECT, unsubscribe_quietly, user_token
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.webhook.send_api import GraphError, SendApi
 
@@ -43,11 +43,7 @@ class StaffTypingRelay:
         self._sub = await self._nc.subscribe(f"{STAFF_TYPING_SUBJECT}.messenger.*", queue=QUEUE, cb=self._on_typing)
 
     async def stop(self) -> None:
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - the connection may be gone at shutdown
-                pass
+        await unsubscribe_quietly(self._sub)
 
     async def _on_typing(self, msg: Any) -> None:
         event = pb.StaffTyping()
@@ -88,11 +84,7 @@ class TypingBoard:
         self._sub = await nc.subscribe(f"{STAFF_TYPING_SUBJECT}.web.*", cb=self._on_typing)
 
     async def stop(self) -> None:
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - the connection may be gone at shutdown
-                pass
+        await unsubscribe_quietly(self._sub)
 
     async def _on_typing(self, msg: Any) -> None:
         token = msg.subject.rsplit(".", 1)[-1]

@@ -227,9 +227,13 @@ async def test_panel_page_static_files_and_security_headers(admin):
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
     assert r.headers["x-content-type-options"] == "nosniff"
     static = await admin.client.get("/static/app.css")
-    if static.status_code == 200:  # the panel is built by a colleague in the same tree
-        assert "content-security-policy" in static.headers
+    assert static.status_code == 200 and "content-security-policy" in static.headers
     assert (await admin.client.get("/static/../settings.py")).status_code == 404
+    # The service worker sits at the root (it controls only pages below its own path), always revalidated.
+    worker = await admin.client.get("/sw.js")
+    assert worker.status_code == 200 and worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["cache-control"] == "no-cache" and "notificationclick" in worker.text
+    assert "addEventListener('fetch'" not in worker.text  # caches nothing: never a stale panel
 
 
 async def test_openapi_docs_and_ops_routes(admin):

@@ -49,6 +49,15 @@ async def live(db_url, nats_url, serve_app):
     await runtime.stop()
 
 
+@pytest.fixture
+async def two_replicas(db_url, nats_url, serve_app):
+    """Two admin-api processes' worth (runtime, base) on the same NATS and database."""
+    replicas = [await live_admin(db_url, nats_url, serve_app) for _ in range(2)]
+    yield replicas
+    for runtime, _ in replicas:
+        await runtime.stop()
+
+
 @pytest.mark.parametrize("token,query,code,reason", [
     (None, "", 4401, "unauthorized"), ("wrong", "", 4401, "unauthorized"),
     (ADMIN_TOKEN, "?since=-3", 4422, "since must be a non-negative integer"),
@@ -190,20 +199,15 @@ async def test_slow_client_is_cut_off_without_slowing_others(db_url, nats_url, s
         await runtime.stop()
 
 
-async def test_every_replica_delivers_every_update(db_url, nats_url, serve_app):
-    r1, base1 = await live_admin(db_url, nats_url, serve_app)
-    r2, base2 = await live_admin(db_url, nats_url, serve_app)
-    try:
-        async with websockets.connect(f"ws://{base1}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as a, \
-                websockets.connect(f"ws://{base2}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as b:
-            await recv(a)
-            await recv(b)
-            seqs = await publish_messages(r1.js, 10)
-            assert [f["seq"] for f in await recv_updates(a, 10)] == seqs
-            assert [f["seq"] for f in await recv_updates(b, 10)] == seqs
-    finally:
-        await r1.stop()
-        await r2.stop()
+async def test_every_replica_delivers_every_update(two_replicas):
+    (r1, base1), (_, base2) = two_replicas
+    async with websockets.connect(f"ws://{base1}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as a, \
+            websockets.connect(f"ws://{base2}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as b:
+        await recv(a)
+        await recv(b)
+        seqs = await publish_messages(r1.js, 10)
+        assert [f["seq"] for f in await recv_updates(a, 10)] == seqs
+        assert [f["seq"] for f in await recv_updates(b, 10)] == seqs
 
 
 async def test_heartbeat_and_stats_frames(db_url, nats_url, serve_app, pg):
@@ -284,46 +288,41 @@ async def test_batch_client_resumes_with_the_missed_frames_in_one_batch(live):
         assert [f["seq"] for f in after] == live_seqs  # no duplicates, no gaps
 
 
-async def test_presence_reaches_every_replica_under_the_sockets_own_name(db_url, nats_url, serve_app):
+async def test_presence_reaches_every_replica_under_the_sockets_own_name(two_replicas):
     """Two staff on two replicas: what one does in a conversation shows on the other's socket,
     named by the server from the token, never by the client; junk is ignored, not fatal."""
-    rt1, base1 = await live_admin(db_url, nats_url, serve_app)
-    rt2, base2 = await live_admin(db_url, nats_url, serve_app)
-    try:
-        async with websockets.connect(f"ws://{base1}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as alice, \
-                websockets.connect(f"ws://{base2}/admin/ws", additional_headers=auth(VIEWER_TOKEN)) as victor:
-            await recv(alice)
-            await recv(victor)
-            for junk in ("not json", "x" * 5000, '{"type": "typing", "conversation_id": "7; DROP TABLE"}',
-                         '{"type": "typing", "conversation_id": 0}', '{"type": "delete", "conversation_id": 7}',
-                         '{"type": "typing", "conversation_id": 99999999999999999999}', "[]"):
-                await alice.send(junk)
-            await alice.send('{"type": "typing", "conversation_id": 7, "name": "mallory", "role": "admin"}')
-            for _ in range(5):  # a burst: heard once
-                await alice.send('{"type": "typing", "conversation_id": 7}')
-            await alice.send('{"type": "viewing", "conversation_id": 7}')
-            seen = []
-            while len(seen) < 2:
-                frame = await recv(victor)
-                if frame["type"] == "presence":
-                    seen.append(frame)
-            assert [f["data"] for f in seen] == [
-                {"name": "alice", "role": "admin", "conversation_id": 7, "activity": "typing", "ttl_s": 6},
-                {"name": "alice", "role": "admin", "conversation_id": 7, "activity": "viewing", "ttl_s": 30}]
-            assert all("seq" not in f for f in seen)  # now or never: not part of the replayable feed
-            await victor.send('{"type": "viewing", "conversation_id": 7}')  # viewers are seen too
+    (_, base1), (_, base2) = two_replicas
+    async with websockets.connect(f"ws://{base1}/admin/ws", additional_headers=auth(ADMIN_TOKEN)) as alice, \
+            websockets.connect(f"ws://{base2}/admin/ws", additional_headers=auth(VIEWER_TOKEN)) as victor:
+        await recv(alice)
+        await recv(victor)
+        for junk in ("not json", "x" * 5000, '{"type": "typing", "conversation_id": "7; DROP TABLE"}',
+                     '{"type": "typing", "conversation_id": 0}', '{"type": "delete", "conversation_id": 7}',
+                     '{"type": "typing", "conversation_id": 99999999999999999999}', "[]"):
+            await alice.send(junk)
+        await alice.send('{"type": "typing", "conversation_id": 7, "name": "mallory", "role": "admin"}')
+        for _ in range(5):  # a burst: heard once
+            await alice.send('{"type": "typing", "conversation_id": 7}')
+        await alice.send('{"type": "viewing", "conversation_id": 7}')
+        seen = []
+        while len(seen) < 2:
+            frame = await recv(victor)
+            if frame["type"] == "presence":
+                seen.append(frame)
+        assert [f["data"] for f in seen] == [
+            {"name": "alice", "role": "admin", "conversation_id": 7, "activity": "typing", "ttl_s": 6},
+            {"name": "alice", "role": "admin", "conversation_id": 7, "activity": "viewing", "ttl_s": 30}]
+        assert all("seq" not in f for f in seen)  # now or never: not part of the replayable feed
+        await victor.send('{"type": "viewing", "conversation_id": 7}')  # viewers are seen too
+        frame = await recv(alice)
+        while frame["type"] != "presence" or frame["data"]["name"] != "victor":
             frame = await recv(alice)
-            while frame["type"] != "presence" or frame["data"]["name"] != "victor":
-                frame = await recv(alice)
-            assert frame["data"]["role"] == "viewer"
-            with pytest.raises(asyncio.TimeoutError):  # the burst and the junk produced nothing more
-                while True:
-                    extra = await recv(victor, timeout=1.0)
-                    if extra["type"] == "presence" and extra["data"]["name"] == "alice":
-                        raise AssertionError(f"unexpected {extra}")
-    finally:
-        await rt1.stop()
-        await rt2.stop()
+        assert frame["data"]["role"] == "viewer"
+        with pytest.raises(asyncio.TimeoutError):  # the burst and the junk produced nothing more
+            while True:
+                extra = await recv(victor, timeout=1.0)
+                if extra["type"] == "presence" and extra["data"]["name"] == "alice":
+                    raise AssertionError(f"unexpected {extra}")
 
 
 async def test_an_admin_typing_is_told_to_the_webhook_for_the_customer(db_url, nats_url, serve_app, pg):

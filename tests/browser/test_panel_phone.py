@@ -104,8 +104,29 @@ ANDROID_NOTIFICATIONS = """
     constructor() { throw new TypeError("Failed to construct 'Notification': Illegal constructor."); }
   }
   window.Notification = PageNotification;
+  // Headless Chromium drops shown notifications from getNotifications() after a moment, so what the
+  // panel asked the browser to show, and whether the browser accepted it, is recorded here.
+  window.__shown = [];
+  const show = ServiceWorkerRegistration.prototype.showNotification;
+  ServiceWorkerRegistration.prototype.showNotification = function (title, options) {
+    return show.call(this, title, options).then(() => { window.__shown.push({ title, options }); });
+  };
 })();
 """
+
+# The browser's half of a tap: our worker's `notificationclick` listener gets an event carrying the
+# notification it showed (built here, since headless Chromium does not keep shown notifications).
+TAP_NOTIFICATION = """(data) => {
+  const event = new Event('notificationclick');
+  const pending = [];
+  const notification = { data, close() {} };
+  Object.defineProperties(event, {
+    notification: { value: notification },
+    waitUntil: { value: (promise) => pending.push(promise) },
+  });
+  self.dispatchEvent(event);
+  return Promise.all(pending).then(() => true);
+}"""
 
 
 def test_phone_alerts_come_from_the_service_worker_and_open_the_conversation(
@@ -117,7 +138,9 @@ def test_phone_alerts_come_from_the_service_worker_and_open_the_conversation(
     stack.messenger(user, "Hello")
     eventually(lambda: conversation_of(stack, user).get("message_count", 0) >= 2, what="the bot's answer")
     sign_in(phone, stack.admin_token)
-    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    # Polled from here: wait_for_function does not await a promise (a pending one is already truthy).
+    eventually(lambda: page.evaluate("navigator.serviceWorker.getRegistration('/').then(r => Boolean(r?.active))"),
+               what="the service worker")
     page.locator(".conv-item", has_text=user).wait_for(timeout=30_000)
 
     page.locator("#tab-stats").tap()  # staff are looking at another tab when the customer needs them
@@ -126,25 +149,16 @@ def test_phone_alerts_come_from_the_service_worker_and_open_the_conversation(
     detail = stack.admin("GET", f"/admin/conversations/{conversation_id}")
     first = next(m for m in detail["messages"] if m["sender_type"] == "user")
     stack.admin("POST", f"/admin/messages/{first['id']}/mark-human")
-    tag = f"pentagon-needs-human-{conversation_id}"
-    page.wait_for_function("""async (tag) => {
-        const registration = await navigator.serviceWorker.ready;
-        return (await registration.getNotifications({ tag })).length === 1;
-    }""", arg=tag, timeout=30_000, polling=200)
-    shown = page.evaluate("""async (tag) => {
-        const [note] = await (await navigator.serviceWorker.ready).getNotifications({ tag });
-        return { title: note.title, body: note.body, data: note.data };
-    }""", tag)
-    assert shown == {"title": "A customer needs a human", "body": f"Conversation #{conversation_id} (messenger)",
-                     "data": {"conversationId": conversation_id}}  # ids only: no message text on a lock screen
+    shown = eventually(lambda: page.evaluate("window.__shown"), what="the worker's notification")
+    assert shown == [{"title": "A customer needs a human", "options": {
+        "body": f"Conversation #{conversation_id} (messenger)",  # ids only: no message text on a lock screen
+        "tag": f"pentagon-needs-human-{conversation_id}",
+        "data": {"conversationId": conversation_id}, "vibrate": [120, 60, 120]}}]
     assert page.locator("#conv-pane").is_hidden()
 
     # A tap on the notification: the worker's click handler tells the open panel which conversation.
     worker = page.context.service_workers[0]
-    worker.evaluate("""async (tag) => {
-        const [notification] = await self.registration.getNotifications({ tag });
-        self.dispatchEvent(new NotificationEvent('notificationclick', { notification }));
-    }""", tag)
+    assert worker.evaluate(TAP_NOTIFICATION, shown[0]["options"]["data"])
     page.locator("#conv-detail .msg.user").first.wait_for(timeout=20_000)
     assert page.url.endswith(f"#c/{conversation_id}") and page.locator(".list-pane").is_hidden()
     assert page.locator("#view-stats").is_hidden()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import nats
+from nats.js.errors import NoKeysError
 
 from pentagon.common.bus import DLQ_STREAM, EVENTS_STREAM, UPDATES_STREAM, Subjects
 from pentagon.common.events import timestamp
@@ -78,29 +80,95 @@ async def _only_the_deletion_left(js: Any) -> bool:
     return await subjects(js, UPDATES_STREAM, "updates.*.messenger.ann") == {"updates.user_deleted.messenger.ann": 1}
 
 
-async def test_events_not_yet_stored_are_kept_until_they_are(js) -> None:
-    """The purge never reaches past tracking's acknowledged events: what it has not stored stays."""
+async def _partly_stored(js: Any, user: str) -> Any:
+    """Four events of the user on the bus; tracking's durable has stored (acknowledged) the first two."""
     from pentagon.tracking.consumer import DURABLE, FILTER
-    from pentagon.tracking.erasure import BusEraser
     from nats.js.api import AckPolicy, ConsumerConfig
 
     await js.add_consumer(EVENTS_STREAM, ConsumerConfig(durable_name=DURABLE, filter_subject=FILTER,
                                                         ack_policy=AckPolicy.EXPLICIT, ack_wait=60))
-    await publish_all(js, [message_event(f"c:{i}", user="cho", t=i) for i in range(4)])
+    await publish_all(js, [message_event(f"{user}:{i}", user=user, t=i) for i in range(4)])
     pull = await js.pull_subscribe_bind(durable=DURABLE, stream=EVENTS_STREAM)
-    first_two = await pull.fetch(2, timeout=5)
-    for msg in first_two:
+    for msg in await pull.fetch(2, timeout=5):
         await msg.ack_sync()  # stored; the other two are still on their way to the database
-    await js.publish("updates.user_deleted.messenger.cho", b"")
-    eraser = BusEraser(js, DURABLE)
-    eraser.note("messenger", "cho")
+    await js.publish(f"updates.user_deleted.messenger.{user}", b"")
+    return pull
+
+
+async def _events_of(js: Any, user: str) -> int:
+    return sum((await subjects(js, EVENTS_STREAM, f"events.*.messenger.*.{user}")).values())
+
+
+async def test_events_not_yet_stored_are_kept_until_they_are(js) -> None:
+    """The purge never reaches past tracking's acknowledged events: what it has not stored stays."""
+    from pentagon.common.bus import bus_erasures_bucket
+    from pentagon.tracking.consumer import DURABLE
+    from pentagon.tracking.erasure import BusEraser
+
+    pull = await _partly_stored(js, "cho")
+    kv = await bus_erasures_bucket(js)
+    eraser = BusEraser(js, DURABLE, kv)
+    await eraser.note("messenger", "cho")
 
     await eraser.round()
-    assert sum((await subjects(js, EVENTS_STREAM, "events.*.messenger.*.cho")).values()) == 2
+    assert await _events_of(js, "cho") == 2
     assert eraser._jobs, "the job waits for the rest to be stored"  # noqa: SLF001
 
     for msg in await pull.fetch(2, timeout=5):
         await msg.ack_sync()
     await eraser.round()
-    assert await subjects(js, EVENTS_STREAM, "events.*.messenger.*.cho") == {}
+    assert await _events_of(js, "cho") == 0
     assert not eraser._jobs  # noqa: SLF001
+    assert await _no_jobs(kv)
+
+
+async def test_a_purge_in_progress_survives_the_replica_that_started_it(js) -> None:
+    """Tracking killed mid-purge: the job is in the bucket, and the next replica to run finishes it."""
+    from pentagon.common.bus import bus_erasures_bucket
+    from pentagon.tracking.consumer import DURABLE
+    from pentagon.tracking.erasure import BusEraser
+
+    pull = await _partly_stored(js, "dee")
+    kv = await bus_erasures_bucket(js)
+    crashed = BusEraser(js, DURABLE, kv)
+    await crashed.note("messenger", "dee")
+    await crashed.round()  # purges what is stored, then the process dies: nothing of it runs again
+    assert await _events_of(js, "dee") == 2
+
+    survivor = BusEraser(js, DURABLE, kv)
+    running = asyncio.create_task(survivor.run())
+    try:
+        for msg in await pull.fetch(2, timeout=5):
+            await msg.ack_sync()
+        await wait_for(lambda: _no_events_of(js, "dee"))
+        await wait_for(lambda: _no_jobs(kv))
+    finally:
+        survivor.stop()
+        await running
+
+
+async def test_a_newer_deletion_of_the_same_user_is_not_lost_when_an_older_one_finishes(js) -> None:
+    from pentagon.common.bus import bus_erasures_bucket
+    from pentagon.tracking.consumer import DURABLE
+    from pentagon.tracking.erasure import BusEraser
+
+    await _partly_stored(js, "eve")
+    kv = await bus_erasures_bucket(js)
+    first, second = BusEraser(js, DURABLE, kv), BusEraser(js, DURABLE, kv)
+    await first.note("messenger", "eve")
+    older = dict(first._jobs)  # noqa: SLF001
+    await second.note("messenger", "eve")  # deleted again, on another replica
+    first._jobs = older  # noqa: SLF001 - the first replica has not heard of the second deletion yet
+    await first._finish(next(iter(older.values())))  # noqa: SLF001 - as if its purge had completed
+    assert not await _no_jobs(kv), "the newer deletion's job stays for its own purge"
+
+
+async def _no_events_of(js: Any, user: str) -> bool:
+    return await _events_of(js, user) == 0
+
+
+async def _no_jobs(kv: Any) -> bool:
+    try:
+        return await kv.keys() == []
+    except NoKeysError:
+        return True

@@ -29,6 +29,7 @@ MODE_BUCKET = "conversation_mode"
 SAVED_REPLIES_BUCKET = "saved_replies"  # staff's canned answers; admin-api owns it
 RATE_LIMITS_BUCKET = "rate_limits"  # token buckets shared by every replica (common/ratelimit.py)
 STAFF_ACCESS_BUCKET = "staff_access"  # staff whose access an admin revoked; admin-api owns it
+BUS_ERASURES_BUCKET = "bus_erasures"  # deleted users still being purged from the streams; tracking owns it
 STAFF_TYPING_SUBJECT = "staff.typing"  # staff.typing.<platform>.<u>: StaffTyping, admin-api -> webhook, core NATS
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
 
@@ -201,6 +202,11 @@ async def staff_access_bucket(js: JetStreamContext, replicas: int = 1) -> KeyVal
 async def rate_limits_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
     # An idle entry expires after an hour: the same as a full bucket for any refill faster than that.
     return await kv_bucket(js, RATE_LIMITS_BUCKET, history=1, replicas=replicas, ttl=3600)
+
+
+async def bus_erasures_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    # After 30 days (the DLQ's max age, the longest of the streams) there is nothing left to purge.
+    return await kv_bucket(js, BUS_ERASURES_BUCKET, history=1, replicas=replicas, ttl=30 * DAY)
 
 
 async def kv_bucket(js: JetStreamContext, name: str, history: int = 1, replicas: int = 1,

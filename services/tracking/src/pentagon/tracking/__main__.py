@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from pentagon.common.bus import connect, ensure_streams, mode_bucket
+from pentagon.common.bus import bus_erasures_bucket, connect, ensure_streams, mode_bucket
 from pentagon.common.health import ops_app
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
 from pentagon.common.settings import load_settings
@@ -57,7 +57,7 @@ async def main() -> None:
     nc = await connect(settings.nats_url, "tracking")
     js = nc.jetstream(publish_async_max_pending=8000)
     await ensure_streams(js, settings.nats_stream_replicas)
-    eraser = BusEraser(js, DURABLE)
+    eraser = BusEraser(js, DURABLE, await bus_erasures_bucket(js, settings.nats_stream_replicas))
     publisher = UpdatePublisher(js, await mode_bucket(js, settings.nats_stream_replicas), eraser=eraser)
     started = asyncio.Event()
     stop = asyncio.Event()

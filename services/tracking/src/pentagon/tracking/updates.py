@@ -162,7 +162,7 @@ class UpdatePublisher:
         if self._eraser is not None:
             for update in updates:
                 if update.kind == "user_deleted":
-                    self._eraser.note(update.platform, update.user_id)
+                    await self._eraser.note(update.platform, update.user_id)
 
     async def _publish_updates(self, updates: Sequence[Update]) -> None:
         occurred = timestamp()

@@ -180,6 +180,7 @@ class Deployment:
     app_secret: str
     verify_token: str
     admin_token: str
+    nats_password: str
     timings: dict[str, float] = field(default_factory=dict)
 
     def compose(self, *args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -271,6 +272,7 @@ def _compose_settings(host: DockerHost, graph_port: int, gateway_port: int) -> d
         "GATEWAY_HTTP_PORT": str(gateway_port),
         "GATEWAY_HTTPS_PORT": str(free_port()),
         "POSTGRES_PASSWORD": secrets.token_urlsafe(18),
+        "NATS_PASSWORD": secrets.token_hex(24),
         "MESSENGER_APP_SECRET": secrets.token_hex(16),
         "MESSENGER_VERIFY_TOKEN": secrets.token_urlsafe(16),
         "MESSENGER_PAGE_TOKEN": "compose-test-page-token",
@@ -315,7 +317,8 @@ def deployment(docker_host: DockerHost, graph_stub: str) -> Iterator[Deployment]
     dep = Deployment(project=project, host=docker_host, env=env, env_file=env_file,
                      gateway_url=f"http://127.0.0.1:{gateway_port}",
                      graph_url=graph_stub, app_secret=settings["MESSENGER_APP_SECRET"],
-                     verify_token=settings["MESSENGER_VERIFY_TOKEN"], admin_token=admin[2])
+                     verify_token=settings["MESSENGER_VERIFY_TOKEN"], admin_token=admin[2],
+                     nats_password=settings["NATS_PASSWORD"])
     started = time.monotonic()
     try:
         _log(f"docker compose up --build --wait (project {project})")

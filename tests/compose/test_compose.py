@@ -60,6 +60,9 @@ def test_production_files_need_the_secrets_and_supabase_drops_postgres(docker_ho
     env_file = tmp_path / "prod.env"
     env_file.write_text("POSTGRES_PASSWORD=p\nMESSENGER_APP_SECRET=s\nMESSENGER_VERIFY_TOKEN=v\n"
                         "CHAT_SESSION_SECRET=c\nDATABASE_URL=postgresql://u:p@db.example.supabase.co:5432/postgres\n")
+    no_bus_password = _config(docker_host, env_file, "docker-compose.yml")
+    assert no_bus_password.returncode != 0 and "NATS_PASSWORD" in no_bus_password.stderr
+    env_file.write_text(env_file.read_text() + "NATS_PASSWORD=n\n")
     missing = _config(docker_host, env_file, "docker-compose.yml")
     assert missing.returncode != 0 and "ADMIN_TOKENS" in missing.stderr
     env_file.write_text(env_file.read_text() + "ADMIN_TOKENS=a:admin:t\n")
@@ -94,11 +97,32 @@ def test_every_service_is_healthy_non_root_and_only_the_gateway_publishes(deploy
             assert not bindings, f"{name} publishes {bindings}"
 
 
+def test_the_bus_refuses_a_client_without_the_password(deployment: Deployment) -> None:
+    """Whatever else runs on the Docker network (the chat UI, a compromised neighbour) cannot use NATS."""
+    tracking = deployment.containers("tracking")[0]
+    attempt = ("import asyncio, sys, nats\n"
+               "async def main(url):\n"
+               "    nc = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=5)\n"
+               "    await nc.close()\n"
+               "try:\n"
+               "    asyncio.run(main(sys.argv[1]))\n"
+               "except Exception as exc:\n"
+               "    print(type(exc).__name__, exc)\n"
+               "    sys.exit(3)\n"
+               "print('connected')\n")
+    anonymous = tracking.exec_run(["python", "-c", attempt, "nats://nats:4222"])
+    assert anonymous.exit_code == 3 and b"uthorization" in anonymous.output, anonymous.output
+    guessed = tracking.exec_run(["python", "-c", attempt, "nats://pentagon:guess@nats:4222"])
+    assert guessed.exit_code == 3 and b"uthorization" in guessed.output, guessed.output
+    member = tracking.exec_run(["python", "-c", attempt, f"nats://pentagon:{deployment.nats_password}@nats:4222"])
+    assert (member.exit_code, member.output.strip()) == (0, b"connected")
+
+
 def test_no_secret_is_baked_into_an_image(deployment: Deployment) -> None:
     import docker
 
     client = docker.from_env()
-    secrets = {deployment.app_secret, deployment.verify_token, deployment.admin_token}
+    secrets = {deployment.app_secret, deployment.verify_token, deployment.admin_token, deployment.nats_password}
     for container in deployment.containers():
         image = client.images.get(container.attrs["Image"])
         baked = json.dumps(image.attrs["Config"].get("Env") or []) + json.dumps(image.history())

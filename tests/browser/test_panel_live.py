@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,99 @@ def test_needs_human_goes_first_with_an_alert_and_unread_counts(panel: PanelPage
     page.locator("#f-needs").select_option("false")
     eventually(lambda: page.locator(f".conv-item[data-id='{urgent_id}']").count() == 0, what="the filter applied")
     page.locator("#f-needs").select_option("")
+
+
+# Records each response body the page has read and acted on: the app continues right after its
+# `await response.json()` (microtasks), so a task queued then runs once the app is done with it.
+SETTLED_RESPONSES = """
+(() => {
+  window.__settled = [];
+  const json = Response.prototype.json;
+  Response.prototype.json = function () {
+    const url = this.url;
+    return json.call(this).then((body) => { setTimeout(() => window.__settled.push(url)); return body; });
+  };
+})();
+"""
+
+
+class HeldAnswers:
+    """A route handler that reads the server's answer at once and delivers it only on release()."""
+
+    def __init__(self) -> None:
+        self.held: list = []
+        self.released = False
+
+    def __call__(self, route) -> None:
+        if self.released:
+            route.continue_()
+        else:
+            self.held.append((route, route.fetch()))
+
+    def answer_to(self, url: str):
+        return next((response for route, response in self.held if route.request.url.endswith(url)), None)
+
+    def release(self) -> None:
+        self.released = True
+        for route, response in self.held:
+            route.fulfill(response=response)
+
+
+def test_a_stale_answer_never_hides_a_newer_live_change(panel: PanelPage, stack: LocalStack) -> None:
+    """The panel's request for a new conversation is answered late, after the conversation
+    started needing a human: the late (older) answer must not take the flag away."""
+    page = panel.page
+    page.context.add_init_script(SETTLED_RESPONSES)
+    sign_in(panel, stack.admin_token)
+    held = HeldAnswers()
+    page.route(re.compile(r"/admin/conversations/\d+$"), held)
+    user = psid()
+    stack.messenger(user, "Hello")
+    eventually(lambda: conversation_of(stack, user).get("message_count", 0) >= 2, what="the bot's answer")
+    conversation_id = conversation_of(stack, user)["id"]
+    url = f"/admin/conversations/{conversation_id}"
+    # page.evaluate lets Playwright run the route handler meanwhile (a sync client only does so in a call).
+    stale = eventually(lambda: page.evaluate("true") and held.answer_to(url), what="the panel's request")
+    assert stale.json()["conversation"]["pending_human_count"] == 0
+
+    first = next(m for m in stack.admin("GET", url)["messages"] if m["sender_type"] == "user")
+    stack.admin("POST", f"/admin/messages/{first['id']}/mark-human")
+    flagged = page.locator(f".conv-item.needs-human[data-id='{conversation_id}']")
+    flagged.wait_for(timeout=30_000)
+
+    held.release()
+    eventually(lambda: page.evaluate("(url) => window.__settled.some((u) => u.endsWith(url))", url),
+               what="the late answer read by the panel")
+    assert flagged.count() == 1, "the older answer replaced the live state"
+    assert page.locator(".conv-item", has_text=user).count() == 1
+
+
+def test_a_message_arriving_while_a_conversation_opens_stays_in_the_thread(panel: PanelPage,
+                                                                            stack: LocalStack) -> None:
+    page = panel.page
+    page.context.add_init_script(SETTLED_RESPONSES)
+    user = psid()
+    stack.messenger(user, "Hello")
+    eventually(lambda: conversation_of(stack, user).get("message_count", 0) >= 2, what="the bot's answer")
+    conversation_id = conversation_of(stack, user)["id"]
+    url = f"/admin/conversations/{conversation_id}"
+    sign_in(panel, stack.admin_token)
+    item = page.locator(f".conv-item[data-id='{conversation_id}']")
+    item.wait_for(timeout=30_000)
+
+    held = HeldAnswers()
+    page.route(f"**{url}", held)
+    item.click()
+    stale = eventually(lambda: page.evaluate("true") and held.answer_to(url), what="the panel's request")
+    stack.messenger(user, "Are you open on Sunday?")  # stored after the answer was read
+    page.locator("#thread .msg.user .msg-body", has_text="Sunday").wait_for(timeout=30_000)
+
+    held.release()
+    eventually(lambda: page.evaluate("(url) => window.__settled.some((u) => u.endsWith(url))", url),
+               what="the late answer read by the panel")
+    assert "Sunday" not in stale.text()
+    thread = page.locator("#thread .msg.user .msg-body")
+    assert thread.all_inner_texts() == ["Hello", "Are you open on Sunday?"]
 
 
 def test_stats_charts_and_exports_respect_filters(panel: PanelPage, stack: LocalStack, tmp_path: Path) -> None:

@@ -238,9 +238,10 @@ async function loadList(reset) {
       await loadPinnedNeedsHuman(generation);
     }
     const params = { ...filterParams(), limit: PAGE, cursor: reset ? '' : state.nextCursor };
+    const readAt = feed.lastSeq;
     const data = await get(`/admin/conversations${query(params)}`);
     if (generation !== state.generation) return;
-    for (const c of data.conversations || []) list.upsert(c);
+    for (const c of data.conversations || []) list.upsertSnapshot(c, readAt);
     state.nextCursor = data.next_cursor || null;
     list.render();
     updateQueueBadge();
@@ -259,9 +260,10 @@ async function loadList(reset) {
 async function loadPinnedNeedsHuman(generation) {
   if (state.filters.needs_human === 'false' || state.filters.status === 'closed') return;
   const params = { ...filterParams(), needs_human: 'true', limit: 100 };
+  const readAt = feed.lastSeq;
   const data = await get(`/admin/conversations${query(params)}`);
   if (generation !== state.generation) return;
-  for (const c of data.conversations || []) list.upsert(c);
+  for (const c of data.conversations || []) list.upsertSnapshot(c, readAt);
 }
 
 function updateQueueBadge() {
@@ -322,13 +324,18 @@ async function openConversation(id, { fromHistory = false } = {}) {
   $('#conv-detail').hidden = false;
   $('#view-conversations').classList.add('showing-conversation'); // phones: the conversation replaces the list
   $('#thread').replaceChildren(el('p', { class: 'muted empty', text: 'Loading…' }));
+  thread.begin();
   try {
+    const readAt = feed.lastSeq;
     const data = await get(`/admin/conversations/${numeric}`);
     if (state.currentId !== numeric) return;
-    state.current = data.conversation;
-    if (matches(data.conversation, state.filters, state.me?.name)) list.upsert(data.conversation);
+    // A frame during the request already set state.current to something newer (list.liveSince).
+    if (!(list.liveSince(numeric, readAt) && Number(state.current?.id) === numeric)) {
+      state.current = data.conversation;
+      if (matches(data.conversation, state.filters, state.me?.name)) list.upsert(data.conversation);
+    }
     list.render();
-    thread.reset(data.messages || []);
+    thread.load(data.messages || []);
     renderDetail();
     loadActivity(numeric);
     presence.viewing();
@@ -384,8 +391,9 @@ async function conversationAction(action, body) {
   hideError();
   setActionsBusy(true);
   try {
+    const readAt = feed.lastSeq;
     const data = await post(`/admin/conversations/${id}/${action}`, body);
-    applyConversation(data.conversation);
+    applyConversation(data.conversation, readAt);
   } catch (err) {
     showError(err);
   } finally {
@@ -439,9 +447,10 @@ async function sendReply() {
 
 // ---------- live updates ----------
 
-function applyConversation(conversation) {
+/** A conversation from a live frame, or from a REST answer to a request made at feed sequence `readAt`. */
+function applyConversation(conversation, readAt = null) {
   if (!conversation) return;
-  const { prev, next } = list.upsert(conversation);
+  const { prev, next } = readAt === null ? list.upsert(conversation) : list.upsertSnapshot(conversation, readAt);
   // The open conversation stays open in the detail pane, but the list only shows what the filters ask for.
   if (!matches(next, state.filters, state.me?.name)) list.remove(next.id);
   if (prev && !needsHuman(prev) && needsHuman(next)) alertNeedsHuman(next);
@@ -457,6 +466,7 @@ async function refreshConversation(id) {
   if (!id || state.fetching.has(id)) return;
   state.fetching.add(id);
   try {
+    const readAt = feed.lastSeq;
     const data = await get(`/admin/conversations/${id}`);
     const known = list.get(id);
     const c = data.conversation;
@@ -465,7 +475,7 @@ async function refreshConversation(id) {
     if (last) c.last_message = { content: last.content, sender_type: last.sender_type, timestamp: last.timestamp };
     if (!known && !matches(c, state.filters, state.me?.name)) return;
     if (!known && needsHuman(c)) alertNeedsHuman(c);
-    applyConversation(c);
+    applyConversation(c, readAt);
   } catch {
     // Deleted meanwhile, or a transient error: the next frame tries again.
   } finally {
@@ -535,6 +545,7 @@ function onFrame(frame) {
 function onConversationFrame(frame) {
   const c = frame.data || {};
   if (c.id === undefined) c.id = frame.conversation_id;
+  list.heardLive(c.id, frame.seq);
   const known = list.get(c.id);
   if (!known && matches(c, state.filters, state.me?.name) && !state.filters.q) {
     if (needsHuman(c)) alertNeedsHuman(c);

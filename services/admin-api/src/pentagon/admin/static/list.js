@@ -44,6 +44,7 @@ export class ConversationList {
     this.root = root;
     this.onOpen = onOpen;
     this.items = new Map();
+    this.liveSeq = new Map(); // id -> seq of the latest live frame that carried the conversation
     this.selectedId = null;
     this.unread = this.loadUnread();
     this.presenceOf = () => ''; // "✎ bob": set by the app from presence.js
@@ -63,7 +64,33 @@ export class ConversationList {
 
   clearAll() {
     this.items.clear();
+    this.liveSeq.clear();
     this.render();
+  }
+
+  /** A live frame (feed sequence `seq`) carried this conversation's state. */
+  heardLive(id, seq) {
+    if (typeof seq === 'number') this.liveSeq.set(Number(id), Math.max(seq, this.liveSeq.get(Number(id)) || 0));
+  }
+
+  /**
+   * Was the conversation carried by a live frame after feed sequence `seq`? Then a REST answer to a
+   * request made at `seq` must not replace it: frames come in commit order, one per change, so the
+   * latest frame is never wrong for long, while a snapshot read as frames were in flight can predate
+   * the last of them and would stay wrong (a needs-human flag gone) until the next change.
+   */
+  liveSince(id, seq) {
+    return (this.liveSeq.get(Number(id)) || 0) > seq;
+  }
+
+  /** A REST answer read at feed sequence `seq`: merged unless a live frame since is newer. */
+  upsertSnapshot(conversation, seq) {
+    const prev = this.items.get(Number(conversation.id));
+    if (prev && this.liveSince(conversation.id, seq)) {
+      if (!prev.last_message && conversation.last_message) prev.last_message = conversation.last_message;
+      return { prev, next: prev };
+    }
+    return this.upsert(conversation);
   }
 
   get(id) {

@@ -148,12 +148,24 @@ export class Thread {
     this.options = options;
     this.messages = new Map();
     this.activity = [];
+    this.latePatches = null; // delivery patches for messages not loaded yet, while loading
   }
 
-  reset(messages) {
+  /** Another conversation is opening: what live frames bring until load() is newer than its answer. */
+  begin() {
     this.messages.clear();
     this.activity = [];
-    for (const m of messages) this.messages.set(this.key(m), m);
+    this.latePatches = [];
+  }
+
+  /** The conversation's messages read over REST, under what frames brought while it was read. */
+  load(messages) {
+    const live = this.messages;
+    this.messages = new Map(messages.map((m) => [this.key(m), m]));
+    for (const [key, m] of live) this.messages.set(key, { ...this.messages.get(key), ...m });
+    const patches = this.latePatches || [];
+    this.latePatches = null;
+    for (const patch of patches) this.updateById(patch);
     this.render(true);
   }
 
@@ -182,6 +194,8 @@ export class Thread {
         return;
       }
     }
+    // Its message not read yet (the conversation is loading): applied over the answer in load().
+    if (this.latePatches) this.latePatches.push(patch);
   }
 
   sorted() {

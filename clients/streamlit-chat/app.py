@@ -87,9 +87,24 @@ def send_with_retry(api: ChatApi, text: str, payload: str | None):
     except ChatError as exc:
         if exc.kind != "session":
             raise
-        old: ChatSession = st.session_state.session
-        st.session_state.session = api.open_session(user_id=old.user_id or None)
-        return api.send(st.session_state.session, text, payload, idempotency_key=key)
+        return api.send(renew_session(api), text, payload, idempotency_key=key)
+
+
+def renew_session(api: ChatApi) -> ChatSession:
+    """The same user again while their token still vouches for them; otherwise a new web user.
+
+    A token stops vouching when the operators rotate CHAT_SESSION_SECRET, or long after it
+    expired: asking for the same user id then is refused for good, and insisting would fail
+    every message and every poll of this tab from then on."""
+    old: ChatSession = st.session_state.session
+    try:
+        session = api.open_session(user_id=old.user_id or None)
+    except ChatError as exc:
+        if exc.kind != "session":
+            raise
+        session = api.open_session()
+    st.session_state.session = session
+    return session
 
 
 def handle_send(api: ChatApi, text: str, payload: str | None = None) -> None:
@@ -155,6 +170,11 @@ def poll(api: ChatApi, wait: int) -> bool:
         updates, last_seq = api.updates(session, st.session_state.last_seq, wait)
     except ChatError as exc:
         st.session_state.poll_error = exc.message if exc.kind == "unavailable" else None
+        if exc.kind == "session":  # expired while the tab stayed open: staff replies must keep coming
+            try:
+                renew_session(api)
+            except ChatError:
+                pass  # the next poll tries again
         return False
     st.session_state.poll_error = None
     changed = False

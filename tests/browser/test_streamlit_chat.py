@@ -102,6 +102,40 @@ def test_rate_limited_user_gets_a_friendly_message(chat: AppTest) -> None:
     assert any("စောင့်" in w.value for w in at.warning)  # said in Burmese too ("wait")
 
 
+def test_a_token_the_server_no_longer_honours_never_strands_the_tab(chat: AppTest, stack: LocalStack) -> None:
+    """The operators rotated CHAT_SESSION_SECRET while a customer's tab stayed open: the tab's token,
+    signed with the old secret, proves nothing any more. The next message still goes through (as a new
+    web user, since nothing can show the old one is theirs), and so do the polls for staff replies."""
+    from pentagon.webhook.chat_sessions import SessionSigner
+
+    at = chat
+    say(at, "Hello")
+    first = at.session_state["session"]
+
+    def signed_before_rotation(user_id: str) -> Any:
+        return type(first)(token=SessionSigner("the secret before rotation", 3600).issue(user_id)[0], user_id=user_id)
+
+    at.session_state["session"] = signed_before_rotation(first.user_id)
+    answers = len(messages(at, "assistant"))
+    say(at, "What are your opening hours?")
+    assert not at.warning, [w.value for w in at.warning]
+    assert len(messages(at, "assistant")) == answers + 1
+    second = at.session_state["session"]
+    assert second.user_id != first.user_id
+    assert web_conversation(stack, at)["message_count"] >= 2
+
+    at.session_state["session"] = signed_before_rotation(second.user_id)
+    at.run()  # a poll, no message: the tab renews by itself
+    assert not at.exception, [e.value for e in at.exception]
+    third = at.session_state["session"]
+    assert third.user_id not in (first.user_id, second.user_id)
+    say(at, "Thanks")  # the renewed token works as it is: no second renewal
+    assert not at.warning and at.session_state["session"] == third
+    conversation = web_conversation(stack, at)
+    stack.admin("POST", f"/admin/conversations/{conversation['id']}/takeover")
+    rerun_until(at, lambda: any("taken over" in i.value for i in at.info), "staff news on the renewed session")
+
+
 @pytest.mark.browser
 def test_chat_page_in_the_browser(context: Any, stack: LocalStack) -> None:
     page = context.new_page()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from panelkit import LocalStack, PanelPage, conversation_of, eventually, psid, screenshot, sign_in
@@ -256,21 +257,23 @@ def test_connection_state_and_resume_after_admin_api_restart(panel: PanelPage, s
     assert panel.dialogs == []
 
 
+def both_on_one_conversation(panel: PanelPage, colleague: PanelPage, stack: LocalStack, user: str,
+                             text: str) -> tuple[Any, Any]:
+    """The customer writes; the viewer (victor), then the admin (alice), open that conversation."""
+    stack.messenger(user, text)
+    eventually(lambda: conversation_of(stack, user).get("message_count", 0) >= 2, what="the bot's answer")
+    for staff, token in ((colleague, stack.viewer_token), (panel, stack.admin_token)):
+        sign_in(staff, token)
+        staff.page.locator(".conv-item", has_text=user).click()
+        staff.page.locator("#thread .msg.user").first.wait_for()
+    return panel.page, colleague.page
+
+
 def test_staff_see_who_else_is_viewing_or_typing(panel: PanelPage, colleague: PanelPage, stack: LocalStack) -> None:
     """Two staff members on one conversation: each sees the other, and the typing, so they do
     not both answer the customer."""
     user = psid()
-    stack.messenger(user, "Is the cake gluten free?")
-    eventually(lambda: conversation_of(stack, user).get("message_count", 0) >= 2, what="the bot's answer")
-    viewer = colleague.page
-    sign_in(colleague, stack.viewer_token)
-    viewer.locator(".conv-item", has_text=user).click()
-    viewer.locator("#thread .msg.user").first.wait_for()
-
-    page = panel.page
-    sign_in(panel, stack.admin_token)
-    page.locator(".conv-item", has_text=user).click()
-    page.locator("#thread .msg.user").first.wait_for()
+    page, viewer = both_on_one_conversation(panel, colleague, stack, user, "Is the cake gluten free?")
     seen_by_viewer = viewer.locator("#conv-presence")
     seen_by_viewer.filter(has_text="alice is viewing").wait_for(timeout=20_000)
     page.locator("#conv-presence", has_text="victor is viewing").wait_for(timeout=20_000)  # said every 15 s
@@ -284,3 +287,27 @@ def test_staff_see_who_else_is_viewing_or_typing(panel: PanelPage, colleague: Pa
     assert "victor" not in seen_by_viewer.inner_text()  # nobody is shown to themselves
 
     assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)
+
+
+def test_a_staff_note_is_seen_by_colleagues_and_never_by_the_customer(panel: PanelPage, colleague: PanelPage,
+                                                                      stack: LocalStack) -> None:
+    user = psid()
+    page, viewer = both_on_one_conversation(panel, colleague, stack, user, "The usual please")
+    sent_before = stack.sent_texts(user)
+    page.locator("#note-mode").check()
+    assert page.locator("#reply-send").inner_text() == "Add note"
+    note = "Oat milk, no nuts 🥜 နို့ မပါ <img src=x onerror=alert(1)>"
+    page.locator("#reply-text").fill(note)
+    page.locator("#reply-text").press("Enter")
+
+    for staff in (page, viewer):  # the colleague's panel hears of it live
+        line = staff.locator("#thread .activity[data-action='note']")
+        line.wait_for(timeout=20_000)
+        assert line.inner_text().startswith("alice (note for the staff): Oat milk, no nuts 🥜 နို့ မပါ <img")
+        assert staff.locator("#thread .activity img").count() == 0  # text, never markup
+    assert page.locator("#reply-text").input_value() == ""
+    screenshot(page, "note.png")
+    assert page.locator("#thread .msg.human").count() == 0
+    assert stack.sent_texts(user) == sent_before  # nothing went to the customer
+    assert not viewer.locator("#conv-presence", has_text="alice is typing").count()
+    assert panel.dialogs == [] and colleague.dialogs == []

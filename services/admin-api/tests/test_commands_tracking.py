@@ -112,6 +112,30 @@ async def test_delete_user_and_audit_trail(admin, tracking):
     assert {e["actor"] for e in entries} == {"alice:admin"}
 
 
+async def test_staff_notes_stay_with_the_staff_and_leave_with_the_user(admin, tracking):
+    conv = await user_says(admin, "psid-noted", "my usual please")
+    before = (await admin.client.get(f"/admin/conversations/{conv}", headers=VIEWER)).json()
+    text = "Regular: oat milk latte, allergic to nuts. ‌နို့ မပါ 🥜 <b>not html</b>"
+    r = await act(admin, conv, "notes", {"text": f"  {text}\n"})
+    assert r.status_code == 200, r.text
+    assert r.json()["conversation"]["updated_at"] > before["conversation"]["updated_at"]  # panels hear of it
+    audit = (await admin.client.get("/admin/audit", headers=VIEWER, params={"conversation_id": conv})).json()
+    assert [(e["action"], e["params"], e["actor"]) for e in audit["entries"]] == [("note", {"text": text}, "alice:admin")]
+    after = (await admin.client.get(f"/admin/conversations/{conv}", headers=VIEWER)).json()
+    assert after["messages"] == before["messages"]  # not a message: nothing is sent, nothing is counted
+    assert after["conversation"]["message_count"] == before["conversation"]["message_count"]
+
+    for bad in ({"text": "   "}, {"text": "a\x00b"}, {"text": "x" * 2001}, {"text": 7}, {}):
+        refused = await act(admin, conv, "notes", bad)
+        assert refused.status_code == 422, (bad, refused.text)
+    assert (await act(admin, conv, "notes", {"text": "hi"}, headers=VIEWER)).status_code == 403
+    assert (await act(admin, 987654, "notes", {"text": "hi"})).status_code == 404
+
+    assert (await admin.client.delete("/admin/users/messenger/psid-noted", headers=ADMIN)).status_code == 200
+    audit = (await admin.client.get("/admin/audit", headers=VIEWER, params={"conversation_id": conv})).json()
+    assert [(e["action"], e["params"]) for e in audit["entries"]] == [("note", {})]  # who and when stay, not the text
+
+
 async def test_websocket_sees_tracking_updates(db_url, nats_url, serve_app, tracking):
     settings = make_settings(db_url, nats_url)
     runtime = await start_runtime(settings)

@@ -40,6 +40,12 @@ class ReplyBody(BaseModel):
     text: str = Field(description="what the user receives; 1..ADMIN_REPLY_MAX_CHARS characters, no NUL")
 
 
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="a note for the staff, never sent to the customer; 1..ADMIN_REPLY_MAX_CHARS "
+                                  "characters, no NUL")
+
+
 class StaffBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(min_length=1, max_length=320, pattern=r"^[^\x00-\x1f\x7f]*$")] = Field(

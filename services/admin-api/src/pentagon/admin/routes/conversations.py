@@ -16,7 +16,7 @@ from pentagon.admin.deps import (
 from pentagon.admin.errors import ApiError, not_found
 from pentagon.admin.models import (
     ACTION_ERRORS, READ_ERRORS, AssignBody, ConversationDetail, ConversationList, ConversationResult, MessageList,
-    PriorityBody, ReplyAccepted, ReplyBody, error_responses, ok,
+    NoteBody, PriorityBody, ReplyAccepted, ReplyBody, error_responses, ok,
 )
 from pentagon.admin.runtime import Runtime
 
@@ -107,6 +107,14 @@ async def assign(conversation_id: ConversationId, body: AssignBody, identity: Id
 async def priority(conversation_id: ConversationId, body: PriorityBody, identity: Identity = Depends(require_admin),
                    key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
     return await _command(rt, "priority", identity, conversation_id, key, {"priority": body.priority})
+
+
+@router.post("/{conversation_id}/notes", response_model=ConversationResult, responses=ACTION_ERRORS,
+             summary="Add a note for the staff (shown in the thread's activity, never sent to the customer)")
+async def add_note(conversation_id: ConversationId, body: NoteBody, identity: Identity = Depends(require_admin),
+                   key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    text = replies.reply_text(body.text, rt.settings.admin_reply_max_chars)
+    return await _command(rt, "note", identity, conversation_id, key, {"text": text})
 
 
 @router.post("/{conversation_id}/reply", status_code=202, response_model=ReplyAccepted, responses=ACTION_ERRORS)

@@ -380,9 +380,14 @@ function renderDetail() {
   $('#reply-text').disabled = !canReply;
   $('#reply-send').disabled = !canReply;
   $('#saved-pick').disabled = !canReply;
+  $('#note-mode').disabled = !canReply;
+  const note = $('#note-mode').checked;
+  $('#reply-form').classList.toggle('note', note);
+  $('#reply-send').textContent = note ? 'Add note' : 'Send';
   $('#reply-text').placeholder = !admin ? 'Viewers cannot reply.'
     : c.status === 'closed' ? 'Conversation closed: reopen it to reply.'
-      : 'Reply as staff (Enter sends, Shift+Enter new line)';
+      : note ? 'Note for the staff: the customer never sees it (Enter adds it)'
+        : 'Reply as staff (Enter sends, Shift+Enter new line)';
 }
 
 async function conversationAction(action, body) {
@@ -420,7 +425,8 @@ async function messageAction(action, message) {
   }
 }
 
-async function sendReply() {
+/** The reply box: its text goes to the customer, or, with Note ticked, to the staff only. */
+async function submitReplyBox() {
   const box = $('#reply-text');
   const text = box.value.trim();
   const id = state.currentId;
@@ -428,21 +434,33 @@ async function sendReply() {
   hideError();
   $('#reply-send').disabled = true;
   try {
-    const data = await post(`/admin/conversations/${id}/reply`, { text });
+    await ($('#note-mode').checked ? addNote(id, text) : sendReply(id, text));
     box.value = '';
-    if (state.currentId === id) {
-      // Shown at once as "sending"; the live frame with the same event_id replaces it.
-      thread.upsert({
-        event_id: data.event_id, conversation_id: id, sender_type: 'human', content: text,
-        actor: state.me?.name, timestamp: new Date().toISOString(), _pending: true,
-      });
-    }
   } catch (err) {
     showError(err);
   } finally {
     renderDetail();
     box.focus();
   }
+}
+
+async function sendReply(id, text) {
+  const data = await post(`/admin/conversations/${id}/reply`, { text });
+  if (state.currentId === id) {
+    // Shown at once as "sending"; the live frame with the same event_id replaces it.
+    thread.upsert({
+      event_id: data.event_id, conversation_id: id, sender_type: 'human', content: text,
+      actor: state.me?.name, timestamp: new Date().toISOString(), _pending: true,
+    });
+  }
+}
+
+/** A note for the staff: recorded by tracking in the audit log, shown in the thread's activity. */
+async function addNote(id, text) {
+  const readAt = feed.lastSeq;
+  const data = await post(`/admin/conversations/${id}/notes`, { text });
+  applyConversation(data.conversation, readAt);
+  if (state.currentId === id) loadActivity(id);
 }
 
 // ---------- live updates ----------
@@ -724,13 +742,15 @@ function wire() {
   });
   $('#act-priority').addEventListener('change', () => conversationAction('priority', { priority: Number($('#act-priority').value) }));
 
-  $('#reply-form').addEventListener('submit', (event) => { event.preventDefault(); sendReply(); });
-  $('#reply-text').addEventListener('input', () => presence.typing());
+  $('#reply-form').addEventListener('submit', (event) => { event.preventDefault(); submitReplyBox(); });
+  // A note is not an answer: neither colleagues nor the customer are told someone is typing.
+  $('#reply-text').addEventListener('input', () => { if (!$('#note-mode').checked) presence.typing(); });
+  $('#note-mode').addEventListener('change', () => { renderDetail(); $('#reply-text').focus(); });
   $('#reply-text').addEventListener('keydown', (event) => {
     // isComposing: Enter that confirms a Burmese/IME composition must not send.
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
       event.preventDefault();
-      sendReply();
+      submitReplyBox();
     }
   });
   // popstate: back/forward, also to entries we pushed; hashchange: a hash typed or followed. One change may

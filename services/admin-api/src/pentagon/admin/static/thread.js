@@ -127,6 +127,7 @@ const ACTIVITY = {
   assign: (who, entry) => (entry.after?.assigned_to ? `${who} assigned it to ${entry.after.assigned_to}` : `${who} unassigned it`),
   mark_human: (who) => `${who} marked a message as needing a human`,
   mark_replied: (who) => `${who} marked a message as replied`,
+  note: (who, entry) => `${who} (note for the staff): ${entry.params?.text ?? ''}`,
 };
 
 /** One line of the conversation's history from the audit log: who did what, when (text only). */

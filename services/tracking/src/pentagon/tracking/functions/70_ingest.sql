@@ -103,7 +103,7 @@ END
 $$;
 
 -- Erase a user (Messenger data deletion): conversations and, by cascade, messages;
--- the audit trail keeps who did what but loses the rows' contents.
+-- the audit trail keeps who did what but loses the rows' contents and the staff notes' text.
 CREATE OR REPLACE FUNCTION pentagon_delete_user(p_platform text, p_user_id text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -113,7 +113,10 @@ BEGIN
         DELETE FROM conversations WHERE platform = p_platform AND user_id = p_user_id RETURNING id
     )
     SELECT coalesce(array_agg(id ORDER BY id), '{}') INTO v_ids FROM gone;
-    UPDATE admin_actions SET "before" = NULL, "after" = NULL WHERE conversation_id = ANY (v_ids);
+    -- Staff notes are about the customer too: their text goes with the rest.
+    UPDATE admin_actions SET "before" = NULL, "after" = NULL,
+                             params = CASE WHEN action = 'note' THEN '{}'::jsonb ELSE params END
+     WHERE conversation_id = ANY (v_ids);
     DELETE FROM pending_deliveries WHERE platform = p_platform AND user_id = p_user_id;
     DELETE FROM delivery_watermarks WHERE platform = p_platform AND user_id = p_user_id;
     RETURN jsonb_build_object('platform', p_platform, 'user_id', p_user_id, 'conversation_ids', to_jsonb(v_ids));

@@ -1,5 +1,5 @@
 -- Admin commands (tracking.cmd.<action>: close, reopen, take over, hand back, assign, priority,
--- mark human/replied, delete a user; revoke/restore a staff member's access, which only records
+-- a staff note, mark human/replied, delete a user; revoke/restore a staff member's access, which only records
 -- the action: the access list itself is admin-api's), each applied in one transaction together
 -- with its admin_actions row.
 -- The same command_id twice answers the first result.
@@ -62,6 +62,14 @@ BEGIN
         END IF;
         UPDATE conversations SET priority = (p_params->>'priority')::smallint, updated_at = now()
          WHERE id = p_conv_id RETURNING * INTO o_after;
+    ELSIF p_action = 'note' THEN
+        -- A note for the staff (never sent to the customer) lives in its admin_actions row; the
+        -- conversation's updated_at moves so every panel hears of it and reloads the thread's activity.
+        IF jsonb_typeof(p_params->'text') IS DISTINCT FROM 'string' OR btrim(p_params->>'text') = ''
+           OR length(p_params->>'text') > 4000 THEN
+            o_error := pentagon_command_error('invalid', 'text must be 1 to 4000 characters'); RETURN;
+        END IF;
+        UPDATE conversations SET updated_at = now() WHERE id = p_conv_id RETURNING * INTO o_after;
     END IF;
 END
 $$;
@@ -134,7 +142,7 @@ BEGIN
             'conversation', (SELECT to_jsonb(c) FROM conversations c WHERE c.id = v_done.conversation_id));
     END IF;
 
-    IF v_action IN ('close', 'reopen', 'takeover', 'handback', 'assign', 'priority') THEN
+    IF v_action IN ('close', 'reopen', 'takeover', 'handback', 'assign', 'priority', 'note') THEN
         IF v_conv_id IS NULL THEN
             RETURN pentagon_command_error('invalid', 'conversation_id is required');
         END IF;

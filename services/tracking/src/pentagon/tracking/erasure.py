@@ -66,6 +66,7 @@ class BusEraser:
         self._durable = durable
         self._kv = kv
         self._jobs: dict[str, Erasure] = {}  # the bucket's jobs, by key
+        self._swept: set[str] = set()  # note_ids whose UPDATES and DLQ this process purged already
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
 
@@ -98,7 +99,9 @@ class BusEraser:
 
     def _apply(self, key: str, value: bytes | None) -> None:
         if value is None:
-            self._jobs.pop(key, None)
+            gone = self._jobs.pop(key, None)
+            if gone is not None:
+                self._swept.discard(gone.note_id)  # another replica finished it
         else:
             try:
                 self._jobs[key] = Erasure.decode(value)
@@ -118,11 +121,17 @@ class BusEraser:
         metrics.ERASURES_PENDING.set(len(self._jobs))
 
     async def _erase(self, job: Erasure) -> bool:
-        """One bounded, idempotent pass; True once nothing of the user before the deletion is left."""
-        before = await self._deleted_update_seq(job)
-        if before:
-            await self._js.purge_stream(UPDATES_STREAM, subject=f"updates.*.{job.platform}.{job.token}", seq=before)
-        await self._js.purge_stream(DLQ_STREAM, subject=f"dlq.events.*.{job.platform}.*.{job.token}")
+        """One bounded, idempotent pass; True once nothing of the user before the deletion is left.
+
+        UPDATES and the DLQ are done at the first pass; the later ones wait for tracking to store
+        (acknowledge) the rest of the user's EVENTS. A restart does the first part once more: harmless."""
+        if job.note_id not in self._swept:
+            before = await self._deleted_update_seq(job)
+            if before:
+                await self._js.purge_stream(UPDATES_STREAM, subject=f"updates.*.{job.platform}.{job.token}",
+                                            seq=before)
+            await self._js.purge_stream(DLQ_STREAM, subject=f"dlq.events.*.{job.platform}.*.{job.token}")
+            self._swept.add(job.note_id)
         acked = (await self._js.consumer_info(EVENTS_STREAM, self._durable)).ack_floor.stream_seq
         bound = min(job.events_before, acked + 1)
         # Stored events are `events.<family>.<platform>.<partition>.<user>` (bus.partition_transform).
@@ -143,6 +152,7 @@ class BusEraser:
             if exc.err_code != WRONG_LAST_SEQUENCE:
                 raise
             # A newer deletion of the same user was written meanwhile: that job stays.
+        self._swept.discard(job.note_id)
         if self._jobs.get(job.key) is job:
             del self._jobs[job.key]
 

@@ -87,7 +87,7 @@ async def poll(rt: Runtime, user_id: str, after: int, wait_s: float) -> tuple[li
             if frames:
                 return frames, last
             if rt.staff_typing.recent(user_id):
-                return [dict(TYPING_FRAME)], last  # typed since the client's last poll: show it now
+                return [dict(TYPING_FRAME)], last  # typed within TYPING_TTL_S: a poll starting now shows it too
             if loop.time() >= deadline:
                 return [], last
             after = last

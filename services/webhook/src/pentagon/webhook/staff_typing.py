@@ -30,13 +30,31 @@ TYPING_TTL_S = 6  # how long a web chat shows "typing" after the last sign of it
 MAX_USERS = 10_000
 
 
+class LastHeard:
+    """When each key was last heard, for the MAX_USERS most recent keys (a flood cannot grow it)."""
+
+    def __init__(self) -> None:
+        self._at: OrderedDict[str, float] = OrderedDict()
+
+    def since(self, key: str) -> float:
+        """Seconds since the key was last heard (infinite if never)."""
+        heard = self._at.get(key)
+        return float("inf") if heard is None else time.monotonic() - heard
+
+    def hear(self, key: str) -> None:
+        self._at[key] = time.monotonic()
+        self._at.move_to_end(key)
+        if len(self._at) > MAX_USERS:
+            self._at.popitem(last=False)
+
+
 class StaffTypingRelay:
     name = QUEUE
 
     def __init__(self, nc: Client, send_api: SendApi) -> None:
         self._nc = nc
         self._send_api = send_api
-        self._shown: OrderedDict[str, float] = OrderedDict()  # psid -> when typing_on was last sent
+        self._shown = LastHeard()  # psid -> when typing_on was last sent
         self._sub: Any = None
 
     async def start(self) -> None:
@@ -52,8 +70,9 @@ class StaffTypingRelay:
         except Exception:  # noqa: BLE001 - not ours to fail on
             return
         psid = event.key.user_id
-        if event.key.platform != "messenger" or not psid or not self._due(psid):
+        if event.key.platform != "messenger" or not psid or self._shown.since(psid) < TYPING_EVERY_S:
             return
+        self._shown.hear(psid)
         try:
             await self._send_api.sender_action(psid, "typing_on")
         except GraphError as exc:  # outside the 24-hour window, user unreachable: nothing to do
@@ -62,22 +81,12 @@ class StaffTypingRelay:
             log.info("staff typing not shown", extra={"conversation_id": event.conversation_id,
                                                      "error": type(exc).__name__})
 
-    def _due(self, psid: str) -> bool:
-        now = time.monotonic()
-        if now - self._shown.get(psid, float("-inf")) < TYPING_EVERY_S:
-            return False
-        self._shown[psid] = now
-        self._shown.move_to_end(psid)
-        if len(self._shown) > MAX_USERS:
-            self._shown.popitem(last=False)
-        return True
-
 
 class TypingBoard:
     """Web users a staff member is typing to, as this process heard it (every process hears all)."""
 
     def __init__(self) -> None:
-        self._at: OrderedDict[str, float] = OrderedDict()  # user token -> when typing was last heard
+        self._heard = LastHeard()  # user token -> when a staff member's typing was last heard
         self._sub: Any = None
 
     async def start(self, nc: Client) -> None:
@@ -87,12 +96,7 @@ class TypingBoard:
         await unsubscribe_quietly(self._sub)
 
     async def _on_typing(self, msg: Any) -> None:
-        token = msg.subject.rsplit(".", 1)[-1]
-        self._at[token] = time.monotonic()
-        self._at.move_to_end(token)
-        if len(self._at) > MAX_USERS:
-            self._at.popitem(last=False)
+        self._heard.hear(msg.subject.rsplit(".", 1)[-1])
 
     def recent(self, user_id: str) -> bool:
-        heard = self._at.get(user_token(user_id))
-        return heard is not None and time.monotonic() - heard < TYPING_TTL_S
+        return self._heard.since(user_token(user_id)) < TYPING_TTL_S

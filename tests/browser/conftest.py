@@ -27,7 +27,7 @@ def stack(infra_dir: Path, postgres_server: Postgres) -> Iterator[LocalStack]:
     work = infra_dir / "browser-stack"
     nats = NatsServer(work / "nats", work / "logs" / "nats.log").start()
     try:  # whatever fails below, this nats-server must not outlive the session
-        local = LocalStack(work, nats.url, postgres_server.create_database(f"browser_{os.getpid()}"))
+        local = LocalStack(work, nats, postgres_server.create_database(f"browser_{os.getpid()}"))
         try:
             local.start()
             yield local
@@ -35,6 +35,8 @@ def stack(infra_dir: Path, postgres_server: Postgres) -> Iterator[LocalStack]:
             local.stop()
     finally:
         nats.stop()
+    refused = nats.refusals()
+    assert not refused, "nats-server refused our services (deploy/nats/users.conf):\n" + "\n".join(refused[:20])
 
 
 # ---------------------------------------------------------------- the browser

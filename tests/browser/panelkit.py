@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pentagon.devtools.embedded import Caddy, ManagedProcess, free_port
+from pentagon.devtools.embedded import Caddy, ManagedProcess, NatsServer, free_port
 from pentagon.devtools.pytest_plugin import wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def _addr() -> str:
 @dataclass
 class LocalStack:
     work_dir: Path
-    nats_url: str
+    nats: NatsServer
     database_url: str
     app_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     admin_token: str = field(default_factory=lambda: "adm-" + secrets.token_urlsafe(18))
@@ -58,7 +58,6 @@ class LocalStack:
         graph = _addr()
         self.env = {
             **os.environ,
-            "NATS_URL": self.nats_url,
             "DATABASE_URL": self.database_url,
             "LOG_LEVEL": "INFO",
             "GRAPH_STUB_ADDR": graph,
@@ -109,9 +108,13 @@ class LocalStack:
                      "chat-ui": ("CHAT_UI_ADDR", "/chat/_stcore/health")}[name]
         return f"http://{self.env[var]}{path}"
 
+    def env_of(self, name: str) -> dict[str, str]:
+        """The process's environment: each service as its own NATS user (deploy/nats/users.conf)."""
+        return {k: v for k, v in self.env.items() if k != "NATS_URL"} | self.nats.env_for(name)
+
     def start_service(self, name: str) -> ManagedProcess:
         log = self.work_dir / "logs" / f"{name}-{len([p for p in self.procs if p == name])}.log"
-        proc = ManagedProcess(name, self._argv(name), log, env=self.env, cwd=ROOT).start()
+        proc = ManagedProcess(name, self._argv(name), log, env=self.env_of(name), cwd=ROOT).start()
         self.procs[name] = proc
         wait_ready(self._ready_url(name), proc, timeout=120)
         return proc

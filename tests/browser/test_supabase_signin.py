@@ -52,7 +52,7 @@ def supabase(stack: LocalStack) -> Iterator[SupabasePanel]:
         stub.add_user(email, password, role)
     work = stack.work_dir.parent / "supabase-signin"
     admin_addr = f"127.0.0.1:{free_port()}"
-    env = {**stack.env, "ADMIN_API_ADDR": admin_addr, "SUPABASE_URL": stub.base_url,
+    env = {**stack.env_of("admin-api"), "ADMIN_API_ADDR": admin_addr, "SUPABASE_URL": stub.base_url,
            "SUPABASE_ANON_KEY": anon_key, "SUPABASE_JWT_SECRET": jwt_secret,
            "SSL_CERT_FILE": str(stub.cert_path)}  # admin-api also reads the (empty, HS256 project) JWKS
     admin_api = ManagedProcess("admin-api-supabase", stack._argv("admin-api"), work / "logs" / "admin-api.log",

@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pentagon.devtools.embedded import ManagedProcess, free_port
+from pentagon.devtools.embedded import NATS_PASSWORD_VARS, ManagedProcess, free_port
 from pentagon.devtools.metrics import sample_sum
 from pentagon.devtools.pytest_plugin import wait_ready
 
@@ -272,7 +272,7 @@ def _compose_settings(host: DockerHost, graph_port: int, gateway_port: int) -> d
         "GATEWAY_HTTP_PORT": str(gateway_port),
         "GATEWAY_HTTPS_PORT": str(free_port()),
         "POSTGRES_PASSWORD": secrets.token_urlsafe(18),
-        "NATS_PASSWORD": secrets.token_hex(24),
+        **{var: secrets.token_hex(24) for var in NATS_PASSWORD_VARS.values()},
         "MESSENGER_APP_SECRET": secrets.token_hex(16),
         "MESSENGER_VERIFY_TOKEN": secrets.token_urlsafe(16),
         "MESSENGER_PAGE_TOKEN": "compose-test-page-token",

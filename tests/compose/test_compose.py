@@ -21,6 +21,8 @@ import websockets
 
 from typing import TYPE_CHECKING
 
+from pentagon.devtools.embedded import NATS_OPERATOR, NATS_PASSWORD_VARS, NATS_USER_OF
+
 if TYPE_CHECKING:
     from conftest import Deployment  # type: ignore[import-not-found]
 
@@ -62,7 +64,11 @@ def test_production_files_need_the_secrets_and_supabase_drops_postgres(docker_ho
                         "CHAT_SESSION_SECRET=c\nDATABASE_URL=postgresql://u:p@db.example.supabase.co:5432/postgres\n")
     no_bus_password = _config(docker_host, env_file, "docker-compose.yml")
     assert no_bus_password.returncode != 0 and "NATS_PASSWORD" in no_bus_password.stderr
-    env_file.write_text(env_file.read_text() + "NATS_PASSWORD=n\n")
+    env_file.write_text(env_file.read_text() + "NATS_PASSWORD=pw-pentagon\n")
+    no_service_password = _config(docker_host, env_file, "docker-compose.yml")
+    assert no_service_password.returncode != 0 and "NATS_" in no_service_password.stderr
+    env_file.write_text(env_file.read_text() + "".join(f"{var}=pw-{user}\n" for user, var in NATS_PASSWORD_VARS.items()
+                                                       if user != NATS_OPERATOR))
     missing = _config(docker_host, env_file, "docker-compose.yml")
     assert missing.returncode != 0 and "ADMIN_TOKENS" in missing.stderr
     env_file.write_text(env_file.read_text() + "ADMIN_TOKENS=a:admin:t\n")
@@ -72,6 +78,15 @@ def test_production_files_need_the_secrets_and_supabase_drops_postgres(docker_ho
     assert {"nats", "postgres", "gateway", *APP_SERVICES} == set(services)
     assert [s for s, spec in services.items() if spec.get("ports")] == ["gateway"]
     assert not any("container_name" in spec for spec in services.values())
+    # Each service on the bus as its own user (the agent and the chat UI not at all), and no
+    # other user's password in its environment; nats-server alone holds them all.
+    for service, spec in services.items():
+        if service == "nats":
+            continue
+        env = spec.get("environment") or {}
+        user = NATS_USER_OF.get(service)
+        assert env.get("NATS_URL") == (f"nats://{user}:pw-{user}@nats:4222" if user else None), service
+        assert not [u for u in NATS_PASSWORD_VARS if u != user and f"pw-{u}" in json.dumps(env)], service
     supabase = _config(docker_host, env_file, "docker-compose.yml", "deploy/compose/docker-compose.supabase.yml")
     assert supabase.returncode == 0, supabase.stderr
     services = json.loads(supabase.stdout)["services"]
@@ -97,25 +112,39 @@ def test_every_service_is_healthy_non_root_and_only_the_gateway_publishes(deploy
             assert not bindings, f"{name} publishes {bindings}"
 
 
-def test_the_bus_refuses_a_client_without_the_password(deployment: Deployment) -> None:
-    """Whatever else runs on the Docker network (the chat UI, a compromised neighbour) cannot use NATS."""
-    tracking = deployment.containers("tracking")[0]
-    attempt = ("import asyncio, sys, nats\n"
-               "async def main(url):\n"
-               "    nc = await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=5)\n"
+def test_the_bus_refuses_strangers_and_fences_each_service(deployment: Deployment) -> None:
+    """Whatever else runs on the Docker network (the chat UI, a compromised neighbour) cannot use NATS,
+    and a service's own user may not do another's job (deploy/nats/users.conf)."""
+    attempt = ("import asyncio, os, sys, nats\n"
+               "async def main(url, subject):\n"
+               "    refused = asyncio.Event()\n"
+               "    async def on_error(exc):\n"
+               "        if 'permissions violation' in str(exc).lower():\n"
+               "            refused.set()\n"
+               "    nc = await nats.connect(url, error_cb=on_error, allow_reconnect=False,\n"
+               "                            max_reconnect_attempts=0, connect_timeout=5)\n"
+               "    if subject:\n"
+               "        await nc.publish(subject, b'{}')\n"
+               "        await nc.flush()\n"
+               "        await asyncio.wait_for(refused.wait(), 30)\n"
+               "        print('refused')\n"
                "    await nc.close()\n"
                "try:\n"
-               "    asyncio.run(main(sys.argv[1]))\n"
+               "    asyncio.run(main(os.environ['NATS_URL'] if sys.argv[1] == 'own' else sys.argv[1], sys.argv[2]))\n"
                "except Exception as exc:\n"
                "    print(type(exc).__name__, exc)\n"
                "    sys.exit(3)\n"
                "print('connected')\n")
-    anonymous = tracking.exec_run(["python", "-c", attempt, "nats://nats:4222"])
+    tracking = deployment.containers("tracking")[0]
+    anonymous = tracking.exec_run(["python", "-c", attempt, "nats://nats:4222", ""])
     assert anonymous.exit_code == 3 and b"uthorization" in anonymous.output, anonymous.output
-    guessed = tracking.exec_run(["python", "-c", attempt, "nats://pentagon:guess@nats:4222"])
+    guessed = tracking.exec_run(["python", "-c", attempt, "nats://pentagon:guess@nats:4222", ""])
     assert guessed.exit_code == 3 and b"uthorization" in guessed.output, guessed.output
-    member = tracking.exec_run(["python", "-c", attempt, f"nats://pentagon:{deployment.nats_password}@nats:4222"])
+    member = tracking.exec_run(["python", "-c", attempt, f"nats://pentagon:{deployment.nats_password}@nats:4222", ""])
     assert (member.exit_code, member.output.strip()) == (0, b"connected")
+    # The webhook container's own user cannot give tracking a command.
+    fenced = deployment.containers("webhook")[0].exec_run(["python", "-c", attempt, "own", "tracking.cmd.close"])
+    assert (fenced.exit_code, fenced.output.split()) == (0, [b"refused", b"connected"]), fenced.output
 
 
 def test_no_secret_is_baked_into_an_image(deployment: Deployment) -> None:

@@ -36,12 +36,17 @@ def _module_stack(request: pytest.FixtureRequest, infra_dir: Path, nats_server: 
     runner = ServiceRunner(infra_dir / "logs" / f"system-{name}")
     stack = SystemStack(runner, nats_server, postgres_server, nats_server.url, database_url, infra_dir, extra_env,
                         split_workers=split)
+    log_from = nats_server.log_size()
     try:
         stack.start()
         yield stack
     finally:
         stack.stop()
         runner.stop_all()
+    # A permission the services need but deploy/nats/users.conf lacks may fail quietly (a
+    # retried publish, a background task): whatever the tests saw, the server's log tells.
+    refused = nats_server.refusals(since=log_from)
+    assert not refused, "nats-server refused our services:\n" + "\n".join(refused[:20])
 
 
 @pytest.fixture(scope="module")

@@ -53,3 +53,19 @@ async def test_streams_are_idempotent_and_dedupe_by_event_id(nats_url: str) -> N
     assert again.duplicate and again.seq == first.seq
     assert (await js.stream_info(EVENTS_STREAM)).state.messages == 1
     await nc.close()
+
+
+async def test_only_the_owner_brings_an_existing_stream_up_to_date(nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js, partitions=8)  # an older deployment's configuration
+
+    async def partitions() -> str:
+        transform = (await js.stream_info(EVENTS_STREAM)).config.subject_transform
+        return transform.dest if transform else ""
+
+    await ensure_streams(js, owner=False)  # a webhook replica starting: leaves it as it is
+    assert "partition(8," in await partitions()
+    await ensure_streams(js)  # tracking starting: applies the new configuration
+    assert "partition(64," in await partitions()
+    await nc.close()

@@ -140,7 +140,9 @@ class SystemStack:
     def start_service(self, name: str, timeout: float = 90.0) -> ManagedProcess:
         module, addr_var = SERVICES[name]
         path = "/healthz" if name == "graph-stub" else "/readyz"
-        env = self.env | self.service_env.get(name, {})
+        # Each service as its own NATS user, fenced by deploy/nats/users.conf as in compose.
+        env = {k: v for k, v in self.env.items() if k != "NATS_URL"} | self.nats.env_for(name)
+        env |= self.service_env.get(name, {})
         proc = self.runner.start(module, env, ready_url=f"http://{self.env[addr_var]}{path}",
                                  timeout=timeout, name=name)
         self.procs[name] = proc

@@ -175,13 +175,21 @@ def stream_configs(replicas: int = 1, partitions: int = EVENT_PARTITIONS) -> lis
     ]
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1, partitions: int = EVENT_PARTITIONS) -> None:
-    """Create or update the streams and the mode bucket; safe from every replica at once."""
+async def ensure_streams(js: JetStreamContext, replicas: int = 1, partitions: int = EVENT_PARTITIONS,
+                         owner: bool = True) -> None:
+    """Create the streams and the mode bucket when missing; safe from every replica at once.
+
+    Only the owner (tracking) brings an existing stream's configuration up to date:
+    the other services' NATS users may create a missing stream but never change one
+    (deploy/nats/users.conf), so an upgrade's new configuration is applied once, by
+    tracking, which starts first.
+    """
     for config in stream_configs(replicas, partitions):
         try:
             await js.add_stream(config)
         except BadRequestError:
-            await js.update_stream(config)
+            if owner:
+                await js.update_stream(config)
     await mode_bucket(js, replicas)
 
 

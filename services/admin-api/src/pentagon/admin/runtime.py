@@ -55,7 +55,7 @@ class Runtime:
     async def start(self) -> None:
         self.nc = await connect(self.settings.nats_url, "admin-api")
         self.js = self.nc.jetstream()
-        await ensure_streams(self.js, self.settings.nats_stream_replicas)
+        await ensure_streams(self.js, self.settings.nats_stream_replicas, owner=False)
         replicas = self.settings.nats_stream_replicas
         self.saved_replies = SavedReplies(await saved_replies_bucket(self.js, replicas), self.js)
         access = StaffAccess(await staff_access_bucket(self.js, replicas))

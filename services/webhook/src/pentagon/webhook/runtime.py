@@ -154,7 +154,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     nc = await connect_forever(settings.nats_url)
     js = nc.jetstream()
     replicas = settings.nats_stream_replicas
-    await ensure_streams(js, replicas)
+    await ensure_streams(js, replicas, owner=False)
     mode_kv = await mode_bucket(js, replicas)
     limits = await rate_limits_bucket(js, replicas)
 

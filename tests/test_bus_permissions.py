@@ -1,0 +1,189 @@
+"""The bus's users (deploy/nats/users.conf): each service may do its job and nothing else.
+
+A real nats-server runs with that very file (the devtools `nats_server` fixture, as
+the local stack, the system and browser tests, and docker compose do). Every other
+test of the suite proves the services work under these permissions; these tests
+prove the fences hold: a compromised webhook cannot command tracking or flip a
+conversation to bot mode, admin-api cannot speak as a customer, nobody but
+tracking can rewrite or purge a stream, and the agent has no user at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+import pytest
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError
+
+from pentagon.common.bus import (
+    EVENTS_STREAM,
+    MODE_BUCKET,
+    STAFF_ACCESS_BUCKET,
+    Subjects,
+    ensure_streams,
+    kv_bucket,
+    mode_key,
+    stream_configs,
+)
+from pentagon.devtools.embedded import NatsServer
+
+# A denied JetStream request is never answered: how long to wait before calling it refused.
+DENIED_WAIT_S = 1.0
+
+
+@dataclass
+class Member:
+    """One service's connection, with the server's permission errors collected."""
+
+    nc: Client
+    errors: list[str] = field(default_factory=list)
+
+    def js(self, timeout: float = 10.0) -> JetStreamContext:
+        return self.nc.jetstream(timeout=timeout)
+
+    async def refused(self, what: str, subject: str) -> None:
+        """The server said no to `what` on `subject` (it names the subject in lower case)."""
+        wanted = f"permissions violation for {what} to \"{subject.lower()}\""
+        for _ in range(500):
+            if any(wanted in e.lower() for e in self.errors):
+                return
+            await asyncio.sleep(0.02)
+        pytest.fail(f"no refusal of {what} to {subject}; errors: {self.errors}")
+
+
+@asynccontextmanager
+async def member(server: NatsServer, user: str) -> AsyncIterator[Member]:
+    errors: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    nc = await nats.connect(server.url_for(user), error_cb=on_error, allow_reconnect=False)
+    try:
+        yield Member(nc, errors)
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+async def bus(nats_url: str, nats_server: NatsServer) -> AsyncIterator[NatsServer]:
+    """The streams as tracking leaves them at start, on a wiped JetStream."""
+    async with member(nats_server, "tracking") as tracking:
+        await ensure_streams(tracking.js())
+    yield nats_server
+
+
+async def _denied_request(op: Callable[[], Awaitable[Any]]) -> None:
+    with pytest.raises(nats.errors.TimeoutError):
+        await op()
+
+
+async def test_each_service_may_do_its_job(bus: NatsServer) -> None:
+    async with member(bus, "webhook") as webhook, member(bus, "tracking") as tracking, \
+            member(bus, "admin-api") as admin:
+        # webhook: customers' events in, its own buckets, the web chat's updates.
+        ack = await webhook.js().publish(Subjects.incoming("web", "u1"), b"hello")
+        assert ack.stream == EVENTS_STREAM
+        history = await kv_bucket(webhook.js(), "chat_history")
+        await history.put("web.u1", b"[]")
+        heard = await webhook.nc.subscribe(Subjects.update("message", "web", "u1"))
+        await webhook.nc.flush()
+        await ensure_streams(webhook.js(), owner=False)  # a webhook replica starting
+
+        # tracking: the modes, the updates, stream upkeep and erasure; answers commands.
+        modes = await kv_bucket(tracking.js(), MODE_BUCKET)
+        await modes.put(mode_key("web", "u1"), b"human")
+        await tracking.js().publish(Subjects.update("message", "web", "u1"), b"stored")
+        assert (await heard.next_msg(timeout=10)).data == b"stored"
+        await ensure_streams(tracking.js(), owner=True)
+        await tracking.js().purge_stream(EVENTS_STREAM, subject="events.*.web.*.u1")
+
+        async def answer(msg: Any) -> None:
+            await msg.respond(b"done")
+
+        await tracking.nc.subscribe("tracking.cmd.*", queue="tracking", cb=answer)
+        await tracking.nc.flush()
+
+        # admin-api: commands to tracking, staff replies out, its own buckets.
+        assert (await admin.nc.request(Subjects.command("close"), b"{}", timeout=10)).data == b"done"
+        await admin.js().publish(Subjects.outgoing("web", "u1"), b"staff reply")
+        access = await kv_bucket(admin.js(), STAFF_ACCESS_BUCKET)
+        await access.put("bob", b"revoked")
+        await admin.nc.publish(Subjects.staff_typing("web", "u1"), b"typing")
+        await admin.nc.flush()
+
+        for one in (webhook, tracking, admin):
+            assert not [e for e in one.errors if "permissions violation" in e.lower()], one.errors
+
+
+async def test_webhook_cannot_command_tracking_or_change_a_conversation(bus: NatsServer) -> None:
+    async with member(bus, "webhook") as webhook:
+        denied = webhook.js(timeout=DENIED_WAIT_S)
+        await webhook.nc.publish(Subjects.command("close"), b"{}")
+        await webhook.refused("publish", Subjects.command("close"))
+        modes = await denied.key_value(MODE_BUCKET)
+        await _denied_request(lambda: modes.put(mode_key("messenger", "p1"), b"bot"))
+        await webhook.refused("publish", f"$KV.{MODE_BUCKET}.{mode_key('messenger', 'p1')}")
+        await _denied_request(lambda: denied.publish(Subjects.update("message", "web", "u1"), b"forged"))
+        await webhook.refused("publish", Subjects.update("message", "web", "u1"))
+        await webhook.nc.publish(Subjects.staff_typing("web", "u1"), b"fake staff typing")
+        await webhook.refused("publish", Subjects.staff_typing("web", "u1"))
+        await webhook.nc.subscribe("tracking.cmd.*")
+        await webhook.refused("subscription", "tracking.cmd.*")
+    async with member(bus, "tracking") as tracking:
+        with pytest.raises(KeyNotFoundError):
+            await (await tracking.js().key_value(MODE_BUCKET)).get(mode_key("messenger", "p1"))
+
+
+async def test_admin_api_cannot_speak_as_a_customer(bus: NatsServer) -> None:
+    async with member(bus, "admin-api") as admin:
+        denied = admin.js(timeout=DENIED_WAIT_S)
+        await _denied_request(lambda: denied.publish(Subjects.incoming("messenger", "p1"), b"forged"))
+        await admin.refused("publish", Subjects.incoming("messenger", "p1"))
+        await _denied_request(lambda: denied.publish(Subjects.delivery("messenger", "p1"), b"forged read"))
+        await admin.refused("publish", Subjects.delivery("messenger", "p1"))
+        modes = await denied.key_value(MODE_BUCKET)
+        await _denied_request(lambda: modes.put(mode_key("web", "u1"), b"closed"))
+        await admin.refused("publish", f"$KV.{MODE_BUCKET}.{mode_key('web', 'u1')}")
+    async with member(bus, "tracking") as tracking:
+        assert (await tracking.js().stream_info(EVENTS_STREAM)).state.messages == 0
+
+
+async def test_tracking_cannot_speak_as_a_customer_or_the_staff(bus: NatsServer) -> None:
+    async with member(bus, "tracking") as tracking:
+        denied = tracking.js(timeout=DENIED_WAIT_S)
+        await _denied_request(lambda: denied.publish(Subjects.incoming("web", "u1"), b"forged"))
+        await tracking.refused("publish", Subjects.incoming("web", "u1"))
+        await tracking.nc.publish(Subjects.staff_typing("messenger", "p1"), b"typing")
+        await tracking.refused("publish", Subjects.staff_typing("messenger", "p1"))
+
+
+@pytest.mark.parametrize("user", ["webhook", "admin-api"])
+async def test_only_tracking_changes_or_purges_a_stream(bus: NatsServer, user: str) -> None:
+    async with member(bus, "webhook") as webhook:
+        await webhook.js().publish(Subjects.incoming("web", "u1"), b"kept")
+    async with member(bus, user) as other:
+        denied = other.js(timeout=DENIED_WAIT_S)
+        await _denied_request(lambda: denied.purge_stream(EVENTS_STREAM))
+        await other.refused("publish", f"$JS.API.STREAM.PURGE.{EVENTS_STREAM}")
+        shorter = stream_configs()[0]
+        shorter.max_age = 1.0
+        await _denied_request(lambda: denied.update_stream(shorter))
+        await other.refused("publish", f"$JS.API.STREAM.UPDATE.{EVENTS_STREAM}")
+    async with member(bus, "tracking") as tracking:
+        info = await tracking.js().stream_info(EVENTS_STREAM)
+        assert (info.state.messages, info.config.max_age) == (1, stream_configs()[0].max_age)
+
+
+@pytest.mark.parametrize("url", ["nats://{host}", "nats://agent:guess@{host}", "nats://webhook:guess@{host}"])
+async def test_the_agent_and_strangers_have_no_user(bus: NatsServer, url: str) -> None:
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(url.format(host=f"127.0.0.1:{bus.port}"), allow_reconnect=False,
+                           max_reconnect_attempts=0, connect_timeout=5)

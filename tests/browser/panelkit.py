@@ -184,6 +184,11 @@ class LocalStack:
         return texts
 
 
+def conv_item(page: Any, user_id: str) -> Any:
+    """The customer's row in the conversation list (it shows their name once known, not the id)."""
+    return page.locator(f'.conv-item[data-user="{user_id}"]')
+
+
 def psid(first_digit: str = "8") -> str:
     """A fresh Messenger page-scoped user id (digits like the real ones start with; unique per test)."""
     return first_digit + uuid.uuid4().hex[:15]

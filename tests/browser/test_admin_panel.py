@@ -11,7 +11,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from panelkit import LocalStack, PanelPage, conversation_of, eventually, psid, screenshot, sign_in
+from pentagon.devtools.graph_stub import profile_of
+from pentagon.webhook.profiles import display_name
+
+from panelkit import LocalStack, PanelPage, conv_item, conversation_of, eventually, psid, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +23,7 @@ BURMESE = "မင်္ဂလာပါ။ ကော်ဖီ ဘယ်အချ�
 
 
 def item(page, user_id: str):
-    return page.locator(".conv-item", has_text=user_id)
+    return conv_item(page, user_id)
 
 
 def test_sign_in_is_required_and_survives_a_reload(panel: PanelPage, stack: LocalStack) -> None:
@@ -67,6 +70,10 @@ def test_takeover_reply_silent_bot_handback_close(panel: PanelPage, stack: Local
     thread.locator(".msg.user .msg-body", has_text=BURMESE).wait_for()
     thread.locator(".msg.bot").first.wait_for(timeout=30_000)
     assert thread.locator(".msg.user .msg-body").first.inner_text() == f"Hello! {BURMESE}"
+    # The customer's name from Messenger's User Profile API, in the list and the header, as text.
+    name = display_name(profile_of(user))
+    eventually(lambda: f"· {name}" in row.inner_text(), what="the customer's name in the list")
+    eventually(lambda: page.locator("#conv-title").inner_text().endswith(f"· {name}"), what="the name in the header")
 
     # Timestamps are in the viewer's time zone (the context runs in Asia/Yangon, UTC+06:30).
     conversation = conversation_of(stack, user)

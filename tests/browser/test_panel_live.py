@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from panelkit import LocalStack, PanelPage, conversation_of, eventually, psid, screenshot, sign_in
+from panelkit import LocalStack, PanelPage, conv_item, conversation_of, eventually, psid, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,7 @@ def test_hostile_text_is_shown_as_text_and_runs_nothing(panel: PanelPage, stack:
     user = psid()
     sign_in(panel, stack.admin_token)
     stack.messenger(user, HOSTILE)
-    row = page.locator(".conv-item", has_text=user)
+    row = conv_item(page, user)
     row.wait_for(timeout=30_000)
     row.click()
     body = page.locator("#thread .msg.user .msg-body").first
@@ -44,7 +44,7 @@ def test_attachments_images_inline_files_as_links_unsafe_urls_never_links(panel:
     ])
     eventually(lambda: conversation_of(stack, user), what="the attachment message to be stored")
     sign_in(panel, stack.admin_token)
-    page.locator(".conv-item", has_text=user).click()
+    conv_item(page, user).click()
     page.locator("#thread .attachments").first.wait_for()
     assert page.locator("#thread .att-image img").get_attribute("src") == image
     links = page.locator("#thread a.att-file")
@@ -65,7 +65,7 @@ def test_needs_human_goes_first_with_an_alert_and_unread_counts(panel: PanelPage
     eventually(lambda: conversation_of(stack, calm).get("message_count", 0) >= 2, what="the second conversation")
     sign_in(panel, stack.admin_token)
     items = page.locator(".conv-item")
-    page.locator(".conv-item", has_text=calm).wait_for()
+    conv_item(page, calm).wait_for()
     ids = [items.nth(i).get_attribute("data-id") for i in range(items.count())]
     calm_id, urgent_id = str(conversation_of(stack, calm)["id"]), str(conversation_of(stack, urgent)["id"])
     assert ids.index(calm_id) < ids.index(urgent_id)  # latest activity first while nobody needs a human
@@ -174,7 +174,7 @@ def test_a_stale_answer_never_hides_a_newer_live_change(panel: PanelPage, stack:
     eventually(lambda: page.evaluate("(url) => window.__settled.some((u) => u.endsWith(url))", url),
                what="the late answer read by the panel")
     assert flagged.count() == 1, "the older answer replaced the live state"
-    assert page.locator(".conv-item", has_text=user).count() == 1
+    assert conv_item(page, user).count() == 1
 
 
 def test_a_message_arriving_while_a_conversation_opens_stays_in_the_thread(panel: PanelPage,
@@ -253,7 +253,7 @@ def test_connection_state_and_resume_after_admin_api_restart(panel: PanelPage, s
     stack.messenger(user, "Sent while the panel was offline")
     stack.start_service("admin-api")
     page.locator("#conn[data-state='open']").wait_for(timeout=60_000)
-    page.locator(".conv-item", has_text=user).wait_for(timeout=30_000)
+    conv_item(page, user).wait_for(timeout=30_000)
     assert panel.dialogs == []
 
 
@@ -264,7 +264,7 @@ def both_on_one_conversation(panel: PanelPage, colleague: PanelPage, stack: Loca
     eventually(lambda: conversation_of(stack, user).get("message_count", 0) >= 2, what="the bot's answer")
     for staff, token in ((colleague, stack.viewer_token), (panel, stack.admin_token)):
         sign_in(staff, token)
-        staff.page.locator(".conv-item", has_text=user).click()
+        conv_item(staff.page, user).click()
         staff.page.locator("#thread .msg.user").first.wait_for()
     return panel.page, colleague.page
 
@@ -280,7 +280,7 @@ def test_staff_see_who_else_is_viewing_or_typing(panel: PanelPage, colleague: Pa
 
     page.locator("#reply-text").press_sequentially("Yes, the almond cake is", delay=20)
     seen_by_viewer.filter(has_text="alice is typing…").wait_for(timeout=10_000)
-    viewer.locator(".conv-item", has_text=user).locator(".presence-tag", has_text="✎ alice").wait_for()  # in the list too
+    conv_item(viewer, user).locator(".presence-tag", has_text="✎ alice").wait_for()  # in the list too
     screenshot(viewer, "presence.png")
     # Typing stops: it fades back to viewing on its own.
     eventually(lambda: seen_by_viewer.inner_text() == "alice is viewing", what="typing to expire")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from panelkit import LocalStack, PanelPage, conversation_of, eventually, psid, screenshot, sign_in
+from panelkit import LocalStack, PanelPage, conv_item, conversation_of, eventually, psid, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +34,7 @@ def test_phone_shows_the_list_then_the_conversation_and_back(phone: PanelPage, s
     user = psid()
     stack.messenger(user, "I want to speak to a human please, my order was wrong " + "ကော်ဖီ " * 20)
     sign_in(phone, stack.admin_token)
-    row = page.locator(".conv-item", has_text=user)
+    row = conv_item(page, user)
     row.wait_for(timeout=30_000)
     assert page.locator(".list-pane").is_visible() and page.locator("#conv-pane").is_hidden()
     assert overflow(page) <= 0
@@ -141,7 +141,7 @@ def test_phone_alerts_come_from_the_service_worker_and_open_the_conversation(
     # Polled from here: wait_for_function does not await a promise (a pending one is already truthy).
     eventually(lambda: page.evaluate("navigator.serviceWorker.getRegistration('/').then(r => Boolean(r?.active))"),
                what="the service worker")
-    page.locator(".conv-item", has_text=user).wait_for(timeout=30_000)
+    conv_item(page, user).wait_for(timeout=30_000)
 
     page.locator("#tab-stats").tap()  # staff are looking at another tab when the customer needs them
     page.locator("#view-stats").wait_for()

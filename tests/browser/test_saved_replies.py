@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from panelkit import LocalStack, PanelPage, eventually, sign_in
+from panelkit import LocalStack, PanelPage, conv_item, eventually, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def test_admin_writes_a_saved_reply_and_sends_it_to_a_customer(panel: PanelPage,
     # Used from the reply box: the text lands in the box, Enter sends it, Messenger receives it.
     page.locator("#tab-conversations").click()
     eventually(lambda: stack.sent_texts(user), what="the bot's answer")  # then the staff take over
-    page.locator(".conv-item", has_text=user).click()
+    conv_item(page, user).click()
     page.locator("#conv-detail").wait_for()
     page.locator("#act-takeover").click()
     page.locator("#conv-detail[data-status='human']").wait_for()

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from panelkit import ROOT, LocalStack, PanelPage, conversation_of, eventually, psid
+from panelkit import ROOT, LocalStack, PanelPage, conv_item, conversation_of, eventually, psid
 
 from pentagon.devtools.embedded import Caddy, ManagedProcess, free_port
 from pentagon.devtools.gotrue_stub import GoTrueStub
@@ -143,7 +143,7 @@ def test_supabase_sign_in_loads_the_list_survives_reload_and_signs_out(
     supabase_sign_in(sb_panel, *ADMIN)
     assert page.locator("#me").inner_text() == f"{ADMIN[0]} (admin)"
     # The list comes from admin-api with the stub's JWT as bearer token: it accepted it.
-    page.locator(".conv-item", has_text=user).wait_for(timeout=20_000)
+    conv_item(page, user).wait_for(timeout=20_000)
     assert page.locator("#signin").is_hidden()
     assert page.locator("#sb-password").input_value() == ""  # not left behind in the hidden form
 
@@ -160,7 +160,7 @@ def test_supabase_sign_in_loads_the_list_survives_reload_and_signs_out(
     page.reload()
     page.locator("#conn[data-state='open']").wait_for(timeout=20_000)
     assert page.locator("#me").inner_text() == f"{ADMIN[0]} (admin)"
-    page.locator(".conv-item", has_text=user).wait_for()
+    conv_item(page, user).wait_for()
     assert [r for r in supabase.stub.requests if r["method"] == "POST"] == [grant]  # no new sign-in needed
 
     page.locator("#signout").click()
@@ -222,7 +222,7 @@ def test_supabase_viewer_reads_but_close_is_refused_and_nothing_changes(
 
     supabase_sign_in(sb_panel, *VIEWER, press_enter=True)  # Enter in the password field signs in
     assert page.locator("#me").inner_text() == f"{VIEWER[0]} (viewer)"
-    page.locator(".conv-item", has_text=user).click()
+    conv_item(page, user).click()
     page.locator("#thread .msg.user", has_text="Just browsing the menu").wait_for()
     assert page.locator("#act-close").is_disabled()
 
@@ -297,7 +297,7 @@ def test_supabase_session_renews_itself_before_the_token_expires(
     assert page.locator("#app").is_visible() and page.locator("#signin").is_hidden()
     user = psid()
     stack.messenger(user, "Still open at nine?")
-    page.locator(".conv-item", has_text=user).wait_for(timeout=20_000)
+    conv_item(page, user).wait_for(timeout=20_000)
     status = httpx.get(f"{supabase.gateway_url}/admin/me", headers={"Authorization": f"Bearer {stored_token(page)}"},
                        timeout=10).status_code
     assert status == 200

@@ -5,26 +5,9 @@ from __future__ import annotations
 import time
 
 import asyncpg
-import pytest
 
 from pentagon.common.bus import Subjects
-from pentagon.devtools.embedded import free_port
 from pentagon.webhook.signature import sign_request
-
-
-@pytest.fixture
-def stack(services, nats_url, database_url, graph, start_webhook):  # type: ignore[no-untyped-def]
-    def start(**webhook_env: str):  # type: ignore[no-untyped-def]
-        tport, gport, hport = free_port(), free_port(), free_port()
-        services.start("pentagon.tracking", {"NATS_URL": nats_url, "DATABASE_URL": database_url,
-                                             "TRACKING_ADDR": f"127.0.0.1:{tport}"},
-                       ready_url=f"http://127.0.0.1:{tport}/readyz", name="tracking")
-        services.start("pentagon.agent", {"NATS_URL": nats_url, "AGENT_ADDR": f"127.0.0.1:{gport}",
-                                          "AGENT_HTTP_ADDR": f"127.0.0.1:{hport}", "OPENAI_API_KEY": ""},
-                       ready_url=f"http://127.0.0.1:{hport}/readyz", name="agent")
-        return start_webhook(graph, AGENT_ADDR=f"127.0.0.1:{gport}", AGENT_TIMEOUT_MS="5000", **webhook_env)
-
-    return start
 
 
 async def _rows(database_url: str, sql: str, *args):  # type: ignore[no-untyped-def]

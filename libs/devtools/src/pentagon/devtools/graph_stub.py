@@ -8,7 +8,10 @@
   "code", "error_subcode", "fbtrace_id"}}`` for bad requests (no token, text
   over 2000 characters, more than 13 quick replies, MESSAGE_TAG without tag).
   With ``GRAPH_STUB_TOKEN`` set, any other token gets code 190.
-- ``GET /requests`` lists what was received (``?kind=message|sender_action``);
+- ``GET /{version}/{psid}?fields=first_name,last_name&access_token=...``: the User
+  Profile API, a name derived from the PSID (``profile_of``), recorded as kind ``profile``
+  (only failure rules with ``"kind": "profile"`` apply to it).
+- ``GET /requests`` lists what was received (``?kind=message|sender_action|profile``);
   ``DELETE /requests`` forgets it and every failure rule.
 - ``POST /control/fail`` queues a failure rule, e.g. ``{"status": 500}``,
   ``{"status": 400, "code": 613}`` (rate limit), ``{"status": 400, "code": 551,
@@ -24,6 +27,7 @@ during the end-to-end benchmark, so each request must cost as little as possible
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -34,6 +38,10 @@ from aiohttp import web
 
 MAX_TEXT = 2000
 MAX_QUICK_REPLIES = 13
+
+# First and last names a Yangon cafe's customers have on Messenger, in both scripts.
+FIRST_NAMES = ["Su Su", "Aung", "Thiri", "Min", "မြတ်", "ဇော်"]
+LAST_NAMES = ["Hlaing", "Ko Ko", "Win", "Thant", "နိုင်", "ထွန်း"]
 
 _requests: list[dict[str, Any]] = []
 _rules: list[dict[str, Any]] = []
@@ -61,6 +69,8 @@ def _rule_matches(rule: dict[str, Any], record: dict[str, Any]) -> bool:
         return False
     if rule.get("kind") and rule["kind"] != record["kind"]:
         return False
+    if record["kind"] == "profile" and rule.get("kind") != "profile":
+        return False  # a rule meant for the Send API is not spent on a profile lookup
     return not (rule.get("messaging_type") and body.get("messaging_type") != rule["messaging_type"])
 
 
@@ -127,6 +137,27 @@ def _success(body: dict[str, Any], kind: str) -> web.Response:
     if kind == "sender_action":
         return _json({"recipient_id": recipient})
     return _json({"recipient_id": recipient, "message_id": f"m_stub_{next(_ids)}"})
+
+
+def profile_of(psid: str) -> dict[str, str]:
+    digest = hashlib.sha256(psid.encode()).digest()
+    return {"first_name": FIRST_NAMES[digest[0] % len(FIRST_NAMES)],
+            "last_name": LAST_NAMES[digest[1] % len(LAST_NAMES)], "id": psid}
+
+
+async def profile(request: web.Request) -> web.Response:
+    token, psid = request.query.get("access_token"), request.match_info["psid"]
+    record: dict[str, Any] = {"seq": len(_requests) + 1, "version": request.match_info["version"],
+                              "access_token": token, "kind": "profile", "received_at": time.time(),
+                              "body": {"recipient": {"id": psid}, "fields": request.query.get("fields", "")}}
+    _requests.append(record)
+    expected = os.environ.get("GRAPH_STUB_TOKEN")
+    if not token or (expected and token != expected):
+        response = _graph_error(400 if token else 401, 190, "Invalid OAuth access token.")
+    else:
+        response = _injected_failure(record) or _json(profile_of(psid))
+    record["status"] = response.status
+    return response
 
 
 async def list_requests(request: web.Request) -> web.Response:
@@ -197,6 +228,7 @@ def build_app() -> web.Application:
     app.router.add_get("/_stub/count", stub_count)
     app.router.add_post("/_stub/fail", stub_fail)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/{version}/{psid}", profile)  # last: every two-segment path above wins
     return app
 
 

@@ -2,7 +2,8 @@
 
 The webhook sees every turn it needs: user messages and bot replies it makes,
 staff replies the sender delivers and page-inbox echoes. The same value also
-lists the user messages the bot already answered (``answered``): the reply
+lists the user messages the bot already answered (``answered``) and, for
+Messenger, the customer's name once asked (``name``, profiles.py): the reply
 worker reads the history for the agent anyway, so its redelivery check costs no
 request of its own, and history and marker are one write. Writes are
 compare-and-set on the revision read, so the sender appending a staff reply and
@@ -39,6 +40,7 @@ class Thread:
     turns: list[agent_pb2.Turn] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)
     revision: int = 0
+    name: str | None = None  # None: never asked; "" asked, unknown
 
 
 def _turn_dicts(raw: object) -> list[dict[str, str]]:
@@ -49,7 +51,7 @@ def _turn_dicts(raw: object) -> list[dict[str, str]]:
 
 
 def decode(value: bytes | None, revision: int) -> Thread:
-    """Both value shapes: ``{"turns": [...], "answered": [...]}`` and the bare list written before."""
+    """Both value shapes: ``{"turns": [...], "answered": [...], "name": ...}`` and the bare list written before."""
     try:
         raw = orjson.loads(value or b"[]")
     except orjson.JSONDecodeError:
@@ -60,6 +62,7 @@ def decode(value: bytes | None, revision: int) -> Thread:
         turns=[agent_pb2.Turn(role=t["role"], text=t["text"]) for t in _turn_dicts(body.get("turns"))],
         answered=[a for a in answered if isinstance(a, str)] if isinstance(answered, list) else [],
         revision=revision,
+        name=body["name"] if isinstance(body.get("name"), str) else None,
     )
 
 
@@ -84,15 +87,16 @@ class History:
             return None
 
     async def append(self, platform: str, user_id: str, *turns: tuple[str, str],
-                     base: Thread | None = None, answered: str | None = None) -> None:
-        """Adds turns (and an answered user event id); ``base`` is the thread the caller just read."""
+                     base: Thread | None = None, answered: str | None = None, name: str | None = None) -> None:
+        """Adds turns (and an answered user event id, the customer's name); ``base`` is the thread the
+        caller just read."""
         key = mode_key(platform, user_id)
         try:
             for _ in range(CAS_ATTEMPTS):
                 thread = base if base is not None else await self.read(platform, user_id)
                 base = None
                 try:
-                    await self.kv.update(key, self._encode(thread, turns, answered), last=thread.revision)
+                    await self.kv.update(key, self._encode(thread, turns, answered, name), last=thread.revision)
                     return
                 except KeyWrongLastSequenceError:
                     continue  # written since we read it: merge into the newer value
@@ -100,11 +104,16 @@ class History:
         except Exception as exc:  # noqa: BLE001 - see module docstring
             log.warning("history write failed", extra={"error": type(exc).__name__})
 
-    def _encode(self, thread: Thread, turns: tuple[tuple[str, str], ...], answered: str | None) -> bytes:
+    def _encode(self, thread: Thread, turns: tuple[tuple[str, str], ...], answered: str | None,
+                name: str | None) -> bytes:
         current = [{"role": t.role, "text": t.text} for t in thread.turns]
         current.extend({"role": role, "text": text[:MAX_TURN_CHARS]} for role, text in turns if text)
         done = thread.answered + ([answered] if answered and answered not in thread.answered else [])
-        return orjson.dumps({"turns": current[-self.max_turns:], "answered": done[-MAX_ANSWERED:]})
+        value: dict[str, object] = {"turns": current[-self.max_turns:], "answered": done[-MAX_ANSWERED:]}
+        known = name if name is not None else thread.name
+        if known is not None:
+            value["name"] = known
+        return orjson.dumps(value)
 
     async def forget(self, platform: str, user_id: str) -> None:
         try:

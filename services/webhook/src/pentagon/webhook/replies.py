@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+import orjson
 from google.protobuf.json_format import MessageToDict
 
 from pentagon.common.events import timestamp
@@ -94,3 +95,10 @@ async def generate_reply(agent: AgentClient, user: pb.MessageEvent, turns: list[
     event.escalation_reason = response.escalation_reason or ("empty_answer" if not response.text.strip() else "")
     event.metadata_json = dumps({k: v for k, v in metadata.items() if v not in (None, [], {})})
     return event, list(response.quick_replies)
+
+
+def with_user_name(event: pb.MessageEvent, name: str) -> None:
+    """Tracking merges ``metadata.conversation`` into the conversation: the staff see the name."""
+    metadata = orjson.loads(event.metadata_json or "{}")
+    metadata["conversation"] = {"user_name": name}
+    event.metadata_json = dumps(metadata)

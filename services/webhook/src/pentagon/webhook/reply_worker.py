@@ -2,7 +2,8 @@
 
 For each user message: skip what the bot never answers (standby, reactions,
 receipts, bare attachments), skip conversations not in ``bot`` mode, otherwise
-show mark_seen/typing_on, ask the agent and publish the bot reply on
+show mark_seen/typing_on, ask the agent (and, once per customer, Messenger for
+their name: profiles.py) and publish the bot reply on
 ``events.out.messenger.<u>`` (id ``r:<user event id>``, needs_delivery). The
 message is acked only after the reply's publish ack. The conversation's history
 (history.py) lists the user messages already answered and is written with the
@@ -24,7 +25,8 @@ from pentagon.common.proto import events_pb2 as pb
 from pentagon.common.bus import EVENT_PARTITIONS
 from pentagon.webhook.consumer import PartitionedConsumer
 from pentagon.webhook.metrics import REPLIES
-from pentagon.webhook.replies import answerable, generate_reply
+from pentagon.webhook.profiles import lookup
+from pentagon.webhook.replies import answerable, generate_reply, with_user_name
 from pentagon.webhook.runtime import Runtime
 from pentagon.webhook.send_api import GraphError
 
@@ -65,7 +67,12 @@ class ReplyWorker:
             return "duplicate"
         showing = asyncio.Event()
         typing = asyncio.create_task(self._show_typing(user, self.rt.settings.typing_delay_ms / 1000, showing))
+        naming = (asyncio.create_task(lookup(self.rt.send_api, user))
+                  if thread.name is None and self.rt.settings.messenger_user_names else None)
         reply, _ = await generate_reply(self.rt.agent, event, thread.turns, needs_delivery=True)
+        name = await naming if naming is not None else thread.name
+        if name:
+            with_user_name(reply, name)
         if showing.is_set():
             # Let the indicator land before the reply is sent, or typing would show after the answer.
             await asyncio.wait([typing], timeout=2.0)
@@ -76,7 +83,7 @@ class ReplyWorker:
             self.rt.modes.note_escalation(platform, user)
         self.rt.marks.note("reply", event.event_id)
         await self.rt.history.append(platform, user, ("user", event.content), ("bot", reply.content),
-                                     base=thread, answered=event.event_id)
+                                     base=thread, answered=event.event_id, name=name)
         log.debug("bot replied", extra={"event_id": reply.event_id, "requires_human": reply.requires_human})
         return "escalated" if reply.requires_human else "replied"
 

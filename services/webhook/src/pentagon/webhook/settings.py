@@ -28,6 +28,8 @@ class Settings(CommonSettings):
     messenger_page_token: SecretStr | None = None
     messenger_app_id: str = ""
     messenger_graph_url: str = "https://graph.facebook.com/v21.0"
+    # Ask Messenger's User Profile API for each customer's name, shown to the staff (profiles.py).
+    messenger_user_names: bool = True
     webhook_max_body_bytes: int = 1024 * 1024
     webhook_publish_timeout_s: float = 5.0
 

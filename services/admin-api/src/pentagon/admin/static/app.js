@@ -3,7 +3,7 @@
 
 import { ApiError, download, get, onExpired, post, query, session, supabaseRefresh, supabaseSignIn } from './api.js';
 import { $, $$, debounce, el } from './dom.js';
-import { ConversationList, matches, needsHuman } from './list.js';
+import { ConversationList, customerLabel, matches, needsHuman } from './list.js';
 import { LiveFeed } from './live.js';
 import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from './notify.js';
 import { Presence } from './presence.js';
@@ -360,7 +360,8 @@ const refreshActivity = debounce(() => { if (state.currentId !== null) loadActiv
 function renderDetail() {
   const c = state.current;
   if (!c) return;
-  $('#conv-title').textContent = `#${c.id} · ${c.user_id}`;
+  $('#conv-title').textContent = customerLabel(c);
+  $('#conv-title').title = `${c.platform} id ${c.user_id}`;
   const parts = [c.platform, c.status, `priority ${c.priority ?? 3}`, c.assigned_to ? `assigned to ${c.assigned_to}` : 'unassigned'];
   if (c.escalation_reason) parts.push(`escalation: ${c.escalation_reason}`);
   $('#conv-sub').textContent = parts.join(' · ');

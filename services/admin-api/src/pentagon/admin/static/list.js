@@ -6,6 +6,13 @@ import { el, formatShort } from './dom.js';
 const UNREAD_KEY = 'pentagon.admin.unread';
 
 /** Waiting for a human: an open conversation with a flagged user message nobody answered yet. */
+// The customer's name when their platform told us (metadata.user_name: Messenger's profile, the
+// name typed in the web chat), else their platform id. Always set as text, never as HTML.
+export function customerLabel(c) {
+  const name = typeof c.metadata?.user_name === 'string' ? c.metadata.user_name.trim() : '';
+  return `#${c.id} · ${name || c.user_id}`;
+}
+
 export function needsHuman(c) {
   return Boolean(c) && c.status !== 'closed' && (c.pending_human_count || 0) > 0;
 }
@@ -157,13 +164,13 @@ export class ConversationList {
       class: classes.join(' '),
       tabindex: '0',
       role: 'button',
-      dataset: { id: c.id, status: c.status },
+      dataset: { id: c.id, status: c.status, user: c.user_id },
       onclick: () => this.onOpen(c.id),
       onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); this.onOpen(c.id); } },
     },
     el('div', { class: 'conv-line' },
       el('span', { class: `platform ${c.platform}`, text: c.platform === 'messenger' ? 'FB' : 'Web' }),
-      el('span', { class: 'conv-user', text: `#${c.id} · ${c.user_id}` }),
+      el('span', { class: 'conv-user', dir: 'auto', title: `${c.platform} id ${c.user_id}`, text: customerLabel(c) }),
       el('span', { class: 'conv-time', text: formatShort(c.last_message_at || c.updated_at) })),
     el('div', { class: 'conv-line' },
       el('span', { class: 'conv-preview', dir: 'auto', text: preview }),

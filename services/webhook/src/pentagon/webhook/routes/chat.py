@@ -161,6 +161,8 @@ def _user_event(session: ChatSession, body: dict[str, Any], max_chars: int,
         metadata["quick_reply"] = {"payload": payload}
     if session.name:
         metadata["user_name"] = session.name
+        # Merged into the conversation by tracking: the staff see who they talk to.
+        metadata["conversation"] = {"user_name": session.name}
     return pb.MessageEvent(
         event_id=event_id, occurred_at=timestamp(), key=pb.ConversationKey(platform=PLATFORM, user_id=session.user_id),
         sender=pb.SENDER_USER, content=text, kind="quick_reply" if payload is not None else "text",

@@ -23,6 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 
 from pentagon.common.bus import (
+    BLOCKED_USERS_BUCKET,
     EVENTS_STREAM,
     MODE_BUCKET,
     STAFF_ACCESS_BUCKET,
@@ -116,6 +117,8 @@ async def test_each_service_may_do_its_job(bus: NatsServer) -> None:
         await admin.js().publish(Subjects.outgoing("web", "u1"), b"staff reply")
         access = await kv_bucket(admin.js(), STAFF_ACCESS_BUCKET)
         await access.put("bob", b"revoked")
+        blocked = await kv_bucket(admin.js(), BLOCKED_USERS_BUCKET)
+        await blocked.put(mode_key("web", "u9"), b"{}")
         await admin.nc.publish(Subjects.staff_typing("web", "u1"), b"typing")
         await admin.nc.flush()
 
@@ -137,6 +140,12 @@ async def test_webhook_cannot_command_tracking_or_change_a_conversation(bus: Nat
         await webhook.refused("publish", Subjects.staff_typing("web", "u1"))
         await webhook.nc.subscribe("tracking.cmd.*")
         await webhook.refused("subscription", "tracking.cmd.*")
+    async with member(bus, "admin-api") as admin:
+        await kv_bucket(admin.js(), BLOCKED_USERS_BUCKET)
+    async with member(bus, "webhook") as webhook:
+        blocked = await webhook.js(timeout=DENIED_WAIT_S).key_value(BLOCKED_USERS_BUCKET)
+        await _denied_request(lambda: blocked.delete(mode_key("web", "u9")))  # only admins unblock
+        await webhook.refused("publish", f"$KV.{BLOCKED_USERS_BUCKET}.{mode_key('web', 'u9')}")
     async with member(bus, "tracking") as tracking:
         with pytest.raises(KeyNotFoundError):
             await (await tracking.js().key_value(MODE_BUCKET)).get(mode_key("messenger", "p1"))

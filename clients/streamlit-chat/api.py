@@ -14,14 +14,14 @@ from typing import Any
 
 import httpx
 
-from wording import REFUSED, SESSION_ENDED, SLOW_DOWN, UNAVAILABLE
+from wording import BLOCKED, REFUSED, SESSION_ENDED, SLOW_DOWN, UNAVAILABLE
 
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
 RETRY_PAUSE_S = 1.0  # before the one repeat of a message whose answer was lost
 
 
 class ChatError(Exception):
-    """A friendly, user-facing failure. ``kind``: unavailable | rate_limited | session | invalid."""
+    """A friendly, user-facing failure. ``kind``: unavailable | rate_limited | session | blocked | invalid."""
 
     def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -77,6 +77,14 @@ def _server_message(response: httpx.Response) -> str | None:
     return detail if isinstance(detail, str) else None
 
 
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    return error.get("code") if isinstance(error, dict) else None
+
+
 def _raise_for(response: httpx.Response) -> None:
     status = response.status_code
     if status < 400:
@@ -84,6 +92,8 @@ def _raise_for(response: httpx.Response) -> None:
     if status == 429:
         seconds = _retry_after(response)
         raise ChatError("rate_limited", SLOW_DOWN.format(seconds=int(seconds)), retry_after=seconds)
+    if status == 403 and _error_code(response) == "blocked":
+        raise ChatError("blocked", BLOCKED)  # the staff blocked this visitor: a new session would not help
     if status in (401, 403):
         raise ChatError("session", SESSION_ENDED)
     if status >= 500:

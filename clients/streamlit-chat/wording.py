@@ -24,6 +24,8 @@ SLOW_DOWN = lines("You're sending messages a little fast. Please wait {seconds} 
                   "မက်ဆေ့ချ်တွေ မြန်မြန် ပို့နေပါတယ်။ {seconds} စက္ကန့် စောင့်ပြီးမှ ပြန်ပို့ပေးပါ။")
 SESSION_ENDED = lines("Your chat session ended. We started a new one: please send your message again.",
                       "ချတ် ပြီးဆုံးသွားလို့ အသစ် စပေးထားပါတယ်။ မက်ဆေ့ချ်ကို ပြန်ပို့ပေးပါ။")
+BLOCKED = lines("Sorry, this chat is not available to you. Please contact the cafe directly.",
+                "တောင်းပန်ပါတယ်၊ ဒီချတ်ကို သုံးလို့ မရပါဘူး။ ဆိုင်ကို တိုက်ရိုက် ဆက်သွယ်ပေးပါ။")
 REFUSED = lines("Sorry, that message could not be sent.",
                 "တောင်းပန်ပါတယ်၊ အဲဒီ မက်ဆေ့ချ်ကို ပို့လို့ မရပါဘူး။")
 PAGE_FAILED = lines("Sorry, something went wrong on our side. Please reload the page.",
@@ -55,6 +57,6 @@ RECONNECTING = label("Reconnecting…", "ပြန်ချိတ်နေပါ
 STAFF_TYPING = label("A staff member is typing…", "ဝန်ထမ်းတစ်ဦး စာရိုက်နေပါတယ်…")
 
 # Every line above, for the test that none is left in one language only.
-ALL = [UNAVAILABLE, SLOW_DOWN, SESSION_ENDED, REFUSED, PAGE_FAILED, *MODE_NOTES.values(), BANNER_HUMAN,
+ALL = [UNAVAILABLE, SLOW_DOWN, SESSION_ENDED, BLOCKED, REFUSED, PAGE_FAILED, *MODE_NOTES.values(), BANNER_HUMAN,
        BANNER_CLOSED, WELCOME, SIDEBAR, STAFF, NOT_SENT, NEW_CONVERSATION, TRY_AGAIN, PLACEHOLDER, RECONNECTING,
        STAFF_TYPING]

@@ -213,8 +213,34 @@ def test_viewer_cannot_act(panel: PanelPage, stack: LocalStack) -> None:
     item(page, user).click()
     page.locator("#thread .msg.user").first.wait_for()
     assert page.locator("#act-takeover").is_disabled()
+    assert page.locator("#act-block").is_disabled()
     assert page.locator("#reply-text").is_disabled()
     assert page.locator("#thread button[data-action]").count() == 0
+
+
+def test_an_admin_blocks_and_unblocks_a_customer(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    user = psid("6")
+    sign_in(panel, stack.admin_token)
+    stack.messenger(user, "cheap followers at www.example.test")
+    row = item(page, user)
+    row.wait_for(timeout=30_000)
+    row.click()
+    page.locator("#thread .msg.user").first.wait_for()
+    page.locator("#act-block", has_text="Block customer").click()
+    page.locator("#conv-sub", has_text="customer blocked").wait_for()
+    page.locator("#act-block", has_text="Unblock customer").wait_for()
+    page.locator("#thread", has_text="alice blocked the customer").wait_for()
+    assert stack.admin("GET", "/admin/customers/blocked")["customers"][0]["user_id"] == user
+    # A reload asks the server again: the block is not only in this page's memory.
+    page.reload()
+    item(page, user).click()
+    page.locator("#conv-sub", has_text="customer blocked").wait_for()
+    page.locator("#act-block", has_text="Unblock customer").click()
+    page.locator("#act-block", has_text="Block customer").wait_for()
+    page.locator("#thread", has_text="alice unblocked the customer").wait_for()
+    assert "customer blocked" not in page.locator("#conv-sub").inner_text()
+    assert stack.admin("GET", "/admin/customers/blocked")["count"] == 0
 
 
 def test_stats_of_an_older_range_answered_late_are_not_shown(panel: PanelPage, stack: LocalStack) -> None:

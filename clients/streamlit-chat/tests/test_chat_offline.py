@@ -63,7 +63,20 @@ def test_gateway_up_chat_service_down_shows_a_friendly_error(monkeypatch: pytest
     assert_friendly(at)
 
 
-class _LosesFirstAnswer(BaseHTTPRequestHandler):
+class _ChatApiStandIn(BaseHTTPRequestHandler):
+    def answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _LosesFirstAnswer(_ChatApiStandIn):
     """Speaks /api/chat/messages; the first answer is lost (connection closed after the body was read)."""
 
     keys: list[str | None] = []
@@ -74,16 +87,8 @@ class _LosesFirstAnswer(BaseHTTPRequestHandler):
         if len(type(self).keys) == 1:
             self.close_connection = True  # stored, but the customer never hears back
             return
-        answer = json.dumps({"mode": "bot", "event_id": "w:1", "conversation_id": 7,
-                             "reply": {"text": "Open 7am-9pm", "event_id": "r:w:1"}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.answer(200, {"mode": "bot", "event_id": "w:1", "conversation_id": 7,
+                          "reply": {"text": "Open 7am-9pm", "event_id": "r:w:1"}})
 
 
 def test_a_lost_answer_is_retried_once_as_the_same_message() -> None:
@@ -112,3 +117,27 @@ def test_every_line_the_page_says_is_in_english_and_burmese() -> None:
     page = APP.read_text(encoding="utf-8") + (APP.parent / "api.py").read_text(encoding="utf-8")
     for stale in ("Cafe staff\"", "Try again\"", "Type your message", "not reachable right now"):
         assert stale not in page, stale
+
+
+class _Blocked(_ChatApiStandIn):
+    """Speaks /api/chat/messages for a visitor the staff blocked (403, code ``blocked``)."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.answer(403, {"success": False, "error": {"code": "blocked", "message": "this chat is not available"}})
+
+
+def test_a_blocked_visitor_is_told_plainly_instead_of_starting_over() -> None:
+    """Not the expired-session path (which opens a new session and sends again): a block stays a block."""
+    sys.path.insert(0, str(APP.parent))
+    import wording
+    from api import ChatApi, ChatError, ChatSession
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Blocked)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ChatError) as refused:
+            ChatApi(f"http://127.0.0.1:{server.server_port}", timeout=5).send(ChatSession("token", "u1"), "hello")
+    finally:
+        server.shutdown()
+    assert (refused.value.kind, refused.value.message) == ("blocked", wording.BLOCKED)

@@ -29,6 +29,7 @@ MODE_BUCKET = "conversation_mode"
 SAVED_REPLIES_BUCKET = "saved_replies"  # staff's canned answers; admin-api owns it
 RATE_LIMITS_BUCKET = "rate_limits"  # token buckets shared by every replica (common/ratelimit.py)
 STAFF_ACCESS_BUCKET = "staff_access"  # staff whose access an admin revoked; admin-api owns it
+BLOCKED_USERS_BUCKET = "blocked_users"  # customers an admin blocked; admin-api owns it, the webhook follows it
 BUS_ERASURES_BUCKET = "bus_erasures"  # deleted users still being purged from the streams; tracking owns it
 STAFF_TYPING_SUBJECT = "staff.typing"  # staff.typing.<platform>.<u>: StaffTyping, admin-api -> webhook, core NATS
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
@@ -205,6 +206,11 @@ async def saved_replies_bucket(js: JetStreamContext, replicas: int = 1) -> KeyVa
 async def staff_access_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
     # History: who revoked or restored whom, and when, stays readable with `nats kv history`.
     return await kv_bucket(js, STAFF_ACCESS_BUCKET, history=10, replicas=replicas)
+
+
+async def blocked_users_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    # History: who blocked or unblocked a customer, and when, stays readable with `nats kv history`.
+    return await kv_bucket(js, BLOCKED_USERS_BUCKET, history=10, replicas=replicas)
 
 
 async def rate_limits_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:

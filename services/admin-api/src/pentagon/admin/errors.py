@@ -8,7 +8,7 @@ catch-all handler (still structured, and logged with the request path only).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import nats.errors
@@ -16,6 +16,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,13 @@ def invalid(message: str) -> ApiError:
 
 def unavailable(message: str = "a dependency is unavailable, retry later") -> ApiError:
     return ApiError(503, "unavailable", message)
+
+
+def available(part: T | None) -> T:
+    """A part of the runtime that starts with NATS (None until then): 503 rather than a crash."""
+    if part is None:
+        raise unavailable()
+    return part
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:

@@ -198,6 +198,25 @@ class StaffResult(BaseModel):
     staff_member: StaffMember
 
 
+class BlockedCustomer(BaseModel):
+    platform: str
+    user_id: str
+    blocked_by: str | None = Field(description="the admin who blocked the customer")
+    blocked_at: str | None
+
+
+class BlockedList(BaseModel):
+    success: Literal[True]
+    customers: list[BlockedCustomer]
+    count: int
+
+
+class BlockResult(BaseModel):
+    success: Literal[True]
+    blocked: bool
+    customer: BlockedCustomer
+
+
 class Deleted(BaseModel):
     success: Literal[True]
     deleted: bool

@@ -24,7 +24,10 @@ from pentagon.admin.live import UpdatesHub
 from pentagon.admin.presence import PresenceRelay
 from pentagon.admin.settings import Settings
 from pentagon.admin.throttle import SignInThrottle
-from pentagon.common.bus import connect, ensure_streams, rate_limits_bucket, saved_replies_bucket, staff_access_bucket
+from pentagon.common.blocklist import Blocklist
+from pentagon.common.bus import (
+    blocked_users_bucket, connect, ensure_streams, rate_limits_bucket, saved_replies_bucket, staff_access_bucket,
+)
 from pentagon.common.jsonrow import iso
 from pentagon.common.ratelimit import SharedTokenBucket, parse_networks
 
@@ -48,6 +51,7 @@ class Runtime:
         self.saved_replies: SavedReplies | None = None
         self.throttle: SignInThrottle | None = None
         self.access: StaffAccess | None = None
+        self.blocklist: Blocklist | None = None
         self._stats_cache: tuple[float, dict[str, Any]] | None = None
         self._stats_lock = asyncio.Lock()
         self._pool_task: asyncio.Task[None] | None = None
@@ -61,6 +65,9 @@ class Runtime:
         access = StaffAccess(await staff_access_bucket(self.js, replicas))
         await access.start()
         self.access = access
+        blocklist = Blocklist(await blocked_users_bucket(self.js, replicas))
+        await blocklist.start()
+        self.blocklist = blocklist
         nc = self.nc
         failures = SharedTokenBucket(await rate_limits_bucket(self.js, replicas), "admin_auth",
                                      self.settings.admin_auth_failures_per_min, self.settings.admin_auth_failures_burst,
@@ -98,6 +105,8 @@ class Runtime:
             await self.signing_keys.stop()
         if self.access is not None:
             await self.access.stop()
+        if self.blocklist is not None:
+            await self.blocklist.stop()
         if self.throttle is not None:
             await self.throttle.shared.close()
         if self.presence is not None:

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 QUEUE = "tracking"
 ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "note", "mark_human",
-                     "mark_replied", "delete_user", "revoke_access", "restore_access"})
+                     "mark_replied", "delete_user", "revoke_access", "restore_access", "block_user",
+                     "unblock_user"})
 MAX_PARAMS_BYTES = 16 * 1024
 MAX_ID_CHARS = 200
 
@@ -67,7 +68,7 @@ def plan_command(command_id: str, result: dict[str, Any]) -> tuple[dict[str, Any
     """(reply row, updates, mode changes) of a successful command result."""
     kind = result["kind"]
     prefix = f"cmd:{command_id}"
-    if kind == "staff_access":
+    if kind in ("staff_access", "customer_access"):
         return result["row"], [], []  # recorded in admin_actions; nothing changed in conversations
     if kind == "user_deleted":
         row = result["row"]

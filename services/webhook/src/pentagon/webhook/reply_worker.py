@@ -57,6 +57,8 @@ class ReplyWorker:
         if self.rt.marks.recent("reply", event.event_id):
             return "duplicate"
         platform, user = event.key.platform, event.key.user_id
+        if self.rt.blocked.is_blocked(platform, user):
+            return "silent_blocked"  # recorded by tracking all the same: Messenger was answered 200
         mode = await self.rt.modes.for_reply(platform, user)
         if mode != "bot":
             log.debug("bot silent", extra={"event_id": event.event_id, "mode": mode})

@@ -16,7 +16,8 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
-from pentagon.common.bus import connect, ensure_streams, kv_bucket, mode_bucket, rate_limits_bucket
+from pentagon.common.blocklist import Blocklist
+from pentagon.common.bus import blocked_users_bucket, connect, ensure_streams, kv_bucket, mode_bucket, rate_limits_bucket
 from pentagon.common.ratelimit import Network, SharedTokenBucket, parse_networks
 from pentagon.webhook.agent_client import AgentClient
 from pentagon.webhook.chat_sessions import SessionSigner
@@ -114,6 +115,7 @@ class Runtime:
     poll_limit: SharedTokenBucket
     trusted: list[Network]  # TRUSTED_PROXIES, parsed once: client_address runs on every chat request
     staff_typing: TypingBoard  # web users a staff member is typing to (chat long-poll)
+    blocked: Blocklist  # customers an admin blocked: refused (web chat), never answered (Messenger)
 
     async def ready(self) -> bool:
         return self.nc.is_connected
@@ -133,6 +135,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.staff_typing.stop()
+        await self.blocked.stop()
         await self.modes.close()
         await self.agent.close()
         await self.send_api.close()
@@ -164,6 +167,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     secret = settings.secret
     typing_board = TypingBoard()
     await typing_board.start(nc)
+    blocked = Blocklist(await blocked_users_bucket(js, replicas))
+    await blocked.start()
     return Runtime(
         settings=settings, nc=nc, js=js,
         modes=ModeReader(mode_kv, settings.mode_closed_wait_ms / 1000, lambda: nc.stats["reconnects"]),
@@ -180,4 +185,5 @@ async def build_runtime(settings: Settings) -> Runtime:
         poll_limit=limit("poll", settings.rate_limit_poll_per_min, settings.rate_limit_poll_burst),
         trusted=parse_networks(settings.trusted_proxies),
         staff_typing=typing_board,
+        blocked=blocked,
     )

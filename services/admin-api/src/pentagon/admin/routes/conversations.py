@@ -53,12 +53,13 @@ async def list_conversations(
 
 @router.get("/{conversation_id}", response_model=ConversationDetail, responses=error_responses(401, 404, 422, 503))
 async def conversation_detail(conversation_id: ConversationId, _: Identity = Depends(current_identity),
-                              conn: asyncpg.Connection = Depends(db)) -> Any:
+                              conn: asyncpg.Connection = Depends(db), rt: Runtime = Depends(runtime)) -> Any:
     conversation = await queries.get_conversation(conn, conversation_id)
     if conversation is None:
         raise not_found("conversation")
     messages = await queries.conversation_messages(conn, conversation_id, DETAIL_MESSAGES)
-    return ok(conversation=conversation, messages=messages)
+    blocked = rt.blocklist is not None and rt.blocklist.is_blocked(conversation["platform"], conversation["user_id"])
+    return ok(conversation={**conversation, "customer_blocked": blocked}, messages=messages)
 
 
 @router.get("/{conversation_id}/messages", response_model=MessageList, responses=error_responses(401, 404, 422, 503))

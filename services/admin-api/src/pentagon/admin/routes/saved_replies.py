@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 
 from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.deps import runtime
-from pentagon.admin.errors import ApiError, invalid, not_found, unavailable
+from pentagon.admin.errors import ApiError, available, invalid, not_found
 from pentagon.admin.models import (ACTION_ERRORS, READ_ERRORS, Deleted, SavedReplyBody, SavedReplyList,
                                    SavedReplyResult, ok)
 from pentagon.admin.replies import reply_text
@@ -20,9 +20,7 @@ ReplyId = Annotated[str, Path(pattern=ID_PATTERN, description="lowercase letters
 
 
 def _store(rt: Runtime) -> SavedReplies:
-    if rt.saved_replies is None:
-        raise unavailable()
-    return rt.saved_replies
+    return available(rt.saved_replies)
 
 
 @router.get("", response_model=SavedReplyList, responses=READ_ERRORS)

@@ -29,6 +29,7 @@ const state = {
   generation: 0,
   currentId: null,
   current: null,
+  blocked: new Map(), // "<platform>:<user_id>" -> blocked, as the detail answers and block actions said
   queueFromServer: null,
   fetching: new Set(),
   supabase: null,
@@ -330,6 +331,7 @@ async function openConversation(id, { fromHistory = false } = {}) {
     const data = await get(`/admin/conversations/${numeric}`);
     if (state.currentId !== numeric) return;
     // A frame during the request already set state.current to something newer (list.liveSince).
+    noteBlocked(data.conversation);
     if (!(list.liveSince(numeric, readAt) && Number(state.current?.id) === numeric)) {
       state.current = data.conversation;
       if (matches(data.conversation, state.filters, state.me?.name)) list.upsert(data.conversation);
@@ -364,6 +366,8 @@ function renderDetail() {
   $('#conv-title').title = `${c.platform} id ${c.user_id}`;
   const parts = [c.platform, c.status, `priority ${c.priority ?? 3}`, c.assigned_to ? `assigned to ${c.assigned_to}` : 'unassigned'];
   if (c.escalation_reason) parts.push(`escalation: ${c.escalation_reason}`);
+  const blocked = state.blocked.get(customerKey(c)) === true;
+  if (blocked) parts.push('customer blocked');
   $('#conv-sub').textContent = parts.join(' · ');
   $('#conv-detail').dataset.status = c.status;
   $('#conv-detail').classList.toggle('needs-human', needsHuman(c));
@@ -374,6 +378,8 @@ function renderDetail() {
   show('#act-close', c.status !== 'closed');
   show('#act-reopen', c.status === 'closed');
   show('#act-assign', c.status !== 'closed');
+  show('#act-block', true);
+  $('#act-block').textContent = blocked ? 'Unblock customer' : 'Block customer';
   $('#act-assign').textContent = c.assigned_to && c.assigned_to === state.me?.name ? 'Unassign me' : 'Assign to me';
   $('#act-priority').value = String(c.priority ?? 3);
   $('#act-priority').disabled = !admin;
@@ -400,6 +406,33 @@ async function conversationAction(action, body) {
     const readAt = feed.lastSeq;
     const data = await post(`/admin/conversations/${id}/${action}`, body);
     applyConversation(data.conversation, readAt);
+  } catch (err) {
+    showError(err);
+  } finally {
+    setActionsBusy(false);
+  }
+}
+
+function customerKey(c) {
+  return `${c.platform}:${c.user_id}`;
+}
+
+// Conversation rows (REST and live frames) do not carry the block: only the detail answer does.
+function noteBlocked(c) {
+  if (c && typeof c.customer_blocked === 'boolean') state.blocked.set(customerKey(c), c.customer_blocked);
+}
+
+// Reversible, so no confirmation step: the activity line records who blocked or unblocked.
+async function toggleBlock() {
+  const c = state.current;
+  if (!c) return;
+  const blocked = state.blocked.get(customerKey(c)) === true;
+  hideError();
+  setActionsBusy(true);
+  try {
+    const data = await post(`/admin/conversations/${c.id}/${blocked ? 'unblock' : 'block'}`, {});
+    state.blocked.set(customerKey(c), data.blocked === true);
+    loadActivity(c.id);
   } catch (err) {
     showError(err);
   } finally {
@@ -489,6 +522,7 @@ async function refreshConversation(id) {
     const data = await get(`/admin/conversations/${id}`);
     const known = list.get(id);
     const c = data.conversation;
+    noteBlocked(c);
     const msgs = data.messages || [];
     const last = msgs[msgs.length - 1];
     if (last) c.last_message = { content: last.content, sender_type: last.sender_type, timestamp: last.timestamp };
@@ -737,6 +771,7 @@ function wire() {
   $('#act-handback').addEventListener('click', () => conversationAction('handback'));
   $('#act-close').addEventListener('click', () => conversationAction('close'));
   $('#act-reopen').addEventListener('click', () => conversationAction('reopen'));
+  $('#act-block').addEventListener('click', toggleBlock);
   $('#act-assign').addEventListener('click', () => {
     const mine = state.current?.assigned_to && state.current.assigned_to === state.me?.name;
     conversationAction('assign', { assigned_to: mine ? null : state.me?.name });

@@ -128,6 +128,8 @@ const ACTIVITY = {
   mark_human: (who) => `${who} marked a message as needing a human`,
   mark_replied: (who) => `${who} marked a message as replied`,
   note: (who, entry) => `${who} (note for the staff): ${entry.params?.text ?? ''}`,
+  block_user: (who) => `${who} blocked the customer`,
+  unblock_user: (who) => `${who} unblocked the customer`,
 };
 
 /** One line of the conversation's history from the audit log: who did what, when (text only). */

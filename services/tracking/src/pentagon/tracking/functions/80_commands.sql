@@ -137,6 +137,7 @@ BEGIN
             'kind', CASE WHEN v_done.action IN ('mark_human', 'mark_replied') THEN 'message'
                          WHEN v_done.action = 'delete_user' THEN 'user_deleted'
                          WHEN v_done.action IN ('revoke_access', 'restore_access') THEN 'staff_access'
+                         WHEN v_done.action IN ('block_user', 'unblock_user') THEN 'customer_access'
                          ELSE 'conversation' END,
             'row', v_done."after",
             'conversation', (SELECT to_jsonb(c) FROM conversations c WHERE c.id = v_done.conversation_id));
@@ -185,6 +186,16 @@ BEGIN
         INSERT INTO admin_actions (command_id, actor, action, params, "after")
         VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_params, v_params);
         RETURN jsonb_build_object('ok', true, 'kind', 'staff_access', 'row', v_params, 'mode_changed', false);
+    ELSIF v_action IN ('block_user', 'unblock_user') THEN
+        -- Only the audit row: the block list itself is admin-api's KV bucket blocked_users.
+        IF jsonb_typeof(v_params->'platform') IS DISTINCT FROM 'string' OR jsonb_typeof(v_params->'user_id') IS DISTINCT FROM 'string'
+           OR v_params->>'platform' = '' OR v_params->>'user_id' = '' THEN
+            RETURN pentagon_command_error('invalid', 'platform and user_id are required');
+        END IF;
+        INSERT INTO admin_actions (command_id, actor, action, conversation_id, params, "after")
+        VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action,
+                (SELECT id FROM conversations WHERE id = v_conv_id), v_params, v_params);
+        RETURN jsonb_build_object('ok', true, 'kind', 'customer_access', 'row', v_params, 'mode_changed', false);
     END IF;
     RETURN pentagon_command_error('invalid', 'unknown action');
 END

@@ -242,6 +242,9 @@ async def post_message(request: Request) -> Response:
     async def work() -> Response:
         await _limit_ip(rt, request)
         session = _session(rt, request)
+        if rt.blocked.is_blocked(PLATFORM, session.user_id):
+            # Refused, not acknowledged: nothing of it is stored (admin-api routes/customers.py).
+            raise Refused(error(403, "blocked", "this chat is not available"))
         await _limit(rt.session_limit, session.user_id)
         body = await _json_body(request)
         event = _user_event(session, body, rt.settings.chat_max_text_chars, request.headers.get("idempotency-key"))

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from nats.js.errors import KeyNotFoundError
+
 from pentagon.common.blocklist import Blocklist
 from pentagon.common.bus import Subjects, blocked_users_bucket, mode_key
 
@@ -68,3 +71,9 @@ async def test_the_list_follows_the_bucket(bus) -> None:  # type: ignore[no-unty
         assert not await blocklist.unblock("messenger", "903")
     finally:
         await blocklist.stop()
+    # Blocked by another replica a moment ago, before this copy heard of it: the unblock still works.
+    await _block(bus, "messenger", "904")
+    assert not blocklist.is_blocked("messenger", "904")  # its watch is stopped: it never hears
+    assert await blocklist.unblock("messenger", "904")
+    with pytest.raises(KeyNotFoundError):
+        await kv.get(mode_key("messenger", "904"))

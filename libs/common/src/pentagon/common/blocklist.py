@@ -13,6 +13,7 @@ import asyncio
 import json
 from typing import Any
 
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from pentagon.common.bus import mode_key
@@ -55,10 +56,14 @@ class Blocklist:
         return entry
 
     async def unblock(self, platform: str, user_id: str) -> bool:
-        """False when the customer was not blocked."""
+        """False when the customer was not blocked (asked of the bucket too: another replica may
+        have blocked them a moment ago, before this copy heard of it)."""
         key = mode_key(platform, user_id)
         if key not in self._entries:
-            return False
+            try:
+                await self._kv.get(key)
+            except KeyNotFoundError:
+                return False
         await self._kv.delete(key)
         self._entries.pop(key, None)
         return True

@@ -57,8 +57,9 @@ async def unblock(conversation_id: ConversationId, identity: Identity = Depends(
                   rt: Runtime = Depends(runtime)) -> Any:
     platform, user_id = await _customer(conn, conversation_id)
     customers = blocklist(rt)
-    entry = customers.entry(platform, user_id)
-    if entry is None or not await customers.unblock(platform, user_id):
+    entry = customers.entry(platform, user_id) or {"platform": platform, "user_id": user_id, "blocked_by": None,
+                                                   "blocked_at": None}
+    if not await customers.unblock(platform, user_id):
         raise not_found("block")
     await _record(rt, "unblock_user", conversation_id, platform, user_id, identity, key)
     return ok(blocked=False, customer=entry)

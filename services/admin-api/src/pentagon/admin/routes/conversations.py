@@ -13,7 +13,7 @@ from pentagon.admin.commands import command_id_for
 from pentagon.admin.deps import (
     ConversationId, CursorStr, PlatformStr, SafeStr, SearchStr, UtcDatetime, check_range, db, idempotency_key, runtime,
 )
-from pentagon.admin.errors import ApiError, not_found
+from pentagon.admin.errors import ApiError, available, not_found
 from pentagon.admin.models import (
     ACTION_ERRORS, READ_ERRORS, AssignBody, ConversationDetail, ConversationList, ConversationResult, MessageList,
     NoteBody, PriorityBody, ReplyAccepted, ReplyBody, error_responses, ok,
@@ -78,8 +78,7 @@ async def conversation_messages(
 
 async def _command(rt: Runtime, action: str, identity: Identity, conversation_id: int, key: str | None,
                    params: dict[str, Any] | None = None) -> Any:
-    assert rt.commands is not None
-    row = await rt.commands.send(action, identity.actor, conversation_id=conversation_id, params=params,
+    row = await available(rt.commands).send(action, identity.actor, conversation_id=conversation_id, params=params,
                                  command_id=command_id_for(identity.actor, key and f"{action}:{conversation_id}:{key}"))
     return ok(conversation=row)
 

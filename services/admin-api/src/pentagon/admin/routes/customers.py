@@ -10,6 +10,7 @@ stays as changed: a retry (same Idempotency-Key) records it once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -38,42 +39,46 @@ async def blocked_customers(_: Identity = Depends(current_identity), rt: Runtime
     return ok(customers=customers, count=len(customers))
 
 
+@dataclass(frozen=True)
+class Customer:
+    """The customer of the conversation in the path, and the block list every replica follows."""
+
+    conversation_id: int
+    platform: str
+    user_id: str
+    blocklist: Blocklist
+
+
+async def customer_of(conversation_id: ConversationId, conn: asyncpg.Connection = Depends(db),
+                      rt: Runtime = Depends(runtime)) -> Customer:
+    conversation = await queries.get_conversation(conn, conversation_id)
+    if conversation is None:
+        raise not_found("conversation")
+    return Customer(conversation_id, conversation["platform"], conversation["user_id"], blocklist(rt))
+
+
 @router.post("/conversations/{conversation_id}/block", response_model=BlockResult, responses=ACTION_ERRORS)
-async def block(conversation_id: ConversationId, identity: Identity = Depends(require_admin),
-                key: str | None = Depends(idempotency_key), conn: asyncpg.Connection = Depends(db),
-                rt: Runtime = Depends(runtime)) -> Any:
+async def block(c: Customer = Depends(customer_of), identity: Identity = Depends(require_admin),
+                key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
     """Blocks the conversation's customer (on their platform, in every conversation of theirs)."""
-    platform, user_id = await _customer(conn, conversation_id)
-    customers = blocklist(rt)
-    entry = customers.entry(platform, user_id) or await customers.block(
-        platform, user_id, identity.actor, iso(queries.utc_now()) or "")
-    await _record(rt, "block_user", conversation_id, platform, user_id, identity, key)
+    entry = c.blocklist.entry(c.platform, c.user_id) or await c.blocklist.block(
+        c.platform, c.user_id, identity.actor, iso(queries.utc_now()) or "")
+    await _record(rt, "block_user", c, identity, key)
     return ok(blocked=True, customer=entry)
 
 
 @router.post("/conversations/{conversation_id}/unblock", response_model=BlockResult, responses=ACTION_ERRORS)
-async def unblock(conversation_id: ConversationId, identity: Identity = Depends(require_admin),
-                  key: str | None = Depends(idempotency_key), conn: asyncpg.Connection = Depends(db),
-                  rt: Runtime = Depends(runtime)) -> Any:
-    platform, user_id = await _customer(conn, conversation_id)
-    customers = blocklist(rt)
-    entry = customers.entry(platform, user_id) or {"platform": platform, "user_id": user_id, "blocked_by": None,
-                                                   "blocked_at": None}
-    if not await customers.unblock(platform, user_id):
+async def unblock(c: Customer = Depends(customer_of), identity: Identity = Depends(require_admin),
+                  key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    entry = c.blocklist.entry(c.platform, c.user_id) or {"platform": c.platform, "user_id": c.user_id,
+                                                        "blocked_by": None, "blocked_at": None}
+    if not await c.blocklist.unblock(c.platform, c.user_id):
         raise not_found("block")
-    await _record(rt, "unblock_user", conversation_id, platform, user_id, identity, key)
+    await _record(rt, "unblock_user", c, identity, key)
     return ok(blocked=False, customer=entry)
 
 
-async def _customer(conn: asyncpg.Connection, conversation_id: int) -> tuple[str, str]:
-    conversation = await queries.get_conversation(conn, conversation_id)
-    if conversation is None:
-        raise not_found("conversation")
-    return conversation["platform"], conversation["user_id"]
-
-
-async def _record(rt: Runtime, action: str, conversation_id: int, platform: str, user_id: str, identity: Identity,
-                  key: str | None) -> None:
-    await available(rt.commands).send(action, identity.actor, conversation_id=conversation_id,
-                           params={"platform": platform, "user_id": user_id},
-                           command_id=command_id_for(identity.actor, key and f"{action}:{conversation_id}:{key}"))
+async def _record(rt: Runtime, action: str, c: Customer, identity: Identity, key: str | None) -> None:
+    await available(rt.commands).send(
+        action, identity.actor, conversation_id=c.conversation_id, params={"platform": c.platform, "user_id": c.user_id},
+        command_id=command_id_for(identity.actor, key and f"{action}:{c.conversation_id}:{key}"))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from pentagon.admin.auth import Identity, require_admin
 from pentagon.admin.commands import command_id_for
 from pentagon.admin.deps import MessageId, idempotency_key, runtime
+from pentagon.admin.errors import available
 from pentagon.admin.models import ACTION_ERRORS, MessageResult, ok
 from pentagon.admin.runtime import Runtime
 
@@ -16,8 +17,7 @@ router = APIRouter(prefix="/admin/messages", tags=["messages"])
 
 
 async def _flag(rt: Runtime, action: str, message_id: int, identity: Identity, key: str | None) -> Any:
-    assert rt.commands is not None
-    row = await rt.commands.send(action, identity.actor, message_id=message_id,
+    row = await available(rt.commands).send(action, identity.actor, message_id=message_id,
                                  command_id=command_id_for(identity.actor, key and f"{action}:{message_id}:{key}"))
     return ok(message=row)
 

@@ -15,7 +15,7 @@ from pentagon.admin.access import StaffAccess
 from pentagon.admin.auth import Identity, require_admin
 from pentagon.admin.commands import command_id_for
 from pentagon.admin.deps import idempotency_key, runtime
-from pentagon.admin.errors import ApiError, not_found, unavailable
+from pentagon.admin.errors import ApiError, available, not_found
 from pentagon.admin.models import ACTION_ERRORS, READ_ERRORS, StaffBody, StaffList, StaffResult, ok
 from pentagon.admin.runtime import Runtime
 
@@ -23,9 +23,7 @@ router = APIRouter(prefix="/admin/staff", tags=["staff access"])
 
 
 def _access(rt: Runtime) -> StaffAccess:
-    if rt.access is None:
-        raise unavailable()
-    return rt.access
+    return available(rt.access)
 
 
 def _member(name: str, role: str | None, entry: dict[str, Any] | None) -> dict[str, Any]:
@@ -66,9 +64,7 @@ async def restore(body: StaffBody, identity: Identity = Depends(require_admin), 
 
 
 async def _record(rt: Runtime, action: str, name: str, identity: Identity, key: str | None) -> None:
-    if rt.commands is None:
-        raise unavailable()
-    await rt.commands.send(action, identity.actor, params={"name": name},
+    await available(rt.commands).send(action, identity.actor, params={"name": name},
                            command_id=command_id_for(identity.actor, key and f"{action}:{name}:{key}"))
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.commands import command_id_for
 from pentagon.admin.deps import idempotency_key, runtime
+from pentagon.admin.errors import available
 from pentagon.admin.models import ACTION_ERRORS, AuthConfig, DeleteUserResponse, MeResponse, error_responses, ok
 from pentagon.admin.runtime import Runtime
 
@@ -40,8 +41,7 @@ async def delete_user(
     key: str | None = Depends(idempotency_key),
     rt: Runtime = Depends(runtime),
 ) -> Any:
-    assert rt.commands is not None
-    result = await rt.commands.send(
+    result = await available(rt.commands).send(
         "delete_user", identity.actor, params={"platform": platform, "user_id": user_id},
         command_id=command_id_for(identity.actor, key and f"delete_user:{platform}:{user_id}:{key}"),
     )

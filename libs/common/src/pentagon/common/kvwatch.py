@@ -2,7 +2,7 @@
 
 Used where a value is read on every request or message and a round trip each time would
 cost more than the answer (webhook modes.py: conversation modes; admin-api access.py:
-revoked staff). The watch is an ordered JetStream consumer; when it breaks (NATS restarting,
+revoked staff; blocklist.py: blocked customers, in both). The watch is an ordered JetStream consumer; when it breaks (NATS restarting,
 a reconnect), a new one replays the bucket's current values, so the copy heals by itself.
 """
 

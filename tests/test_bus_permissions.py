@@ -20,12 +20,15 @@ import nats
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
 from nats.js.errors import KeyNotFoundError
 
 from pentagon.common.bus import (
     BLOCKED_USERS_BUCKET,
+    DLQ_STREAM,
     EVENTS_STREAM,
     MODE_BUCKET,
+    SAVED_REPLIES_BUCKET,
     STAFF_ACCESS_BUCKET,
     Subjects,
     ensure_streams,
@@ -49,9 +52,10 @@ class Member:
     def js(self, timeout: float = 10.0) -> JetStreamContext:
         return self.nc.jetstream(timeout=timeout)
 
-    async def refused(self, what: str, subject: str) -> None:
-        """The server said no to `what` on `subject` (it names the subject in lower case)."""
-        wanted = f"permissions violation for {what} to \"{subject.lower()}\""
+    async def refused(self, what: str, subject: str, prefix: bool = False) -> None:
+        """The server said no to `what` on `subject` (it names the subject in lower case);
+        with `prefix`, on some subject starting with it."""
+        wanted = f"permissions violation for {what} to \"{subject.lower()}" + ("" if prefix else "\"")
         for _ in range(500):
             if any(wanted in e.lower() for e in self.errors):
                 return
@@ -172,6 +176,37 @@ async def test_tracking_cannot_speak_as_a_customer_or_the_staff(bus: NatsServer)
         await tracking.refused("publish", Subjects.incoming("web", "u1"))
         await tracking.nc.publish(Subjects.staff_typing("messenger", "p1"), b"typing")
         await tracking.refused("publish", Subjects.staff_typing("messenger", "p1"))
+
+
+async def _cannot_read(who: Member, stream: str, subject: str) -> None:
+    """Neither a message by sequence, nor the last of a subject, nor a consumer of its own."""
+    denied = who.js(timeout=DENIED_WAIT_S)
+    await _denied_request(lambda: denied.get_msg(stream, seq=1))
+    await who.refused("publish", f"$JS.API.STREAM.MSG.GET.{stream}")
+    await _denied_request(lambda: denied.get_last_msg(stream, subject, direct=True))
+    await who.refused("publish", f"$JS.API.DIRECT.GET.{stream}.", prefix=True)
+    peek = ConsumerConfig(durable_name="peek", filter_subject=subject)
+    await _denied_request(lambda: denied.add_consumer(stream, peek))
+    await who.refused("publish", f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.peek")
+
+
+async def test_each_service_reads_only_the_streams_its_job_needs(bus: NatsServer) -> None:
+    async with member(bus, "admin-api") as admin:
+        for name in (SAVED_REPLIES_BUCKET, STAFF_ACCESS_BUCKET):
+            await (await kv_bucket(admin.js(), name)).put("bob", b"the staff's")
+        await admin.js().publish(Subjects.outgoing("web", "u1"), b"staff reply")
+    async with member(bus, "tracking") as tracking:
+        await tracking.js().publish("dlq.events", b"a dead letter")
+        await _cannot_read(tracking, f"KV_{SAVED_REPLIES_BUCKET}", f"$KV.{SAVED_REPLIES_BUCKET}.bob")
+    async with member(bus, "webhook") as webhook:  # the public door: nothing of the staff's
+        await _cannot_read(webhook, DLQ_STREAM, "dlq.events")
+        await _cannot_read(webhook, f"KV_{STAFF_ACCESS_BUCKET}", f"$KV.{STAFF_ACCESS_BUCKET}.bob")
+        await _cannot_read(webhook, f"KV_{SAVED_REPLIES_BUCKET}", f"$KV.{SAVED_REPLIES_BUCKET}.bob")
+    async with member(bus, "admin-api") as admin:  # customers' raw events are not the panel's
+        await _cannot_read(admin, EVENTS_STREAM, Subjects.outgoing("web", "u1"))
+    async with member(bus, "tracking") as tracking:
+        consumers = [c.name for s in (EVENTS_STREAM, DLQ_STREAM) for c in await tracking.js().consumers_info(s)]
+        assert "peek" not in consumers
 
 
 @pytest.mark.parametrize("user", ["webhook", "admin-api"])

@@ -241,6 +241,13 @@ def test_an_admin_blocks_and_unblocks_a_customer(panel: PanelPage, stack: LocalS
     page.locator("#thread", has_text="alice unblocked the customer").wait_for()
     assert "customer blocked" not in page.locator("#conv-sub").inner_text()
     assert stack.admin("GET", "/admin/customers/blocked")["count"] == 0
+    # Another admin's block (another panel, another replica) shows here live, without a reload.
+    conv = page.evaluate("location.hash").removeprefix("#c/")
+    stack.admin("POST", f"/admin/conversations/{conv}/block", json={})
+    page.locator("#conv-sub", has_text="customer blocked").wait_for()
+    page.locator("#act-block", has_text="Unblock customer").wait_for()
+    stack.admin("POST", f"/admin/conversations/{conv}/unblock", json={})
+    page.locator("#act-block", has_text="Block customer").wait_for()
 
 
 def test_stats_of_an_older_range_answered_late_are_not_shown(panel: PanelPage, stack: LocalStack) -> None:

@@ -73,7 +73,8 @@ async def publish_update(js: Any, kind: int, conversation_id: int, row: dict[str
                          user_id: str = "u1", mode: str = "bot") -> int:
     """What tracking publishes after a commit; returns the stream sequence."""
     names = {pb.UPDATE_MESSAGE_CREATED: "message", pb.UPDATE_CONVERSATION_CHANGED: "conversation",
-             pb.UPDATE_DELIVERY_CHANGED: "delivery", pb.UPDATE_USER_DELETED: "user_deleted"}
+             pb.UPDATE_DELIVERY_CHANGED: "delivery", pb.UPDATE_USER_DELETED: "user_deleted",
+             pb.UPDATE_CUSTOMER_CHANGED: "customer"}
     event_id = uuid.uuid4().hex
     event = pb.UpdateEvent(event_id=event_id, occurred_at=timestamp(), kind=kind, conversation_id=conversation_id,
                            key=pb.ConversationKey(platform=platform, user_id=user_id), row_json=json.dumps(row),

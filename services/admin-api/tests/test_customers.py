@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from nats.js.errors import KeyNotFoundError
 
 from admin_support import ADMIN, VIEWER
-from pentagon.common.bus import BLOCKED_USERS_BUCKET, mode_key
+from pentagon.admin.live import update_frame
+from pentagon.common.bus import BLOCKED_USERS_BUCKET, UPDATES_STREAM, Subjects, mode_key
 from test_commands_tracking import act, user_says
 
 
 async def _audit(admin, conv: int) -> list[str]:  # type: ignore[no-untyped-def]
     r = await admin.client.get("/admin/audit", params={"conversation_id": conv}, headers=ADMIN)
     return [entry["action"] for entry in r.json()["entries"]]
+
+
+async def _last_customer_frame(admin, user_id: str) -> dict:  # type: ignore[no-untyped-def]
+    """The /admin/ws frame of the latest customer update tracking published for this user."""
+    msg = await admin.js.get_msg(UPDATES_STREAM, subject=Subjects.update("customer", "messenger", user_id))
+    frame = update_frame(int(msg.seq), msg.data)
+    assert frame is not None
+    return json.loads(frame)
 
 
 async def test_an_admin_blocks_and_unblocks_a_customer(admin, tracking) -> None:  # type: ignore[no-untyped-def]
@@ -32,6 +43,12 @@ async def test_an_admin_blocks_and_unblocks_a_customer(admin, tracking) -> None:
     assert listed["count"] == 1 and listed["customers"][0]["user_id"] == "psid-spam"
     assert (await act(admin, conv, "block")).json()["customer"] == body["customer"]  # blocking twice: the same block
     assert (await _audit(admin, conv)).count("block_user") == 2  # each time an admin did it
+    # Every open panel is told (admin-api forwards UPDATES to every WebSocket).
+    told = await _last_customer_frame(admin, "psid-spam")
+    assert told["type"] == "customer.updated" and told["conversation_id"] == conv
+    assert {k: told["data"][k] for k in ("platform", "user_id", "blocked", "conversation_id")} == {
+        "platform": "messenger", "user_id": "psid-spam", "blocked": True, "conversation_id": conv}
+    assert told["data"]["actor"].startswith("alice")
 
     unblocked = await act(admin, conv, "unblock")
     assert unblocked.status_code == 200 and unblocked.json()["blocked"] is False
@@ -43,6 +60,8 @@ async def test_an_admin_blocks_and_unblocks_a_customer(admin, tracking) -> None:
     again = await act(admin, conv, "unblock")
     assert again.status_code == 404 and again.json()["error"]["code"] == "not_found"
     assert (await _audit(admin, conv)).count("unblock_user") == 1
+    told_again = await _last_customer_frame(admin, "psid-spam")
+    assert told_again["seq"] > told["seq"] and told_again["data"]["blocked"] is False
 
 
 async def test_a_viewer_cannot_block_and_an_unknown_conversation_is_404(admin, tracking) -> None:  # type: ignore[no-untyped-def]

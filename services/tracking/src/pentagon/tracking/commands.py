@@ -21,7 +21,7 @@ from pentagon.common.proto import tracking_pb2 as tpb
 from pentagon.tracking import metrics
 from pentagon.tracking.store import Store, StoreConflict, StoreRejected, StoreUnavailable
 from pentagon.tracking.updates import (
-    ModeChange, Update, UpdatePublisher, as_row, conversation_update, deleted_update,
+    ModeChange, Update, UpdatePublisher, as_row, conversation_update, customer_update, deleted_update,
 )
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,13 @@ def plan_command(command_id: str, result: dict[str, Any]) -> tuple[dict[str, Any
     """(reply row, updates, mode changes) of a successful command result."""
     kind = result["kind"]
     prefix = f"cmd:{command_id}"
-    if kind in ("staff_access", "customer_access"):
+    if kind == "staff_access":
         return result["row"], [], []  # recorded in admin_actions; nothing changed in conversations
+    if kind == "customer_access":
+        row = result["row"]
+        # Audit rows written before functions revision 6 do not say which way the block went.
+        updates = [customer_update(row, f"{prefix}:customer")] if "blocked" in row else []
+        return row, updates, []
     if kind == "user_deleted":
         row = result["row"]
         return row, [deleted_update(row, f"{prefix}:user_deleted")], [ModeChange(row["platform"], row["user_id"], None)]

@@ -37,6 +37,7 @@ KINDS = {
     "conversation": pb.UPDATE_CONVERSATION_CHANGED,
     "delivery": pb.UPDATE_DELIVERY_CHANGED,
     "user_deleted": pb.UPDATE_USER_DELETED,
+    "customer": pb.UPDATE_CUSTOMER_CHANGED,
 }
 
 
@@ -133,6 +134,11 @@ def plan_ingest(result: dict[str, Any]) -> tuple[list[Update], list[ModeChange]]
         for item in part.get("deliveries", []):
             updates.append(message_update("delivery", item, f"delivery:{item['id']}:{item['cause']}"))
     return updates, modes
+
+
+def customer_update(row: dict[str, Any], msg_id: str) -> Update:
+    """A block or unblock, so every open panel shows it; the row is admin_actions' "after"."""
+    return Update("customer", row["platform"], row["user_id"], dumps(row), msg_id, row.get("conversation_id") or 0)
 
 
 def deleted_update(deleted: dict[str, Any], msg_id: str) -> Update:

@@ -417,9 +417,21 @@ function customerKey(c) {
   return `${c.platform}:${c.user_id}`;
 }
 
-// Conversation rows (REST and live frames) do not carry the block: only the detail answer does.
+// Conversation rows (REST and live frames) do not carry the block: the detail answer does,
+// and a customer.updated frame when any admin blocks or unblocks.
 function noteBlocked(c) {
   if (c && typeof c.customer_blocked === 'boolean') state.blocked.set(customerKey(c), c.customer_blocked);
+}
+
+function onCustomerFrame(frame) {
+  const d = frame.data || {};
+  if (typeof d.blocked !== 'boolean' || typeof d.platform !== 'string' || typeof d.user_id !== 'string') return;
+  const key = customerKey(d);
+  state.blocked.set(key, d.blocked);
+  if (state.current && customerKey(state.current) === key) {
+    renderDetail();
+    refreshActivity();
+  }
 }
 
 // Reversible, so no confirmation step: the activity line records who blocked or unblocked.
@@ -589,6 +601,7 @@ function onFrame(frame) {
     case 'conversation.updated': onConversationFrame(frame); break;
     case 'delivery.updated': onDelivery(frame); break;
     case 'user.deleted': onUserDeleted(frame); break;
+    case 'customer.updated': onCustomerFrame(frame); break;
     case 'stats': onStats(frame.data); break;
     case 'presence': presence.heard(frame.data); break;
     default: break; // heartbeat and future frame types

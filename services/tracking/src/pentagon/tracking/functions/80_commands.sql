@@ -121,6 +121,7 @@ DECLARE
     v_c record;
     v_m record;
     v_deleted jsonb;
+    v_after jsonb;
 BEGIN
     IF coalesce(v_command_id, '') = '' THEN
         RETURN pentagon_command_error('invalid', 'command_id is required');
@@ -192,10 +193,16 @@ BEGIN
            OR v_params->>'platform' = '' OR v_params->>'user_id' = '' THEN
             RETURN pentagon_command_error('invalid', 'platform and user_id are required');
         END IF;
+        -- "after" is what every open panel is told (an UPDATE_CUSTOMER_CHANGED), replays included.
         INSERT INTO admin_actions (command_id, actor, action, conversation_id, params, "after")
         VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action,
-                (SELECT id FROM conversations WHERE id = v_conv_id), v_params, v_params);
-        RETURN jsonb_build_object('ok', true, 'kind', 'customer_access', 'row', v_params, 'mode_changed', false);
+                (SELECT id FROM conversations WHERE id = v_conv_id), v_params,
+                jsonb_build_object('platform', v_params->>'platform', 'user_id', v_params->>'user_id',
+                                   'blocked', v_action = 'block_user', 'actor', coalesce(cmd->>'actor', ''),
+                                   'conversation_id', (SELECT id FROM conversations WHERE id = v_conv_id),
+                                   'at', now()))
+        RETURNING "after" INTO v_after;
+        RETURN jsonb_build_object('ok', true, 'kind', 'customer_access', 'row', v_after, 'mode_changed', false);
     END IF;
     RETURN pentagon_command_error('invalid', 'unknown action');
 END

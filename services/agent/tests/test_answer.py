@@ -5,8 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pentagon.agent.answer import OfflineAnswerer, Turn
-from pentagon.agent.knowledge import KnowledgeBase
+from pentagon.agent import compose
+from pentagon.agent.answer import INTENT_BY_REASON, OfflineAnswerer, Turn
+from pentagon.agent.knowledge import DayHours, KnowledgeBase
+from pentagon.agent.phrases import PHRASES
 
 # (question, expected top source): direct wording and paraphrases, both languages.
 QUESTIONS = [
@@ -75,6 +77,51 @@ def test_todays_hours_in_yangon(kb: KnowledgeBase) -> None:
 def test_closed_date(kb: KnowledgeBase) -> None:
     clock = lambda: datetime(2026, 4, 17, 12, 0, tzinfo=ZoneInfo("Asia/Yangon"))  # noqa: E731
     assert "We are closed today (Friday)" in OfflineAnswerer(kb, clock=clock).answer("are you open?").text
+
+
+def _yangon(*args: int) -> datetime:
+    return datetime(*args, tzinfo=ZoneInfo("Asia/Yangon"))
+
+
+@pytest.mark.parametrize(("now", "text", "when"), [
+    # Tuesday 23:30 (closed at 21:00): Wednesday opens at 07:00.
+    (_yangon(2026, 1, 13, 23, 30), "I want to talk to a real person", "when we open tomorrow at 07:00"),
+    # Tuesday 05:00: before opening, the same day.
+    (_yangon(2026, 1, 13, 5, 0), "My coffee was cold and the staff were rude", "when we open today at 07:00"),
+    # Thursday 16 April 21:30: Friday 17 April is a closed date, so Saturday 08:00.
+    (_yangon(2026, 4, 16, 21, 30), "I was charged twice for my order", "when we open on Saturday at 08:00"),
+    (_yangon(2026, 1, 18, 20, 0), "What is the capital of France?", "when we open tomorrow at 07:00"),  # Sunday closes 20:00
+    (_yangon(2026, 1, 13, 23, 30), "ဝန်ထမ်းနဲ့ ပြောချင်ပါတယ်", "မနက်ဖြန် ၀၇:၀၀ ဆိုင်ပြန်ဖွင့်တဲ့အခါ"),
+    (_yangon(2026, 4, 16, 21, 30), "ငွေ နှစ်ခါ ဖြတ်သွားတယ်", "စနေနေ့ ၀၈:၀၀ ဆိုင်ပြန်ဖွင့်တဲ့အခါ"),
+])
+def test_a_hand_over_while_closed_says_when_a_person_will_answer(kb: KnowledgeBase, now: datetime, text: str,
+                                                                  when: str) -> None:
+    answer = OfflineAnswerer(kb, clock=lambda: now).answer(text)
+    assert answer.requires_human and when in answer.text
+    assert "shortly" not in answer.text and "မကြာခင်" not in answer.text
+
+
+@pytest.mark.parametrize("now", [_yangon(2026, 1, 13, 7, 0), _yangon(2026, 1, 13, 20, 59), _yangon(2026, 1, 17, 21, 30)])
+def test_a_hand_over_while_open_promises_a_person_shortly(kb: KnowledgeBase, now: datetime) -> None:
+    answer = OfflineAnswerer(kb, clock=lambda: now).answer("I want to talk to a real person")  # Saturday: to 22:00
+    assert answer.requires_human and "shortly" in answer.text and "we open" not in answer.text
+
+
+def test_hours_past_midnight_and_unknown_hours(kb: KnowledgeBase) -> None:
+    late = kb.reservations.model_copy(update={"opening_hours": {  # type: ignore[union-attr]
+        "friday": DayHours(open="18:00", close="02:00"), "saturday": DayHours(open="18:00", close="02:00")}})
+    assert compose.reopening(late, _yangon(2026, 1, 17, 1, 30)) is None  # Friday night's span, on Saturday
+    assert compose.reopening(late, _yangon(2026, 1, 17, 3, 0)) == _yangon(2026, 1, 17, 18, 0)
+    assert compose.reopening(late, _yangon(2026, 1, 18, 2, 0)) == _yangon(2026, 1, 23, 18, 0)  # next Friday
+    assert compose.reopening(None, _yangon(2026, 1, 17, 3, 0)) is None
+    unknown = kb.reservations.model_copy(update={"opening_hours": {}})  # type: ignore[union-attr]
+    assert compose.reopening(unknown, _yangon(2026, 1, 17, 3, 0)) is None
+
+
+def test_every_hand_over_has_its_closed_wording_in_both_languages() -> None:
+    for lang in PHRASES:
+        for reason in INTENT_BY_REASON:
+            assert "{when}" in PHRASES[lang][f"{reason}_closed"], (lang, reason)
 
 
 @pytest.mark.parametrize(("text", "intent", "language"), [

@@ -140,7 +140,7 @@ class OfflineAnswerer:
 
     def _escalate(self, reason: str, lang: str, language: str, confidence: float, hits: list[Hit],
                   query: str) -> Answer:
-        text = phrase(lang, reason)
+        text = self._hand_over(lang, reason)
         sources: list[SourceRef] = []
         top = hits[0] if hits else None
         # An allergy question about a dish we know gets the facts now, and a person to confirm them.
@@ -149,6 +149,14 @@ class OfflineAnswerer:
             sources = [SourceRef("menu", top.entry.source_id, round(top.score, 4))]
         return Answer(text, INTENT_BY_REASON[reason], language, confidence, True, reason, sources,
                       QUICK_REPLIES_ESCALATED[lang], hits=hits, query=query)
+
+    def _hand_over(self, lang: str, reason: str) -> str:
+        """The reason's hand-over notice; while the cafe is closed, one that says when a person will answer."""
+        now = self._clock().astimezone(self.tz)
+        opens = compose.reopening(self.kb.reservations, now)
+        if opens is None:
+            return phrase(lang, reason)
+        return phrase(lang, f"{reason}_closed", when=compose.reopening_text(lang, now, opens))
 
     def _menu_listing(self, query: str, lang: str, language: str, hits: list[Hit]) -> Answer | None:
         """'Menu', 'what coffee do you have?': a list of items, not one arbitrary item."""

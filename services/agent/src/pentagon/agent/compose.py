@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from pentagon.agent.knowledge import WEEKDAYS, Event, Faq, Job, MenuItem, Promotion, Reservations
 from pentagon.agent.language import burmese_digits
@@ -105,6 +105,40 @@ def hours(lang: str, res: Reservations, now: datetime) -> str:
     if note:
         parts.append(note)
     return " ".join(parts)
+
+
+def _spans(res: Reservations, day: datetime) -> tuple[datetime, datetime] | None:
+    """The opening span that starts on `day`'s date; one closing at or before it opens ends after midnight."""
+    hours = res.opening_hours.get(WEEKDAYS[day.weekday()])
+    if hours is None or day.date().isoformat() in res.closed_dates:
+        return None
+    opens = datetime.combine(day.date(), time.fromisoformat(hours.open), day.tzinfo)
+    closes = datetime.combine(day.date(), time.fromisoformat(hours.close), day.tzinfo)
+    return opens, closes if closes > opens else closes + timedelta(days=1)
+
+
+def reopening(res: Reservations | None, now: datetime) -> datetime | None:
+    """When the cafe opens next if it is closed at `now` (local time); None while it is open or when
+    its hours are unknown (no promise is better than a wrong one)."""
+    if res is None or not any(res.opening_hours.values()):
+        return None
+    for offset in range(-1, 9):
+        span = _spans(res, now + timedelta(days=offset))
+        if span is None:
+            continue
+        if span[0] <= now < span[1]:
+            return None
+        if span[0] > now:
+            return span[0]
+    return None
+
+
+def reopening_text(lang: str, now: datetime, opens: datetime) -> str:
+    """'today at 07:00', 'tomorrow at 07:00', 'on Saturday at 08:00' (in Burmese when asked so)."""
+    days = (opens.date() - now.date()).days
+    day = "today" if days == 0 else "tomorrow" if days == 1 else "weekday"
+    return _num(lang, phrase(lang, f"reopen_{day}", day=WEEKDAY_NAMES[lang][opens.weekday()],
+                             time=opens.strftime("%H:%M")))
 
 
 def reservation(lang: str, res: Reservations) -> str:

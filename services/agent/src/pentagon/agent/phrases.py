@@ -17,6 +17,22 @@ PHRASES: dict[str, dict[str, str]] = {
         "low_confidence": "Sorry, I'm not sure I can answer that. A staff member will follow up with you here "
                           "shortly.",
         "follow_up": "A staff member will follow up with you here shortly.",
+        # The same hand-overs while the cafe is closed: a person answers when it opens, not "shortly".
+        "human_request_closed": "Sure. I've let our staff know. We're closed right now, so they will reply here "
+                                "when we open {when}.",
+        "complaint_closed": "I'm sorry about your experience. I've passed this to our team. We're closed right now, "
+                            "so a staff member will follow up with you here when we open {when}.",
+        "allergy_closed": "Your safety matters to us. We're closed right now, so a staff member will confirm the "
+                          "ingredients with you here when we open {when}.",
+        "medical_closed": "I'm sorry to hear that. We're closed right now, so a staff member will follow up with you "
+                          "here when we open {when}. If it is urgent, please call 09 420 123 456.",
+        "payment_problem_closed": "Sorry about the trouble with your payment. We're closed right now, so a staff "
+                                  "member will check it and follow up with you here when we open {when}.",
+        "low_confidence_closed": "Sorry, I'm not sure I can answer that. We're closed right now, so a staff member "
+                                 "will follow up with you here when we open {when}.",
+        "reopen_today": "today at {time}",
+        "reopen_tomorrow": "tomorrow at {time}",
+        "reopen_weekday": "on {day} at {time}",
         "allergens": "Allergens: {items}.",
         "no_allergens": "No common allergens.",
         "price": "{name}: {price} MMK.",
@@ -44,6 +60,24 @@ PHRASES: dict[str, dict[str, str]] = {
         "low_confidence": "တောင်းပန်ပါတယ်၊ အဲဒီအကြောင်း သေချာ မဖြေနိုင်ပါဘူး။ ဝန်ထမ်းတစ်ဦးက မကြာခင် ဒီမှာ ပြန်လည် "
                           "ဆက်သွယ်ပေးပါလိမ့်မယ်။",
         "follow_up": "ဝန်ထမ်းတစ်ဦးက မကြာခင် ဒီမှာ ပြန်လည် ဆက်သွယ်ပေးပါလိမ့်မယ်။",
+        "human_request_closed": "ဟုတ်ကဲ့။ ဝန်ထမ်းကို အကြောင်းကြားထားပါတယ်။ အခု ဆိုင်ပိတ်ထားလို့ {when} "
+                                "ဆိုင်ပြန်ဖွင့်တဲ့အခါ ဒီမှာ ပြန်ဖြေပေးပါလိမ့်မယ်။",
+        "complaint_closed": "အဆင်မပြေမှုအတွက် တောင်းပန်ပါတယ်။ ကျွန်တော်တို့ အဖွဲ့ကို အကြောင်းကြားထားပါတယ်။ အခု "
+                            "ဆိုင်ပိတ်ထားလို့ {when} ဆိုင်ပြန်ဖွင့်တဲ့အခါ ဝန်ထမ်းတစ်ဦးက ဒီမှာ ပြန်လည် "
+                            "ဆက်သွယ်ပေးပါလိမ့်မယ်။",
+        "allergy_closed": "လူကြီးမင်းရဲ့ ဘေးကင်းရေးအတွက် ဝန်ထမ်းတစ်ဦးက ပါဝင်ပစ္စည်းတွေကို အတည်ပြုပေးပါလိမ့်မယ်။ "
+                          "အခု ဆိုင်ပိတ်ထားလို့ {when} ဆိုင်ပြန်ဖွင့်တဲ့အခါ ဒီမှာ ပြန်ဖြေပေးပါလိမ့်မယ်။",
+        "medical_closed": "ကြားရတာ စိတ်မကောင်းပါဘူး။ အခု ဆိုင်ပိတ်ထားလို့ {when} ဆိုင်ပြန်ဖွင့်တဲ့အခါ "
+                          "ဝန်ထမ်းတစ်ဦးက ဒီမှာ ပြန်လည် ဆက်သွယ်ပေးပါလိမ့်မယ်။ "
+                          "အရေးပေါ်ဆိုရင် ၀၉ ၄၂၀ ၁၂၃ ၄၅၆ ကို ဖုန်းဆက်ပါ။",
+        "payment_problem_closed": "ငွေပေးချေမှု အဆင်မပြေတာအတွက် တောင်းပန်ပါတယ်။ အခု ဆိုင်ပိတ်ထားလို့ {when} "
+                                  "ဆိုင်ပြန်ဖွင့်တဲ့အခါ ဝန်ထမ်းတစ်ဦးက စစ်ဆေးပြီး ဒီမှာ ပြန်လည် "
+                                  "ဆက်သွယ်ပေးပါလိမ့်မယ်။",
+        "low_confidence_closed": "တောင်းပန်ပါတယ်၊ အဲဒီအကြောင်း သေချာ မဖြေနိုင်ပါဘူး။ အခု ဆိုင်ပိတ်ထားလို့ {when} "
+                                 "ဆိုင်ပြန်ဖွင့်တဲ့အခါ ဝန်ထမ်းတစ်ဦးက ဒီမှာ ပြန်လည် ဆက်သွယ်ပေးပါလိမ့်မယ်။",
+        "reopen_today": "ဒီနေ့ {time}",
+        "reopen_tomorrow": "မနက်ဖြန် {time}",
+        "reopen_weekday": "{day} {time}",
         "allergens": "ဓာတ်မတည့်မှု ဖြစ်စေနိုင်တဲ့ ပါဝင်ပစ္စည်း - {items}။",
         "no_allergens": "အဓိက ဓာတ်မတည့်စေနိုင်တဲ့ ပစ္စည်း မပါပါ။",
         "price": "{name} - {price} ကျပ်။",

@@ -4,7 +4,7 @@ once, the token no longer signs in, and access comes back when the admin restore
 from __future__ import annotations
 
 import pytest
-from panelkit import LocalStack, PanelPage, eventually, screenshot, sign_in
+from panelkit import LocalStack, PanelPage, conversation_of, eventually, psid, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,3 +50,21 @@ def test_admin_revokes_and_restores_a_viewer(panel: PanelPage, colleague: PanelP
     finally:
         _restore(stack)
     assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)
+
+
+def test_admin_lifts_a_block_from_the_blocked_list(panel: PanelPage, stack: LocalStack) -> None:
+    user = psid("5")
+    stack.messenger(user, "spam from a customer whose conversation nobody will look for")
+    conv = eventually(lambda: conversation_of(stack, user).get("id"), what="the conversation")
+    page = panel.page
+    sign_in(panel, stack.admin_token)
+    page.locator("#tab-staff").click()
+    page.locator("#blocked-list", has_text="Nobody is blocked.").wait_for()
+    stack.admin("POST", f"/admin/conversations/{conv}/block", json={})
+    card = page.locator(f".blocked-item[data-user='{user}']")  # live: another admin blocked them
+    card.wait_for()
+    assert "blocked by alice:admin" in card.inner_text()
+    card.locator(".blocked-unblock").click()
+    page.locator("#blocked-list", has_text="Nobody is blocked.").wait_for()
+    assert stack.admin("GET", "/admin/customers/blocked")["count"] == 0
+    assert not panel.console_errors, panel.console_errors

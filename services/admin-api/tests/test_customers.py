@@ -72,3 +72,24 @@ async def test_a_viewer_cannot_block_and_an_unknown_conversation_is_404(admin, t
         "customer_blocked"] is False
     assert (await act(admin, 987654, "block")).status_code == 404
     assert (await act(admin, 987654, "unblock")).status_code == 404
+
+
+async def test_an_admin_unblocks_from_the_blocked_list_without_a_conversation(admin, tracking) -> None:  # type: ignore[no-untyped-def]
+    conv = await user_says(admin, "psid-gone", "spam spam")
+    assert (await act(admin, conv, "block")).status_code == 200
+    path = "/admin/customers/messenger/psid-gone/unblock"
+    assert (await admin.client.post(path, headers=VIEWER)).status_code == 403
+    lifted = await admin.client.post(path, headers=ADMIN)
+    assert lifted.status_code == 200, lifted.text
+    assert lifted.json()["blocked"] is False and lifted.json()["customer"]["user_id"] == "psid-gone"
+    assert (await admin.client.get("/admin/customers/blocked", headers=ADMIN)).json()["count"] == 0
+    told = await _last_customer_frame(admin, "psid-gone")
+    assert told["data"]["blocked"] is False and told["data"]["conversation_id"] is None
+    audit = (await admin.client.get("/admin/audit", headers=ADMIN)).json()["entries"]
+    assert any(e["action"] == "unblock_user" and e["params"] == {"platform": "messenger", "user_id": "psid-gone"}
+               for e in audit)
+    again = await admin.client.post(path, headers=ADMIN)
+    assert again.status_code == 404 and again.json()["error"]["code"] == "not_found"
+    for bad in ("/admin/customers/Messenger!/psid-gone/unblock", "/admin/customers/messenger/%00/unblock"):
+        refused = await admin.client.post(bad, headers=ADMIN)
+        assert refused.status_code == 422, (bad, refused.text)

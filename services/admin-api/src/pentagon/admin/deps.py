@@ -21,6 +21,9 @@ SearchStr = Annotated[str, StringConstraints(min_length=1, max_length=200, patte
 PlatformStr = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")]
 CursorStr = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_-]+$")]
 ConversationId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="conversation id")]
+PlatformName = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$", description="messenger, web, ...")]
+PlatformUserId = Annotated[str, Path(min_length=1, max_length=256, pattern=r"^[^\x00]+$",
+                                     description="the user's id on that platform")]
 MessageId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="message id")]
 
 

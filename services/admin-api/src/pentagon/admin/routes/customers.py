@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends
 from pentagon.admin import queries
 from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.commands import command_id_for
-from pentagon.admin.deps import ConversationId, db, idempotency_key, runtime
+from pentagon.admin.deps import ConversationId, PlatformName, PlatformUserId, db, idempotency_key, runtime
 from pentagon.admin.errors import available, not_found
 from pentagon.admin.models import ACTION_ERRORS, READ_ERRORS, BlockedList, BlockResult, ok
 from pentagon.admin.runtime import Runtime
@@ -70,6 +70,17 @@ async def block(c: Customer = Depends(customer_of), identity: Identity = Depends
 @router.post("/conversations/{conversation_id}/unblock", response_model=BlockResult, responses=ACTION_ERRORS)
 async def unblock(c: Customer = Depends(customer_of), identity: Identity = Depends(require_admin),
                   key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    return await _unblock(rt, c, identity, key)
+
+
+@router.post("/customers/{platform}/{user_id}/unblock", response_model=BlockResult, responses=ACTION_ERRORS)
+async def unblock_customer(platform: PlatformName, user_id: PlatformUserId, identity: Identity = Depends(require_admin),
+                           key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    """Lifts a block from the blocked list, for a customer whose conversations are gone or hard to find."""
+    return await _unblock(rt, Customer(0, platform, user_id, blocklist(rt)), identity, key)
+
+
+async def _unblock(rt: Runtime, c: Customer, identity: Identity, key: str | None) -> Any:
     entry = c.blocklist.entry(c.platform, c.user_id) or {"platform": c.platform, "user_id": c.user_id,
                                                         "blocked_by": None, "blocked_at": None}
     if not await c.blocklist.unblock(c.platform, c.user_id):
@@ -79,6 +90,7 @@ async def unblock(c: Customer = Depends(customer_of), identity: Identity = Depen
 
 
 async def _record(rt: Runtime, action: str, c: Customer, identity: Identity, key: str | None) -> None:
+    scope = c.conversation_id or f"{c.platform}:{c.user_id}"
     await available(rt.commands).send(
         action, identity.actor, conversation_id=c.conversation_id, params={"platform": c.platform, "user_id": c.user_id},
-        command_id=command_id_for(identity.actor, key and f"{action}:{c.conversation_id}:{key}"))
+        command_id=command_id_for(identity.actor, key and f"{action}:{scope}:{key}"))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.commands import command_id_for
-from pentagon.admin.deps import idempotency_key, runtime
+from pentagon.admin.deps import PlatformName, PlatformUserId, idempotency_key, runtime
 from pentagon.admin.errors import available
 from pentagon.admin.models import ACTION_ERRORS, AuthConfig, DeleteUserResponse, MeResponse, error_responses, ok
 from pentagon.admin.runtime import Runtime
@@ -35,8 +35,8 @@ async def auth_config(rt: Runtime = Depends(runtime)) -> Any:
 
 @router.delete("/users/{platform}/{user_id}", response_model=DeleteUserResponse, responses=ACTION_ERRORS)
 async def delete_user(
-    platform: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")],
-    user_id: Annotated[str, Path(min_length=1, max_length=256, pattern=r"^[^\x00]+$")],
+    platform: PlatformName,
+    user_id: PlatformUserId,
     identity: Identity = Depends(require_admin),
     key: str | None = Depends(idempotency_key),
     rt: Runtime = Depends(runtime),

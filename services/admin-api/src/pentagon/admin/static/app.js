@@ -2,6 +2,7 @@
 // Plain ES modules, no build step. See docs/clients.md and docs/architecture.md.
 
 import { ApiError, download, get, onExpired, post, query, session, supabaseRefresh, supabaseSignIn } from './api.js';
+import { BlockedCustomers } from './blocked.js';
 import { $, $$, debounce, el } from './dom.js';
 import { ConversationList, customerLabel, matches, needsHuman } from './list.js';
 import { LiveFeed } from './live.js';
@@ -50,6 +51,7 @@ const thread = new Thread($('#thread'), threadOptions);
 const feed = new LiveFeed(() => session.token, onFrame, onConnState);
 const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const staff = new StaffAccess({ me: () => state.me?.name, onError: (err) => showError(err) });
+const blockedList = new BlockedCustomers({ onError: (err) => showError(err) });
 const presence = new Presence({
   send: (frame) => feed.send(frame),
   me: () => state.me?.name,
@@ -428,6 +430,7 @@ function onCustomerFrame(frame) {
   if (typeof d.blocked !== 'boolean' || typeof d.platform !== 'string' || typeof d.user_id !== 'string') return;
   const key = customerKey(d);
   state.blocked.set(key, d.blocked);
+  if (!$('#view-staff').hidden) blockedList.load();
   if (state.current && customerKey(state.current) === key) {
     renderDetail();
     refreshActivity();
@@ -698,7 +701,7 @@ function showView(name) {
   if (name !== 'conversations') {
     if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
     if (name === 'stats') loadStats();
-    else if (name === 'staff') staff.load();
+    else if (name === 'staff') { staff.load(); blockedList.load(); }
     else saved.load();
   } else if (['#stats', '#saved', '#staff'].includes(location.hash)) {
     history.replaceState(null, '', state.currentId ? `#c/${state.currentId}` : location.pathname);

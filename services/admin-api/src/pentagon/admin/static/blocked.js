@@ -1,0 +1,38 @@
+// Blocked customers (on the Staff tab): every block in one place, so an admin can lift one
+// whose conversations are closed, erased or buried. A block made anywhere shows up live.
+
+import { ServerRows, call } from './api.js';
+import { $, clear, el, formatFull } from './dom.js';
+
+export class BlockedCustomers extends ServerRows {
+  /** @param {{onError: (err: Error) => void}} options */
+  constructor({ onError }) {
+    super('/admin/customers/blocked', 'customers', onError);
+  }
+
+  render() {
+    const list = $('#blocked-list');
+    clear(list);
+    if (!this.rows.length) list.append(el('p', { class: 'muted', text: 'Nobody is blocked.' }));
+    for (const row of this.rows) list.append(this.card(row));
+  }
+
+  card(row) {
+    const by = row.blocked_by ? `blocked by ${row.blocked_by}, ${formatFull(row.blocked_at)}` : 'blocked';
+    return el('article', { class: 'card staff-item blocked-item', dataset: { user: row.user_id } },
+      el('h3', { text: `${row.platform} · ${row.user_id}` }),
+      el('p', { class: 'muted', text: by }),
+      el('button', { type: 'button', class: 'blocked-unblock', text: 'Unblock',
+        onclick: () => this.unblock(row.platform, row.user_id) }));
+  }
+
+  async unblock(platform, userId) {
+    try {
+      await call('POST', `/admin/customers/${encodeURIComponent(platform)}/${encodeURIComponent(userId)}/unblock`, { body: {} });
+    } catch (err) {
+      this.onError(err); // a 503 may still have lifted the block (only the audit failed): reload
+    } finally {
+      await this.load();
+    }
+  }
+}

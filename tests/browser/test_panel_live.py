@@ -81,6 +81,11 @@ def test_needs_human_goes_first_with_an_alert_and_unread_counts(panel: PanelPage
     assert urgent_id in notes[0]["body"]
     assert "Hello" not in json.dumps(notes)  # ids only, no message content in notifications
     page.locator(".toast", has_text=f"#{urgent_id}").wait_for()
+    # How long the customer has waited, moved on by the clock alone (no update needed), red once late.
+    waiting = page.locator(f".conv-item[data-id='{urgent_id}'] .waiting")
+    assert re.fullmatch(r"waiting (< 1|\d+) min", waiting.inner_text()), waiting.inner_text()
+    page.evaluate("async () => (await import('/static/list.js')).refreshWaiting(document, Date.now() + 75 * 60_000)")
+    assert re.fullmatch(r"waiting 1 h 1\d min", waiting.inner_text()) and "late" in waiting.get_attribute("class")
     ids = [items.nth(i).get_attribute("data-id") for i in range(items.count())]
     flagged = [items.nth(i).get_attribute("class").count("needs-human") > 0 for i in range(items.count())]
     if not flagged[ids.index(calm_id)]:

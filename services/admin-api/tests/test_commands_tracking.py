@@ -70,13 +70,19 @@ async def test_assign_priority_and_message_flags(admin, tracking):
     assert r.json()["conversation"]["assigned_to"] == "victor"
     assert (await act(admin, conv, "assign", {"assigned_to": None})).json()["conversation"]["assigned_to"] is None
     assert (await act(admin, conv, "priority", {"priority": 5})).json()["conversation"]["priority"] == 5
-    message_id = (await admin.client.get(f"/admin/conversations/{conv}", headers=VIEWER)).json()["messages"][0]["id"]
-    r = await admin.client.post(f"/admin/messages/{message_id}/mark-human", headers=ADMIN)
+    message = (await admin.client.get(f"/admin/conversations/{conv}", headers=VIEWER)).json()["messages"][0]
+    assert (await admin.client.get(f"/admin/conversations/{conv}", headers=VIEWER)).json()["conversation"][
+        "waiting_since"] is None
+    r = await admin.client.post(f"/admin/messages/{message['id']}/mark-human", headers=ADMIN)
     assert r.status_code == 200 and r.json()["message"]["requires_human"] is True
     listed = await admin.client.get("/admin/conversations?needs_human=true", headers=VIEWER)
     assert [c["id"] for c in listed.json()["conversations"]] == [conv]
-    r = await admin.client.post(f"/admin/messages/{message_id}/mark-replied", headers=ADMIN)
+    # Waiting since the customer's message, in the list and in the detail.
+    assert listed.json()["conversations"][0]["waiting_since"] == message["timestamp"]
+    r = await admin.client.post(f"/admin/messages/{message['id']}/mark-replied", headers=ADMIN)
     assert r.json()["message"]["human_replied"] is True
+    assert (await admin.client.get(f"/admin/conversations/{conv}", headers=VIEWER)).json()["conversation"][
+        "waiting_since"] is None
     assert (await admin.client.post("/admin/messages/99999999/mark-human", headers=ADMIN)).status_code == 404
 
 

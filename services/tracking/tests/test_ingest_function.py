@@ -57,6 +57,19 @@ async def test_escalation_flags_user_message_and_human_reply_clears(store: Postg
     await store.ingest([msg("h1", sender="human", actor="ann:admin", t=2)])
     assert await db.fetchval("SELECT human_replied FROM messages WHERE event_id = 'u1m'") is True
     assert await db.fetchval("SELECT pending_human_count FROM conversations") == 0
+    assert await db.fetchval("SELECT waiting_since FROM conversations") is None  # nobody waits any more
+
+
+async def test_waiting_since_is_the_oldest_unanswered_request(store: PostgresStore, db: asyncpg.Connection) -> None:
+    await store.ingest([msg("u1"), msg("b1", sender="bot", reply_to="u1", requires_human=True, t=1)])
+    assert (await db.fetchval("SELECT waiting_since FROM conversations")).isoformat() == at(0)
+    # A second request while the first is unanswered: the customer has waited since the first.
+    await store.ingest([msg("u2", t=5), msg("b2", sender="bot", reply_to="u2", requires_human=True, t=6)])
+    conv = await db.fetchrow("SELECT pending_human_count, waiting_since FROM conversations")
+    assert (conv["pending_human_count"], conv["waiting_since"].isoformat()) == (2, at(0))
+    await store.ingest([msg("h1", sender="human", actor="ann:admin", t=7)])
+    await store.ingest([msg("u3", t=9), msg("b3", sender="bot", reply_to="u3", requires_human=True, t=10)])
+    assert (await db.fetchval("SELECT waiting_since FROM conversations")).isoformat() == at(9)  # waiting anew
 
 
 async def test_human_reply_before_flag_in_same_batch_leaves_it_pending(store: PostgresStore, db: asyncpg.Connection) -> None:

@@ -104,6 +104,8 @@ SELECT count(*) FROM conversations c WHERE
   OR bot_message_count <> (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND sender_type = 'bot')
   OR human_message_count <> (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND sender_type = 'human')
   OR pending_human_count <> (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND requires_human AND NOT human_replied)
+  OR waiting_since IS DISTINCT FROM (SELECT min("timestamp") FROM messages m
+                                     WHERE m.conversation_id = c.id AND requires_human AND NOT human_replied)
   OR last_message_at IS DISTINCT FROM (SELECT max("timestamp") FROM messages m WHERE m.conversation_id = c.id)
 """
 

@@ -49,12 +49,13 @@ class Report:
 
 COUNTERS_SQL = """
 SELECT c.id, c.message_count, c.user_message_count, c.bot_message_count, c.human_message_count,
-       c.pending_human_count,
+       c.pending_human_count, c.waiting_since,
        count(m.id) AS rows_all,
        count(m.id) FILTER (WHERE m.sender_type = 'user') AS rows_user,
        count(m.id) FILTER (WHERE m.sender_type = 'bot') AS rows_bot,
        count(m.id) FILTER (WHERE m.sender_type = 'human') AS rows_human,
-       count(m.id) FILTER (WHERE m.requires_human AND NOT m.human_replied) AS rows_pending
+       count(m.id) FILTER (WHERE m.requires_human AND NOT m.human_replied) AS rows_pending,
+       min(m."timestamp") FILTER (WHERE m.requires_human AND NOT m.human_replied) AS rows_waiting_since
 FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id
 GROUP BY c.id
 """
@@ -93,7 +94,8 @@ GROUP BY reply_to_event_id HAVING count(*) > 1
 
 def _counter_mismatch(row: asyncpg.Record) -> dict | None:
     pairs = [("message_count", "rows_all"), ("user_message_count", "rows_user"), ("bot_message_count", "rows_bot"),
-             ("human_message_count", "rows_human"), ("pending_human_count", "rows_pending")]
+             ("human_message_count", "rows_human"), ("pending_human_count", "rows_pending"),
+             ("waiting_since", "rows_waiting_since")]
     bad = {col: (row[col], row[rows]) for col, rows in pairs if row[col] != row[rows]}
     return {"conversation_id": row["id"], **bad} if bad else None
 

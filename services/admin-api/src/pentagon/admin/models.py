@@ -95,6 +95,7 @@ class Conversation(BaseModel):
     bot_message_count: int
     human_message_count: int
     pending_human_count: int
+    waiting_since: str | None = Field(None, description="time of the oldest message still waiting for a person")
     metadata: dict[str, Any] | list[Any] | None
     last_message: LastMessage | None = None
 

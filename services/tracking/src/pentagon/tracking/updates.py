@@ -28,7 +28,7 @@ from pentagon.tracking.wire import pub_frame, send_frames
 log = logging.getLogger(__name__)
 
 TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "last_message_at", "closed_at", "timestamp",
-                               "delivered_at", "read_at"})
+                               "delivered_at", "read_at", "waiting_since"})
 MODES = {"active": "bot", "human": "human", "closed": "closed"}
 MODE_WRITES_AT_ONCE = 64
 MODE_CAS_ATTEMPTS = 20

@@ -3,8 +3,8 @@
 
 import { ApiError, download, get, onExpired, post, query, session, supabaseRefresh, supabaseSignIn } from './api.js';
 import { BlockedCustomers } from './blocked.js';
-import { $, $$, debounce, el } from './dom.js';
-import { ConversationList, customerLabel, matches, needsHuman } from './list.js';
+import { $, $$, debounce, el, formatFull } from './dom.js';
+import { ConversationList, customerLabel, matches, needsHuman, refreshWaiting } from './list.js';
 import { LiveFeed } from './live.js';
 import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from './notify.js';
 import { Presence } from './presence.js';
@@ -52,6 +52,7 @@ const feed = new LiveFeed(() => session.token, onFrame, onConnState);
 const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const staff = new StaffAccess({ me: () => state.me?.name, onError: (err) => showError(err) });
 const blockedList = new BlockedCustomers({ onError: (err) => showError(err) });
+setInterval(() => refreshWaiting(), 30_000); // 'waiting 12 min' moves on between updates
 const presence = new Presence({
   send: (frame) => feed.send(frame),
   me: () => state.me?.name,
@@ -368,6 +369,7 @@ function renderDetail() {
   $('#conv-title').title = `${c.platform} id ${c.user_id}`;
   const parts = [c.platform, c.status, `priority ${c.priority ?? 3}`, c.assigned_to ? `assigned to ${c.assigned_to}` : 'unassigned'];
   if (c.escalation_reason) parts.push(`escalation: ${c.escalation_reason}`);
+  if (needsHuman(c) && c.waiting_since) parts.push(`waiting since ${formatFull(c.waiting_since)}`);
   const blocked = state.blocked.get(customerKey(c)) === true;
   if (blocked) parts.push('customer blocked');
   $('#conv-sub').textContent = parts.join(' · ');

@@ -1,11 +1,10 @@
 // The conversation list: what is loaded, how it is ordered (needs-human first, then the
 // latest activity), unread counts since each conversation was last opened, and rendering.
 
-import { el, formatShort } from './dom.js';
+import { el, formatShort, parseTime } from './dom.js';
 
 const UNREAD_KEY = 'pentagon.admin.unread';
 
-/** Waiting for a human: an open conversation with a flagged user message nobody answered yet. */
 // The customer's name when their platform told us (metadata.user_name: Messenger's profile, the
 // name typed in the web chat), else their platform id. Always set as text, never as HTML.
 export function customerLabel(c) {
@@ -13,8 +12,43 @@ export function customerLabel(c) {
   return `#${c.id} · ${name || c.user_id}`;
 }
 
+/** Waiting for a human: an open conversation with a flagged user message nobody answered yet. */
 export function needsHuman(c) {
   return Boolean(c) && c.status !== 'closed' && (c.pending_human_count || 0) > 0;
+}
+
+// From this long on a waiting customer's tag turns red: someone should pick it up now.
+export const LATE_AFTER_MIN = 10;
+
+/** Whole minutes since the oldest unanswered request for a person; null when nobody waits. */
+export function waitingMinutes(c, now = Date.now()) {
+  const since = needsHuman(c) ? parseTime(c.waiting_since) : null;
+  return since ? Math.max(0, Math.floor((now - since.getTime()) / 60_000)) : null;
+}
+
+export function waitingLabel(minutes) {
+  if (minutes < 1) return 'waiting < 1 min';
+  if (minutes < 60) return `waiting ${minutes} min`;
+  if (minutes < 24 * 60) return `waiting ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return `waiting ${Math.floor(minutes / (24 * 60))} d`;
+}
+
+function waitingTag(c) {
+  const minutes = waitingMinutes(c);
+  if (minutes === null) return null;
+  return el('span', { class: `waiting${minutes >= LATE_AFTER_MIN ? ' late' : ''}`, dataset: { since: c.waiting_since },
+    title: 'Since the customer asked for a person', text: waitingLabel(minutes) });
+}
+
+/** Moves every shown "waiting" tag on, without rebuilding the list (the app calls it every 30 s). */
+export function refreshWaiting(root = document, now = Date.now()) {
+  for (const tag of root.querySelectorAll('.conv-item .waiting[data-since]')) {
+    const since = parseTime(tag.dataset.since);
+    if (!since) continue;
+    const minutes = Math.max(0, Math.floor((now - since.getTime()) / 60_000));
+    tag.textContent = waitingLabel(minutes);
+    tag.classList.toggle('late', minutes >= LATE_AFTER_MIN);
+  }
 }
 
 function compare(a, b) {
@@ -178,6 +212,7 @@ export class ConversationList {
     el('div', { class: 'conv-line tags' },
       el('span', { class: `status ${c.status}`, text: c.status }),
       needsHuman(c) ? el('span', { class: 'flag needs', text: 'Needs human' }) : null,
+      waitingTag(c),
       c.priority && c.priority !== 3 ? el('span', { class: `prio p${c.priority}`, text: `P${c.priority}` }) : null,
       c.assigned_to ? el('span', { class: 'assignee', text: `→ ${c.assigned_to}` }) : null,
       here ? el('span', { class: 'presence-tag', title: 'Other staff on this conversation now', text: here }) : null));

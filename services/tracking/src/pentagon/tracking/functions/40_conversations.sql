@@ -128,7 +128,7 @@ BEGIN
         status              = CASE WHEN c.status = 'active' AND (t.has_human OR t.escalated) THEN 'human' ELSE c.status END,
         bot_paused          = CASE WHEN c.status <> 'closed' AND (t.has_human OR t.escalated) THEN true ELSE c.bot_paused END,
         escalation_reason   = CASE WHEN t.escalated THEN coalesce(t.reason, c.escalation_reason) ELSE c.escalation_reason END,
-        pending_human_count = (SELECT count(*) FROM messages p
+        (pending_human_count, waiting_since) = (SELECT count(*), min(p."timestamp") FROM messages p
                                 WHERE p.conversation_id = c.id AND p.requires_human AND NOT p.human_replied),
         updated_at          = now()
       FROM t WHERE c.id = t.conv_id AND c.id = ANY (ARRAY(SELECT conv_id FROM pentagon_in_touch WHERE changed));

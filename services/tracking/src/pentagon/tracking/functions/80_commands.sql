@@ -102,7 +102,7 @@ BEGIN
         UPDATE messages SET human_replied = true WHERE id = p_msg_id RETURNING * INTO o_after;
     END IF;
     UPDATE conversations c SET
-        pending_human_count = (SELECT count(*) FROM messages p
+        (pending_human_count, waiting_since) = (SELECT count(*), min(p."timestamp") FROM messages p
                                 WHERE p.conversation_id = c.id AND p.requires_human AND NOT p.human_replied),
         updated_at = now()
      WHERE c.id = o_after.conversation_id RETURNING * INTO o_conversation;

@@ -68,3 +68,31 @@ def test_admin_lifts_a_block_from_the_blocked_list(panel: PanelPage, stack: Loca
     page.locator("#blocked-list", has_text="Nobody is blocked.").wait_for()
     assert stack.admin("GET", "/admin/customers/blocked")["count"] == 0
     assert not panel.console_errors, panel.console_errors
+
+
+def test_admin_gives_a_new_staff_member_a_token_and_withdraws_it(panel: PanelPage, colleague: PanelPage,
+                                                                 stack: LocalStack) -> None:
+    name = f"Thida {psid('4')[-4:]}"
+    page = panel.page
+    sign_in(panel, stack.admin_token)
+    page.locator("#tab-staff").click()
+    page.locator("#token-name").fill(name)
+    page.locator("#token-role").select_option("viewer")
+    page.locator("#token-submit").click()
+    token = page.locator("#token-issued .token-value").inner_text()
+    assert token.startswith("pt_")
+    card = page.locator(f".staff-item[data-name='{name}']")
+    card.wait_for()
+    assert "token created here, viewer" in card.inner_text() and "created by alice:admin" in card.inner_text()
+    assert token not in page.locator("#staff-list").inner_text()  # shown once, in the form only
+
+    # The new barista signs in with it straight away: no restart, no configuration edit.
+    viewer = colleague.page
+    sign_in(colleague, token)
+    assert viewer.locator("#me").inner_text() == f"{name} (viewer)"
+    card.locator(".staff-withdraw").click()
+    card.locator(".staff-withdraw", has_text="Click again to withdraw").click()
+    card.wait_for(state="detached")
+    viewer.locator("#signin-error", has_text=REVOKED).wait_for(timeout=20_000)  # signed out by the server
+    assert viewer.locator("#app").is_hidden()
+    assert not panel.console_errors, panel.console_errors

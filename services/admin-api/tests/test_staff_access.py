@@ -69,14 +69,14 @@ async def test_a_revoked_token_is_refused_everywhere_at_once_and_restored(replic
         assert (member["name"], member["role"], member["source"], member["revoked"], member["changed_by"]) == (
             name, "viewer", "token", True, "alice:admin")
         # The socket opened on the other replica is closed by that replica, without a reconnect.
-        assert await closed_with(ws) == (4401, "revoked")
+        assert await asyncio.wait_for(closed_with(ws), 60) == (4401, "revoked")
 
     for replica in replicas:
         refused = await replica.client.get("/admin/me", headers=auth(token))
         assert refused.status_code == 401
         assert refused.json()["error"]["code"] == "revoked"
     async with websockets.connect(f"ws://{first.base}/admin/ws", additional_headers=auth(token)) as ws:
-        assert await closed_with(ws) == (4401, "revoked")
+        assert await asyncio.wait_for(closed_with(ws), 60) == (4401, "revoked")
 
     listed = (await second.client.get("/admin/staff", headers=ADMIN)).json()
     row = next(s for s in listed["staff"] if s["name"] == name)
@@ -178,3 +178,60 @@ async def test_revoked_at_once_even_when_the_audit_log_is_down_then_recorded_onc
         assert [e["params"]["name"] for e in audit["entries"]].count(name) == 1
     finally:
         await replica.close()
+
+
+async def _eventually_status(replicas, token: str, status: int) -> None:
+    for _ in range(200):
+        answers = [(await r.client.get("/admin/me", headers=auth(token))).status_code for r in replicas]
+        if answers == [status] * len(replicas):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not {status} everywhere: {answers}")
+
+
+async def test_an_admin_issues_a_token_that_works_on_every_replica_and_withdraws_it(replicas) -> None:
+    first, second = replicas
+    name = f"new-barista-{uuid.uuid4().hex[:8]}"
+    issued = await first.client.post("/admin/staff/tokens", headers=ADMIN, json={"name": name, "role": "viewer"})
+    assert issued.status_code == 201, issued.text
+    token = issued.json()["token"]
+    member = issued.json()["staff_member"]
+    assert (member["name"], member["role"], member["source"], member["issued_by"]) == (
+        name, "viewer", "issued", "alice:admin")
+    assert token.startswith("pt_") and len(token) > 40
+    # No restart, no edit of ADMIN_TOKENS: the other replica knows it from the bucket it follows.
+    await _eventually_status(replicas, token, 200)
+    me = (await second.client.get("/admin/me", headers=auth(token))).json()["user"]
+    assert me == {"name": name, "role": "viewer"}
+    assert (await second.client.post("/admin/staff/revoke", headers=auth(token), json={"name": "x"})).status_code == 403
+    listed = (await second.client.get("/admin/staff", headers=ADMIN)).json()["staff"]
+    row = next(s for s in listed if s["name"] == name)
+    assert (row["source"], row["role"], row["revoked"]) == ("issued", "viewer", False) and token not in str(listed)
+    again = await second.client.post("/admin/staff/tokens", headers=ADMIN, json={"name": name, "role": "admin"})
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "name_taken")
+
+    async with websockets.connect(f"ws://{second.base}/admin/ws", additional_headers=auth(token)) as ws:
+        assert '"hello"' in await ws.recv()
+        withdrawn = await first.client.post("/admin/staff/withdraw", headers=ADMIN, json={"name": name})
+        assert withdrawn.status_code == 200, withdrawn.text
+        assert await asyncio.wait_for(closed_with(ws), 60) == (4401, "revoked")  # closed by the other replica, at once
+    await _eventually_status(replicas, token, 401)
+    assert (await first.client.post("/admin/staff/withdraw", headers=ADMIN, json={"name": name})).status_code == 404
+    audit = (await first.client.get("/admin/audit", headers=ADMIN, params={"actor": "alice:admin"})).json()["entries"]
+    mine = [(e["action"], e["params"]) for e in audit if e["action"].endswith("_token") and e["params"]["name"] == name]
+    assert mine == [("withdraw_token", {"name": name}), ("issue_token", {"name": name, "role": "viewer"})]
+
+
+async def test_who_may_issue_tokens_and_what_is_refused(replicas, staff) -> None:
+    first = replicas[0]
+    name, token = staff
+    taken = await first.client.post("/admin/staff/tokens", headers=ADMIN, json={"name": name, "role": "admin"})
+    assert (taken.status_code, taken.json()["error"]["code"]) == (409, "name_taken")  # an ADMIN_TOKENS name
+    viewer = await first.client.post("/admin/staff/tokens", headers=auth(token), json={"name": "eve", "role": "admin"})
+    assert viewer.status_code == 403
+    for bad in ({"name": "eve", "role": "owner"}, {"name": "", "role": "viewer"}, {"name": "e\x00ve", "role": "viewer"},
+                {"name": "eve"}, {"name": "eve", "role": "viewer", "token": "mine"}):
+        refused = await first.client.post("/admin/staff/tokens", headers=ADMIN, json=bad)
+        assert refused.status_code == 422, (bad, refused.text)
+    own = await first.client.post("/admin/staff/withdraw", headers=ADMIN, json={"name": "alice"})
+    assert own.status_code == 409

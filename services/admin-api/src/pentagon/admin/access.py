@@ -12,6 +12,11 @@ The list lives in the NATS KV bucket ``staff_access`` (one key per name, its has
 emails), and each replica keeps a copy fed by a KV watch, so checking a request costs no
 round trip. While NATS is away the copy keeps its last state: a revocation never lapses
 because the bus did.
+
+The same bucket holds the tokens an admin issued from the panel (``token.<sha256 of the
+token>``: name, role, who issued it and when; the token itself is shown once and stored
+nowhere), so a new staff member gets a token without an edit of ADMIN_TOKENS and a restart.
+Withdrawing one deletes its key and closes the sockets of that name, like a revocation.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import secrets
 from collections import defaultdict
 from typing import Any
 
@@ -33,15 +39,28 @@ from pentagon.common.kvwatch import follow
 log = logging.getLogger(__name__)
 
 
+TOKEN_PREFIX = "token."
+TOKEN_BYTES = 32
+
+
 def access_key(name: str) -> str:
     """KV key of a name: a hash, so emails stay out of subjects and any name is a valid key."""
     return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class NameTaken(Exception):
+    """The name already has an issued token: withdraw it first."""
 
 
 class StaffAccess:
     def __init__(self, kv: KeyValue) -> None:
         self._kv = kv
         self._entries: dict[str, dict[str, Any]] = {}  # key -> latest value, revoked or restored
+        self._tokens: dict[str, dict[str, Any]] = {}  # token digest -> {name, role, issued_by, issued_at}
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
         self._loaded = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
@@ -76,6 +95,40 @@ class StaffAccess:
             return None
         return await self._write(name, {"revoked": False, "changed_by": actor})
 
+    def token_holder(self, digest: str) -> tuple[str, str] | None:
+        """(name, role) of an issued token, by the sha256 hex digest of the token."""
+        entry = self._tokens.get(digest)
+        return (entry["name"], entry["role"]) if entry else None
+
+    def issued(self) -> list[dict[str, Any]]:
+        """Every issued token's holder (never the token), by name."""
+        return sorted(self._tokens.values(), key=lambda e: str(e["name"]).casefold())
+
+    def issued_to(self, name: str) -> dict[str, Any] | None:
+        return next((e for e in self._tokens.values() if e["name"] == name), None)
+
+    async def issue(self, name: str, role: str, actor: str) -> tuple[str, dict[str, Any]]:
+        """A new token for `name`: (the token, shown once; its entry). NameTaken if it has one."""
+        if self.issued_to(name) is not None:
+            raise NameTaken(name)
+        token = "pt_" + secrets.token_urlsafe(TOKEN_BYTES)
+        digest = token_digest(token)
+        entry = {"name": name, "role": role, "issued_by": actor, "issued_at": iso(utc_now()), "digest": digest}
+        await self._kv.create(TOKEN_PREFIX + digest, orjson.dumps(entry))
+        self._apply(TOKEN_PREFIX + digest, entry)
+        log.info("staff token issued", extra={"access_key": access_key(name), "role": role})
+        return token, entry
+
+    async def withdraw(self, name: str) -> dict[str, Any] | None:
+        """Deletes the token issued to `name` (None when it has none); its sockets close everywhere."""
+        entry = self.issued_to(name)
+        if entry is None:
+            return None
+        await self._kv.delete(TOKEN_PREFIX + entry["digest"])
+        self._apply(TOKEN_PREFIX + entry["digest"], None)
+        log.info("staff token withdrawn", extra={"access_key": access_key(name)})
+        return entry
+
     async def _write(self, name: str, fields: dict[str, Any]) -> dict[str, Any]:
         entry = {"name": name, **fields, "changed_at": iso(utc_now())}
         key = access_key(name)
@@ -105,12 +158,26 @@ class StaffAccess:
             del self._waiters[key]
 
     def _apply(self, key: str, entry: dict[str, Any] | None) -> None:
+        if key.startswith(TOKEN_PREFIX):
+            self._apply_token(key.removeprefix(TOKEN_PREFIX), entry)
+            return
         if entry is None:
             self._entries.pop(key, None)
             return
         self._entries[key] = entry
         if entry.get("revoked"):
             for event in self._waiters.get(key, ()):
+                event.set()
+
+
+    def _apply_token(self, digest: str, entry: dict[str, Any] | None) -> None:
+        if entry is not None:
+            if entry.get("role") in ("admin", "viewer") and entry.get("digest") == digest:
+                self._tokens[digest] = entry
+            return
+        gone = self._tokens.pop(digest, None)
+        if gone is not None:  # a withdrawn token's open sockets close, as a revoked name's do
+            for event in self._waiters.get(access_key(gone["name"]), ()):
                 event.set()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -95,6 +96,8 @@ class Authenticator:
         self._jwt_secret = jwt_secret or None
         self._jwt_audience = jwt_audience or None
         self._signing_keys = signing_keys
+        # Tokens an admin issued in the panel (access.py), by digest; set once the bus is up.
+        self.issued: Callable[[str], tuple[str, str] | None] | None = None
         if not self._entries and not self._jwt_secret and signing_keys is None:
             log.warning("no ADMIN_TOKENS and no Supabase Auth: every admin request will be refused")
 
@@ -102,7 +105,7 @@ class Authenticator:
         """The caller's identity, or ApiError 401 (unknown token) / 403 (valid JWT without an admin role)."""
         if not token:
             raise ApiError(401, "unauthorized", "missing bearer token")
-        identity = self._static(token)
+        identity = self._static(token) or self._issued(token)
         if identity is None and token.count(".") == 2 and (self._jwt_secret or self._signing_keys):
             identity = await self._supabase(token)
         if identity is None:
@@ -120,6 +123,10 @@ class Authenticator:
             if hmac.compare_digest(entry.digest, digest):
                 found = entry.identity
         return found
+
+    def _issued(self, token: str) -> Identity | None:
+        holder = self.issued(_digest(token).hex()) if self.issued is not None else None
+        return Identity(holder[0], holder[1]) if holder else None  # type: ignore[arg-type]
 
     async def _verification_key(self, token: str) -> tuple[Any, str] | None:
         """(key, its one algorithm) for this token, or None when we hold no key for it."""

@@ -52,6 +52,10 @@ class StaffBody(BaseModel):
         description="a static token's name or a Supabase user's email, as the panel shows it")
 
 
+class StaffTokenBody(StaffBody):
+    role: Literal["admin", "viewer"] = Field(description="admin: acts; viewer: reads")
+
+
 class SavedReplyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[^\x00]*$")]
@@ -181,11 +185,14 @@ class SavedReplyResult(BaseModel):
 
 class StaffMember(BaseModel):
     name: str
-    role: Literal["admin", "viewer"] | None = Field(description="for ADMIN_TOKENS names; null for Supabase users")
-    source: Literal["token", "supabase"]
+    role: Literal["admin", "viewer"] | None = Field(description="for token holders; null for Supabase users")
+    source: Literal["token", "issued", "supabase"] = Field(
+        description="token: ADMIN_TOKENS; issued: a token an admin created in the panel; supabase: Supabase Auth")
     revoked: bool
     changed_by: str | None = Field(description="who last revoked or restored this access")
     changed_at: str | None
+    issued_by: str | None = Field(None, description="for an issued token: the admin who created it")
+    issued_at: str | None = None
 
 
 class StaffList(BaseModel):
@@ -196,6 +203,12 @@ class StaffList(BaseModel):
 
 class StaffResult(BaseModel):
     success: Literal[True]
+    staff_member: StaffMember
+
+
+class StaffTokenResult(BaseModel):
+    success: Literal[True]
+    token: str = Field(description="the new token: shown this once, stored nowhere (only its SHA-256)")
     staff_member: StaffMember
 
 

@@ -65,6 +65,7 @@ class Runtime:
         access = StaffAccess(await staff_access_bucket(self.js, replicas))
         await access.start()
         self.access = access
+        self.auth.issued = access.token_holder
         blocklist = Blocklist(await blocked_users_bucket(self.js, replicas))
         await blocklist.start()
         self.blocklist = blocklist

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 
 QUEUE = "tracking"
 ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "note", "mark_human",
-                     "mark_replied", "delete_user", "revoke_access", "restore_access", "block_user",
-                     "unblock_user"})
+                     "mark_replied", "delete_user", "revoke_access", "restore_access", "issue_token",
+                     "withdraw_token", "block_user", "unblock_user"})
 MAX_PARAMS_BYTES = 16 * 1024
 MAX_ID_CHARS = 200
 

@@ -767,6 +767,7 @@ function wire() {
   $('#tab-saved').addEventListener('click', () => showView('saved'));
   $('#tab-staff').addEventListener('click', () => showView('staff'));
   $('#staff-form').addEventListener('submit', (event) => { event.preventDefault(); staff.revokeTyped(); });
+  $('#token-form').addEventListener('submit', (event) => { event.preventDefault(); staff.issueTyped(); });
   $('#saved-form').addEventListener('submit', (event) => { event.preventDefault(); saved.save(); });
   $('#saved-cancel').addEventListener('click', () => saved.resetForm());
   $('#saved-pick').addEventListener('change', (event) => { saved.insert(event.target.value); event.target.value = ''; });

@@ -137,7 +137,8 @@ BEGIN
             'ok', true, 'replayed', true, 'mode_changed', true,
             'kind', CASE WHEN v_done.action IN ('mark_human', 'mark_replied') THEN 'message'
                          WHEN v_done.action = 'delete_user' THEN 'user_deleted'
-                         WHEN v_done.action IN ('revoke_access', 'restore_access') THEN 'staff_access'
+                         WHEN v_done.action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token')
+                              THEN 'staff_access'
                          WHEN v_done.action IN ('block_user', 'unblock_user') THEN 'customer_access'
                          ELSE 'conversation' END,
             'row', v_done."after",
@@ -180,7 +181,9 @@ BEGIN
         INSERT INTO admin_actions (command_id, actor, action, params, "after")
         VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_params, v_deleted);
         RETURN jsonb_build_object('ok', true, 'kind', 'user_deleted', 'row', v_deleted, 'mode_changed', true);
-    ELSIF v_action IN ('revoke_access', 'restore_access') THEN
+    ELSIF v_action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token') THEN
+        -- Only the audit row (name, and role for a token; never the token): the access list and
+        -- the tokens' digests are admin-api's KV bucket staff_access.
         IF jsonb_typeof(v_params->'name') IS DISTINCT FROM 'string' OR v_params->>'name' = '' THEN
             RETURN pentagon_command_error('invalid', 'name is required');
         END IF;

@@ -235,3 +235,17 @@ async def test_who_may_issue_tokens_and_what_is_refused(replicas, staff) -> None
         assert refused.status_code == 422, (bad, refused.text)
     own = await first.client.post("/admin/staff/withdraw", headers=ADMIN, json={"name": "alice"})
     assert own.status_code == 409
+
+
+async def test_withdrawing_takes_back_every_token_of_the_name(replicas) -> None:
+    """Two replicas issuing for one name at the same moment may both succeed: withdrawing ends both."""
+    first, second = replicas
+    name = f"twin-{uuid.uuid4().hex[:8]}"
+    (one, _), (two, _) = await asyncio.gather(first.runtime.access.issue(name, "viewer", "alice:admin"),
+                                              second.runtime.access.issue(name, "viewer", "alice:admin"))
+    await _eventually_status(replicas, one, 200)
+    await _eventually_status(replicas, two, 200)
+    withdrawn = await first.client.post("/admin/staff/withdraw", headers=ADMIN, json={"name": name})
+    assert withdrawn.status_code == 200, withdrawn.text
+    await _eventually_status(replicas, one, 401)
+    await _eventually_status(replicas, two, 401)

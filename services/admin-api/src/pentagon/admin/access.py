@@ -120,14 +120,17 @@ class StaffAccess:
         return token, entry
 
     async def withdraw(self, name: str) -> dict[str, Any] | None:
-        """Deletes the token issued to `name` (None when it has none); its sockets close everywhere."""
-        entry = self.issued_to(name)
-        if entry is None:
-            return None
-        await self._kv.delete(TOKEN_PREFIX + entry["digest"])
-        self._apply(TOKEN_PREFIX + entry["digest"], None)
-        log.info("staff token withdrawn", extra={"access_key": access_key(name)})
-        return entry
+        """Deletes the token issued to `name` (None when it has none); its sockets close everywhere.
+
+        Every token of that name: two replicas issuing at the same moment may both have succeeded.
+        """
+        entries = [e for e in self._tokens.values() if e["name"] == name]
+        for entry in entries:
+            await self._kv.delete(TOKEN_PREFIX + entry["digest"])
+            self._apply(TOKEN_PREFIX + entry["digest"], None)
+        if entries:
+            log.info("staff token withdrawn", extra={"access_key": access_key(name), "tokens": len(entries)})
+        return entries[0] if entries else None
 
     async def _write(self, name: str, fields: dict[str, Any]) -> dict[str, Any]:
         entry = {"name": name, **fields, "changed_at": iso(utc_now())}
@@ -168,7 +171,6 @@ class StaffAccess:
         if entry.get("revoked"):
             for event in self._waiters.get(key, ()):
                 event.set()
-
 
     def _apply_token(self, digest: str, entry: dict[str, Any] | None) -> None:
         if entry is not None:

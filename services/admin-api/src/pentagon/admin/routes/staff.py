@@ -80,7 +80,7 @@ async def withdraw_token(body: StaffBody, identity: Identity = Depends(require_a
         raise not_found("issued token")
     await _record(rt, "withdraw_token", body.name, identity, key)
     entry = next((e for e in _access(rt).entries() if e["name"] == body.name), None)
-    return ok(staff_member=_member(body.name, None, entry))
+    return ok(staff_member=_member(body.name, None, entry, issued))  # the token that was withdrawn
 
 
 @router.post("/revoke", response_model=StaffResult, responses=ACTION_ERRORS)

@@ -86,6 +86,8 @@ def test_needs_human_goes_first_with_an_alert_and_unread_counts(panel: PanelPage
     assert re.fullmatch(r"waiting (< 1|\d+) min", waiting.inner_text()), waiting.inner_text()
     page.evaluate("async () => (await import('/static/list.js')).refreshWaiting(document, Date.now() + 75 * 60_000)")
     assert re.fullmatch(r"waiting 1 h 1\d min", waiting.inner_text()) and "late" in waiting.get_attribute("class")
+    # The header's badge counts who waits and says for how long the first of them has (the stats frame).
+    page.locator("#queue-badge", has_text=re.compile(r"\d+ waiting · longest (< 1|\d+) (min|h)")).wait_for(timeout=30_000)
     ids = [items.nth(i).get_attribute("data-id") for i in range(items.count())]
     flagged = [items.nth(i).get_attribute("class").count("needs-human") > 0 for i in range(items.count())]
     if not flagged[ids.index(calm_id)]:

@@ -7,12 +7,15 @@ import json
 import uuid
 
 import websockets
+from prometheus_client import REGISTRY
 
 from admin_support import ADMIN, ADMIN_TOKEN, VIEWER, auth
 from conftest import make_settings, start_runtime
 from pentagon.admin.app import create_app
+from pentagon.admin.waiting import WaitingWatch
 from pentagon.common.bus import Subjects
 from pentagon.common.events import publish, timestamp
+from pentagon.common.jsonrow import iso
 from pentagon.common.proto import events_pb2 as pb
 
 
@@ -77,8 +80,21 @@ async def test_assign_priority_and_message_flags(admin, tracking):
     assert r.status_code == 200 and r.json()["message"]["requires_human"] is True
     listed = await admin.client.get("/admin/conversations?needs_human=true", headers=VIEWER)
     assert [c["id"] for c in listed.json()["conversations"]] == [conv]
-    # Waiting since the customer's message, in the list and in the detail.
+    # Waiting since the customer's message, in the list and in the detail, and as the longest wait.
     assert listed.json()["conversations"][0]["waiting_since"] == message["timestamp"]
+    stats = (await admin.client.get("/admin/stats", headers=VIEWER)).json()["stats"]
+    assert stats["oldest_waiting_since"] == message["timestamp"]
+    watch = WaitingWatch(admin.runtime.connection, 0.05)
+    watch.start()
+    try:
+        for _ in range(200):
+            if watch.oldest is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert iso(watch.oldest) == message["timestamp"]
+        assert REGISTRY.get_sample_value("admin_longest_wait_seconds") > 0  # what the alert reads
+    finally:
+        await watch.stop()
     r = await admin.client.post(f"/admin/messages/{message['id']}/mark-replied", headers=ADMIN)
     assert r.json()["message"]["human_replied"] is True
     assert (await admin.client.get(f"/admin/conversations/{conv}", headers=VIEWER)).json()["conversation"][

@@ -136,9 +136,10 @@ async def test_stats_has_the_original_shape(admin, pg):
     r = await admin.client.get("/admin/stats", headers=VIEWER)
     stats = r.json()["stats"]
     assert r.json()["success"] is True
-    # The original keys, plus the size of the needs-human queue in conversations (for the panel's badge).
+    # The original keys, plus the size of the needs-human queue in conversations and since when its
+    # first customer has waited (for the panel's badge).
     assert set(stats) == {"total_conversations", "active_conversations", "total_messages", "messages_requiring_human",
-                          "timestamp", "needs_human_conversations"}
+                          "timestamp", "needs_human_conversations", "oldest_waiting_since"}
     assert (stats["total_conversations"], stats["active_conversations"], stats["total_messages"],
             stats["messages_requiring_human"]) == (3, 2, 5, 1)
     assert stats["timestamp"].endswith("Z") and "T" in stats["timestamp"]

@@ -242,6 +242,8 @@ class Stats(BaseModel):
     total_messages: int
     messages_requiring_human: int
     needs_human_conversations: int = 0
+    oldest_waiting_since: str | None = Field(
+        None, description="when the customer who has waited longest for a person asked (open conversations)")
     timestamp: str
 
 

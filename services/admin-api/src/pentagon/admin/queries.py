@@ -20,7 +20,7 @@ from typing import Any, Literal
 import asyncpg
 
 from pentagon.admin.errors import invalid
-from pentagon.common.jsonrow import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, row_to_dict
+from pentagon.common.jsonrow import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, iso, row_to_dict
 
 AUDIT_COLUMNS = ("id", "command_id", "actor", "action", "conversation_id", "message_id", "params", "before", "after",
                  "created_at")
@@ -225,7 +225,13 @@ async def basic_stats(conn: asyncpg.Connection) -> dict[str, Any]:
         "count(*) FILTER (WHERE status <> 'closed' AND pending_human_count > 0) "
         "AS needs_human_conversations FROM conversations"
     )
-    return dict(row)
+    return {**dict(row), "oldest_waiting_since": iso(await oldest_waiting(conn))}
+
+
+async def oldest_waiting(conn: asyncpg.Connection) -> datetime | None:
+    """When the customer who has waited longest for a person asked (partial index: few rows)."""
+    return await conn.fetchval(
+        "SELECT min(waiting_since) FROM conversations WHERE pending_human_count > 0 AND status <> 'closed'")
 
 
 ConnectionSource = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]

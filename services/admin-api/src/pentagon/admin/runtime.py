@@ -24,6 +24,7 @@ from pentagon.admin.live import UpdatesHub
 from pentagon.admin.presence import PresenceRelay
 from pentagon.admin.settings import Settings
 from pentagon.admin.throttle import SignInThrottle
+from pentagon.admin.waiting import WaitingWatch
 from pentagon.common.blocklist import Blocklist
 from pentagon.common.bus import (
     blocked_users_bucket, connect, ensure_streams, rate_limits_bucket, saved_replies_bucket, staff_access_bucket,
@@ -55,6 +56,7 @@ class Runtime:
         self._stats_cache: tuple[float, dict[str, Any]] | None = None
         self._stats_lock = asyncio.Lock()
         self._pool_task: asyncio.Task[None] | None = None
+        self.waiting = WaitingWatch(self.connection, settings.admin_ws_stats_seconds)
 
     async def start(self) -> None:
         self.nc = await connect(self.settings.nats_url, "admin-api")
@@ -86,6 +88,7 @@ class Runtime:
             await self.signing_keys.start()
         # The database may come up after us: keep trying in the background, /readyz says 503 meanwhile.
         self._pool_task = asyncio.create_task(self._open_pool())
+        self.waiting.start()
 
     async def _open_pool(self) -> None:
         delay = 0.2
@@ -102,6 +105,7 @@ class Runtime:
                 delay = min(delay * 2, 5.0)
 
     async def stop(self) -> None:
+        await self.waiting.stop()
         if self.signing_keys is not None:
             await self.signing_keys.stop()
         if self.access is not None:

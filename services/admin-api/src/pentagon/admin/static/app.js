@@ -4,7 +4,9 @@
 import { ApiError, download, get, onExpired, post, query, session, supabaseRefresh, supabaseSignIn } from './api.js';
 import { BlockedCustomers } from './blocked.js';
 import { $, $$, debounce, el, formatFull } from './dom.js';
-import { ConversationList, customerLabel, matches, needsHuman, refreshWaiting } from './list.js';
+import {
+  ConversationList, customerLabel, durationLabel, matches, minutesSince, needsHuman, refreshWaiting,
+} from './list.js';
 import { LiveFeed } from './live.js';
 import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from './notify.js';
 import { Presence } from './presence.js';
@@ -32,6 +34,7 @@ const state = {
   current: null,
   blocked: new Map(), // "<platform>:<user_id>" -> blocked, as the detail answers and block actions said
   queueFromServer: null,
+  oldestWaiting: null, // the stats' oldest_waiting_since: the longest wait, on the badge
   fetching: new Set(),
   supabase: null,
   authConfig: null, // the promise of loadAuthConfig()
@@ -52,7 +55,7 @@ const feed = new LiveFeed(() => session.token, onFrame, onConnState);
 const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const staff = new StaffAccess({ me: () => state.me?.name, onError: (err) => showError(err) });
 const blockedList = new BlockedCustomers({ onError: (err) => showError(err) });
-setInterval(() => refreshWaiting(), 30_000); // 'waiting 12 min' moves on between updates
+setInterval(() => { refreshWaiting(); updateQueueBadge(); }, 30_000); // 'waiting 12 min' moves on between updates
 const presence = new Presence({
   send: (frame) => feed.send(frame),
   me: () => state.me?.name,
@@ -274,7 +277,8 @@ function updateQueueBadge() {
   const loaded = Array.from(list.items.values()).filter(needsHuman).length;
   const n = state.queueFromServer ?? loaded;
   const badge = $('#queue-badge');
-  badge.textContent = `${n} waiting`;
+  const longest = n > 0 ? minutesSince(state.oldestWaiting) : null;
+  badge.textContent = longest === null ? `${n} waiting` : `${n} waiting · longest ${durationLabel(longest)}`;
   badge.classList.toggle('hot', n > 0);
 }
 
@@ -631,6 +635,7 @@ function onConversationFrame(frame) {
 function onStats(data) {
   const size = queueSize(data);
   if (size !== null) state.queueFromServer = size;
+  if (data && 'oldest_waiting_since' in data) state.oldestWaiting = data.oldest_waiting_since;
   updateQueueBadge();
   recordQueue(data);
   if (!$('#view-stats').hidden) renderQueue($('#chart-queue'));

@@ -20,17 +20,27 @@ export function needsHuman(c) {
 // From this long on a waiting customer's tag turns red: someone should pick it up now.
 export const LATE_AFTER_MIN = 10;
 
-/** Whole minutes since the oldest unanswered request for a person; null when nobody waits. */
-export function waitingMinutes(c, now = Date.now()) {
-  const since = needsHuman(c) ? parseTime(c.waiting_since) : null;
+/** Whole minutes since an ISO time; null without one. */
+export function minutesSince(value, now = Date.now()) {
+  const since = parseTime(value);
   return since ? Math.max(0, Math.floor((now - since.getTime()) / 60_000)) : null;
 }
 
+/** Whole minutes since the oldest unanswered request for a person; null when nobody waits. */
+export function waitingMinutes(c, now = Date.now()) {
+  return needsHuman(c) ? minutesSince(c.waiting_since, now) : null;
+}
+
+/** '< 1 min', '12 min', '1 h 5 min', '3 d'. */
+export function durationLabel(minutes) {
+  if (minutes < 1) return '< 1 min';
+  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 24 * 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return `${Math.floor(minutes / (24 * 60))} d`;
+}
+
 export function waitingLabel(minutes) {
-  if (minutes < 1) return 'waiting < 1 min';
-  if (minutes < 60) return `waiting ${minutes} min`;
-  if (minutes < 24 * 60) return `waiting ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-  return `waiting ${Math.floor(minutes / (24 * 60))} d`;
+  return `waiting ${durationLabel(minutes)}`;
 }
 
 function waitingTag(c) {
@@ -43,9 +53,8 @@ function waitingTag(c) {
 /** Moves every shown "waiting" tag on, without rebuilding the list (the app calls it every 30 s). */
 export function refreshWaiting(root = document, now = Date.now()) {
   for (const tag of root.querySelectorAll('.conv-item .waiting[data-since]')) {
-    const since = parseTime(tag.dataset.since);
-    if (!since) continue;
-    const minutes = Math.max(0, Math.floor((now - since.getTime()) / 60_000));
+    const minutes = minutesSince(tag.dataset.since, now);
+    if (minutes === null) continue;
     tag.textContent = waitingLabel(minutes);
     tag.classList.toggle('late', minutes >= LATE_AFTER_MIN);
   }

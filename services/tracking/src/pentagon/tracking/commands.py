@@ -72,7 +72,7 @@ def plan_command(command_id: str, result: dict[str, Any]) -> tuple[dict[str, Any
         return result["row"], [], []  # recorded in admin_actions; nothing changed in conversations
     if kind == "customer_access":
         row = result["row"]
-        # Audit rows written before functions revision 6 do not say which way the block went.
+        # Audit rows written before functions revision 8 do not say which way the block went.
         updates = [customer_update(row, f"{prefix}:customer")] if "blocked" in row else []
         return row, updates, []
     if kind == "user_deleted":

@@ -271,3 +271,24 @@ def test_stats_of_an_older_range_answered_late_are_not_shown(panel: PanelPage, s
         held[0].fulfill(json={"success": True, "stats": {"conversations_in_range": 987654}})
     page.wait_for_timeout(1000)  # long enough for the page to have handled it (without the guard: shown at once)
     assert "987654" not in page.locator("#stats-cards").inner_text()
+
+
+def test_a_returning_customers_other_conversations_are_one_click_away(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    user = psid("3")
+    stack.messenger(user, "Hello")
+    first = eventually(lambda: conversation_of(stack, user).get("message_count", 0) >= 2 and conversation_of(stack, user),
+                       what="the first conversation")
+    stack.admin("POST", f"/admin/conversations/{first['id']}/close", json={})
+    stack.messenger(user, "Hello again")
+    second = eventually(lambda: (c := conversation_of(stack, user)).get("id") != first["id"] and c,
+                        what="the second conversation")
+    sign_in(panel, stack.admin_token)
+    item(page, user).click()
+    earlier = page.locator(f"#conv-history .earlier[data-id='{first['id']}']")
+    earlier.wait_for()
+    assert "closed" in earlier.inner_text()
+    earlier.click()
+    page.wait_for_function(f"location.hash === '#c/{first['id']}'")
+    page.locator(f"#conv-history .earlier[data-id='{second['id']}']").wait_for()  # and back again
+    assert not panel.console_errors, panel.console_errors

@@ -64,6 +64,10 @@ def test_admin_lifts_a_block_from_the_blocked_list(panel: PanelPage, stack: Loca
     card = page.locator(f".blocked-item[data-user='{user}']")  # live: another admin blocked them
     card.wait_for()
     assert "blocked by alice:admin" in card.inner_text()
+    card.locator(".blocked-open").click()  # who was that again? their latest conversation
+    page.wait_for_function(f"location.hash === '#c/{conv}'")
+    page.locator("#conv-sub", has_text="customer blocked").wait_for()
+    page.locator("#tab-staff").click()
     card.locator(".blocked-unblock").click()
     page.locator("#blocked-list", has_text="Nobody is blocked.").wait_for()
     assert stack.admin("GET", "/admin/customers/blocked")["count"] == 0

@@ -254,3 +254,25 @@ async def test_panel_csp_allows_attachment_images_but_no_foreign_script(admin):
     csp = r.headers["content-security-policy"]
     assert "img-src 'self' data: https: http:" in csp
     assert "script-src 'self';" in csp and "unsafe-inline" not in csp
+
+
+async def test_one_customers_conversations_and_their_data_export(admin, pg):
+    """Earlier conversations of the customer the panel shows, and the export a data access request needs."""
+    old = await add_conversation(pg, "psid-regular", status="closed", last_message_at=later(1))
+    new = await add_conversation(pg, "psid-regular", last_message_at=later(5))
+    other = await add_conversation(pg, "psid-other", last_message_at=later(6))
+    await add_message(pg, old, "Do you deliver?", at=later(1))
+    await add_message(pg, new, "Table for two tonight?", at=later(5))
+    await add_message(pg, other, "not theirs", at=later(6))
+    r = await admin.client.get("/admin/conversations", headers=VIEWER,
+                               params={"platform": "messenger", "user_id": "psid-regular", "status": "all"})
+    assert [c["id"] for c in r.json()["conversations"]] == [new, old]
+    exported = await admin.client.get("/admin/export/messages.jsonl", headers=VIEWER,
+                                      params={"platform": "messenger", "user_id": "psid-regular"})
+    lines = [json.loads(line) for line in exported.text.splitlines()]
+    assert sorted(m["content"] for m in lines) == ["Do you deliver?", "Table for two tonight?"]
+    # An injection attempt is just an id nobody has.
+    r = await admin.client.get("/admin/conversations", headers=VIEWER,
+                               params={"user_id": "x' OR '1'='1", "status": "all"})
+    assert r.status_code == 200 and r.json()["count"] == 0
+    assert (await admin.client.get("/admin/conversations?user_id=a%00b", headers=VIEWER)).status_code == 422

@@ -13,7 +13,7 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -74,6 +74,7 @@ class ConversationFilter:
     platform: str | None = None
     needs_human: bool | None = None
     assigned_to: str | None = None
+    user_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
@@ -113,6 +114,8 @@ def _conversation_where(f: ConversationFilter) -> _Where:
         where.add("c.pending_human_count = 0")
     if f.assigned_to:
         where.add("c.assigned_to = {0}", f.assigned_to)
+    if f.user_id:
+        where.add("c.user_id = {0}", f.user_id)
     if f.since:
         where.add("c.last_message_at >= {0}", f.since)
     if f.until:
@@ -391,9 +394,7 @@ def export_conversations_sql(f: ConversationFilter) -> tuple[str, list[Any]]:
 
 def export_messages_sql(f: ConversationFilter) -> tuple[str, list[Any]]:
     """Messages of the matching conversations; since/until apply to the message timestamps."""
-    conv_filter = ConversationFilter(status=f.status, platform=f.platform, needs_human=f.needs_human,
-                                     assigned_to=f.assigned_to, q=f.q)
-    where = _conversation_where(conv_filter)
+    where = _conversation_where(replace(f, since=None, until=None))
     if f.since:
         where.add("m.timestamp >= {0}", f.since)
     if f.until:

@@ -30,13 +30,15 @@ def conversation_filter(
     platform: PlatformStr | None = None,
     needs_human: bool | None = None,
     assigned_to: SafeStr | None = None,
+    user_id: Annotated[SafeStr | None, Query(description="one customer's conversations (their platform id; "
+                                                         "with platform)")] = None,
     since: Annotated[UtcDatetime | None, Query(description="last activity at or after (ISO 8601)")] = None,
     until: Annotated[UtcDatetime | None, Query(description="last activity before (ISO 8601)")] = None,
     q: Annotated[SearchStr | None, Query(description="full-text search over message content")] = None,
 ) -> queries.ConversationFilter:
     check_range(since, until)
     return queries.ConversationFilter(status=status, platform=platform, needs_human=needs_human,
-                                      assigned_to=assigned_to, since=since, until=until, q=q)
+                                      assigned_to=assigned_to, user_id=user_id, since=since, until=until, q=q)
 
 
 @router.get("", response_model=ConversationList, responses=READ_ERRORS)

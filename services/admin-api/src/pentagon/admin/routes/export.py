@@ -32,13 +32,15 @@ def export_filter(
     platform: PlatformStr | None = None,
     needs_human: bool | None = None,
     assigned_to: SafeStr | None = None,
+    user_id: Annotated[SafeStr | None, Query(description="one customer's data (with platform): what a data "
+                                                         "access request asks for")] = None,
     since: Annotated[UtcDatetime | None, Query(description="conversations: last activity; messages: timestamp")] = None,
     until: UtcDatetime | None = None,
     q: SearchStr | None = None,
 ) -> queries.ConversationFilter:
     check_range(since, until)
     return queries.ConversationFilter(status=status, platform=platform, needs_human=needs_human,
-                                      assigned_to=assigned_to, since=since, until=until, q=q)
+                                      assigned_to=assigned_to, user_id=user_id, since=since, until=until, q=q)
 
 
 def _csv_cell(value: Any) -> Any:

@@ -3,7 +3,7 @@
 
 import { ApiError, download, get, onExpired, post, query, session, supabaseRefresh, supabaseSignIn } from './api.js';
 import { BlockedCustomers } from './blocked.js';
-import { $, $$, debounce, el, formatFull } from './dom.js';
+import { $, $$, debounce, el, formatFull, formatShort } from './dom.js';
 import {
   ConversationList, customerLabel, durationLabel, matches, minutesSince, needsHuman, refreshWaiting,
 } from './list.js';
@@ -54,7 +54,7 @@ const thread = new Thread($('#thread'), threadOptions);
 const feed = new LiveFeed(() => session.token, onFrame, onConnState);
 const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const staff = new StaffAccess({ me: () => state.me?.name, onError: (err) => showError(err) });
-const blockedList = new BlockedCustomers({ onError: (err) => showError(err) });
+const blockedList = new BlockedCustomers({ onError: (err) => showError(err), onOpen: openCustomer });
 setInterval(() => { refreshWaiting(); updateQueueBadge(); }, 30_000); // 'waiting 12 min' moves on between updates
 const presence = new Presence({
   send: (frame) => feed.send(frame),
@@ -347,10 +347,46 @@ async function openConversation(id, { fromHistory = false } = {}) {
     thread.load(data.messages || []);
     renderDetail();
     loadActivity(numeric);
+    loadEarlier(data.conversation);
     presence.viewing();
     presence.render();
   } catch (err) {
     showError(err);
+  }
+}
+
+/** A customer's latest conversation, whatever its status (from the blocked list). */
+async function openCustomer(platform, userId) {
+  try {
+    const data = await get(`/admin/conversations${query({ platform, user_id: userId, status: 'all', limit: 1 })}`);
+    const latest = (data.conversations || [])[0];
+    if (latest) openConversation(latest.id);
+    else showError(new Error('No conversation of this customer is left (erased).'));
+  } catch (err) {
+    showError(err);
+  }
+}
+
+// A returning customer: their other conversations, newest first, one click away.
+const EARLIER_SHOWN = 5;
+
+async function loadEarlier(c) {
+  const box = $('#conv-history');
+  box.hidden = true;
+  box.replaceChildren();
+  try {
+    const params = { platform: c.platform, user_id: c.user_id, status: 'all', limit: EARLIER_SHOWN + 1 };
+    const data = await get(`/admin/conversations${query(params)}`);
+    if (state.currentId !== Number(c.id)) return;
+    const others = (data.conversations || []).filter((o) => Number(o.id) !== Number(c.id)).slice(0, EARLIER_SHOWN);
+    if (!others.length) return;
+    box.append(el('span', { text: 'Other conversations with this customer: ' }),
+      ...others.map((o) => el('button', { type: 'button', class: 'link earlier', dataset: { id: o.id },
+        title: `${o.status}, ${o.message_count} messages`, onclick: () => openConversation(o.id),
+        text: `#${o.id} (${o.status}, ${formatShort(o.last_message_at || o.created_at)})` })));
+    box.hidden = false;
+  } catch {
+    // Only a convenience: the conversation itself is shown all the same.
   }
 }
 

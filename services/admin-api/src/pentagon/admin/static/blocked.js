@@ -5,9 +5,10 @@ import { ServerRows, call } from './api.js';
 import { $, clear, el, formatFull } from './dom.js';
 
 export class BlockedCustomers extends ServerRows {
-  /** @param {{onError: (err: Error) => void}} options */
-  constructor({ onError }) {
+  /** @param {{onError: (err: Error) => void, onOpen: (platform: string, userId: string) => void}} options */
+  constructor({ onError, onOpen }) {
     super('/admin/customers/blocked', 'customers', onError);
+    this.onOpen = onOpen;
   }
 
   render() {
@@ -22,8 +23,11 @@ export class BlockedCustomers extends ServerRows {
     return el('article', { class: 'card staff-item blocked-item', dataset: { user: row.user_id } },
       el('h3', { text: `${row.platform} · ${row.user_id}` }),
       el('p', { class: 'muted', text: by }),
-      el('button', { type: 'button', class: 'blocked-unblock', text: 'Unblock',
-        onclick: () => this.unblock(row.platform, row.user_id) }));
+      el('div', { class: 'saved-form-actions' },
+        el('button', { type: 'button', class: 'blocked-open', text: 'Latest conversation',
+          onclick: () => this.onOpen(row.platform, row.user_id) }),
+        el('button', { type: 'button', class: 'blocked-unblock', text: 'Unblock',
+          onclick: () => this.unblock(row.platform, row.user_id) })));
   }
 
   async unblock(platform, userId) {

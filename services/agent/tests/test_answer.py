@@ -76,7 +76,20 @@ def test_todays_hours_in_yangon(kb: KnowledgeBase) -> None:
 
 def test_closed_date(kb: KnowledgeBase) -> None:
     clock = lambda: datetime(2026, 4, 17, 12, 0, tzinfo=ZoneInfo("Asia/Yangon"))  # noqa: E731
-    assert "We are closed today (Friday)" in OfflineAnswerer(kb, clock=clock).answer("are you open?").text
+    text = OfflineAnswerer(kb, clock=clock).answer("are you open?").text
+    assert "We are closed today (Friday). We open again tomorrow at 08:00." in text  # Saturday's hours
+
+
+def test_after_closing_time_the_hours_say_when_we_open_again(kb: KnowledgeBase) -> None:
+    late = lambda: datetime(2026, 1, 13, 22, 0, tzinfo=ZoneInfo("Asia/Yangon"))  # noqa: E731  Tuesday, closed at 21:00
+    answer = OfflineAnswerer(kb, clock=late).answer("Are you open now?")
+    assert answer.intent == "hours" and "We are closed now; we open again tomorrow at 07:00." in answer.text
+    assert "we are open from" not in answer.text
+    burmese = OfflineAnswerer(kb, clock=late).answer("အခု ဆိုင်ဖွင့်လား")
+    assert "အခု ဆိုင်ပိတ်ထားပါတယ်။ မနက်ဖြန် ၀၇:၀၀ ပြန်ဖွင့်ပါမယ်။" in burmese.text
+    early = lambda: datetime(2026, 1, 13, 6, 0, tzinfo=ZoneInfo("Asia/Yangon"))  # noqa: E731  before opening: today's
+    assert "Today (Tuesday) we are open from 07:00 to 21:00" in OfflineAnswerer(kb, clock=early).answer(
+        "Are you open now?").text
 
 
 def _yangon(*args: int) -> datetime:

@@ -95,8 +95,14 @@ def hours(lang: str, res: Reservations, now: datetime) -> str:
     day = WEEKDAYS[now.weekday()]
     day_name = WEEKDAY_NAMES[lang][now.weekday()]
     today = res.opening_hours.get(day)
+    opens = reopening(res, now)
     if today is None or now.date().isoformat() in res.closed_dates:
         parts = [phrase(lang, "today_closed", day=day_name)]
+        if opens is not None:
+            parts.append(phrase(lang, "reopens", when=reopening_text(lang, now, opens)))
+    elif opens is not None and opens.date() != now.date():
+        # Past today's closing time: "open from 07:00 to 21:00" at 22:00 would send them to a shut door.
+        parts = [phrase(lang, "closed_now", when=reopening_text(lang, now, opens))]
     else:
         parts = [phrase(lang, "today_open", day=day_name, open=_num(lang, today.open), close=_num(lang, today.close))]
     if res.opening_hours:

@@ -6,6 +6,7 @@ recorder receives it), the bot stays silent in human mode, hand back, close.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -273,7 +274,8 @@ def test_stats_of_an_older_range_answered_late_are_not_shown(panel: PanelPage, s
     assert "987654" not in page.locator("#stats-cards").inner_text()
 
 
-def test_a_returning_customers_other_conversations_are_one_click_away(panel: PanelPage, stack: LocalStack) -> None:
+def test_a_returning_customers_other_conversations_are_one_click_away(panel: PanelPage, stack: LocalStack,
+                                                                       tmp_path) -> None:
     page = panel.page
     user = psid("3")
     stack.messenger(user, "Hello")
@@ -291,4 +293,12 @@ def test_a_returning_customers_other_conversations_are_one_click_away(panel: Pan
     earlier.click()
     page.wait_for_function(f"location.hash === '#c/{first['id']}'")
     page.locator(f"#conv-history .earlier[data-id='{second['id']}']").wait_for()  # and back again
+    # A data access request: everything of this customer, both conversations, nobody else's.
+    with page.expect_download() as info:
+        page.locator("#act-export-customer").click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert {r["conversation_id"] for r in rows} == {first["id"], second["id"]}
+    assert {"Hello", "Hello again"} <= {r["content"] for r in rows if r["sender_type"] == "user"}
     assert not panel.console_errors, panel.console_errors

@@ -731,6 +731,19 @@ async function exportFile(name) {
   }
 }
 
+/** Everything stored of the open conversation's customer: what a data access request asks for. */
+async function exportCustomer() {
+  const c = state.current;
+  if (!c) return;
+  hideError();
+  const params = { platform: c.platform, user_id: c.user_id, status: 'all' };
+  try {
+    await download(`/admin/export/messages.jsonl${query(params)}`, `pentagon-customer-${c.platform}-${c.id}.jsonl`);
+  } catch (err) {
+    showError(err);
+  }
+}
+
 // ---------- navigation ----------
 
 const VIEWS = ['conversations', 'stats', 'saved', 'staff'];
@@ -832,6 +845,7 @@ function wire() {
   $('#act-close').addEventListener('click', () => conversationAction('close'));
   $('#act-reopen').addEventListener('click', () => conversationAction('reopen'));
   $('#act-block').addEventListener('click', toggleBlock);
+  $('#act-export-customer').addEventListener('click', exportCustomer);
   $('#act-assign').addEventListener('click', () => {
     const mine = state.current?.assigned_to && state.current.assigned_to === state.me?.name;
     conversationAction('assign', { assigned_to: mine ? null : state.me?.name });

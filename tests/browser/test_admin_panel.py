@@ -292,8 +292,12 @@ def test_a_returning_customers_other_conversations_are_one_click_away(panel: Pan
     assert "closed" in earlier.inner_text()
     earlier.click()
     page.wait_for_function(f"location.hash === '#c/{first['id']}'")
-    page.locator(f"#conv-history .earlier[data-id='{second['id']}']").wait_for()  # and back again
-    # A data access request: everything of this customer, both conversations, nobody else's.
+    page.locator(f"#conv-history .earlier[data-id='{second['id']}']").click()  # and back again
+    page.wait_for_function(f"location.hash === '#c/{second['id']}'")
+    # A data access request: everything of this customer, both conversations, nobody else's. Still
+    # available after an action (actions disable every button while they run).
+    page.locator("#act-assign").click()
+    page.locator("#conv-sub", has_text="assigned to alice").wait_for()
     with page.expect_download() as info:
         page.locator("#act-export-customer").click()
     target = tmp_path / info.value.suggested_filename

@@ -423,6 +423,7 @@ function renderDetail() {
   show('#act-reopen', c.status === 'closed');
   show('#act-assign', c.status !== 'closed');
   show('#act-block', true);
+  $('#act-export-customer').disabled = false; // reading: viewers too (setActionsBusy disables every action)
   $('#act-block').textContent = blocked ? 'Unblock customer' : 'Block customer';
   $('#act-assign').textContent = c.assigned_to && c.assigned_to === state.me?.name ? 'Unassign me' : 'Assign to me';
   $('#act-priority').value = String(c.priority ?? 3);

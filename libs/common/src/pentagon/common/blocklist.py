@@ -9,7 +9,6 @@ While NATS is away the copy keeps its last state: a block never lapses by accide
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -17,26 +16,21 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from pentagon.common.bus import mode_key
-from pentagon.common.kvwatch import follow
+from pentagon.common.kvwatch import LocalCopy
 
 
 class Blocklist:
     def __init__(self, kv: KeyValue) -> None:
         self._kv = kv
         self._entries: dict[str, dict[str, Any]] = {}
-        self._loaded = asyncio.Event()
-        self._watch: asyncio.Task[None] | None = None
+        self._copy = LocalCopy(kv, self._apply, "blocked users watch")
 
     async def start(self, timeout: float = 10.0) -> None:
         """Starts the watch and waits for the bucket's current content."""
-        self._watch = asyncio.create_task(follow(self._kv, self._apply, on_loaded=self._loaded.set,
-                                                 what="blocked users watch"), name="blocked-users-watch")
-        await asyncio.wait_for(self._loaded.wait(), timeout)
+        await self._copy.start(timeout)
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            await asyncio.gather(self._watch, return_exceptions=True)
+        await self._copy.stop()
 
     def is_blocked(self, platform: str, user_id: str) -> bool:
         return mode_key(platform, user_id) in self._entries

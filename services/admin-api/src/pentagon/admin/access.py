@@ -34,7 +34,7 @@ from nats.js.kv import KeyValue
 
 from pentagon.admin.queries import utc_now
 from pentagon.common.jsonrow import iso
-from pentagon.common.kvwatch import follow
+from pentagon.common.kvwatch import LocalCopy
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +62,16 @@ class StaffAccess:
         self._entries: dict[str, dict[str, Any]] = {}  # key -> latest value, revoked or restored
         self._tokens: dict[str, dict[str, Any]] = {}  # token digest -> {name, role, issued_by, issued_at}
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
-        self._loaded = asyncio.Event()
-        self._watch: asyncio.Task[None] | None = None
+        # While NATS is away the copy keeps its last state: a revocation never lapses.
+        self._copy = LocalCopy(kv, lambda key, value: self._apply(key, _decode(value) if value else None),
+                               "staff access watch")
 
     async def start(self, timeout: float = 10.0) -> None:
         """Starts the watch and waits for the bucket's current content: no request is judged on an empty copy."""
-        # While NATS is away the copy keeps its last state (no on_lost): a revocation never lapses.
-        watching = follow(self._kv, lambda key, value: self._apply(key, _decode(value) if value else None),
-                          on_loaded=self._loaded.set, what="staff access watch")
-        self._watch = asyncio.create_task(watching, name="staff-access-watch")
-        await asyncio.wait_for(self._loaded.wait(), timeout)
+        await self._copy.start(timeout)
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            await asyncio.gather(self._watch, return_exceptions=True)
+        await self._copy.stop()
 
     def is_revoked(self, name: str) -> bool:
         entry = self._entries.get(access_key(name))

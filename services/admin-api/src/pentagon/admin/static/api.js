@@ -1,6 +1,8 @@
 // Admin REST client: every call carries the bearer token; every error becomes an ApiError
 // whose message can be shown to staff as it is.
 
+import { $, clear, el } from './dom.js';
+
 const TOKEN_KEY = 'pentagon.admin.token';
 // A Supabase sign-in also keeps its refresh token and the access token's expiry (epoch seconds).
 const REFRESH_KEY = 'pentagon.admin.refresh';
@@ -157,6 +159,27 @@ export class ServerRows {
   }
 
   render() {}
+
+  /** The rows as `card(row)` in `selector`, or `empty` when there are none. */
+  renderCards(selector, empty) {
+    const list = $(selector);
+    clear(list);
+    if (!this.rows.length) list.append(el('p', { class: 'muted', text: empty }));
+    for (const row of this.rows) list.append(this.card(row));
+  }
+
+  /** One write, then the rows again whatever happened: a 503 may still have changed something. */
+  async write(method, path, body = {}) {
+    try {
+      await call(method, path, { body });
+      return true;
+    } catch (err) {
+      this.onError(err);
+      return false;
+    } finally {
+      await this.load();
+    }
+  }
 }
 export const post = (path, body, options = {}) => call('POST', path, { ...options, body: body ?? {} });
 

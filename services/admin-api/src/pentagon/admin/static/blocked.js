@@ -1,8 +1,8 @@
 // Blocked customers (on the Staff tab): every block in one place, so an admin can lift one
 // whose conversations are closed, erased or buried. A block made anywhere shows up live.
 
-import { ServerRows, call } from './api.js';
-import { $, clear, el, formatFull } from './dom.js';
+import { ServerRows } from './api.js';
+import { el, formatFull } from './dom.js';
 
 export class BlockedCustomers extends ServerRows {
   /** @param {{onError: (err: Error) => void, onOpen: (platform: string, userId: string) => void}} options */
@@ -12,10 +12,7 @@ export class BlockedCustomers extends ServerRows {
   }
 
   render() {
-    const list = $('#blocked-list');
-    clear(list);
-    if (!this.rows.length) list.append(el('p', { class: 'muted', text: 'Nobody is blocked.' }));
-    for (const row of this.rows) list.append(this.card(row));
+    this.renderCards('#blocked-list', 'Nobody is blocked.');
   }
 
   card(row) {
@@ -30,13 +27,7 @@ export class BlockedCustomers extends ServerRows {
           onclick: () => this.unblock(row.platform, row.user_id) })));
   }
 
-  async unblock(platform, userId) {
-    try {
-      await call('POST', `/admin/customers/${encodeURIComponent(platform)}/${encodeURIComponent(userId)}/unblock`, { body: {} });
-    } catch (err) {
-      this.onError(err); // a 503 may still have lifted the block (only the audit failed): reload
-    } finally {
-      await this.load();
-    }
+  unblock(platform, userId) {
+    return this.write('POST', `/admin/customers/${encodeURIComponent(platform)}/${encodeURIComponent(userId)}/unblock`);
   }
 }

@@ -83,3 +83,11 @@ export function debounce(fn, ms) {
     timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+/** Two clicks, no modal: the first arms the button (it then says `again`), the second returns true. */
+export function confirmed(button, again) {
+  if (button.dataset.armed === '1') return true;
+  button.dataset.armed = '1';
+  button.textContent = again;
+  return false;
+}

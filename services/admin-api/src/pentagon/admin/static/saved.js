@@ -2,7 +2,7 @@
 // Their text is user-visible content written by staff: it is only ever set as text.
 
 import { ServerRows, call } from './api.js';
-import { $, clear, el } from './dom.js';
+import { $, clear, confirmed, el } from './dom.js';
 
 export class SavedReplies extends ServerRows {
   /** @param {{canEdit: () => boolean, onError: (err: Error) => void}} options */
@@ -89,11 +89,7 @@ export class SavedReplies extends ServerRows {
 
   /** Two clicks, no modal: the first arms the button, the second deletes. */
   async remove(row, button) {
-    if (button.dataset.armed !== '1') {
-      button.dataset.armed = '1';
-      button.textContent = 'Click again to delete';
-      return;
-    }
+    if (!confirmed(button, 'Click again to delete')) return;
     try {
       await call('DELETE', `/admin/saved-replies/${encodeURIComponent(row.id)}`);
       if ($('#saved-id').value === row.id) this.resetForm();

@@ -3,7 +3,7 @@
 // for new staff created here, shown once, and withdrawn here.
 
 import { ServerRows, call } from './api.js';
-import { $, clear, el, formatFull } from './dom.js';
+import { $, clear, confirmed, el, formatFull } from './dom.js';
 
 export class StaffAccess extends ServerRows {
   /** @param {{me: () => string, onError: (err: Error) => void}} options */
@@ -13,10 +13,7 @@ export class StaffAccess extends ServerRows {
   }
 
   render() {
-    const list = $('#staff-list');
-    clear(list);
-    if (!this.rows.length) list.append(el('p', { class: 'muted', text: 'No staff tokens configured and nobody revoked.' }));
-    for (const row of this.rows) list.append(this.card(row));
+    this.renderCards('#staff-list', 'No staff tokens configured and nobody revoked.');
   }
 
   card(row) {
@@ -66,18 +63,7 @@ export class StaffAccess extends ServerRows {
 
   /** Two clicks, like revoking: their open panels are signed out on every server. */
   async withdraw(name, button) {
-    if (button.dataset.armed !== '1') {
-      button.dataset.armed = '1';
-      button.textContent = 'Click again to withdraw';
-      return;
-    }
-    try {
-      await call('POST', '/admin/staff/withdraw', { body: { name } });
-    } catch (err) {
-      this.onError(err);
-    } finally {
-      await this.load();
-    }
+    if (confirmed(button, 'Click again to withdraw')) await this.change('withdraw', name);
   }
 
   /** From the form: a Supabase user is named by email, as the panel shows them. */
@@ -87,25 +73,12 @@ export class StaffAccess extends ServerRows {
     if (await this.change('revoke', name)) $('#staff-name').value = '';
   }
 
-  /** Two clicks, no modal: the first arms the button, the second revokes. */
   async revoke(name, button) {
-    if (button.dataset.armed !== '1') {
-      button.dataset.armed = '1';
-      button.textContent = 'Click again to revoke';
-      return;
-    }
-    await this.change('revoke', name);
+    if (confirmed(button, 'Click again to revoke')) await this.change('revoke', name);
   }
 
-  async change(action, name) {
-    try {
-      await call('POST', `/admin/staff/${action}`, { body: { name } });
-      return true;
-    } catch (err) {
-      this.onError(err); // a 503 may still have changed the access (only the audit failed): reload
-      return false;
-    } finally {
-      await this.load();
-    }
+  /** revoke, restore or withdraw; a 503 may still have changed the access (only the audit failed). */
+  change(action, name) {
+    return this.write('POST', `/admin/staff/${action}`, { name });
   }
 }

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from pentagon.agent import compose
 from pentagon.agent.answer import INTENT_BY_REASON, OfflineAnswerer, Turn
+from pentagon.agent.days import asked_day
 from pentagon.agent.knowledge import DayHours, KnowledgeBase
 from pentagon.agent.phrases import PHRASES
+
+from .conftest import WEDNESDAY
 
 # (question, expected top source): direct wording and paraphrases, both languages.
 QUESTIONS = [
@@ -94,6 +97,83 @@ def test_after_closing_time_the_hours_say_when_we_open_again(kb: KnowledgeBase) 
 
 def _yangon(*args: int) -> datetime:
     return datetime(*args, tzinfo=ZoneInfo("Asia/Yangon"))
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("What time do you open on Sunday?", "On Sunday we are open from 08:00 to 20:00."),
+    ("what time do you close on saturday", "On Saturday we are open from 08:00 to 22:00."),
+    ("are you open tomorrow", "Tomorrow (Thursday) we are open from 07:00 to 21:00."),
+    ("open on wednesday?", "Today (Wednesday) we are open from 07:00 to 21:00."),  # today is Wednesday
+    ("တနင်္ဂနွေနေ့ ဘယ်အချိန်ဖွင့်လဲ", "တနင်္ဂနွေနေ့ ၀၈:၀၀ ကနေ ၂၀:၀၀ အထိ ဖွင့်ပါတယ်။"),
+    ("မနက်ဖြန် ဖွင့်လား", "မနက်ဖြန် (ကြာသပတေးနေ့) ၀၇:၀၀ ကနေ ၂၁:၀၀ အထိ ဖွင့်ပါတယ်။"),
+])
+def test_hours_for_the_day_asked_about_come_first(answerer: OfflineAnswerer, question: str, expected: str) -> None:
+    answer = answerer.answer(question)
+    assert answer.intent == "hours" and answer.text.startswith(expected)
+    assert "Sunday 08:00–20:00" in answer.text or "တနင်္ဂနွေနေ့ ၀၈:၀၀–၂၀:၀၀" in answer.text  # the week follows
+
+
+def test_a_closed_date_asked_about_is_closed(kb: KnowledgeBase) -> None:
+    # Thursday 16 April: tomorrow, a Friday, is one of the sample's closed dates.
+    thursday = OfflineAnswerer(kb, clock=lambda: _yangon(2026, 4, 16, 12, 0))
+    assert thursday.answer("Are you open tomorrow?").text.startswith("We are closed tomorrow (Friday).")
+    wednesday = OfflineAnswerer(kb, clock=lambda: _yangon(2026, 4, 15, 12, 0))
+    assert wednesday.answer("open on friday?").text.startswith("We are closed on Friday.")
+    # A week earlier the same Friday is an ordinary one.
+    earlier = OfflineAnswerer(kb, clock=lambda: _yangon(2026, 4, 9, 12, 0))
+    assert earlier.answer("Are you open tomorrow?").text.startswith("Tomorrow (Friday) we are open from 07:00")
+
+
+def test_asked_day() -> None:
+    wednesday = WEDNESDAY.date()
+    assert asked_day("open on sunday?", wednesday) == date(2026, 1, 18)
+    assert asked_day("Open Wednesday?", wednesday) == wednesday
+    assert asked_day("and on Tuesdays", wednesday) == date(2026, 1, 20)
+    assert asked_day("tmrw?", wednesday) == date(2026, 1, 15)
+    assert asked_day("I sat in the sun", wednesday) is None
+    assert asked_day("စနေ နေ့ ဖွင့်လား", wednesday) == date(2026, 1, 17)
+    assert asked_day("တနင်္လာနေ့", wednesday) == date(2026, 1, 19)
+    assert asked_day("opening hours", wednesday) is None
+
+
+def test_a_diet_in_a_category_lists_what_fits(answerer: OfflineAnswerer, kb: KnowledgeBase) -> None:
+    drinks = answerer.answer("I'm vegan, what can I drink?")
+    listed = {s.id for s in drinks.sources}
+    assert drinks.intent == "menu" and drinks.text.startswith("Our vegan drinks")
+    assert "Espresso" in drinks.text and "Lemon Iced Tea" in drinks.text
+    assert "Latte" not in drinks.text and "Samosa" not in drinks.text  # milk; not a drink
+    assert all("vegan" in m.dietary_info for m in kb.menu if f"menu:{m.id}" in listed)
+    desserts = answerer.answer("vegetarian desserts")
+    assert desserts.text.startswith("Our vegetarian desserts") and "Baked Cheesecake" in desserts.text
+    assert "Mohinga" not in desserts.text
+    burmese = answerer.answer("သက်သတ်လွတ် အစားအစာ ရှိလား")
+    assert burmese.intent == "menu" and "လက်ဖက်သုပ်" in burmese.text and "မုန့်ဟင်းခါး" not in burmese.text
+
+
+def test_a_diet_nothing_in_the_category_fits_says_so(answerer: OfflineAnswerer) -> None:
+    answer = answerer.answer("Do you have vegan cake?")
+    assert answer.text.startswith("We have no vegan desserts at the moment.\nOur vegan choices")
+    assert "Samosa" in answer.text and "Cheesecake" not in answer.text
+    assert not answer.requires_human
+    burmese = answerer.answer("ဗီဂန် အချိုပွဲ ရှိလား")
+    assert burmese.text.startswith("ဗီဂန် အချိုပွဲ လောလောဆယ် မရှိသေးပါဘူး။") and "စမူဆာ" in burmese.text
+
+
+def test_a_diet_question_after_another_topic_is_not_mixed_with_it(answerer: OfflineAnswerer) -> None:
+    # Borrowing the earlier coffee question once made this "Cold Brew" (vegan, a coffee).
+    answer = answerer.answer("Do you have vegan cake?", [Turn("user", "ကော်ဖီ ဘယ်လောက်လဲ"), Turn("bot", "...")])
+    assert answer.text.startswith("We have no vegan desserts")
+
+
+def test_the_cafes_own_faq_answers_a_diet_question_it_was_written_for(answerer: OfflineAnswerer) -> None:
+    answer = answerer.answer("what vegan options do you have")
+    assert answer.sources[0].id == "faq:6" and "oat or soy milk" in answer.text
+
+
+def test_a_dish_says_which_diets_it_suits(answerer: OfflineAnswerer) -> None:
+    assert "Suitable for vegan diets." in answerer.answer("is the samosa vegan?").text
+    assert "သက်သတ်လွတ် စားသုံးသူများအတွက်" in answerer.answer("လာတေး ဘယ်လောက်လဲ").text
+    assert "Suitable for" not in answerer.answer("How much is the mohinga?").text  # no diet tags
 
 
 @pytest.mark.parametrize(("now", "text", "when"), [

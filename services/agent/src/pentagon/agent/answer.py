@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pentagon.agent import compose
+from pentagon.agent import compose, listing
+from pentagon.agent.days import asked_day
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
 from pentagon.agent.knowledge import KnowledgeBase
 from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens
@@ -25,17 +26,6 @@ INTENT_BY_KIND = {"faq": "faq", "menu": "menu", "hours": "hours", "reservation":
 INTENT_BY_FAQ_CATEGORY = {"payment": "payment"}
 INTENT_BY_REASON = {"human_request": "human_request", "complaint": "complaint", "allergy": "allergy",
                     "medical": "medical", "payment_problem": "payment", LOW_CONFIDENCE: "off_topic"}
-
-# Words that ask for the menu (or a part of it) without naming a dish.
-MENU_WORDS = frozenset({"menu", "show", "see", "full", "list", "option", "kind", "type", "price", "serve", "sell",
-                        "available", "drink", "food", "မီနူး", "မီ", "နူး", "~မီ", "~နူး", "ကြည့်", "~ကြည့်", "ပြ",
-                        "~ပြ", "ရှိ", "~ရှိ", "ဘာ", "~ဘာ", "တွေ", "မျိုး", "~မျိုး", "အမျိုးမျိုး", "~အ", "ဘယ်လောက်", "~ဘယ်",
-                        "~လောက်", "ဈေး", "~ဈေး", "ရ", "~ရ", "ရောင်း", "~ရောင်း"})
-CATEGORY_WORDS = {"coffee": "coffee", "ကော်ဖီ": "coffee", "tea": "tea", "dessert": "dessert", "sweet": "dessert",
-                  "cake": "dessert", "အချိုပွဲ": "dessert", "smoothie": "drinks", "juice": "drinks",
-                  "ဖျော်ရည်": "drinks", "အချိုရည်": "drinks", "meal": "food", "noodle": "food", "အစားအစာ": "food"}
-CATEGORY_SYLLABLES = {"~ကော်", "~ဖီ", "~ဖျော်", "~ရည်", "~အ", "~ချို", "~ပွဲ", "~စား", "~စာ"}
-
 
 @dataclass(frozen=True)
 class SourceRef:
@@ -95,13 +85,13 @@ class OfflineAnswerer:
         confidence = round(hits[0].coverage, 4) if hits else 0.0
         if trigger is not None:
             return self._escalate(trigger.reason, lang, language, confidence, hits, query)
-        listing = self._menu_listing(query, lang, language, hits)
-        if listing is not None:
-            return listing
+        listed = self._listing(text, query, lang, language, hits)
+        if listed is not None:
+            return listed
         if not hits or confidence < self.threshold:
             return self._escalate(LOW_CONFIDENCE, lang, language, confidence, hits, query)
         top = hits[0]
-        return Answer(self.compose_hit(top, lang), self.intent_of(top), language, confidence,
+        return Answer(self.compose_hit(top, lang, text), self.intent_of(top), language, confidence,
                       sources=[SourceRef(top.entry.kind, top.entry.source_id, round(top.score, 4))],
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query)
 
@@ -127,12 +117,13 @@ class OfflineAnswerer:
             return INTENT_BY_FAQ_CATEGORY.get(hit.entry.record.category, "faq")
         return INTENT_BY_KIND.get(hit.entry.kind, hit.entry.kind)
 
-    def compose_hit(self, hit: Hit, lang: str) -> str:
+    def compose_hit(self, hit: Hit, lang: str, question: str = "") -> str:
         record, kind = hit.entry.record, hit.entry.kind
         if kind == "menu":
             return compose.menu_item(lang, record)
         if kind == "hours":
-            return compose.hours(lang, record, self._clock().astimezone(self.tz))
+            now = self._clock().astimezone(self.tz)
+            return compose.hours(lang, record, now, asked_day(question, now.date()))
         if kind == "reservation":
             return compose.reservation(lang, record)
         return {"faq": compose.faq, "event": compose.event, "promotion": compose.promotion,
@@ -158,18 +149,17 @@ class OfflineAnswerer:
             return phrase(lang, reason)
         return phrase(lang, f"{reason}_closed", when=compose.reopening_text(lang, now, opens))
 
-    def _menu_listing(self, query: str, lang: str, language: str, hits: list[Hit]) -> Answer | None:
-        """'Menu', 'what coffee do you have?': a list of items, not one arbitrary item."""
-        words = set(tokens(query))
-        content = words - MENU_WORDS - CATEGORY_SYLLABLES
-        categories = {CATEGORY_WORDS[w] for w in content if w in CATEGORY_WORDS}
-        rest = {w for w in content if w not in CATEGORY_WORDS}
-        if rest or len(categories) > 1 or not words or not (words & {"menu", "မီနူး"} or categories):
-            return None
-        category = next(iter(categories), None)
-        items = [m for m in self.kb.menu if category is None or m.category.lower() == category]
-        if not items:
-            return None
-        sources = [SourceRef("menu", f"menu:{m.id}", 1.0) for m in items[:5]]
-        return Answer(compose.menu_list(lang, items, category), "menu", language, 0.9, sources=sources,
+    def _listing(self, text: str, query: str, lang: str, language: str, hits: list[Hit]) -> Answer | None:
+        """The menu, a category of it or what fits a diet, when a list is what the question asks for."""
+        found = listing.category_listing(self.kb.menu, set(tokens(query)))
+        if found is None:
+            words = set(tokens(text))
+            found = listing.diet_listing(self.kb.menu, text, words)
+            top = hits[0] if hits else None
+            # A FAQ the cafe wrote for the question ("any vegan options?") says more than a list would.
+            if found is None or (not listing.named_category(words) and top is not None
+                                 and top.entry.kind == "faq" and top.coverage >= self.threshold):
+                return None
+        sources = [SourceRef("menu", f"menu:{m.id}", 1.0) for m in found.items[:5]]
+        return Answer(compose.menu_list(lang, found), "menu", language, 0.9, sources=sources,
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query)

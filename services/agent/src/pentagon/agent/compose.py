@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from pentagon.agent.knowledge import WEEKDAYS, Event, Faq, Job, MenuItem, Promotion, Reservations
 from pentagon.agent.language import burmese_digits
-from pentagon.agent.phrases import ALLERGENS_MM, CATEGORY_NAMES, WEEKDAY_NAMES, phrase
+from pentagon.agent.listing import Listing
+from pentagon.agent.phrases import ALLERGENS_MM, CATEGORY_NAMES, DIET_NAMES, WEEKDAY_NAMES, phrase
 
 
 def _pick(lang: str, english: str, burmese: str) -> str:
@@ -28,6 +29,9 @@ def menu_item(lang: str, item: MenuItem) -> str:
     description = _pick(lang, item.description_en, item.description_mm)
     if description:
         parts.append(description)
+    if item.dietary_info:
+        diets = [DIET_NAMES[lang].get(d.lower(), d) for d in item.dietary_info]
+        parts.append(phrase(lang, "diets", items=("၊ " if lang == "my" else ", ").join(diets)))
     if item.allergens:
         names = [ALLERGENS_MM.get(a.lower(), a) if lang == "my" else a for a in item.allergens]
         parts.append(phrase(lang, "allergens", items=("၊ " if lang == "my" else ", ").join(names)))
@@ -36,14 +40,20 @@ def menu_item(lang: str, item: MenuItem) -> str:
     return " ".join(parts)
 
 
-def menu_list(lang: str, items: list[MenuItem], category: str | None) -> str:
-    if category:
-        title = CATEGORY_NAMES[lang].get(category, category)
-        header = phrase(lang, "category_intro", category=title)
+def menu_list(lang: str, found: Listing) -> str:
+    category = CATEGORY_NAMES[lang].get(found.category, found.category) if found.category else None
+    diet = DIET_NAMES[lang].get(found.diet, found.diet) if found.diet else None
+    if found.missing:
+        lines = [phrase(lang, "diet_missing", diet=diet, category=category), phrase(lang, "diet_intro", diet=diet)]
+    elif diet and category:
+        lines = [phrase(lang, "diet_category_intro", diet=diet, category=category)]
+    elif diet:
+        lines = [phrase(lang, "diet_intro", diet=diet)]
+    elif category:
+        lines = [phrase(lang, "category_intro", category=category)]
     else:
-        header = phrase(lang, "menu_intro")
-    lines = [header]
-    for item in items:
+        lines = [phrase(lang, "menu_intro")]
+    for item in found.items:
         lines.append(f"• {_pick(lang, item.english_name, item.myanmar_name)} - {price_text(lang, item.price)}")
     return "\n".join(lines)
 
@@ -91,7 +101,31 @@ def _week(lang: str, res: Reservations) -> str:
     return _num(lang, ("၊ " if lang == "my" else "; ").join(parts))
 
 
-def hours(lang: str, res: Reservations, now: datetime) -> str:
+def hours(lang: str, res: Reservations, now: datetime, asked: date | None = None) -> str:
+    """Today's hours (or when it opens again), then the week; a question about another day
+    ('open on Sunday?', 'tomorrow?') gets that day's hours first."""
+    other = _other_day(lang, res, now, asked)
+    parts = [other] if other else _today(lang, res, now)
+    if res.opening_hours:
+        parts.append(phrase(lang, "week", hours=_week(lang, res)))
+    note = _pick(lang, res.hours_note_en, res.hours_note_mm)
+    if note:
+        parts.append(note)
+    return " ".join(parts)
+
+
+def _other_day(lang: str, res: Reservations, now: datetime, asked: date | None) -> str | None:
+    if asked is None or asked == now.date() or WEEKDAYS[asked.weekday()] not in res.opening_hours:
+        return None
+    day = WEEKDAY_NAMES[lang][asked.weekday()]
+    when = "tomorrow" if (asked - now.date()).days == 1 else "day"
+    hours = res.opening_hours[WEEKDAYS[asked.weekday()]]
+    if hours is None or asked.isoformat() in res.closed_dates:
+        return phrase(lang, f"{when}_closed", day=day)
+    return phrase(lang, f"{when}_open", day=day, open=_num(lang, hours.open), close=_num(lang, hours.close))
+
+
+def _today(lang: str, res: Reservations, now: datetime) -> list[str]:
     day = WEEKDAYS[now.weekday()]
     day_name = WEEKDAY_NAMES[lang][now.weekday()]
     today = res.opening_hours.get(day)
@@ -105,12 +139,7 @@ def hours(lang: str, res: Reservations, now: datetime) -> str:
         parts = [phrase(lang, "closed_now", when=reopening_text(lang, now, opens))]
     else:
         parts = [phrase(lang, "today_open", day=day_name, open=_num(lang, today.open), close=_num(lang, today.close))]
-    if res.opening_hours:
-        parts.append(phrase(lang, "week", hours=_week(lang, res)))
-    note = _pick(lang, res.hours_note_en, res.hours_note_mm)
-    if note:
-        parts.append(note)
-    return " ".join(parts)
+    return parts
 
 
 def _spans(res: Reservations, day: datetime) -> tuple[datetime, datetime] | None:

@@ -81,7 +81,7 @@ class LlmAnswerer:
     def messages(self, answer: Answer, history: Sequence[Turn], text: str,
                  used: Sequence[Hit]) -> list[BaseMessage]:
         lang = reply_language(answer.language)
-        records = "\n".join(f"[{h.entry.source_id}] {self.offline.compose_hit(h, lang)}" for h in used)
+        records = "\n".join(f"[{h.entry.source_id}] {self.offline.compose_hit(h, lang, text)}" for h in used)
         prompt = SYSTEM_PROMPT + (RESCUE_RULES if answer.requires_human else "")
         system = SystemMessage(prompt.format(language=LANGUAGE_NAMES[lang], records=records))
         turns = [_role_message(t) for t in self.offline.recent(history) if t.text]

@@ -38,6 +38,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "price": "{name}: {price} MMK.",
         "today_open": "Today ({day}) we are open from {open} to {close}.",
         "today_closed": "We are closed today ({day}).",
+        "day_open": "On {day} we are open from {open} to {close}.",
+        "day_closed": "We are closed on {day}.",
+        "tomorrow_open": "Tomorrow ({day}) we are open from {open} to {close}.",
+        "tomorrow_closed": "We are closed tomorrow ({day}).",
         "closed_now": "We are closed now; we open again {when}.",
         "reopens": "We open again {when}.",
         "week": "Opening hours: {hours}.",
@@ -46,6 +50,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "max_party": "Tables seat up to {n} people.",
         "menu_intro": "Here is our menu (prices in MMK):",
         "category_intro": "Our {category} (prices in MMK):",
+        "diet_intro": "Our {diet} choices (prices in MMK):",
+        "diet_category_intro": "Our {diet} {category} (prices in MMK):",
+        "diet_missing": "We have no {diet} {category} at the moment.",
+        "diets": "Suitable for {items} diets.",
     },
     "my": {
         "greeting": "မင်္ဂလာပါ။ Pentagon Cafe မှ ကြိုဆိုပါတယ်။ မီနူး၊ ဖွင့်ချိန်၊ ပွဲတွေ၊ ပရိုမိုးရှင်းတွေ ဒါမှမဟုတ် "
@@ -85,6 +93,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "price": "{name} - {price} ကျပ်။",
         "today_open": "ဒီနေ့ ({day}) {open} ကနေ {close} အထိ ဖွင့်ပါတယ်။",
         "today_closed": "ဒီနေ့ ({day}) ဆိုင်ပိတ်ပါတယ်။",
+        "day_open": "{day} {open} ကနေ {close} အထိ ဖွင့်ပါတယ်။",
+        "day_closed": "{day} ဆိုင်ပိတ်ပါတယ်။",
+        "tomorrow_open": "မနက်ဖြန် ({day}) {open} ကနေ {close} အထိ ဖွင့်ပါတယ်။",
+        "tomorrow_closed": "မနက်ဖြန် ({day}) ဆိုင်ပိတ်ပါတယ်။",
         "closed_now": "အခု ဆိုင်ပိတ်ထားပါတယ်။ {when} ပြန်ဖွင့်ပါမယ်။",
         "reopens": "{when} ပြန်ဖွင့်ပါမယ်။",
         "week": "ဖွင့်ချိန် - {hours}။",
@@ -93,6 +105,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "max_party": "စားပွဲတစ်ခုမှာ လူ {n} ယောက်အထိ ထိုင်နိုင်ပါတယ်။",
         "menu_intro": "ကျွန်တော်တို့ရဲ့ မီနူးပါ (ဈေးနှုန်း ကျပ်ဖြင့်) -",
         "category_intro": "{category} (ဈေးနှုန်း ကျပ်ဖြင့်) -",
+        "diet_intro": "{diet} ရွေးစရာများ (ဈေးနှုန်း ကျပ်ဖြင့်) -",
+        "diet_category_intro": "{diet} {category} (ဈေးနှုန်း ကျပ်ဖြင့်) -",
+        "diet_missing": "{diet} {category} လောလောဆယ် မရှိသေးပါဘူး။",
+        "diets": "{items} စားသုံးသူများအတွက် သင့်တော်ပါတယ်။",
     },
 }
 
@@ -114,6 +130,11 @@ ALLERGENS_MM = {"milk": "နို့", "gluten": "ဂလူတင် (ဂျု
 CATEGORY_NAMES = {
     "en": {"coffee": "coffee", "tea": "tea", "drinks": "drinks", "food": "food", "dessert": "desserts"},
     "my": {"coffee": "ကော်ဖီ", "tea": "လက်ဖက်ရည်", "drinks": "အချိုရည်", "food": "အစားအစာ", "dessert": "အချိုပွဲ"},
+}
+
+DIET_NAMES = {
+    "en": {"vegan": "vegan", "vegetarian": "vegetarian"},
+    "my": {"vegan": "ဗီဂန်", "vegetarian": "သက်သတ်လွတ်"},
 }
 
 

@@ -1,0 +1,95 @@
+"""Answers that are a list of menu items: the menu, a category ('what coffee do you have?')
+or a diet ('anything vegan?', 'vegetarian food', 'I'm vegan, what can I drink?').
+
+A question that names a dish, or asks anything beyond what to choose from, is left to
+retrieval: a list is only the answer when the list is the question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pentagon.agent.knowledge import MenuItem
+
+# Words that ask for the menu (or a part of it) without naming a dish.
+MENU_WORDS = frozenset({"menu", "show", "see", "full", "list", "option", "kind", "type", "price", "serve", "sell",
+                        "available", "drink", "food", "မီနူး", "မီ", "နူး", "~မီ", "~နူး", "ကြည့်", "~ကြည့်", "ပြ",
+                        "~ပြ", "ရှိ", "~ရှိ", "ဘာ", "~ဘာ", "တွေ", "မျိုး", "~မျိုး", "အမျိုးမျိုး", "~အ", "ဘယ်လောက်", "~ဘယ်",
+                        "~လောက်", "ဈေး", "~ဈေး", "ရ", "~ရ", "ရောင်း", "~ရောင်း"})
+CATEGORY_WORDS = {"coffee": "coffee", "ကော်ဖီ": "coffee", "tea": "tea", "dessert": "dessert", "sweet": "dessert",
+                  "cake": "dessert", "အချိုပွဲ": "dessert", "smoothie": "drinks", "juice": "drinks",
+                  "ဖျော်ရည်": "drinks", "အချိုရည်": "drinks", "meal": "food", "noodle": "food", "အစားအစာ": "food"}
+CATEGORY_SYLLABLES = {"~ကော်", "~ဖီ", "~ဖျော်", "~ရည်", "~အ", "~ချို", "~ပွဲ", "~စား", "~စာ"}
+
+# With a diet, "to drink" and "to eat" name groups of categories.
+GROUP_WORDS = {"drink": ("coffee", "tea", "drinks"), "beverage": ("coffee", "tea", "drinks"),
+               "သောက်": ("coffee", "tea", "drinks"), "~သောက်": ("coffee", "tea", "drinks"),
+               "eat": ("food", "dessert"), "dish": ("food", "dessert"), "snack": ("food", "dessert"),
+               "စား": ("food", "dessert"), "သောက်စရာ": ("coffee", "tea", "drinks")}
+GROUP_NAMES = {("coffee", "tea", "drinks"): "drinks", ("food", "dessert"): "food"}
+# Burmese diets, matched with spaces removed; English diets come through tokens (synonyms included).
+DIETS_MY = (("ဗီဂန်", "vegan"), ("သက်သတ်လွတ်", "vegetarian"), ("အသားမပါ", "vegetarian"))
+DIET_FILLER = frozenset({"based", "friendly", "suitable", "ဗီဂန်", "သက်သတ်လွတ်", "ဗီ", "ဂန်", "~ဗီ", "~ဂန်", "~သက်", "~သတ်", "~လွတ်",
+                         "အသား", "~သား", "မ", "~မ", "ပါ", "~ပါ", "စရာ", "~စရာ", "စားစရာ"})
+
+
+@dataclass(frozen=True)
+class Listing:
+    items: list[MenuItem]
+    category: str | None = None  # a category of the menu, or a group name ("drinks", "food")
+    diet: str | None = None
+    missing: bool = False  # nothing of the diet in the asked category: `items` are the diet's elsewhere
+
+
+def category_listing(menu: list[MenuItem], words: set[str]) -> Listing | None:
+    """'Menu', 'what coffee do you have?': a list of items, not one arbitrary item."""
+    content = words - MENU_WORDS - CATEGORY_SYLLABLES
+    categories = {CATEGORY_WORDS[w] for w in content if w in CATEGORY_WORDS}
+    rest = {w for w in content if w not in CATEGORY_WORDS}
+    if rest or len(categories) > 1 or not words or not (words & {"menu", "မီနူး"} or categories):
+        return None
+    category = next(iter(categories), None)
+    items = [m for m in menu if category is None or m.category.lower() == category]
+    return Listing(items, category) if items else None
+
+
+def diet_of(text: str, words: set[str], diets: set[str]) -> str | None:
+    """The diet the question names: a dietary tag of the menu ('vegan', 'halal'), in either language."""
+    named = sorted(w for w in words if w in diets)
+    if named:
+        return named[0]
+    compact = re.sub(r"\s+", "", text)
+    return next((diet for pattern, diet in DIETS_MY if pattern in compact and diet in diets), None)
+
+
+def diet_listing(menu: list[MenuItem], text: str, words: set[str]) -> Listing | None:
+    """Items fit for the diet the question names, in the category it names if any."""
+    diets = {t.lower() for m in menu for t in m.dietary_info}
+    diet = diet_of(text, words, diets)
+    if diet is None:
+        return None
+    content = words - {diet} - CATEGORY_SYLLABLES - DIET_FILLER
+    groups = {GROUP_WORDS[w] for w in content if w in GROUP_WORDS}
+    categories = {CATEGORY_WORDS[w] for w in content if w in CATEGORY_WORDS}
+    if content - MENU_WORDS - GROUP_WORDS.keys() - CATEGORY_WORDS.keys() or len(groups) + len(categories) > 1:
+        return None
+    fitting = [m for m in menu if _fits(m, diet)]
+    if not fitting:
+        return None
+    wanted = next(iter(groups), None) or tuple(categories)
+    if not wanted:
+        return Listing(fitting, None, diet)
+    name = GROUP_NAMES.get(wanted) or wanted[0]
+    in_category = [m for m in fitting if m.category.lower() in wanted]
+    return Listing(in_category or fitting, name, diet, missing=not in_category)
+
+
+def named_category(words: set[str]) -> bool:
+    """Whether the question narrows the menu to a category or group ('vegan cake', 'vegan drinks')."""
+    return any(w in CATEGORY_WORDS or w in GROUP_WORDS for w in words)
+
+
+def _fits(item: MenuItem, diet: str) -> bool:
+    tags = {t.lower() for t in item.dietary_info}
+    return diet in tags or (diet == "vegetarian" and "vegan" in tags)

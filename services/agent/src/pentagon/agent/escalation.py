@@ -59,6 +59,7 @@ RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
      _en(r"\bcomplain\w*", r"\b(terrible|awful|horrible|disgusting|unacceptable|worst|rude|dirty|filthy)\b",
          r"\bbad\s+(service|experience|coffee|food|staff)\b", r"\bwrong\s+(order|drink|item|food)\b",
          r"\b(cold|stale|burnt|raw|spoiled|spoilt)\s+(food|coffee|noodles|sandwich|drink)\b",
+         r"\btast(e|ed|es|ing)\s+(burnt|burned|bad|awful|off|sour|stale|strange|weird|funny|horrible|terrible)\b",
          r"\bwaited\b.*\b(hour|long|forever|ages|minutes)\b", r"\bnever\s+(arrived|came)\b", r"\bhair\s+in\b",
          r"\b(disappointed|angry|upset|furious)\b", r"\bnot\s+happy\b"),
      _my(r"တိုင်ကြား", r"မကျေနပ်", r"ဆိုးလိုက်တာ", r"ဆိုးတယ်", r"ရိုင်း", r"ညစ်ပတ်", r"မှားပို့", r"မှားပေး",

@@ -152,12 +152,14 @@ EN_SYNONYMS = {
     "banking": "pay", "bank": "pay", "transfer": "pay", "wave": "wavepay", "kpay": "kbzpay",
     "scooter": "motorbike", "scooters": "motorbike", "moped": "motorbike", "grab": "grabfood",
     "panda": "foodpanda", "playground": "child", "reach": "contact", "contacts": "contact",
+    "shut": "open", "shuts": "open", "shutting": "open", "point": "loyalty", "points": "loyalty",
+    "stamp": "loyalty", "stamps": "loyalty", "cheaper": "promotion",
 }
 
 # Ways of asking that single words do not carry, rewritten before the words are taken.
 EN_PHRASES = [
     (re.compile(r"\b(?:how (?:do|can|could|should) (?:i|we) |how to )?(?:get|go|come) (?:to|there)\b"), " directions "),
-    (re.compile(r"\b(?:bring|send|sent|brought) (?:\w+ )?(?:to|at) (?:my|our|the) (?:office|home|house|hotel|room|work)\b"),
+    (re.compile(r"\b(?:bring|send|sent|brought) (?:\w+ ){0,3}(?:to|at) (?:my|our|the) (?:office|home|house|hotel|room|work)\b"),
      " deliver "),
     (re.compile(r"\b(?:don'?t|do not|can'?t|cannot|no|without) eat(?:ing)? meat\b|\bno meat\b"), " meat free "),
     # "mobile" alone means a phone number; with money words it is a way to pay.

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from pentagon.agent.knowledge import MenuItem
+from pentagon.agent.language import GENERIC_EN
 
 # Words that ask for the menu (or a part of it) without naming a dish.
 MENU_WORDS = frozenset({"menu", "show", "see", "full", "list", "option", "kind", "type", "price", "serve", "sell",
@@ -69,7 +70,7 @@ def diet_listing(menu: list[MenuItem], text: str, words: set[str]) -> Listing | 
     diet = diet_of(text, words, diets)
     if diet is None:
         return None
-    content = words - {diet} - CATEGORY_SYLLABLES - DIET_FILLER
+    content = words - {diet} - CATEGORY_SYLLABLES - DIET_FILLER - GENERIC_EN
     groups = {GROUP_WORDS[w] for w in content if w in GROUP_WORDS}
     categories = {CATEGORY_WORDS[w] for w in content if w in CATEGORY_WORDS}
     if content - MENU_WORDS - GROUP_WORDS.keys() - CATEGORY_WORDS.keys() or len(groups) + len(categories) > 1:

@@ -20,7 +20,7 @@ import nats
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig
+from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import KeyNotFoundError
 
 from pentagon.common.bus import (
@@ -30,6 +30,7 @@ from pentagon.common.bus import (
     MODE_BUCKET,
     SAVED_REPLIES_BUCKET,
     STAFF_ACCESS_BUCKET,
+    UPDATES_STREAM,
     Subjects,
     ensure_streams,
     kv_bucket,
@@ -207,6 +208,27 @@ async def test_each_service_reads_only_the_streams_its_job_needs(bus: NatsServer
     async with member(bus, "tracking") as tracking:
         consumers = [c.name for s in (EVENTS_STREAM, DLQ_STREAM) for c in await tracking.js().consumers_info(s)]
         assert "peek" not in consumers
+
+
+@pytest.mark.parametrize(("reader", "stream", "subject", "forger"), [
+    ("tracking", EVENTS_STREAM, Subjects.incoming("web", "u1"), "admin-api"),
+    ("webhook", UPDATES_STREAM, "updates.message.web.u1", "tracking"),
+])
+async def test_who_cannot_read_a_stream_cannot_ack_its_messages(bus: NatsServer, reader: str, stream: str,
+                                                                 subject: str, forger: str) -> None:
+    """A forged ack would make the reader skip a message it never handled (tracking: never stored)."""
+    async with member(bus, "webhook") as webhook, member(bus, "tracking") as tracking:
+        await {EVENTS_STREAM: webhook, UPDATES_STREAM: tracking}[stream].js().publish(subject, b"words")
+    async with member(bus, reader) as owner, member(bus, forger) as other:
+        js = owner.js()
+        # The bus fixture starts from an empty JetStream: the one message is the one published above.
+        await js.add_consumer(stream, ConsumerConfig(durable_name="acked", ack_policy=AckPolicy.EXPLICIT, ack_wait=60))
+        [msg] = await (await js.pull_subscribe_bind(durable="acked", stream=stream)).fetch(1, timeout=5)
+        await other.nc.publish(msg.reply, b"+ACK")
+        await other.refused("publish", msg.reply)
+        assert (await js.consumer_info(stream, "acked")).num_ack_pending == 1
+        await msg.ack_sync()  # its reader's own ack goes through
+        assert (await js.consumer_info(stream, "acked")).num_ack_pending == 0
 
 
 @pytest.mark.parametrize("user", ["webhook", "admin-api"])

@@ -306,3 +306,51 @@ def test_a_returning_customers_other_conversations_are_one_click_away(panel: Pan
     assert {r["conversation_id"] for r in rows} == {first["id"], second["id"]}
     assert {"Hello", "Hello again"} <= {r["content"] for r in rows if r["sender_type"] == "user"}
     assert not panel.console_errors, panel.console_errors
+
+
+def test_labels_go_on_come_off_and_filter_the_list(panel: PanelPage, stack: LocalStack) -> None:
+    page = panel.page
+    user, other = psid("5"), psid("6")
+    stack.messenger(user, "Can I order a birthday cake?")
+    stack.messenger(other, "Where are you?")
+    conv = eventually(lambda: conversation_of(stack, user), what="the conversation to be stored")
+    eventually(lambda: conversation_of(stack, other), what="the other conversation")
+    sign_in(panel, stack.admin_token)
+    item(page, user).click()
+    page.locator("#thread .msg.user").first.wait_for()
+
+    box = page.locator("#label-add")
+    box.fill("  Order ")
+    box.press("Enter")
+    page.locator("#conv-labels .label-chip[data-label='order']").wait_for()
+    box.fill("<img src=x onerror=alert(1)>")  # staff text is shown as text
+    box.press("Enter")
+    page.locator("#conv-labels .label-chip", has_text="<img src=x").wait_for()
+    assert page.locator("#conv-labels img").count() == 0
+    item(page, user).locator(".label-chip", has_text="order").wait_for()  # the card too, live
+    assert stack.admin("GET", f"/admin/conversations/{conv['id']}")["conversation"]["labels"] == [
+        "<img src=x onerror=alert(1)>", "order"]
+
+    # The filter offers the labels in use and narrows the list to them.
+    page.reload()
+    page.locator("#f-label option[value='order']").wait_for(state="attached")
+    page.locator("#f-label").select_option("order")
+    item(page, user).wait_for()
+    item(page, other).wait_for(state="detached")
+    page.locator("#f-label").select_option("")
+    item(page, other).wait_for()
+    page.locator("#tab-stats").click()  # counted in the statistics
+    page.locator("#chart-labels .label-chip", has_text="order").wait_for()
+    page.locator("#tab-conversations").click()
+
+    item(page, user).click()
+    page.locator("#conv-labels .label-chip[data-label='order'] .label-remove").click()
+    page.locator("#conv-labels .label-chip[data-label='order']").wait_for(state="detached")
+    box.fill("x" * 32)  # what the server refuses is shown, and the text stays to fix
+    for n in range(9):
+        stack.admin("POST", f"/admin/conversations/{conv['id']}/labels", json={"add": [f"tag {n}"]})
+    box.press("Enter")
+    page.locator("#error-text", has_text="at most 10 labels").wait_for()
+    assert box.input_value() == "x" * 32
+    # The one error is the refusal itself (the browser logs every 4xx response).
+    assert all("status of 422" in e for e in panel.console_errors), panel.console_errors

@@ -177,3 +177,49 @@ async def test_websocket_sees_tracking_updates(db_url, nats_url, serve_app, trac
                     assert frame["data"]["event_id"] == event_id and frame["data"]["content"] == "hey"
     finally:
         await runtime.stop()
+
+
+async def test_labels_put_on_taken_off_filtered_and_counted(admin, tracking):
+    conv = await user_says(admin, "psid-labels", "I'd like to order 3 lattes")
+    other = await user_says(admin, "psid-labels-2", "table for four tonight?")
+    r = await act(admin, conv, "labels", {"add": ["  Order ", "ဘောက်ချာ", "ORDER", "follow\u200b  up"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["conversation"]["labels"] == ["follow up", "order", "ဘောက်ချာ"]  # one spelling each, sorted
+    assert (await act(admin, other, "labels", {"add": ["reservation", "order"]})).status_code == 200
+    # Two staff labelling at once: both labels stay (adds and removes, not a whole new list).
+    await asyncio.gather(act(admin, conv, "labels", {"add": ["vip"]}), act(admin, conv, "labels", {"add": ["paid"]}))
+    r = await act(admin, conv, "labels", {"remove": ["follow up", "not there"]})
+    assert r.json()["conversation"]["labels"] == ["order", "paid", "vip", "ဘောက်ချာ"]
+
+    listed = (await admin.client.get("/admin/conversations", headers=VIEWER, params={"label": " VIP"})).json()
+    assert [c["id"] for c in listed["conversations"]] == [conv]
+    both = (await admin.client.get("/admin/conversations", headers=VIEWER, params={"label": "order"})).json()
+    assert sorted(c["id"] for c in both["conversations"]) == sorted([conv, other])
+    exported = await admin.client.get("/admin/export/conversations.jsonl", headers=VIEWER,
+                                      params={"label": "reservation"})
+    assert [json.loads(line)["id"] for line in exported.text.splitlines()] == [other]
+    counts = (await admin.client.get("/admin/labels", headers=VIEWER)).json()["labels"]
+    assert counts[0] == {"label": "order", "conversations": 2, "open": 2}
+    assert {"label": "ဘောက်ချာ", "conversations": 1, "open": 1} in counts
+
+    for bad in ({}, {"add": []}, {"add": [""]}, {"add": ["x" * 33]}, {"add": ["a\x01b"]}, {"add": "order"},
+                {"add": ["a"], "color": "red"}, {"remove": [None]}):
+        refused = await act(admin, conv, "labels", bad)
+        assert refused.status_code == 422, (bad, refused.text)
+    full = await act(admin, conv, "labels", {"add": [f"tag {i}" for i in range(7)]})  # 4 + 7 > 10
+    assert full.status_code == 422 and "at most 10" in full.json()["error"]["message"]
+    assert (await act(admin, conv, "labels", {"add": ["x"]}, headers=VIEWER)).status_code == 403
+    assert (await act(admin, 987654, "labels", {"add": ["x"]})).status_code == 404
+    detail = (await admin.client.get(f"/admin/conversations/{conv}", headers=VIEWER)).json()["conversation"]
+    assert detail["labels"] == ["order", "paid", "vip", "ဘောက်ချာ"]  # the refused changes changed nothing
+    audit = (await admin.client.get("/admin/audit", headers=VIEWER,
+                                    params={"conversation_id": conv, "action": "labels"})).json()["entries"]
+    assert audit[0]["params"] == {"add": [], "remove": ["follow up", "not there"]}
+    assert audit[0]["after"]["labels"] == ["order", "paid", "vip", "ဘောက်ချာ"]
+    # Labels are staff-written words about the customer: they leave with the customer's data.
+    assert (await admin.client.delete("/admin/users/messenger/psid-labels", headers=ADMIN)).status_code == 200
+    audit = (await admin.client.get("/admin/audit", headers=VIEWER,
+                                    params={"conversation_id": conv, "action": "labels"})).json()["entries"]
+    assert audit and all(e["params"] == {} and e["after"] is None for e in audit)
+    counts = (await admin.client.get("/admin/labels", headers=VIEWER)).json()["labels"]
+    assert {c["label"] for c in counts} == {"order", "reservation"}

@@ -40,7 +40,7 @@ async def test_list_default_is_open_conversations_newest_first_with_original_sha
     assert isinstance(first["metadata"], dict)
     expected = {"id", "user_id", "platform", "status", "priority", "bot_paused", "assigned_to", "escalation_reason",
                 "created_at", "updated_at", "last_message_at", "closed_at", "message_count", "user_message_count",
-                "bot_message_count", "human_message_count", "pending_human_count", "waiting_since", "metadata",
+                "bot_message_count", "human_message_count", "pending_human_count", "waiting_since", "labels", "metadata",
                 "last_message"}
     assert set(first) == expected
 

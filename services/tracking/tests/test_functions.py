@@ -3,6 +3,7 @@ after the migrations, once per revision, and never puts an older release's code 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -80,3 +81,17 @@ async def test_changed_files_without_a_new_revision_are_refused(db: asyncpg.Conn
     monkeypatch.setattr(migrate_module, "functions_revision", lambda: (revision, "0" * 64))
     with pytest.raises(FunctionsOutOfDate, match="--stamp-functions"):
         await apply_functions(db)
+
+
+async def test_the_pushed_conversation_row_is_the_rest_row(db: asyncpg.Connection) -> None:
+    """pentagon_conversation_json (what the panel's live frames carry) names every column the REST
+    API shows, with the same values: a column added to one and not the other breaks this."""
+    from pentagon.common.jsonrow import CONVERSATION_COLUMNS, row_to_dict
+
+    conv = await db.fetchval("INSERT INTO conversations (user_id, platform, labels, metadata) "
+                             "VALUES ('u-json', 'web', ARRAY['order', 'ဘောက်ချာ'], '{\"a\": 1}') RETURNING id")
+    pushed = json.loads(await db.fetchval("SELECT pentagon_conversation_json(c)::text FROM conversations c "
+                                          "WHERE id = $1", conv))
+    row = await db.fetchrow("SELECT * FROM conversations WHERE id = $1", conv)
+    assert pushed == row_to_dict({k: row[k] for k in CONVERSATION_COLUMNS})
+    assert pushed["labels"] == ["order", "ဘောက်ချာ"]

@@ -13,7 +13,7 @@ from typing import Any
 CONVERSATION_COLUMNS = (
     "id", "user_id", "platform", "status", "priority", "bot_paused", "assigned_to", "escalation_reason",
     "created_at", "updated_at", "last_message_at", "closed_at", "message_count", "user_message_count",
-    "bot_message_count", "human_message_count", "pending_human_count", "waiting_since", "metadata",
+    "bot_message_count", "human_message_count", "pending_human_count", "waiting_since", "labels", "metadata",
 )
 MESSAGE_COLUMNS = (
     "id", "conversation_id", "sender_type", "content", "timestamp", "confidence_score", "requires_human",

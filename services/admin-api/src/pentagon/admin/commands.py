@@ -19,7 +19,7 @@ from pentagon.common.proto import tracking_pb2 as tpb
 
 log = logging.getLogger(__name__)
 
-ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "note", "mark_human",
+ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "labels", "note", "mark_human",
                      "mark_replied", "delete_user", "revoke_access", "restore_access", "issue_token",
                      "withdraw_token", "block_user", "unblock_user"})
 COMMAND_SECONDS = Histogram("admin_command_seconds", "Round trip of admin commands to tracking", ["action"])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Literal
 
 import orjson
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from typing_extensions import Annotated
 
 
@@ -33,6 +34,32 @@ class AssignBody(BaseModel):
 class PriorityBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     priority: int = Field(ge=1, le=5, strict=True)
+
+
+def normalise_label(value: str) -> str:
+    """One spelling per label: NFC, zero-width characters dropped, spaces collapsed, lower case."""
+    text = "".join(ch for ch in unicodedata.normalize("NFC", value) if unicodedata.category(ch) != "Cf")
+    text = " ".join(text.split()).lower()
+    if not 1 <= len(text) <= MAX_LABEL_CHARS or any(unicodedata.category(ch).startswith("C") for ch in text):
+        raise ValueError(f"a label is 1 to {MAX_LABEL_CHARS} characters, without control characters")
+    return text
+
+
+MAX_LABEL_CHARS = 32
+MAX_LABELS = 10
+Label = Annotated[str, StringConstraints(max_length=200), AfterValidator(normalise_label)]
+
+
+class LabelsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    add: list[Label] = Field(default_factory=list, max_length=MAX_LABELS, description="labels to put on")
+    remove: list[Label] = Field(default_factory=list, max_length=MAX_LABELS, description="labels to take off")
+
+    @model_validator(mode="after")
+    def _something(self) -> LabelsBody:
+        if not self.add and not self.remove:
+            raise ValueError("add or remove at least one label")
+        return self
 
 
 class ReplyBody(BaseModel):
@@ -100,6 +127,7 @@ class Conversation(BaseModel):
     human_message_count: int
     pending_human_count: int
     waiting_since: str | None = Field(None, description="time of the oldest message still waiting for a person")
+    labels: list[str] = Field(default_factory=list, description="the staff's labels, sorted")
     metadata: dict[str, Any] | list[Any] | None
     last_message: LastMessage | None = None
 
@@ -127,6 +155,18 @@ class Message(BaseModel):
     delivered_at: str | None
     read_at: str | None
     created_at: str | None
+
+
+class LabelCount(BaseModel):
+    label: str
+    conversations: int = Field(description="conversations with the label, active in the period")
+    open: int = Field(description="of them, not closed")
+
+
+class LabelList(BaseModel):
+    success: Literal[True] = True
+    labels: list[LabelCount]
+    count: int
 
 
 class ConversationList(BaseModel):

@@ -78,6 +78,7 @@ class ConversationFilter:
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = None
+    label: str | None = None
 
 
 @dataclass
@@ -116,6 +117,9 @@ def _conversation_where(f: ConversationFilter) -> _Where:
         where.add("c.assigned_to = {0}", f.assigned_to)
     if f.user_id:
         where.add("c.user_id = {0}", f.user_id)
+    if f.label:
+        # The first condition lets the planner use the partial GIN index conversations_labels.
+        where.add("c.labels <> '{{}}' AND c.labels @> ARRAY[{0}]::text[]", f.label)
     if f.since:
         where.add("c.last_message_at >= {0}", f.since)
     if f.until:
@@ -128,6 +132,21 @@ def _conversation_where(f: ConversationFilter) -> _Where:
             f.q, like_pattern(f.q),
         )
     return where
+
+
+# ---------------------------------------------------------------- labels
+
+LABELS_SQL = """
+SELECT l AS label, count(*) AS conversations, count(*) FILTER (WHERE c.status <> 'closed') AS open
+  FROM conversations c CROSS JOIN LATERAL unnest(c.labels) AS l
+ WHERE c.labels <> '{}' AND c.last_message_at >= now() - make_interval(days => $1)
+ GROUP BY l ORDER BY count(*) DESC, l LIMIT $2
+"""
+
+
+async def labels_in_use(conn: asyncpg.Connection, days: int, limit: int) -> list[dict[str, Any]]:
+    """The labels on conversations active in the last `days`, most used first."""
+    return [dict(r) for r in await conn.fetch(LABELS_SQL, days, limit)]
 
 
 # ---------------------------------------------------------------- conversations

@@ -27,7 +27,7 @@ from pentagon.tracking.updates import (
 log = logging.getLogger(__name__)
 
 QUEUE = "tracking"
-ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "note", "mark_human",
+ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "labels", "note", "mark_human",
                      "mark_replied", "delete_user", "revoke_access", "restore_access", "issue_token",
                      "withdraw_token", "block_user", "unblock_user"})
 MAX_PARAMS_BYTES = 16 * 1024

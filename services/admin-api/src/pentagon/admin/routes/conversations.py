@@ -15,8 +15,8 @@ from pentagon.admin.deps import (
 )
 from pentagon.admin.errors import ApiError, available, not_found
 from pentagon.admin.models import (
-    ACTION_ERRORS, READ_ERRORS, AssignBody, ConversationDetail, ConversationList, ConversationResult, MessageList,
-    NoteBody, PriorityBody, ReplyAccepted, ReplyBody, error_responses, ok,
+    ACTION_ERRORS, READ_ERRORS, AssignBody, ConversationDetail, ConversationList, ConversationResult, Label, LabelsBody,
+    MessageList, NoteBody, PriorityBody, ReplyAccepted, ReplyBody, error_responses, ok,
 )
 from pentagon.admin.runtime import Runtime
 
@@ -35,10 +35,12 @@ def conversation_filter(
     since: Annotated[UtcDatetime | None, Query(description="last activity at or after (ISO 8601)")] = None,
     until: Annotated[UtcDatetime | None, Query(description="last activity before (ISO 8601)")] = None,
     q: Annotated[SearchStr | None, Query(description="full-text search over message content")] = None,
+    label: Annotated[Label | None, Query(description="conversations with this label")] = None,
 ) -> queries.ConversationFilter:
     check_range(since, until)
     return queries.ConversationFilter(status=status, platform=platform, needs_human=needs_human,
-                                      assigned_to=assigned_to, user_id=user_id, since=since, until=until, q=q)
+                                      assigned_to=assigned_to, user_id=user_id, since=since, until=until, q=q,
+                                      label=label)
 
 
 @router.get("", response_model=ConversationList, responses=READ_ERRORS)
@@ -109,6 +111,13 @@ async def assign(conversation_id: ConversationId, body: AssignBody, identity: Id
 async def priority(conversation_id: ConversationId, body: PriorityBody, identity: Identity = Depends(require_admin),
                    key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
     return await _command(rt, "priority", identity, conversation_id, key, {"priority": body.priority})
+
+
+@router.post("/{conversation_id}/labels", response_model=ConversationResult, responses=ACTION_ERRORS,
+             summary="Put labels on or take them off (at most 10 per conversation; lower case, 1-32 characters)")
+async def labels(conversation_id: ConversationId, body: LabelsBody, identity: Identity = Depends(require_admin),
+                 key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    return await _command(rt, "labels", identity, conversation_id, key, {"add": body.add, "remove": body.remove})
 
 
 @router.post("/{conversation_id}/notes", response_model=ConversationResult, responses=ACTION_ERRORS,

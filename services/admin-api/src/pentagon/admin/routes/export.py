@@ -15,7 +15,7 @@ from pentagon.admin import queries
 from pentagon.admin.auth import Identity, current_identity
 from pentagon.admin.deps import PlatformStr, SafeStr, SearchStr, UtcDatetime, check_range, runtime
 from pentagon.admin.errors import unavailable
-from pentagon.admin.models import READ_ERRORS
+from pentagon.admin.models import READ_ERRORS, Label
 from pentagon.admin.runtime import Runtime
 from pentagon.common.jsonrow import dumps, row_to_dict
 
@@ -37,10 +37,12 @@ def export_filter(
     since: Annotated[UtcDatetime | None, Query(description="conversations: last activity; messages: timestamp")] = None,
     until: UtcDatetime | None = None,
     q: SearchStr | None = None,
+    label: Label | None = None,
 ) -> queries.ConversationFilter:
     check_range(since, until)
     return queries.ConversationFilter(status=status, platform=platform, needs_human=needs_human,
-                                      assigned_to=assigned_to, user_id=user_id, since=since, until=until, q=q)
+                                      assigned_to=assigned_to, user_id=user_id, since=since, until=until, q=q,
+                                      label=label)
 
 
 def _csv_cell(value: Any) -> Any:

@@ -7,6 +7,7 @@ import { $, $$, debounce, el, formatFull, formatShort } from './dom.js';
 import {
   ConversationList, customerLabel, durationLabel, matches, minutesSince, needsHuman, refreshWaiting,
 } from './list.js';
+import { Labels, renderLabelCounts } from './labels.js';
 import { LiveFeed } from './live.js';
 import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from './notify.js';
 import { Presence } from './presence.js';
@@ -26,7 +27,7 @@ const CONN_TEXT = {
 
 const state = {
   me: null,
-  filters: { status: '', platform: '', needs_human: '', assigned_to: '', q: '' },
+  filters: { status: '', platform: '', needs_human: '', assigned_to: '', label: '', q: '' },
   nextCursor: null,
   loading: false,
   generation: 0,
@@ -52,6 +53,7 @@ const list = new ConversationList($('#conv-list'), (id) => openConversation(id))
 const threadOptions = { canAct: false, onAction: (action, message) => messageAction(action, message) };
 const thread = new Thread($('#thread'), threadOptions);
 const feed = new LiveFeed(() => session.token, onFrame, onConnState);
+const labels = new Labels({ change: (body) => conversationAction('labels', body) });
 const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const staff = new StaffAccess({ me: () => state.me?.name, onError: (err) => showError(err) });
 const blockedList = new BlockedCustomers({ onError: (err) => showError(err), onOpen: openCustomer });
@@ -179,6 +181,7 @@ async function start(user) {
   feed.start();
   presence.start();
   saved.load();
+  labels.loadInUse();
   await loadList(true);
   routeFromHash();
 }
@@ -230,7 +233,8 @@ async function loadAuthConfig() {
 function filterParams() {
   const f = state.filters;
   const assigned = f.assigned_to === '__me__' ? state.me?.name : f.assigned_to;
-  return { status: f.status, platform: f.platform, needs_human: f.needs_human, assigned_to: assigned, q: f.q };
+  return { status: f.status, platform: f.platform, needs_human: f.needs_human, assigned_to: assigned, label: f.label,
+    q: f.q };
 }
 
 async function loadList(reset) {
@@ -288,6 +292,7 @@ function readFilters() {
     platform: $('#f-platform').value,
     needs_human: $('#f-needs').value,
     assigned_to: $('#f-assignee').value,
+    label: $('#f-label').value,
     q: $('#f-q').value.trim(),
   };
   sessionStorage.setItem('pentagon.admin.filters', JSON.stringify(state.filters));
@@ -303,6 +308,8 @@ function restoreFilters() {
     $('#f-platform').value = state.filters.platform;
     $('#f-needs').value = state.filters.needs_human;
     $('#f-assignee').value = state.filters.assigned_to;
+    if (state.filters.label) $('#f-label').append(el('option', { value: state.filters.label, text: state.filters.label }));
+    $('#f-label').value = state.filters.label || '';
     $('#f-q').value = state.filters.q;
   } catch {
     sessionStorage.removeItem('pentagon.admin.filters');
@@ -428,6 +435,7 @@ function renderDetail() {
   $('#act-assign').textContent = c.assigned_to && c.assigned_to === state.me?.name ? 'Unassign me' : 'Assign to me';
   $('#act-priority').value = String(c.priority ?? 3);
   $('#act-priority').disabled = !admin;
+  labels.render(c, admin);
   const canReply = admin && c.status !== 'closed';
   $('#reply-text').disabled = !canReply;
   $('#reply-send').disabled = !canReply;
@@ -442,17 +450,20 @@ function renderDetail() {
         : 'Reply as staff (Enter sends, Shift+Enter new line)';
 }
 
+/** True when the server took the action; its error is shown otherwise. */
 async function conversationAction(action, body) {
   const id = state.currentId;
-  if (!id) return;
+  if (!id) return false;
   hideError();
   setActionsBusy(true);
   try {
     const readAt = feed.lastSeq;
     const data = await post(`/admin/conversations/${id}/${action}`, body);
     applyConversation(data.conversation, readAt);
+    return true;
   } catch (err) {
     showError(err);
+    return false;
   } finally {
     setActionsBusy(false);
   }
@@ -712,8 +723,14 @@ async function loadStats() {
   const since = new Date(until.getTime() - hours * 3600_000);
   const seq = ++state.statsLoads; // the newest wins: a slow answer for the previous range is dropped
   try {
-    const data = await get(`/admin/stats/detailed${query({ since: since.toISOString(), until: until.toISOString() })}`);
-    if (seq === state.statsLoads) renderStats(data);
+    const [data, used] = await Promise.all([
+      get(`/admin/stats/detailed${query({ since: since.toISOString(), until: until.toISOString() })}`),
+      get(`/admin/labels${query({ days: Math.max(1, Math.ceil(hours / 24)), limit: 20 })}`),
+    ]);
+    if (seq === state.statsLoads) {
+      renderStats(data);
+      renderLabelCounts($('#chart-labels'), used.labels);
+    }
   } catch (err) {
     if (seq === state.statsLoads) showError(err);
   }
@@ -831,7 +848,9 @@ function wire() {
   for (const button of $$('.export')) button.addEventListener('click', () => exportFile(button.dataset.export));
 
   $('#filters').addEventListener('submit', (event) => event.preventDefault());
-  for (const sel of ['#f-status', '#f-platform', '#f-needs', '#f-assignee']) $(sel).addEventListener('change', readFilters);
+  for (const sel of ['#f-status', '#f-platform', '#f-needs', '#f-assignee', '#f-label']) {
+    $(sel).addEventListener('change', readFilters);
+  }
   $('#f-q').addEventListener('input', debounce(readFilters, 300));
   new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting)) loadList(false);
@@ -850,6 +869,12 @@ function wire() {
   $('#act-assign').addEventListener('click', () => {
     const mine = state.current?.assigned_to && state.current.assigned_to === state.me?.name;
     conversationAction('assign', { assigned_to: mine ? null : state.me?.name });
+  });
+  $('#label-add').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      labels.submit();
+    }
   });
   $('#act-priority').addEventListener('change', () => conversationAction('priority', { priority: Number($('#act-priority').value) }));
 

@@ -2,6 +2,7 @@
 // latest activity), unread counts since each conversation was last opened, and rendering.
 
 import { el, formatShort, parseTime } from './dom.js';
+import { labelTags } from './labels.js';
 
 const UNREAD_KEY = 'pentagon.admin.unread';
 
@@ -86,6 +87,7 @@ export function matches(c, filters, me) {
     const who = filters.assigned_to === '__me__' ? me : filters.assigned_to;
     if (c.assigned_to !== who) return false;
   }
+  if (filters.label && !(c.labels || []).includes(filters.label)) return false;
   return true;
 }
 
@@ -224,6 +226,7 @@ export class ConversationList {
       waitingTag(c),
       c.priority && c.priority !== 3 ? el('span', { class: `prio p${c.priority}`, text: `P${c.priority}` }) : null,
       c.assigned_to ? el('span', { class: 'assignee', text: `→ ${c.assigned_to}` }) : null,
+      labelTags(c),
       here ? el('span', { class: 'presence-tag', title: 'Other staff on this conversation now', text: here }) : null));
     return li;
   }

@@ -127,10 +127,16 @@ const ACTIVITY = {
   assign: (who, entry) => (entry.after?.assigned_to ? `${who} assigned it to ${entry.after.assigned_to}` : `${who} unassigned it`),
   mark_human: (who) => `${who} marked a message as needing a human`,
   mark_replied: (who) => `${who} marked a message as replied`,
+  labels: (who, entry) => `${who} changed the labels: ${labelChange(entry.params)}`,
   note: (who, entry) => `${who} (note for the staff): ${entry.params?.text ?? ''}`,
   block_user: (who) => `${who} blocked the customer`,
   unblock_user: (who) => `${who} unblocked the customer`,
 };
+
+function labelChange(params) {
+  const list = (v) => (Array.isArray(v) ? v.map(String) : []);
+  return [...list(params?.add).map((l) => `+${l}`), ...list(params?.remove).map((l) => `−${l}`)].join(' ');
+}
 
 /** One line of the conversation's history from the audit log: who did what, when (text only). */
 export function renderActivity(entry) {

@@ -31,7 +31,7 @@ LANGUAGE sql STABLE AS $$
         'message_count', c.message_count, 'user_message_count', c.user_message_count,
         'bot_message_count', c.bot_message_count, 'human_message_count', c.human_message_count,
         'pending_human_count', c.pending_human_count, 'waiting_since', pentagon_ts(c.waiting_since),
-        'metadata', c.metadata)
+        'labels', c.labels, 'metadata', c.metadata)
 $$;
 
 -- A changed message as the update publisher needs it: where to publish, and the row as JSON text.

@@ -113,9 +113,9 @@ BEGIN
         DELETE FROM conversations WHERE platform = p_platform AND user_id = p_user_id RETURNING id
     )
     SELECT coalesce(array_agg(id ORDER BY id), '{}') INTO v_ids FROM gone;
-    -- Staff notes are about the customer too: their text goes with the rest.
+    -- Staff notes and labels are about the customer too: their text goes with the rest.
     UPDATE admin_actions SET "before" = NULL, "after" = NULL,
-                             params = CASE WHEN action = 'note' THEN '{}'::jsonb ELSE params END
+                             params = CASE WHEN action IN ('note', 'labels') THEN '{}'::jsonb ELSE params END
      WHERE conversation_id = ANY (v_ids);
     DELETE FROM pending_deliveries WHERE platform = p_platform AND user_id = p_user_id;
     DELETE FROM delivery_watermarks WHERE platform = p_platform AND user_id = p_user_id;

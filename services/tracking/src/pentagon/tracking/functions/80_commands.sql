@@ -1,5 +1,5 @@
 -- Admin commands (tracking.cmd.<action>: close, reopen, take over, hand back, assign, priority,
--- a staff note, mark human/replied, delete a user; revoke/restore a staff member's access, which only records
+-- labels, a staff note, mark human/replied, delete a user; revoke/restore a staff member's access, which only records
 -- the action: the access list itself is admin-api's), each applied in one transaction together
 -- with its admin_actions row.
 -- The same command_id twice answers the first result.
@@ -14,6 +14,8 @@ CREATE OR REPLACE FUNCTION pentagon_conversation_command(p_action text, p_conv_i
                                               OUT o_before conversations, OUT o_after conversations,
                                               OUT o_error jsonb)
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_labels text[];
 BEGIN
     SELECT * INTO o_before FROM conversations WHERE id = p_conv_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -62,6 +64,22 @@ BEGIN
         END IF;
         UPDATE conversations SET priority = (p_params->>'priority')::smallint, updated_at = now()
          WHERE id = p_conv_id RETURNING * INTO o_after;
+    ELSIF p_action = 'labels' THEN
+        -- Adds and removes rather than a whole new list: two staff labelling at once both count.
+        -- admin-api normalises each label (trimmed, lower case, NFC); this is the last line of defence.
+        IF jsonb_typeof(coalesce(p_params->'add', '[]')) <> 'array' OR jsonb_typeof(coalesce(p_params->'remove', '[]')) <> 'array'
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(p_params->'add', '[]') || coalesce(p_params->'remove', '[]')) e
+                       WHERE jsonb_typeof(e) <> 'string' OR btrim(e #>> '{}') = '' OR length(e #>> '{}') > 32) THEN
+            o_error := pentagon_command_error('invalid', 'add and remove must be lists of labels of 1 to 32 characters'); RETURN;
+        END IF;
+        v_labels := coalesce((
+            SELECT array_agg(DISTINCT l ORDER BY l) FROM unnest(o_before.labels || ARRAY(
+                SELECT jsonb_array_elements_text(coalesce(p_params->'add', '[]')))) l
+             WHERE l <> ALL (ARRAY(SELECT jsonb_array_elements_text(coalesce(p_params->'remove', '[]'))))), '{}');
+        IF cardinality(v_labels) > 10 THEN
+            o_error := pentagon_command_error('invalid', 'a conversation has at most 10 labels'); RETURN;
+        END IF;
+        UPDATE conversations SET labels = v_labels, updated_at = now() WHERE id = p_conv_id RETURNING * INTO o_after;
     ELSIF p_action = 'note' THEN
         -- A note for the staff (never sent to the customer) lives in its admin_actions row; the
         -- conversation's updated_at moves so every panel hears of it and reloads the thread's activity.
@@ -145,7 +163,7 @@ BEGIN
             'conversation', (SELECT to_jsonb(c) FROM conversations c WHERE c.id = v_done.conversation_id));
     END IF;
 
-    IF v_action IN ('close', 'reopen', 'takeover', 'handback', 'assign', 'priority', 'note') THEN
+    IF v_action IN ('close', 'reopen', 'takeover', 'handback', 'assign', 'priority', 'labels', 'note') THEN
         IF v_conv_id IS NULL THEN
             RETURN pentagon_command_error('invalid', 'conversation_id is required');
         END IF;

@@ -57,6 +57,8 @@ BURMESE = ["ကော်ဖီ", "ဘယ်လောက်လဲ", "မင်္
 SEARCH_INDEXES = ("messages_content_fts", "messages_content_trgm")
 
 
+LABELS = ["order", "reservation", "ဘောက်ချာ"]
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -81,6 +83,11 @@ async def load(url: str, conversations: int, messages: int, extra_sql: str | Non
             "now() - make_interval(secs => (($1 - g) * 26)), "
             "CASE WHEN g % 10 < 6 THEN now() - make_interval(secs => (($1 - g) * 26)) END, "
             "CASE WHEN g % 10 IN (6, 7) THEN 1 ELSE 0 END FROM generate_series(1, $1) g", conversations)
+        # Staff label some conversations (1 in 20, 1 in 50, 1 in 33 in Burmese), as a busy cafe might.
+        await conn.execute(
+            "UPDATE conversations SET labels = ARRAY_REMOVE(ARRAY[CASE WHEN id % 20 = 0 THEN 'order' END, "
+            "CASE WHEN id % 50 = 0 THEN 'reservation' END, CASE WHEN id % 33 = 0 THEN 'ဘောက်ချာ' END], NULL) "
+            "WHERE id % 20 = 0 OR id % 50 = 0 OR id % 33 = 0")
         words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS + BURMESE) + "]"
         per = max(1, messages // conversations)
         await conn.execute(
@@ -129,6 +136,8 @@ async def query_latencies(base: str, conversations: int, requests: int) -> dict[
         "list_filtered": lambda: "/admin/conversations?limit=50&platform=web&needs_human=true",
         "detail": lambda: f"/admin/conversations/{rng.randint(1, conversations)}",
         "messages": lambda: f"/admin/conversations/{rng.randint(1, conversations)}/messages?limit=50",
+        "list_label": lambda: f"/admin/conversations?limit=50&status=all&label={rng.choice(LABELS)}",
+        "labels_in_use": lambda: "/admin/labels",
         "search_en": lambda: f"/admin/conversations?limit=50&status=all&q={rng.choice(WORDS)}",
         "search_my": lambda: f"/admin/conversations?limit=50&status=all&q={rng.choice(BURMESE)}",
         "stats": lambda: "/admin/stats",  # ADMIN_STATS_CACHE_SECONDS=0: every request runs the query

@@ -179,8 +179,11 @@ async def list_conversations(conn: asyncpg.Connection, f: ConversationFilter, li
             # Conversations without any message yet (NULL) sort last, as in tracking's recency index.
             where.add("((c.last_message_at, c.id) < ({0}, {1}) OR c.last_message_at IS NULL)", at, ident)
     where.args.append(limit + 1)
-    sql = (f"SELECT {CONV_SELECT}, lm.* FROM conversations c {_LAST_MESSAGE_JOIN} WHERE {where.sql()} "
-           f"ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC LIMIT ${len(where.args)}")
+    # The page first, then each row's last message: joined before the LIMIT, a filter served by a
+    # bitmap scan (a label, a search) would look up the last message of every match, not of the page.
+    order = "c.last_message_at DESC NULLS LAST, c.id DESC"
+    sql = (f"SELECT {CONV_SELECT}, lm.* FROM (SELECT * FROM conversations c WHERE {where.sql()} "
+           f"ORDER BY {order} LIMIT ${len(where.args)}) c {_LAST_MESSAGE_JOIN} ORDER BY {order}")
     rows = await conn.fetch(sql, *where.args)
     page = [conversation_json(r) for r in rows[:limit]]
     next_cursor = None

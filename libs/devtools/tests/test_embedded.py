@@ -6,7 +6,7 @@ from pathlib import Path
 import asyncpg
 import nats
 
-from pentagon.devtools.embedded import NatsServer, Postgres
+from pentagon.devtools.embedded import NatsServer, Postgres, free_port
 
 
 async def test_postgres_survives_kill_and_keeps_committed_data(postgres_server: Postgres, database_url: str) -> None:
@@ -63,3 +63,10 @@ async def test_postgres_runs_from_a_virtualenv_in_a_private_folder(tmp_path) -> 
             await asyncio.to_thread(pg.stop)
     finally:
         checkout.chmod(mode)
+
+
+def test_free_port_never_hands_out_a_port_twice() -> None:
+    """A stack takes all its addresses before it starts anything: two services given one port
+    means one cannot bind (bind(0) on loopback repeats ports well within a few thousand calls)."""
+    ports = [free_port() for _ in range(3000)]
+    assert len(set(ports)) == len(ports)

@@ -100,6 +100,15 @@ async def test_fixed_wording_never_goes_to_the_model(llm_agent: RunningAgent, op
     assert openai_stub.requests == [] and reply.model == "offline"
 
 
+@pytest.mark.parametrize(("text", "listed"), [("Menu", "Cold Brew"), ("what coffee do you have", "Mocha"),
+                                             ("Do you have vegan cake?", "Samosa")])
+async def test_menu_lists_are_not_rewritten_by_the_model(llm_agent: RunningAgent, openai_stub: OpenAIStub,
+                                                         text: str, listed: str) -> None:
+    openai_stub.reply = "We have coffee."  # shown only the best few records, a model shortens the list
+    reply = await llm_agent.stub.Reply(request(text), timeout=5)
+    assert openai_stub.requests == [] and reply.model == "offline" and listed in reply.text
+
+
 async def test_invalid_input_still_refused_with_llm(llm_agent: RunningAgent) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await llm_agent.stub.Reply(request(""), timeout=5)

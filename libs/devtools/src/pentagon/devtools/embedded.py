@@ -31,10 +31,20 @@ NATS_USER_OF = {"tracking": "tracking", "webhook": "webhook", "webhook-workers":
                 "reply-worker": "webhook", "webhook-worker": "webhook", "admin-api": "admin-api"}
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port this process has not handed out before: a stack takes all its ports
+    before starting anything, and bind(0) may give the same free port twice in a row (a system
+    test module once gave its agent and its reply worker one port, and every test failed)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:

@@ -49,6 +49,7 @@ class Answer:
     completion_tokens: int = 0
     hits: list[Hit] = field(default_factory=list)
     query: str = ""
+    listing: bool = False  # composed from the whole menu (llm.py leaves it as it is)
 
 
 @dataclass(frozen=True)
@@ -162,4 +163,4 @@ class OfflineAnswerer:
                 return None
         sources = [SourceRef("menu", f"menu:{m.id}", 1.0) for m in found.items[:5]]
         return Answer(compose.menu_list(lang, found), "menu", language, 0.9, sources=sources,
-                      quick_replies=QUICK_REPLIES[lang], hits=hits, query=query)
+                      quick_replies=QUICK_REPLIES[lang], hits=hits, query=query, listing=True)

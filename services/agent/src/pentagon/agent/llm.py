@@ -69,7 +69,8 @@ class LlmAnswerer:
                                max_retries=0, temperature=0.2)
 
     def wants(self, answer: Answer) -> bool:
-        if answer.intent in ("greeting", "thanks") or not answer.hits:
+        # A menu list rests on the whole menu, which the model is never shown: it could only shorten it.
+        if answer.intent in ("greeting", "thanks") or not answer.hits or answer.listing:
             return False
         return not answer.requires_human or answer.escalation_reason == LOW_CONFIDENCE
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 import asyncpg
@@ -12,7 +13,7 @@ from pentagon.common.bus import DLQ_STREAM, MODE_BUCKET, UPDATES_STREAM, mode_ke
 from pentagon.common.proto import events_pb2 as pb
 from pentagon.common.proto import tracking_pb2 as tpb
 
-from tracking_support import count, count_is, message_event, publish_all, wait_for
+from tracking_support import BASE, count, count_is, message_event, publish_all, wait_for
 
 
 async def stream_messages(js: Any, stream: str, subject: str = ">") -> list[Any]:
@@ -229,3 +230,37 @@ async def test_sessions_drop_a_dead_peer_instead_of_holding_locks(database_url: 
     finally:
         await store.close()
     assert settings == {"tcp_user_timeout": "10000", "idle_in_transaction_session_timeout": "1min"}
+
+
+async def test_quiet_conversations_are_closed_unless_someone_waits(start_tracking, js, migrated_url: str) -> None:
+    start_tracking(TRACKING_AUTO_CLOSE_HOURS="1", TRACKING_SWEEP_INTERVAL_S="0.2")
+    now = (datetime.now(timezone.utc) - BASE).total_seconds()
+    await publish_all(js, [
+        message_event("q:1", user="quiet"), message_event("r:q:1", user="quiet", sender="bot", reply_to_event_id="q:1", t=1),
+        message_event("w:1", user="waiting"),  # as long ago, but the bot handed over: a person must answer
+        message_event("r:w:1", user="waiting", sender="bot", reply_to_event_id="w:1", requires_human=True,
+                      escalation_reason="human_request", t=1),
+        message_event("n:1", user="recent", t=now),
+    ])
+    status = "SELECT status FROM conversations WHERE user_id = '{}' ORDER BY id DESC LIMIT 1"
+    assert await wait_for(lambda: count_is(migrated_url, status.format("quiet"), "closed"))
+    assert await mode(js, "messenger", "quiet") == "closed"
+    conn = await asyncpg.connect(migrated_url)
+    try:
+        audit = await conn.fetchrow("SELECT actor, params FROM admin_actions WHERE action = 'close'")
+        assert audit["actor"] == "system:auto-close" and "idle_since" in json.loads(audit["params"])
+        assert await conn.fetchval(status.format("waiting")) == "human"
+        assert await conn.fetchval(status.format("recent")) == "active"
+        # Picked as idle, then written in before the close: the database refuses the close.
+        recent = await conn.fetchval("SELECT id FROM conversations WHERE user_id = 'recent'")
+        late = json.loads(await conn.fetchval("SELECT pentagon_command($1::jsonb)::text", json.dumps(
+            {"command_id": "late", "action": "close", "conversation_id": recent, "actor": "system:auto-close",
+             "params": {"idle_since": "2026-01-15T10:30:00Z"}})))
+        assert late == {"ok": False, "code": "illegal_transition", "message": "the conversation is no longer idle"}
+    finally:
+        await conn.close()
+    # The customer's next message opens a new conversation, which stays open.
+    await publish_all(js, [message_event("q:2", user="quiet", t=now)])
+    assert await wait_for(lambda: count_is(migrated_url, "SELECT count(*) FROM conversations WHERE user_id = 'quiet' "
+                                                         "AND status = 'active'", 1))
+    assert await count(migrated_url, "SELECT count(*) FROM admin_actions WHERE action = 'close'") == 1

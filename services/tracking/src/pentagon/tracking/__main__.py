@@ -9,6 +9,7 @@ from pentagon.common.bus import bus_erasures_bucket, connect, ensure_streams, mo
 from pentagon.common.health import ops_app
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
 from pentagon.common.settings import load_settings
+from pentagon.tracking.autoclose import IdleCloser
 from pentagon.tracking.commands import CommandHandler
 from pentagon.tracking.consumer import DURABLE, Consumer
 from pentagon.tracking.erasure import BusEraser
@@ -76,6 +77,8 @@ async def main() -> None:
         running = asyncio.create_task(consumer.run())
         keeping = asyncio.create_task(outbox.run())
         erasing = asyncio.create_task(eraser.run())
+        closer = IdleCloser(store, commands, settings.tracking_auto_close_hours, settings.tracking_sweep_interval_s)
+        closing = asyncio.create_task(closer.run()) if settings.tracking_auto_close_hours > 0 else None
         started.set()
         log.info("tracking started", extra={"store": settings.store_kind(), "workers": settings.tracking_workers})
         await stop.wait()
@@ -86,6 +89,9 @@ async def main() -> None:
         await keeping
         eraser.stop()
         await erasing
+        closer.stop()
+        if closing is not None:
+            await closing
     server.should_exit = True
     await serving
     await nc.drain()

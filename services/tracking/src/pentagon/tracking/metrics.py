@@ -26,3 +26,4 @@ BACKLOG = Gauge("tracking_backlog_events",
 IN_HAND = Gauge("tracking_events_in_hand", "Events fetched by this process, not acknowledged yet")
 ERASURES = Counter("tracking_bus_erasures_total", "Deleted users whose events were purged from every stream")
 ERASURES_PENDING = Gauge("tracking_bus_erasures_pending", "Deleted users whose events are still being purged")
+AUTO_CLOSED = Counter("tracking_auto_closed_total", "Conversations closed after TRACKING_AUTO_CLOSE_HOURS without messages")

@@ -37,6 +37,9 @@ class Settings(CommonSettings):
     # Outbox and parked receipts: how often the sweep runs, and how old an outbox row must be
     # (its worker presumed dead between commit and publish) before the sweep republishes it.
     tracking_sweep_interval_s: float = Field(5.0, gt=0, le=3600)
+    # Close a conversation nobody has written in for this long, unless a customer waits for a person
+    # (autoclose.py; checked every sweep interval). 0: never.
+    tracking_auto_close_hours: float = Field(0.0, ge=0, le=24 * 365)
     tracking_outbox_replay_age_s: float = Field(30.0, ge=0)
     tracking_shutdown_grace_s: float = Field(20.0, ge=0)
     tracking_max_content_chars: int = Field(100_000, ge=1)

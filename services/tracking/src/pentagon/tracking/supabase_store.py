@@ -54,6 +54,9 @@ class SupabaseStore:
     async def prune(self, keep_days: int) -> int:
         return await self._rpc("pentagon_prune", {"keep_days": keep_days}, int)
 
+    async def idle_conversations(self, idle_hours: float, max_rows: int) -> list[dict[str, Any]]:
+        return await self._rpc("pentagon_idle_conversations", {"idle_hours": idle_hours, "max_rows": max_rows}, list)
+
     async def outbox_replay(self, min_age_s: float, max_rows: int) -> list[dict[str, Any]]:
         return await self._rpc("pentagon_outbox_replay", {"min_age_s": min_age_s, "max_rows": max_rows}, list)
 

@@ -121,7 +121,8 @@ function actorName(actor) {
 const ACTIVITY = {
   takeover: (who) => `${who} took over from the bot`,
   handback: (who) => `${who} handed back to the bot`,
-  close: (who) => `${who} closed the conversation`,
+  close: (who, entry) => (entry.params?.idle_since ? 'Closed automatically: no messages for a while'
+    : `${who} closed the conversation`),
   reopen: (who) => `${who} reopened the conversation`,
   priority: (who, entry) => `${who} set priority ${entry.after?.priority ?? entry.params?.priority ?? ''}`.trim(),
   assign: (who, entry) => (entry.after?.assigned_to ? `${who} assigned it to ${entry.after.assigned_to}` : `${who} unassigned it`),

@@ -26,6 +26,12 @@ BEGIN
         IF o_before.status = 'closed' THEN
             o_error := pentagon_command_error('illegal_transition', 'conversation is already closed'); RETURN;
         END IF;
+        -- An automatic close (autoclose.py) of a conversation picked as idle: refused if a message
+        -- came in since, or a customer now waits for a person.
+        IF p_params ? 'idle_since' AND (o_before.last_message_at > (p_params->>'idle_since')::timestamptz
+                                         OR o_before.pending_human_count > 0) THEN
+            o_error := pentagon_command_error('illegal_transition', 'the conversation is no longer idle'); RETURN;
+        END IF;
         UPDATE conversations SET status = 'closed', closed_at = now(), updated_at = now()
          WHERE id = p_conv_id RETURNING * INTO o_after;
     ELSIF p_action = 'reopen' THEN

@@ -16,6 +16,17 @@ LANGUAGE sql AS $$
     SELECT count(*)::int FROM gone
 $$;
 
+-- Conversations nobody has written in for idle_hours and in which nobody waits for a person:
+-- what autoclose.py closes (each through the close command, which checks again under the lock).
+CREATE OR REPLACE FUNCTION pentagon_idle_conversations(idle_hours float8, max_rows int) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'last_message_at', pentagon_ts(last_message_at))), '[]')
+      FROM (SELECT id, last_message_at FROM conversations
+             WHERE status IN ('active', 'human') AND pending_human_count = 0
+               AND last_message_at < now() - make_interval(secs => idle_hours * 3600)
+             ORDER BY last_message_at LIMIT max_rows) idle
+$$;
+
 -- The grant rule: on Supabase every function of the public schema is callable over PostgREST
 -- by anon and authenticated unless revoked. Only the service role may call ours. Called after
 -- every application of these files (migrate.py) and by migrations that create functions.

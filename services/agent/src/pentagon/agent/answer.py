@@ -65,6 +65,7 @@ class OfflineAnswerer:
         self.index = KnowledgeIndex(kb)
         self.retriever = KnowledgeRetriever(index=self.index, k=4)
         self._entries = {e.source_id: e for e in self.index.entries}
+        self._diets = listing.menu_diets(kb.menu)
         self.threshold = threshold
         self.history_turns = history_turns
         self.tz = ZoneInfo(timezone)
@@ -152,10 +153,10 @@ class OfflineAnswerer:
 
     def _listing(self, text: str, query: str, lang: str, language: str, hits: list[Hit]) -> Answer | None:
         """The menu, a category of it or what fits a diet, when a list is what the question asks for."""
-        found = listing.category_listing(self.kb.menu, set(tokens(query)))
+        words = set(tokens(text))
+        found = listing.category_listing(self.kb.menu, words if query == text else set(tokens(query)))
         if found is None:
-            words = set(tokens(text))
-            found = listing.diet_listing(self.kb.menu, text, words)
+            found = listing.diet_listing(self.kb.menu, self._diets, text, words)
             top = hits[0] if hits else None
             # A FAQ the cafe wrote for the question ("any vegan options?") says more than a list would.
             if found is None or (not listing.named_category(words) and top is not None

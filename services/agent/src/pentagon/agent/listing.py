@@ -55,7 +55,7 @@ def category_listing(menu: list[MenuItem], words: set[str]) -> Listing | None:
     return Listing(items, category) if items else None
 
 
-def diet_of(text: str, words: set[str], diets: set[str]) -> str | None:
+def diet_of(text: str, words: set[str], diets: frozenset[str]) -> str | None:
     """The diet the question names: a dietary tag of the menu ('vegan', 'halal'), in either language."""
     named = sorted(w for w in words if w in diets)
     if named:
@@ -64,9 +64,13 @@ def diet_of(text: str, words: set[str], diets: set[str]) -> str | None:
     return next((diet for pattern, diet in DIETS_MY if pattern in compact and diet in diets), None)
 
 
-def diet_listing(menu: list[MenuItem], text: str, words: set[str]) -> Listing | None:
+def menu_diets(menu: list[MenuItem]) -> frozenset[str]:
+    """Every dietary tag the menu uses ('vegan', 'vegetarian', a cafe's own 'halal')."""
+    return frozenset(t.lower() for m in menu for t in m.dietary_info)
+
+
+def diet_listing(menu: list[MenuItem], diets: frozenset[str], text: str, words: set[str]) -> Listing | None:
     """Items fit for the diet the question names, in the category it names if any."""
-    diets = {t.lower() for m in menu for t in m.dietary_info}
     diet = diet_of(text, words, diets)
     if diet is None:
         return None

@@ -11,7 +11,6 @@ it: the command ids are deterministic, so two replicas closing one conversation 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
@@ -19,6 +18,7 @@ from pentagon.common.bus import COMMAND_SUBJECT
 from pentagon.common.proto import tracking_pb2 as tpb
 from pentagon.tracking import metrics
 from pentagon.tracking.commands import CommandHandler
+from pentagon.tracking.periodic import Periodic
 from pentagon.tracking.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,27 +27,20 @@ ACTOR = "system:auto-close"
 BATCH = 200
 
 
-class IdleCloser:
+class IdleCloser(Periodic):
     def __init__(self, store: Store, commands: CommandHandler, hours: float, interval_s: float) -> None:
+        super().__init__(interval_s)
         self._store = store
         self._commands = commands
         self._hours = hours
-        self._interval = interval_s
-        self._stop = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stop.set()
 
     async def run(self) -> None:
-        while not self._stop.is_set():
+        while not self.stopping:
             try:
                 await self.round()
             except Exception as exc:  # noqa: BLE001 - database or NATS away: the next round tries again
                 log.warning("auto-close round failed", extra={"error": type(exc).__name__})
-            try:
-                await asyncio.wait_for(self._stop.wait(), self._interval)
-            except asyncio.TimeoutError:
-                pass
+            await self.pause()
 
     async def round(self) -> int:
         """Closes what is idle now; returns how many were closed."""

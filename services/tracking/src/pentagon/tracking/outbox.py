@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from pentagon.tracking import metrics
+from pentagon.tracking.periodic import Periodic
 from pentagon.tracking.store import Store
 from pentagon.tracking.updates import UpdatePublisher, plan_ingest
 
@@ -28,14 +29,13 @@ PRUNE_EVERY_S = 3600.0
 KEEP_PROCESSED_DAYS = 8
 
 
-class OutboxKeeper:
+class OutboxKeeper(Periodic):
     def __init__(self, store: Store, publisher: UpdatePublisher, interval_s: float, replay_age_s: float) -> None:
+        super().__init__(interval_s)
         self._store = store
         self._publisher = publisher
-        self._interval = interval_s
         self._replay_age = replay_age_s
         self._done: list[int] = []
-        self._stop = asyncio.Event()
         self._pruned_at = float("-inf")
 
     def done(self, outbox_id: int | None) -> None:
@@ -43,16 +43,10 @@ class OutboxKeeper:
         if outbox_id is not None:
             self._done.append(outbox_id)
 
-    def stop(self) -> None:
-        self._stop.set()
-
     async def run(self) -> None:
-        while not self._stop.is_set():
+        while not self.stopping:
             await self.round()
-            try:
-                await asyncio.wait_for(self._stop.wait(), self._interval)
-            except asyncio.TimeoutError:
-                pass
+            await self.pause()
         try:
             await self.flush()
         except Exception:  # noqa: BLE001 - the rows stay and are republished (same ids) after the replay age

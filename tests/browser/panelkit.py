@@ -8,6 +8,7 @@ with the real deploy/gateway/Caddyfile, all on free loopback ports.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -18,10 +19,12 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from pentagon.devtools.embedded import Caddy, ManagedProcess, NatsServer, free_port
 from pentagon.devtools.pytest_plugin import wait_ready
@@ -83,6 +86,8 @@ class LocalStack:
             "RATE_LIMIT_SESSION_PER_MIN": "30",
             "RATE_LIMIT_IP_BURST": "100000",
             "RATE_LIMIT_IP_PER_MIN": "100000",
+            # On, as a cafe would run it: only a test that backdates a conversation meets it.
+            "TRACKING_RETENTION_DAYS": "30",
         }
         self.env.pop("SUPABASE_URL", None)
 
@@ -136,6 +141,18 @@ class LocalStack:
 
     def logs(self, name: str) -> str:
         return self.procs[name].log_path.read_text(errors="replace")[-4000:]
+
+    def db_value(self, sql: str, *args: Any) -> Any:
+        """One value from the stack's database (asyncpg in a worker thread: Playwright owns this thread's loop)."""
+        async def fetch() -> Any:
+            conn = await asyncpg.connect(self.database_url)
+            try:
+                return await conn.fetchval(sql, *args)
+            finally:
+                await conn.close()
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(lambda: asyncio.run(fetch())).result()
 
     # ---- admin REST, as another staff member would use it
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:

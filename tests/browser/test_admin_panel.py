@@ -354,3 +354,27 @@ def test_labels_go_on_come_off_and_filter_the_list(panel: PanelPage, stack: Loca
     assert box.input_value() == "x" * 32
     # The one error is the refusal itself (the browser logs every 4xx response).
     assert all("status of 422" in e for e in panel.console_errors), panel.console_errors
+
+
+def test_a_conversation_past_retention_leaves_the_panel(panel: PanelPage, stack: LocalStack) -> None:
+    """The stack keeps closed conversations TRACKING_RETENTION_DAYS=30: one closed and quiet longer is
+    deleted by tracking, and the panel that shows it drops it live."""
+    page = panel.page
+    user = psid("7")
+    stack.messenger(user, "Do you have oat milk?")
+    conv = eventually(lambda: (c := conversation_of(stack, user)).get("message_count", 0) >= 2 and c,
+                      what="the bot's answer")
+    stack.admin("POST", f"/admin/conversations/{conv['id']}/close", json={})
+    sign_in(panel, stack.admin_token)
+    page.locator("#f-status").select_option("closed")
+    item(page, user).click()
+    page.locator("#thread .msg.user").first.wait_for()
+    # As if the close and the last message were 31 days ago.
+    stack.db_value("UPDATE conversations SET closed_at = now() - interval '31 days', "
+                   "last_message_at = now() - interval '31 days' WHERE id = $1", conv["id"])
+    item(page, user).wait_for(state="detached", timeout=30_000)
+    page.locator("#conv-detail").wait_for(state="hidden")
+    assert stack.db_value("SELECT count(*) FROM messages WHERE conversation_id = $1", conv["id"]) == 0
+    audit = stack.admin("GET", f"/admin/audit?action=purge&conversation_id={conv['id']}")["entries"]
+    assert [e["actor"] for e in audit] == ["system:retention"]
+    assert not panel.console_errors, panel.console_errors

@@ -11,14 +11,11 @@ and database, so the conversations, tracking and the Messenger path are the real
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from panelkit import ROOT, LocalStack, PanelPage, conv_item, conversation_of, eventually, psid
@@ -87,19 +84,6 @@ def sb_panel(browser: Any, supabase: SupabasePanel) -> Iterator[PanelPage]:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def db_value(stack: LocalStack, sql: str, *args: Any) -> Any:
-    """One value from the stack's database (asyncpg in a worker thread: Playwright owns this thread's loop)."""
-    async def fetch() -> Any:
-        conn = await asyncpg.connect(stack.database_url)
-        try:
-            return await conn.fetchval(sql, *args)
-        finally:
-            await conn.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(fetch())).result()
 
 
 def fill_supabase_form(panel: PanelPage, email: str, password: str, press_enter: bool = False) -> None:
@@ -215,10 +199,10 @@ def test_supabase_viewer_reads_but_close_is_refused_and_nothing_changes(
     conversation = eventually(lambda: conversation_of(stack, user), what="the conversation to be stored")
     cid = conversation["id"]
     # The bot's answer may hand the conversation to a human: read the status once it is settled.
-    eventually(lambda: db_value(stack, "SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender_type = 'bot'",
+    eventually(lambda: stack.db_value("SELECT count(*) FROM messages WHERE conversation_id = $1 AND sender_type = 'bot'",
                                 cid), what="the bot's answer to be stored")
-    status_before = db_value(stack, "SELECT status FROM conversations WHERE id = $1", cid)
-    audit_before = db_value(stack, "SELECT count(*) FROM admin_actions WHERE conversation_id = $1", cid)
+    status_before = stack.db_value("SELECT status FROM conversations WHERE id = $1", cid)
+    audit_before = stack.db_value("SELECT count(*) FROM admin_actions WHERE conversation_id = $1", cid)
 
     supabase_sign_in(sb_panel, *VIEWER, press_enter=True)  # Enter in the password field signs in
     assert page.locator("#me").inner_text() == f"{VIEWER[0]} (viewer)"
@@ -234,8 +218,8 @@ def test_supabase_viewer_reads_but_close_is_refused_and_nothing_changes(
     page.locator(f"#conv-detail[data-status='{status_before}']").wait_for()
     assert page.locator("#act-close").is_disabled()
 
-    assert db_value(stack, "SELECT status FROM conversations WHERE id = $1", cid) == status_before
-    assert db_value(stack, "SELECT count(*) FROM admin_actions WHERE conversation_id = $1", cid) == audit_before
+    assert stack.db_value("SELECT status FROM conversations WHERE id = $1", cid) == status_before
+    assert stack.db_value("SELECT count(*) FROM admin_actions WHERE conversation_id = $1", cid) == audit_before
     assert status_before != "closed"
 
 

@@ -21,6 +21,7 @@ FUNCTIONS: dict[str, dict[str, str]] = {
     "pentagon_ingest": {"events": "jsonb"}, "pentagon_command": {"cmd": "jsonb"}, "pentagon_sweep": {},
     "pentagon_outbox_replay": {"min_age_s": "float8", "max_rows": "int"}, "pentagon_outbox_done": {"ids": "bigint[]"},
     "pentagon_prune": {"keep_days": "int"}, "pentagon_idle_conversations": {"idle_hours": "float8", "max_rows": "int"},
+    "pentagon_retention_candidates": {"keep_days": "float8", "max_rows": "int"},
 }
 
 

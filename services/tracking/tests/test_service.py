@@ -217,6 +217,71 @@ async def test_commands_and_transitions(start_tracking, js, nats_url: str, migra
     assert kinds == {"message", "conversation", "user_deleted"}
 
 
+async def test_old_closed_conversations_are_deleted_by_the_retention_rule(start_tracking, js, nats_url: str,
+                                                                         migrated_url: str) -> None:
+    start_tracking(TRACKING_RETENTION_DAYS="30", TRACKING_SWEEP_INTERVAL_S="0.2")
+    await publish_all(js, [
+        message_event("o:1", user="old", content="ကော်ဖီ"), message_event("r:o:1", user="old", sender="bot",
+                                                                         reply_to_event_id="o:1", t=1),
+        message_event("c:1", user="closed-lately"), message_event("a:1", user="still-open"),
+    ])
+    await wait_for(lambda: count_is(migrated_url, "SELECT sum(message_count) FROM conversations", 4))
+    ids = {user: await count(migrated_url, f"SELECT id FROM conversations WHERE user_id = '{user}'")
+           for user in ("old", "closed-lately", "still-open")}
+    nc = await nats.connect(nats_url)
+    try:
+        assert (await command(nc, "note", "n1", conversation_id=ids["old"], params={"text": "regular, oat milk"})).ok
+        assert (await command(nc, "close", "x1", conversation_id=ids["old"])).ok
+        assert (await command(nc, "close", "x2", conversation_id=ids["closed-lately"])).ok
+    finally:
+        await nc.close()
+    # Closed 31 days ago, last message in January: due. The one closed just now is not.
+    conn = await asyncpg.connect(migrated_url)
+    try:
+        await conn.execute("UPDATE conversations SET closed_at = now() - interval '31 days' WHERE id = $1", ids["old"])
+        assert await wait_for(lambda: count_is(migrated_url, f"SELECT count(*) FROM conversations WHERE id = {ids['old']}", 0))
+        assert await conn.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", ids["old"]) == 0
+        assert await conn.fetchval("SELECT pentagon_retention_candidates(30, 10)::text") == "[]"
+        remaining = await conn.fetch("SELECT user_id, status FROM conversations ORDER BY id")
+        assert [tuple(r) for r in remaining] == [("closed-lately", "closed"), ("still-open", "active")]
+        audit = {r["action"]: r for r in await conn.fetch(
+            "SELECT action, actor, params::text, \"before\"::text, \"after\"::text FROM admin_actions "
+            "WHERE conversation_id = $1", ids["old"])}
+        assert audit["purge"]["actor"] == "system:retention"
+        assert set(json.loads(audit["purge"]["after"])) == {"id", "platform", "messages", "closed_at"}  # no customer id
+        assert json.loads(audit["purge"]["after"])["messages"] == 2
+        # What the rows held goes with them: the note's text, the close's before/after.
+        assert json.loads(audit["note"]["params"]) == {} and audit["close"]["after"] is None
+        # Picked, then not due any more (a cut-off before its close): the database refuses.
+        early = json.loads(await conn.fetchval("SELECT pentagon_command($1::jsonb)::text", json.dumps(
+            {"command_id": "early", "action": "purge", "conversation_id": ids["closed-lately"], "actor": "system:retention",
+             "params": {"closed_before": "2026-01-01T00:00:00Z"}})))
+        assert (early["ok"], early["code"]) == (False, "illegal_transition")
+        # An open conversation is never deleted, whatever the cut-off.
+        active = json.loads(await conn.fetchval("SELECT pentagon_command($1::jsonb)::text", json.dumps(
+            {"command_id": "open", "action": "purge", "conversation_id": ids["still-open"], "actor": "system:retention",
+             "params": {"closed_before": "2099-01-01T00:00:00Z"}})))
+        assert (active["ok"], active["code"]) == (False, "illegal_transition")
+    finally:
+        await conn.close()
+    gone = [e for s, e in await updates(js) if e.kind == pb.UPDATE_CONVERSATION_DELETED]
+    assert [(e.conversation_id, e.key.user_id) for e in gone] == [(ids["old"], "old")]
+
+
+async def test_retention_shorter_than_the_bus_keeps_events_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from pentagon.tracking.settings import Settings
+
+    assert Settings(tracking_retention_days=8).tracking_retention_days == 8
+    try:
+        Settings(tracking_retention_days=3)
+    except ValidationError as exc:
+        assert "at least 8" in str(exc)
+    else:
+        raise AssertionError("a 3-day retention was accepted")
+
+
 async def test_sessions_drop_a_dead_peer_instead_of_holding_locks(database_url: str) -> None:
     """A killed replica's backend must not keep its row locks for the kernel's 15-minute TCP timeout."""
     from pentagon.tracking.store import PostgresStore

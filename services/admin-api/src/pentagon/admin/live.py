@@ -34,6 +34,7 @@ FRAME_TYPES = {
     pb.UPDATE_DELIVERY_CHANGED: "delivery.updated",
     pb.UPDATE_USER_DELETED: "user.deleted",
     pb.UPDATE_CUSTOMER_CHANGED: "customer.updated",
+    pb.UPDATE_CONVERSATION_DELETED: "conversation.deleted",
 }
 WS_CLIENTS = Gauge("admin_ws_clients", "Connected admin WebSocket clients")
 WS_SLOW = Counter("admin_ws_slow_disconnects_total", "Clients cut off because their queue overflowed")

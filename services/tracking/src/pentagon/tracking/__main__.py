@@ -9,10 +9,10 @@ from pentagon.common.bus import bus_erasures_bucket, connect, ensure_streams, mo
 from pentagon.common.health import ops_app
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
 from pentagon.common.settings import load_settings
-from pentagon.tracking.autoclose import IdleCloser
 from pentagon.tracking.commands import CommandHandler
 from pentagon.tracking.consumer import DURABLE, Consumer
 from pentagon.tracking.erasure import BusEraser
+from pentagon.tracking.housekeeping import IdleCloser, RetentionPurger
 from pentagon.tracking.outbox import OutboxKeeper
 from pentagon.tracking.settings import Settings
 from pentagon.tracking.store import PostgresStore, Store, StoreUnavailable
@@ -77,8 +77,14 @@ async def main() -> None:
         running = asyncio.create_task(consumer.run())
         keeping = asyncio.create_task(outbox.run())
         erasing = asyncio.create_task(eraser.run())
-        closer = IdleCloser(store, commands, settings.tracking_auto_close_hours, settings.tracking_sweep_interval_s)
-        closing = asyncio.create_task(closer.run()) if settings.tracking_auto_close_hours > 0 else None
+        clocked = []
+        if settings.tracking_auto_close_hours > 0:
+            clocked.append(IdleCloser(store, commands, settings.tracking_auto_close_hours,
+                                      settings.tracking_sweep_interval_s))
+        if settings.tracking_retention_days > 0:
+            clocked.append(RetentionPurger(store, commands, settings.tracking_retention_days,
+                                          settings.tracking_sweep_interval_s))
+        clocking = [asyncio.create_task(job.run()) for job in clocked]
         started.set()
         log.info("tracking started", extra={"store": settings.store_kind(), "workers": settings.tracking_workers})
         await stop.wait()
@@ -89,9 +95,9 @@ async def main() -> None:
         await keeping
         eraser.stop()
         await erasing
-        closer.stop()
-        if closing is not None:
-            await closing
+        for job in clocked:
+            job.stop()
+        await asyncio.gather(*clocking)
     server.should_exit = True
     await serving
     await nc.drain()

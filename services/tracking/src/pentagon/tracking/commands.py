@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 QUEUE = "tracking"
 ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "labels", "note", "mark_human",
-                     "mark_replied", "delete_user", "revoke_access", "restore_access", "issue_token",
+                     "mark_replied", "delete_user", "purge", "revoke_access", "restore_access", "issue_token",
                      "withdraw_token", "block_user", "unblock_user"})
 MAX_PARAMS_BYTES = 16 * 1024
 MAX_ID_CHARS = 200
@@ -78,6 +78,13 @@ def plan_command(command_id: str, result: dict[str, Any]) -> tuple[dict[str, Any
     if kind == "user_deleted":
         row = result["row"]
         return row, [deleted_update(row, f"{prefix}:user_deleted")], [ModeChange(row["platform"], row["user_id"], None)]
+    if kind == "conversation_purged":
+        row = result["row"]
+        # A replay answers the audit record, which keeps no customer id: the update then goes out
+        # under an empty one (panels go by the conversation id).
+        purged = Update("conversation_deleted", row["platform"], result.get("user_id") or "", dumps(row),
+                        f"{prefix}:purged", row["id"])
+        return row, [purged], []
     updates: list[Update] = []
     modes: list[ModeChange] = []
     conversation = conversation_update(result["conversation"]) if result.get("conversation") else None

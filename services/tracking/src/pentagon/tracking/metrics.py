@@ -27,3 +27,4 @@ IN_HAND = Gauge("tracking_events_in_hand", "Events fetched by this process, not 
 ERASURES = Counter("tracking_bus_erasures_total", "Deleted users whose events were purged from every stream")
 ERASURES_PENDING = Gauge("tracking_bus_erasures_pending", "Deleted users whose events are still being purged")
 AUTO_CLOSED = Counter("tracking_auto_closed_total", "Conversations closed after TRACKING_AUTO_CLOSE_HOURS without messages")
+PURGED = Counter("tracking_retention_deleted_total", "Closed conversations deleted after TRACKING_RETENTION_DAYS")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from pentagon.common.settings import CommonSettings
 
@@ -38,13 +38,24 @@ class Settings(CommonSettings):
     # (its worker presumed dead between commit and publish) before the sweep republishes it.
     tracking_sweep_interval_s: float = Field(5.0, gt=0, le=3600)
     # Close a conversation nobody has written in for this long, unless a customer waits for a person
-    # (autoclose.py; checked every sweep interval). 0: never.
+    # (housekeeping.py; checked every sweep interval). 0: never.
     tracking_auto_close_hours: float = Field(0.0, ge=0, le=24 * 365)
+    # Delete a closed conversation and its messages once it has been closed and quiet this many days
+    # (housekeeping.py; checked every sweep interval). 0: keep forever. At least 8 when set: the EVENTS
+    # stream keeps events 7 days, and no event of a deleted conversation may still be redeliverable.
+    tracking_retention_days: float = Field(0.0, ge=0, le=36_500)
     tracking_outbox_replay_age_s: float = Field(30.0, ge=0)
     tracking_shutdown_grace_s: float = Field(20.0, ge=0)
     tracking_max_content_chars: int = Field(100_000, ge=1)
     tracking_max_metadata_bytes: int = Field(256 * 1024, ge=1)
     tracking_migrate: bool = True
+
+    @field_validator("tracking_retention_days")
+    @classmethod
+    def _outlives_the_bus(cls, days: float) -> float:
+        if 0 < days < 8:
+            raise ValueError("TRACKING_RETENTION_DAYS must be 0 (keep forever) or at least 8")
+        return days
 
     def dsn(self) -> str | None:
         return self.database_url.get_secret_value() if self.database_url else None

@@ -57,6 +57,9 @@ class SupabaseStore:
     async def idle_conversations(self, idle_hours: float, max_rows: int) -> list[dict[str, Any]]:
         return await self._rpc("pentagon_idle_conversations", {"idle_hours": idle_hours, "max_rows": max_rows}, list)
 
+    async def retention_candidates(self, keep_days: float, max_rows: int) -> list[dict[str, Any]]:
+        return await self._rpc("pentagon_retention_candidates", {"keep_days": keep_days, "max_rows": max_rows}, list)
+
     async def outbox_replay(self, min_age_s: float, max_rows: int) -> list[dict[str, Any]]:
         return await self._rpc("pentagon_outbox_replay", {"min_age_s": min_age_s, "max_rows": max_rows}, list)
 

@@ -38,6 +38,7 @@ KINDS = {
     "delivery": pb.UPDATE_DELIVERY_CHANGED,
     "user_deleted": pb.UPDATE_USER_DELETED,
     "customer": pb.UPDATE_CUSTOMER_CHANGED,
+    "conversation_deleted": pb.UPDATE_CONVERSATION_DELETED,
 }
 
 

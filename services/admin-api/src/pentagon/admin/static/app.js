@@ -623,7 +623,8 @@ function onDelivery(frame) {
   if (Number(frame.conversation_id ?? patch.conversation_id) === state.currentId) thread.updateById(patch);
 }
 
-function onUserDeleted(frame) {
+// A deleted user (every conversation of theirs) or one old conversation gone by the retention rule.
+function onDeleted(frame) {
   const data = frame.data || {};
   for (const c of Array.from(list.items.values())) {
     if (Number(c.id) === Number(frame.conversation_id) || (c.platform === data.platform && c.user_id === data.user_id)) {
@@ -657,7 +658,8 @@ function onFrame(frame) {
     case 'message.created': onMessageCreated(frame); break;
     case 'conversation.updated': onConversationFrame(frame); break;
     case 'delivery.updated': onDelivery(frame); break;
-    case 'user.deleted': onUserDeleted(frame); break;
+    case 'user.deleted':
+    case 'conversation.deleted': onDeleted(frame); break;
     case 'customer.updated': onCustomerFrame(frame); break;
     case 'stats': onStats(frame.data); break;
     case 'presence': presence.heard(frame.data); break;

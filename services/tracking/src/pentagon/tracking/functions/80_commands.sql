@@ -1,5 +1,5 @@
 -- Admin commands (tracking.cmd.<action>: close, reopen, take over, hand back, assign, priority,
--- labels, a staff note, mark human/replied, delete a user; revoke/restore a staff member's access, which only records
+-- labels, a staff note, mark human/replied, delete a user, delete an old closed conversation (retention); revoke/restore a staff member's access, which only records
 -- the action: the access list itself is admin-api's), each applied in one transaction together
 -- with its admin_actions row.
 -- The same command_id twice answers the first result.
@@ -26,7 +26,7 @@ BEGIN
         IF o_before.status = 'closed' THEN
             o_error := pentagon_command_error('illegal_transition', 'conversation is already closed'); RETURN;
         END IF;
-        -- An automatic close (autoclose.py) of a conversation picked as idle: refused if a message
+        -- An automatic close (housekeeping.py) of a conversation picked as idle: refused if a message
         -- came in since, or a customer now waits for a person.
         IF p_params ? 'idle_since' AND (o_before.last_message_at > (p_params->>'idle_since')::timestamptz
                                          OR o_before.pending_human_count > 0) THEN
@@ -161,6 +161,7 @@ BEGIN
             'ok', true, 'replayed', true, 'mode_changed', true,
             'kind', CASE WHEN v_done.action IN ('mark_human', 'mark_replied') THEN 'message'
                          WHEN v_done.action = 'delete_user' THEN 'user_deleted'
+                         WHEN v_done.action = 'purge' THEN 'conversation_purged'
                          WHEN v_done.action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token')
                               THEN 'staff_access'
                          WHEN v_done.action IN ('block_user', 'unblock_user') THEN 'customer_access'
@@ -205,6 +206,19 @@ BEGIN
         INSERT INTO admin_actions (command_id, actor, action, params, "after")
         VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_params, v_deleted);
         RETURN jsonb_build_object('ok', true, 'kind', 'user_deleted', 'row', v_deleted, 'mode_changed', true);
+    ELSIF v_action = 'purge' THEN
+        -- The retention rule (housekeeping.py): params.closed_before is the cut-off it picked with.
+        IF v_conv_id IS NULL OR jsonb_typeof(v_params->'closed_before') IS DISTINCT FROM 'string' THEN
+            RETURN pentagon_command_error('invalid', 'conversation_id and closed_before are required');
+        END IF;
+        v_deleted := pentagon_purge_conversation(v_conv_id, (v_params->>'closed_before')::timestamptz);
+        IF NOT (v_deleted->>'ok')::boolean THEN
+            RETURN v_deleted;
+        END IF;
+        INSERT INTO admin_actions (command_id, actor, action, conversation_id, params, "after")
+        VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_conv_id, v_params, v_deleted->'row');
+        RETURN jsonb_build_object('ok', true, 'kind', 'conversation_purged', 'row', v_deleted->'row',
+                                  'user_id', v_deleted->'user_id', 'mode_changed', false);
     ELSIF v_action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token') THEN
         -- Only the audit row (name, and role for a token; never the token): the access list and
         -- the tokens' digests are admin-api's KV bucket staff_access.

@@ -17,7 +17,7 @@ LANGUAGE sql AS $$
 $$;
 
 -- Conversations nobody has written in for idle_hours and in which nobody waits for a person:
--- what autoclose.py closes (each through the close command, which checks again under the lock).
+-- what housekeeping.py closes (each through the close command, which checks again under the lock).
 CREATE OR REPLACE FUNCTION pentagon_idle_conversations(idle_hours float8, max_rows int) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'last_message_at', pentagon_ts(last_message_at))), '[]')
@@ -25,6 +25,44 @@ LANGUAGE sql STABLE AS $$
              WHERE status IN ('active', 'human') AND pending_human_count = 0
                AND last_message_at < now() - make_interval(secs => idle_hours * 3600)
              ORDER BY last_message_at LIMIT max_rows) idle
+$$;
+
+-- Closed conversations whose close and last message are both older than keep_days: what
+-- housekeeping.py deletes (each through the purge command, which checks again under the lock).
+CREATE OR REPLACE FUNCTION pentagon_retention_candidates(keep_days float8, max_rows int) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('id', id, 'closed_before', pentagon_ts(cutoff))), '[]')
+      FROM (SELECT id, cutoff FROM conversations, (SELECT now() - make_interval(secs => keep_days * 86400) AS cutoff) c
+             WHERE status = 'closed' AND closed_at < cutoff AND coalesce(last_message_at, closed_at) < cutoff
+             ORDER BY closed_at LIMIT max_rows) old
+$$;
+
+-- Delete one closed conversation (its messages by cascade) if it was closed, and last written
+-- in, before p_closed_before. Its audit rows keep who did what, not what the rows held.
+-- The result's row is the purge's audit record plus the user id (for the update's subject
+-- only: the audit record keeps no customer id).
+CREATE OR REPLACE FUNCTION pentagon_purge_conversation(p_conv_id bigint, p_closed_before timestamptz) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_c conversations;
+BEGIN
+    SELECT * INTO v_c FROM conversations WHERE id = p_conv_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN pentagon_command_error('not_found', 'no such conversation');
+    END IF;
+    IF v_c.status <> 'closed' OR coalesce(v_c.closed_at, v_c.updated_at) >= p_closed_before
+       OR coalesce(v_c.last_message_at, v_c.created_at) >= p_closed_before THEN
+        RETURN pentagon_command_error('illegal_transition', 'only a conversation closed and quiet since before closed_before is deleted');
+    END IF;
+    DELETE FROM conversations WHERE id = p_conv_id;
+    UPDATE admin_actions SET "before" = NULL, "after" = NULL,
+                             params = CASE WHEN action IN ('note', 'labels') THEN '{}'::jsonb ELSE params END
+     WHERE conversation_id = p_conv_id;
+    RETURN jsonb_build_object('ok', true, 'user_id', v_c.user_id,
+                              'row', jsonb_build_object('id', v_c.id, 'platform', v_c.platform,
+                                                        'messages', v_c.message_count,
+                                                        'closed_at', pentagon_ts(v_c.closed_at)));
+END
 $$;
 
 -- The grant rule: on Supabase every function of the public schema is callable over PostgREST

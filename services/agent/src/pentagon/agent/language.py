@@ -174,6 +174,27 @@ EN_PHRASES = [
 ]
 
 
+def _spaced(phrase: str) -> str:
+    """A Burmese phrase as a pattern that allows spaces anywhere in it (people space Burmese freely)."""
+    return r"\s*".join(map(re.escape, phrase))
+
+
+# The same for Burmese, matched whatever the spacing: a spelling variant or a way of asking that the
+# knowledge words differently, rewritten to the knowledge's word.
+MY_PHRASES = [
+    # "How do I come / get there?" is asking for the address.
+    (re.compile("|".join(map(_spaced, ("ဘယ်လိုလာရ", "ဘယ်လိုသွားရ", "ဘယ်လိုရောက်")))), " လိပ်စာ "),
+    # Stairs are an accessibility question (the answer is the ramp).
+    (re.compile(_spaced("လှေကား")), " ဘီးတပ်ကုလားထိုင် "),
+    (re.compile(_spaced("ဗောက်ချာ")), " ဘောက်ချာ "),  # both spellings of "voucher" are common
+    # "Take / order ahead", "book" (a loanword): a reservation.
+    (re.compile("|".join(map(_spaced, ("ကြိုယူ", "ကြိုမှာ", "ဘွတ်ကင်")))), " ကြိုတင် မှာထား "),
+    # Sitting somewhere to work or study is the laptop answer, not a job.
+    (re.compile(f"(?:{_spaced('အလုပ်လုပ်')}|{_spaced('စာကျက်')}|{_spaced('စာလုပ်')})\\s*ဖို့(?=.*{_spaced('ထိုင်')})"),
+     " လက်ပ်တော့ "),
+]
+
+
 def _stem(word: str) -> str:
     """A light English stemmer: enough to match plurals and -ing forms, no dictionary."""
     if len(word) > 4 and word.endswith("ies"):
@@ -229,4 +250,7 @@ def burmese_tokens(text: str) -> list[str]:
 
 def tokens(text: str) -> list[str]:
     """Retrieval tokens of any text (English, Burmese or both)."""
+    if _MYANMAR.search(text):
+        for pattern, replacement in MY_PHRASES:
+            text = pattern.sub(replacement, text)
     return english_tokens(_MY_RUN.sub(" ", text)) + burmese_tokens(text)

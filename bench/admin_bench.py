@@ -92,12 +92,13 @@ async def load(url: str, conversations: int, messages: int, extra_sql: str | Non
         per = max(1, messages // conversations)
         await conn.execute(
             "INSERT INTO messages (conversation_id, sender_type, content, timestamp, confidence_score, requires_human, "
-            "human_replied, event_id) "
+            "human_replied, escalation_reason, event_id) "
             "SELECT 1 + (g / $2), (ARRAY['user','bot','user','bot','human'])[1 + g % 5], "
             f"'message ' || g || ' about ' || ({words})[1 + g % {len(WORDS + BURMESE)}] || ' ' || "
             f"({words})[1 + (g / 7) % {len(WORDS + BURMESE)}], "
             "now() - make_interval(secs => (($1 - g) * 2.6)), CASE WHEN g % 5 IN (1, 3) THEN 0.5 + (g % 50) / 100.0 END, "
-            "g % 97 = 0, g % 194 = 0, 'e' || g FROM generate_series(0, $1 - 1) g", messages, per)
+            "g % 97 = 0, g % 194 = 0, CASE WHEN g % 97 = 0 AND g % 5 IN (0, 2) THEN 'low_confidence' END, "
+            "'e' || g FROM generate_series(0, $1 - 1) g", messages, per)
         await conn.execute(
             "UPDATE conversations c SET message_count = s.n, user_message_count = s.u, bot_message_count = s.b, "
             "human_message_count = s.h FROM (SELECT conversation_id, count(*) n, count(*) FILTER (WHERE sender_type='user') u, "
@@ -142,6 +143,8 @@ async def query_latencies(base: str, conversations: int, requests: int) -> dict[
         "search_my": lambda: f"/admin/conversations?limit=50&status=all&q={rng.choice(BURMESE)}",
         "stats": lambda: "/admin/stats",  # ADMIN_STATS_CACHE_SECONDS=0: every request runs the query
         "stats_detailed": lambda: detailed_stats_path(rng, 24),  # the panel's default range
+        # The statistics view's "questions the bot could not answer", over its widest range.
+        "unanswered_30d": lambda: detailed_stats_path(rng, 24 * 30).replace("/detailed?", "/unanswered?"),
     }
     # The panel's other two ranges, measured too (fewer samples: they read 7 and 30 times more rows).
     extra = {

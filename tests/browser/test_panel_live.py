@@ -250,6 +250,32 @@ def test_stats_charts_and_exports_respect_filters(panel: PanelPage, stack: Local
     page.locator("#f-platform").select_option("")
 
 
+def test_questions_the_bot_could_not_answer_are_listed_and_open_their_conversation(panel: PanelPage,
+                                                                                   stack: LocalStack) -> None:
+    page = panel.page
+    first, second, third = psid(), psid(), psid()
+    nonce = psid()[-6:]
+    stack.messenger(first, f"Who won the football match last night {nonce}?")
+    stack.messenger(second, f"who won the   FOOTBALL match last night {nonce}?")  # the same, other case and spacing
+    stack.messenger(third, f"<img src=x onerror=alert(1)> {nonce}")
+    for user in (first, second, third):
+        latest = eventually(lambda: (c := conversation_of(stack, user)).get("pending_human_count", 0) >= 1 and c,
+                            what="the question handed to a person")
+    sign_in(panel, stack.admin_token)
+    page.locator("#tab-stats").click()
+    row = page.locator("#chart-unanswered li", has_text=nonce).first
+    row.wait_for()
+    asked = page.locator("#chart-unanswered li", has_text="football")
+    assert asked.count() == 1 and asked.locator(".count").inner_text() == "2×"
+    hostile = page.locator("#chart-unanswered li", has_text="<img src=x")
+    hostile.wait_for()
+    assert page.locator("#chart-unanswered img").count() == 0     # shown as text
+    hostile.locator("button").click()
+    page.wait_for_function(f"location.hash === '#c/{latest['id']}'")
+    page.locator("#thread .msg.user", has_text="<img src=x").wait_for()
+    assert not panel.console_errors, panel.console_errors
+
+
 def test_connection_state_and_resume_after_admin_api_restart(panel: PanelPage, stack: LocalStack) -> None:
     page = panel.page
     user = psid()

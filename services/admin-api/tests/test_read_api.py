@@ -179,6 +179,39 @@ async def test_detailed_stats(admin, pg):
     assert bad.status_code == 422
 
 
+async def test_questions_the_bot_could_not_answer_most_asked_first(admin, pg):
+    a = await add_conversation(pg, "p1", last_message_at=later(30))
+    b = await add_conversation(pg, "p2", last_message_at=later(40))
+    low = {"requires_human": True, "escalation_reason": "low_confidence"}
+    await add_message(pg, a, "Do you sell durian cake?", at=later(1), **low)
+    await add_message(pg, a, "do you sell\ndurian cake?", at=later(10), **low)     # one other whitespace
+    await add_message(pg, b, "  do you SELL \t durian cake? ", at=later(20), **low)  # the same, case and spacing aside
+    newest = await add_message(pg, b, "<img src=x onerror=alert(1)> ဒူးရင်းကိတ် ရလား", at=later(30), **low)
+    await add_message(pg, a, "I want to talk to a person", at=later(2), requires_human=True,
+                      escalation_reason="human_request")                         # handed over on purpose
+    await add_message(pg, a, "Do you sell durian cake?", "bot", at=later(3))     # not a customer's question
+    await add_message(pg, a, "", at=later(4), **low)                              # a sticker: nothing to read
+    await add_message(pg, a, "What is your wifi?", at=later(-600), **low)        # before the period
+    r = await admin.client.get("/admin/stats/unanswered?since=2026-01-15T10:00:00Z&until=2026-01-15T12:00:00Z",
+                               headers=VIEWER)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [(q["text"], q["asked"], q["conversation_id"]) for q in body["questions"]] == [
+        ("  do you SELL \t durian cake? ", 3, b),
+        ("<img src=x onerror=alert(1)> ဒူးရင်းကိတ် ရလား", 1, b),
+    ]
+    assert body["questions"][1]["message_id"] == newest and body["count"] == 2
+    assert body["questions"][0]["last_asked_at"] == "2026-01-15T10:20:00.000000Z"
+    one = await admin.client.get("/admin/stats/unanswered?since=2026-01-15T10:00:00Z&until=2026-01-15T12:00:00Z"
+                                 "&limit=1", headers=VIEWER)
+    assert [q["asked"] for q in one.json()["questions"]] == [3]
+    for bad in ("limit=0", "limit=201", "since=2026-01-15T12:00:00Z&until=2026-01-15T10:00:00Z",
+                "since=2025-01-01T00:00:00Z&until=2026-01-01T00:00:00Z", "since=yesterday"):
+        refused = await admin.client.get(f"/admin/stats/unanswered?{bad}", headers=VIEWER)
+        assert refused.status_code == 422 and refused.json()["success"] is False, bad
+    assert (await admin.client.get("/admin/stats/unanswered")).status_code == 401
+
+
 async def test_detailed_stats_hours_count_only_the_range_inside_partial_hours(admin, pg):
     a = await add_conversation(pg, "p1", created_at=T0, last_message_at=T0)
     for minute in (5, 20, 50, 70, 100, 150):  # 10:05 10:20 10:50 11:10 11:40 12:30

@@ -302,6 +302,22 @@ class DetailedStatsResponse(BaseModel):
     stats: dict[str, Any]
 
 
+class UnansweredQuestion(BaseModel):
+    text: str = Field(description="the newest asking, at most 500 characters")
+    asked: int = Field(description="times asked in the period (same text, case and spacing aside)")
+    last_asked_at: str
+    conversation_id: int = Field(description="the conversation of the newest asking")
+    message_id: int
+
+
+class UnansweredList(BaseModel):
+    success: Literal[True] = True
+    questions: list[UnansweredQuestion]
+    count: int
+    since: str
+    until: str
+
+
 class Me(BaseModel):
     name: str
     role: Literal["admin", "viewer"]

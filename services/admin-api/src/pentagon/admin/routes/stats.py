@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, Query
 
 from pentagon.admin import queries
 from pentagon.admin.auth import Identity, current_identity
-from pentagon.admin.deps import UtcDatetime, check_range, runtime
+from pentagon.admin.deps import UtcDatetime, check_range, db, runtime
 from pentagon.admin.errors import invalid
-from pentagon.admin.models import READ_ERRORS, DetailedStatsResponse, StatsResponse, ok
+from pentagon.admin.models import READ_ERRORS, DetailedStatsResponse, StatsResponse, UnansweredList, ok
 from pentagon.admin.runtime import Runtime
 from pentagon.common.jsonrow import iso
 
@@ -25,13 +26,8 @@ async def stats(_: Identity = Depends(current_identity), rt: Runtime = Depends(r
     return ok(stats=await rt.stats())
 
 
-@router.get("/detailed", response_model=DetailedStatsResponse, responses=READ_ERRORS)
-async def detailed(
-    since: Annotated[UtcDatetime | None, Query(description="default: until - 24 h")] = None,
-    until: Annotated[UtcDatetime | None, Query(description="default: now")] = None,
-    _: Identity = Depends(current_identity),
-    rt: Runtime = Depends(runtime),
-) -> Any:
+def stats_range(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    """The period asked for: the last 24 hours by default, at most MAX_RANGE."""
     until = until or queries.utc_now()
     try:
         since = since or until - timedelta(hours=24)
@@ -40,9 +36,35 @@ async def detailed(
     check_range(since, until)
     if until - since > MAX_RANGE:
         raise invalid(f"the range may span at most {MAX_RANGE.days} days")
+    return since, until
+
+
+@router.get("/detailed", response_model=DetailedStatsResponse, responses=READ_ERRORS)
+async def detailed(
+    since: Annotated[UtcDatetime | None, Query(description="default: until - 24 h")] = None,
+    until: Annotated[UtcDatetime | None, Query(description="default: now")] = None,
+    _: Identity = Depends(current_identity),
+    rt: Runtime = Depends(runtime),
+) -> Any:
+    since, until = stats_range(since, until)
     # Independent statements on a few pool connections at once: wall time ~ the slowest lane, not the sum.
     lanes = min(rt.settings.admin_stats_connections, rt.settings.admin_db_pool_size)
     data = await queries.detailed_stats(rt.connection, since, until, lanes)
     data["since"], data["until"] = iso(since), iso(until)
     data["messages_per_hour"] = [{"hour": iso(h["hour"]), "count": h["count"]} for h in data["messages_per_hour"]]
     return ok(stats=data)
+
+
+@router.get("/unanswered", response_model=UnansweredList, responses=READ_ERRORS)
+async def unanswered(
+    since: Annotated[UtcDatetime | None, Query(description="default: until - 24 h")] = None,
+    until: Annotated[UtcDatetime | None, Query(description="default: now")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    _: Identity = Depends(current_identity),
+    conn: asyncpg.Connection = Depends(db),
+) -> Any:
+    """Customers' questions the bot handed to a person because nothing it knows covered them, most
+    asked first: what the cafe's FAQ and menu should say next."""
+    since, until = stats_range(since, until)
+    rows = await queries.unanswered_questions(conn, since, until, limit)
+    return ok(questions=rows, count=len(rows), since=iso(since), until=iso(until))

@@ -13,7 +13,7 @@ import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from '
 import { Presence } from './presence.js';
 import { SavedReplies } from './saved.js';
 import { StaffAccess } from './staff.js';
-import { queueSize, recordQueue, renderQueue, renderStats } from './stats.js';
+import { queueSize, recordQueue, renderQueue, renderStats, renderUnanswered } from './stats.js';
 import { Thread } from './thread.js';
 
 const PAGE = 50;
@@ -725,13 +725,16 @@ async function loadStats() {
   const since = new Date(until.getTime() - hours * 3600_000);
   const seq = ++state.statsLoads; // the newest wins: a slow answer for the previous range is dropped
   try {
-    const [data, used] = await Promise.all([
-      get(`/admin/stats/detailed${query({ since: since.toISOString(), until: until.toISOString() })}`),
+    const range = query({ since: since.toISOString(), until: until.toISOString() });
+    const [data, used, unanswered] = await Promise.all([
+      get(`/admin/stats/detailed${range}`),
       get(`/admin/labels${query({ days: Math.max(1, Math.ceil(hours / 24)), limit: 20 })}`),
+      get(`/admin/stats/unanswered${range}`),
     ]);
     if (seq === state.statsLoads) {
       renderStats(data);
       renderLabelCounts($('#chart-labels'), used.labels);
+      renderUnanswered($('#chart-unanswered'), unanswered.questions, (id) => openConversation(id));
     }
   } catch (err) {
     if (seq === state.statsLoads) showError(err);

@@ -1,6 +1,6 @@
 // Statistics view: numbers and plain-SVG charts (no chart library, no build step).
 
-import { clear, el, svg } from './dom.js';
+import { clear, el, formatShort, svg } from './dom.js';
 
 const W = 600;
 const H = 220;
@@ -213,4 +213,28 @@ export function renderStats(stats) {
   renderResponse(document.getElementById('chart-response'), body);
   recordQueue(body);
   renderQueue(document.getElementById('chart-queue'));
+}
+
+/**
+ * "Questions the bot could not answer" (GET /admin/stats/unanswered): what customers asked that no
+ * knowledge covered, most asked first, so the cafe knows what to add to its FAQ or menu. Each opens
+ * the conversation of its newest asking. The customer's text goes in as text only.
+ */
+export function renderUnanswered(root, rows, open) {
+  clear(root);
+  const list = Array.isArray(rows) ? rows : [];
+  if (!list.length) {
+    root.append(el('p', { class: 'muted', text: 'Every question in this period had an answer.' }));
+    return;
+  }
+  const items = el('ol', { class: 'unanswered' });
+  for (const q of list) {
+    const asked = Number(q.asked) || 0;
+    items.append(el('li', {},
+      el('span', { class: 'count', text: `${asked}×`, title: `asked ${asked} times in this period` }),
+      el('button', { type: 'button', class: 'link', dir: 'auto', text: q.text, title: 'Open the latest conversation that asked it',
+        onclick: () => open(q.conversation_id) }),
+      el('span', { class: 'muted', text: formatShort(q.last_asked_at) })));
+  }
+  root.append(items);
 }

@@ -5,7 +5,7 @@ the local stack, the system and browser tests, and docker compose do). Every oth
 test of the suite proves the services work under these permissions; these tests
 prove the fences hold: a compromised webhook cannot command tracking or flip a
 conversation to bot mode, admin-api cannot speak as a customer, nobody but
-tracking can rewrite or purge a stream, and the agent has no user at all.
+tracking can rewrite or purge a stream, and the agent only reads the answers staff add.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pentagon.common.bus import (
     BLOCKED_USERS_BUCKET,
     DLQ_STREAM,
     EVENTS_STREAM,
+    KNOWLEDGE_BUCKET,
     MODE_BUCKET,
     SAVED_REPLIES_BUCKET,
     STAFF_ACCESS_BUCKET,
@@ -248,8 +249,31 @@ async def test_only_tracking_changes_or_purges_a_stream(bus: NatsServer, user: s
         assert (info.state.messages, info.config.max_age) == (1, stream_configs()[0].max_age)
 
 
+async def test_the_agent_reads_the_staffs_answers_and_nothing_else(bus: NatsServer) -> None:
+    async with member(bus, "admin-api") as admin, member(bus, "agent") as agent:
+        written = await kv_bucket(admin.js(), KNOWLEDGE_BUCKET)
+        await written.put("durian", b'{"question_en": "Durian?", "answer_en": "June"}')
+        read = await kv_bucket(agent.js(), KNOWLEDGE_BUCKET)
+        assert (await read.get("durian")).value.startswith(b'{"question_en"')
+        watch = await read.watch(">")
+        assert (await watch.updates(timeout=10)).key == "durian"
+        await watch.stop()
+        assert not [e for e in agent.errors if "permissions violation" in e.lower()], agent.errors
+
+        denied = agent.js(timeout=DENIED_WAIT_S)
+        await _denied_request(lambda: read.put("durian", b'{"answer_en": "free cake"}'))
+        await agent.refused("publish", f"$KV.{KNOWLEDGE_BUCKET}.durian")
+        await agent.nc.publish(Subjects.incoming("web", "u1"), b"spoofed")
+        await agent.refused("publish", "events.in.web.u1")
+        await _denied_request(lambda: denied.get_msg(EVENTS_STREAM, seq=1))
+        await _denied_request(lambda: denied.key_value(MODE_BUCKET))
+        await agent.nc.subscribe("updates.>")
+        await agent.refused("subscription", "updates.>")
+        assert (await written.get("durian")).value.endswith(b'"June"}')
+
+
 @pytest.mark.parametrize("url", ["nats://{host}", "nats://agent:guess@{host}", "nats://webhook:guess@{host}"])
-async def test_the_agent_and_strangers_have_no_user(bus: NatsServer, url: str) -> None:
+async def test_strangers_and_wrong_passwords_have_no_user(bus: NatsServer, url: str) -> None:
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
         await nats.connect(url.format(host=f"127.0.0.1:{bus.port}"), allow_reconnect=False,
                            max_reconnect_attempts=0, connect_timeout=5)

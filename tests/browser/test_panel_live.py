@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from panelkit import LocalStack, PanelPage, conv_item, conversation_of, eventually, psid, screenshot, sign_in
 
@@ -267,12 +268,62 @@ def test_questions_the_bot_could_not_answer_are_listed_and_open_their_conversati
     row.wait_for()
     asked = page.locator("#chart-unanswered li", has_text="football")
     assert asked.count() == 1 and asked.locator(".count").inner_text() == "2×"
-    hostile = page.locator("#chart-unanswered li", has_text="<img src=x")
+    hostile = page.locator("#chart-unanswered li", has_text=f"<img src=x onerror=alert(1)> {nonce}")
     hostile.wait_for()
     assert page.locator("#chart-unanswered img").count() == 0     # shown as text
-    hostile.locator("button").click()
+    hostile.locator("button.link").click()
     page.wait_for_function(f"location.hash === '#c/{latest['id']}'")
     page.locator("#thread .msg.user", has_text="<img src=x").wait_for()
+    assert not panel.console_errors, panel.console_errors
+
+
+def agent_metrics(stack: LocalStack) -> str:
+    return httpx.get(f"http://{stack.env['AGENT_HTTP_ADDR']}/metrics", timeout=10).text
+
+
+def test_a_question_taught_in_the_panel_is_answered_by_the_bot(panel: PanelPage, stack: LocalStack) -> None:
+    """Statistics -> "Answer it" -> Knowledge: the next customer asking gets the staff's answer from the
+    bot, through admin-api, the NATS bucket, every agent replica, the reply worker and the Send API."""
+    page = panel.page
+    first, later = psid(), psid()
+    nonce = psid()[-6:]
+    question = f"Do you sell durian cake {nonce}?"
+    stack.messenger(first, question)
+    eventually(lambda: conversation_of(stack, first).get("pending_human_count", 0) >= 1, what="a person asked for")
+    sign_in(panel, stack.admin_token)
+    page.locator("#tab-stats").click()
+    page.locator("#chart-unanswered li", has_text=nonce).locator("button.teach").click()
+    page.locator("#view-knowledge").wait_for()
+    assert page.locator("#kb-question_en").input_value() == question
+    page.locator("#kb-answer_en").fill("Only in June, when durians are in season <b>fresh</b>.")
+    page.locator("#kb-question_mm").fill(f"ဒူးရင်းကိတ် ရောင်းလား {nonce}")
+    page.locator("#kb-answer_mm").fill("ဇွန်လမှာပဲ ရပါတယ်။")
+    page.locator("#kb-submit").click()
+    card = page.locator("#kb-list .kb-item", has_text=nonce)
+    card.wait_for()
+    assert card.locator("b").count() == 0  # staff text is shown as text too
+    screenshot(page, "knowledge.png")
+    # "Within moments": the agent says when its index has what staff wrote (gauge agent_staff_faqs).
+    taught = stack.admin("GET", "/admin/knowledge/faq")["count"]
+    eventually(lambda: f"agent_staff_faqs {float(taught)}" in agent_metrics(stack), what="the agent using the answer")
+
+    stack.messenger(later, question)
+    answer = eventually(lambda: [t for t in stack.sent_texts(later) if "durians are in season" in t],
+                        what="the bot's answer from what staff taught it")
+    assert "<b>fresh</b>" in answer[0]  # sent as the text it is
+    assert conversation_of(stack, later).get("pending_human_count", 0) == 0
+    stack.messenger(later, f"ဒူးရင်းကိတ် ရောင်းလား {nonce}")
+    eventually(lambda: [t for t in stack.sent_texts(later) if "ဇွန်လ" in t], what="the Burmese answer")
+
+    # Deleted in the panel: the bot no longer answers from it (a person is asked for again).
+    card.locator("button.kb-delete").click()
+    card.locator("button.kb-delete").click()
+    card.wait_for(state="detached")
+    eventually(lambda: f"agent_staff_faqs {float(taught - 1)}" in agent_metrics(stack), what="the answer dropped")
+    third = psid()
+    stack.messenger(third, question)
+    eventually(lambda: conversation_of(stack, third).get("pending_human_count", 0) >= 1,
+               what="the question handed to a person again")
     assert not panel.console_errors, panel.console_errors
 
 

@@ -75,7 +75,7 @@ def test_production_files_need_the_secrets_and_supabase_drops_postgres(docker_ho
     assert {"nats", "postgres", "gateway", *APP_SERVICES} == set(services)
     assert [s for s, spec in services.items() if spec.get("ports")] == ["gateway"]
     assert not any("container_name" in spec for spec in services.values())
-    # Each service on the bus as its own user (the agent and the chat UI not at all), and no
+    # Each service on the bus as its own user (the chat UI not at all), and no
     # other user's password in its environment; nats-server alone holds them all.
     for service, spec in services.items():
         if service == "nats":

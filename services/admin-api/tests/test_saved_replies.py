@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from admin_support import ADMIN, VIEWER
-from pentagon.admin.saved_replies import MAX_SAVED_REPLIES
+from pentagon.admin.saved_replies import SavedReplies
 
 BURMESE = "ခဏစောင့်ပေးပါ။ ဝန်ထမ်းတစ်ယောက် အခုပဲ ပြန်ဖြေပေးပါမယ်။"
 
@@ -77,7 +77,7 @@ async def test_bad_input_is_422_and_writes_nothing(admin, reply_id: str, body: d
 
 async def test_at_most_max_saved_replies(admin) -> None:
     existing = (await admin.client.get("/admin/saved-replies", headers=ADMIN)).json()["count"]
-    created = [new_id() for _ in range(MAX_SAVED_REPLIES - existing)]
+    created = [new_id() for _ in range(SavedReplies.limit - existing)]
     try:
         for reply_id in created:
             r = await admin.client.put(f"/admin/saved-replies/{reply_id}", headers=ADMIN, json={"title": reply_id, "text": "x"})

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -15,6 +17,8 @@ from pentagon.agent.settings import PACKAGED_KNOWLEDGE_DIR, Settings
 from pentagon.common.proto import agent_pb2_grpc
 from pentagon.devtools.embedded import free_port
 from pentagon.devtools.openai_stub import OpenAIStub
+
+sys.path.insert(0, str(Path(__file__).parent))  # agent_support
 
 # A Wednesday morning in Yangon: the sample cafe is open 07:00-21:00.
 WEDNESDAY = datetime(2026, 1, 14, 10, 0, tzinfo=ZoneInfo("Asia/Yangon"))

@@ -13,14 +13,8 @@ import httpx
 
 from pentagon.agent.settings import PACKAGED_KNOWLEDGE_DIR
 from pentagon.common.proto import agent_pb2, agent_pb2_grpc
-from pentagon.devtools.embedded import free_port
 
-
-def agent_env(knowledge_dir: Path = PACKAGED_KNOWLEDGE_DIR) -> tuple[dict[str, str], int, int]:
-    grpc_port, http_port = free_port(), free_port()
-    env = {"AGENT_ADDR": f"127.0.0.1:{grpc_port}", "AGENT_HTTP_ADDR": f"127.0.0.1:{http_port}",
-           "KNOWLEDGE_DIR": str(knowledge_dir), "OPENAI_API_KEY": "", "AGENT_SHUTDOWN_GRACE_S": "1"}
-    return env, grpc_port, http_port
+from agent_support import agent_env
 
 
 def test_process_serves_and_stops_cleanly_on_sigterm(services) -> None:  # type: ignore[no-untyped-def]

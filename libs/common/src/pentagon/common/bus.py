@@ -31,6 +31,7 @@ RATE_LIMITS_BUCKET = "rate_limits"  # token buckets shared by every replica (com
 STAFF_ACCESS_BUCKET = "staff_access"  # staff whose access an admin revoked; admin-api owns it
 BLOCKED_USERS_BUCKET = "blocked_users"  # customers an admin blocked; admin-api owns it, the webhook follows it
 BUS_ERASURES_BUCKET = "bus_erasures"  # deleted users still being purged from the streams; tracking owns it
+KNOWLEDGE_BUCKET = "knowledge_faq"  # questions and answers staff add in the panel; admin-api writes, the agent reads
 STAFF_TYPING_SUBJECT = "staff.typing"  # staff.typing.<platform>.<u>: StaffTyping, admin-api -> webhook, core NATS
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
 
@@ -201,6 +202,11 @@ async def mode_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
 async def saved_replies_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
     # A little history: an edit or deletion made by mistake can be looked up with `nats kv history`.
     return await kv_bucket(js, SAVED_REPLIES_BUCKET, history=5, replicas=replicas)
+
+
+async def knowledge_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    # History: an answer changed or deleted by mistake can be looked up with `nats kv history`.
+    return await kv_bucket(js, KNOWLEDGE_BUCKET, history=5, replicas=replicas)
 
 
 async def staff_access_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:

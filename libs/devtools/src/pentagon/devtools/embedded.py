@@ -24,11 +24,13 @@ NATS_USERS_CONF = Path(__file__).resolve().parents[5] / "deploy" / "nats" / "use
 NATS_OPERATOR = "pentagon"
 # NATS user of each service -> the variable holding its password (deploy/nats/users.conf).
 NATS_PASSWORD_VARS = {NATS_OPERATOR: "NATS_PASSWORD", "webhook": "NATS_WEBHOOK_PASSWORD",
-                      "tracking": "NATS_TRACKING_PASSWORD", "admin-api": "NATS_ADMIN_PASSWORD"}
-# Process name (as the stacks start them) -> its NATS user; the others (agent, chat UI,
-# Graph recorder) get no NATS_URL at all.
+                      "tracking": "NATS_TRACKING_PASSWORD", "admin-api": "NATS_ADMIN_PASSWORD",
+                      "agent": "NATS_AGENT_PASSWORD"}
+# Process name (as the stacks start them) -> its NATS user; the others (chat UI, Graph
+# recorder) get no NATS_URL at all.
 NATS_USER_OF = {"tracking": "tracking", "webhook": "webhook", "webhook-workers": "webhook",
-                "reply-worker": "webhook", "webhook-worker": "webhook", "admin-api": "admin-api"}
+                "reply-worker": "webhook", "webhook-worker": "webhook", "admin-api": "admin-api",
+                "agent": "agent"}
 
 
 _HANDED_OUT: set[int] = set()

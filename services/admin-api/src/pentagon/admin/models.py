@@ -89,6 +89,23 @@ class SavedReplyBody(BaseModel):
     text: str = Field(description="1..ADMIN_REPLY_MAX_CHARS characters, no NUL")
 
 
+_QUESTION = Annotated[str, StringConstraints(max_length=300, pattern=r"^[^\x00]*$")]
+_ANSWER = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
+_TAG = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\x00,]*$")]
+
+
+class KnowledgeBody(BaseModel):
+    """One question and its answer in English, Burmese or both (the agent answers in the customer's
+    language, falling back to the other), with words customers may use for it."""
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    question_en: _QUESTION = ""
+    answer_en: _ANSWER = ""
+    question_mm: _QUESTION = ""
+    answer_mm: _ANSWER = ""
+    tags: list[_TAG] = Field(default_factory=list, max_length=20)
+    category: Annotated[str, StringConstraints(max_length=40, pattern=r"^[^\x00]*$")] = ""
+
+
 # ---------------------------------------------------------------- responses
 
 class ErrorDetail(BaseModel):
@@ -316,6 +333,24 @@ class UnansweredList(BaseModel):
     count: int
     since: str
     until: str
+
+
+class KnowledgeRow(KnowledgeBody):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    updated_at: str = ""
+    updated_by: str = ""
+
+
+class KnowledgeList(BaseModel):
+    success: Literal[True] = True
+    faq: list[KnowledgeRow]
+    count: int
+
+
+class KnowledgeResult(BaseModel):
+    success: Literal[True] = True
+    faq: KnowledgeRow
 
 
 class Me(BaseModel):

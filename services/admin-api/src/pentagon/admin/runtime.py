@@ -17,6 +17,7 @@ from pentagon.admin import queries
 from pentagon.admin.access import StaffAccess
 from pentagon.admin.auth import Authenticator
 from pentagon.admin.jwks import SigningKeys
+from pentagon.admin.knowledge import StaffKnowledge
 from pentagon.admin.saved_replies import SavedReplies
 from pentagon.admin.commands import CommandClient
 from pentagon.admin.errors import unavailable
@@ -27,7 +28,8 @@ from pentagon.admin.throttle import SignInThrottle
 from pentagon.admin.waiting import WaitingWatch
 from pentagon.common.blocklist import Blocklist
 from pentagon.common.bus import (
-    blocked_users_bucket, connect, ensure_streams, rate_limits_bucket, saved_replies_bucket, staff_access_bucket,
+    blocked_users_bucket, connect, ensure_streams, knowledge_bucket, rate_limits_bucket, saved_replies_bucket,
+    staff_access_bucket,
 )
 from pentagon.common.jsonrow import iso
 from pentagon.common.ratelimit import SharedTokenBucket, parse_networks
@@ -50,6 +52,7 @@ class Runtime:
         self.hub: UpdatesHub | None = None
         self.presence: PresenceRelay | None = None
         self.saved_replies: SavedReplies | None = None
+        self.knowledge: StaffKnowledge | None = None
         self.throttle: SignInThrottle | None = None
         self.access: StaffAccess | None = None
         self.blocklist: Blocklist | None = None
@@ -64,6 +67,7 @@ class Runtime:
         await ensure_streams(self.js, self.settings.nats_stream_replicas, owner=False)
         replicas = self.settings.nats_stream_replicas
         self.saved_replies = SavedReplies(await saved_replies_bucket(self.js, replicas), self.js)
+        self.knowledge = StaffKnowledge(await knowledge_bucket(self.js, replicas), self.js)
         access = StaffAccess(await staff_access_bucket(self.js, replicas))
         await access.start()
         self.access = access

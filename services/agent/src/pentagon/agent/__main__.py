@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from dataclasses import replace
 
 from pentagon.agent.answer import OfflineAnswerer
-from pentagon.agent.knowledge import KnowledgeError, load_knowledge
+from pentagon.agent.knowledge import Faq, KnowledgeBase, KnowledgeError, load_knowledge
 from pentagon.agent.llm import LlmAnswerer
 from pentagon.agent.server import AgentServer, AgentServicer
 from pentagon.agent.settings import Settings
+from pentagon.agent.staff_knowledge import StaffKnowledge
 from pentagon.common.health import ops_app
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
 from pentagon.common.settings import load_settings
@@ -18,13 +20,28 @@ from pentagon.common.settings import load_settings
 log = logging.getLogger("pentagon.agent")
 
 
+def offline_answerer(settings: Settings, kb: KnowledgeBase) -> OfflineAnswerer:
+    return OfflineAnswerer(kb, settings.agent_escalation_threshold, settings.agent_history_turns,
+                           settings.agent_timezone)
+
+
 def build(settings: Settings) -> AgentServer:
     kb = load_knowledge(settings.knowledge_dir)
-    offline = OfflineAnswerer(kb, settings.agent_escalation_threshold, settings.agent_history_turns,
-                              settings.agent_timezone)
+    offline = offline_answerer(settings, kb)
     llm = LlmAnswerer(settings, offline) if settings.llm_enabled else None
     log.info("knowledge loaded", extra={"records": kb.size, "llm": bool(llm), "model": settings.openai_model})
     return AgentServer(settings, AgentServicer(settings, offline, llm))
+
+
+def staff_knowledge(settings: Settings, servicer: AgentServicer) -> StaffKnowledge:
+    """Follows the panel's answers; each change builds an index over the files plus them."""
+    files = servicer.offline.kb
+
+    async def rebuild(staff: list[Faq]) -> None:
+        kb = replace(files, faqs=[*files.faqs, *staff])
+        servicer.use(await asyncio.to_thread(offline_answerer, settings, kb))
+
+    return StaffKnowledge(settings.nats_url, settings.nats_stream_replicas, rebuild)
 
 
 async def main() -> int:
@@ -37,6 +54,7 @@ async def main() -> int:
         return 2
     await agent.start()
     log.info("serving", extra={"grpc_port": agent.port})
+    following = asyncio.create_task(staff_knowledge(settings, agent.servicer).run())
 
     async def ready() -> bool:
         return agent.serving
@@ -49,6 +67,8 @@ async def main() -> int:
     # The ops server ending on its own (port taken) stops the agent too, instead of serving unobserved.
     await asyncio.wait({ops_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
     log.info("shutting down")
+    following.cancel()
+    await asyncio.gather(following, return_exceptions=True)
     await agent.stop()
     ops.should_exit = True
     stop_task.cancel()

@@ -10,6 +10,7 @@ Myanmar, is detected with Google's myanmartools model and converted with ICU's
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -40,9 +41,16 @@ def _zawgyi_to_unicode() -> icu.Transliterator:
     return icu.Transliterator.createInstance("Zawgyi-my")
 
 
-@lru_cache(maxsize=1)
+_local = threading.local()
+
+
 def _word_breaker() -> icu.BreakIterator:
-    return icu.BreakIterator.createWordInstance(icu.Locale("my"))
+    """One per thread: a BreakIterator holds the text it breaks, and the knowledge index of the
+    answers staff add is built in a worker thread while the event loop's thread answers."""
+    breaker = getattr(_local, "breaker", None)
+    if breaker is None:
+        breaker = _local.breaker = icu.BreakIterator.createWordInstance(icu.Locale("my"))
+    return breaker
 
 
 def clean(text: str) -> str:

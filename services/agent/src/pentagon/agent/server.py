@@ -45,6 +45,12 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         self.offline = offline
         self.llm = llm
 
+    def use(self, offline: OfflineAnswerer) -> None:
+        """A new index (staff_knowledge.py): requests already running finish with the one they took."""
+        self.offline = offline
+        if self.llm is not None:
+            self.llm.offline = offline
+
     async def _reject(self, context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> None:
         REJECTED.labels(code.name).inc()
         await context.abort(code, message)
@@ -90,6 +96,7 @@ class AgentServer:
 
     def __init__(self, settings: Settings, servicer: AgentServicer) -> None:
         self.settings = settings
+        self.servicer = servicer
         self.server = grpc.aio.server(options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)])
         self.health = health.aio.HealthServicer()
         agent_pb2_grpc.add_AgentServiceServicer_to_server(servicer, self.server)

@@ -13,7 +13,8 @@ from pentagon.admin.models import (ACTION_ERRORS, READ_ERRORS, Deleted, SavedRep
                                    SavedReplyResult, ok)
 from pentagon.admin.replies import reply_text
 from pentagon.admin.runtime import Runtime
-from pentagon.admin.saved_replies import ID_PATTERN, SavedReplies, TooMany
+from pentagon.admin.kvrecords import ID_PATTERN, TooMany
+from pentagon.admin.saved_replies import SavedReplies
 
 router = APIRouter(prefix="/admin/saved-replies", tags=["saved replies"])
 ReplyId = Annotated[str, Path(pattern=ID_PATTERN, description="lowercase letters, digits and dashes, at most 40")]

@@ -11,6 +11,7 @@ import { Labels, renderLabelCounts } from './labels.js';
 import { LiveFeed } from './live.js';
 import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from './notify.js';
 import { Presence } from './presence.js';
+import { Knowledge } from './knowledge.js';
 import { SavedReplies } from './saved.js';
 import { StaffAccess } from './staff.js';
 import { queueSize, recordQueue, renderQueue, renderStats, renderUnanswered } from './stats.js';
@@ -55,6 +56,7 @@ const thread = new Thread($('#thread'), threadOptions);
 const feed = new LiveFeed(() => session.token, onFrame, onConnState);
 const labels = new Labels({ change: (body) => conversationAction('labels', body) });
 const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
+const knowledge = new Knowledge({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const staff = new StaffAccess({ me: () => state.me?.name, onError: (err) => showError(err) });
 const blockedList = new BlockedCustomers({ onError: (err) => showError(err), onOpen: openCustomer });
 setInterval(() => { refreshWaiting(); updateQueueBadge(); }, 30_000); // 'waiting 12 min' moves on between updates
@@ -734,11 +736,18 @@ async function loadStats() {
     if (seq === state.statsLoads) {
       renderStats(data);
       renderLabelCounts($('#chart-labels'), used.labels);
-      renderUnanswered($('#chart-unanswered'), unanswered.questions, (id) => openConversation(id));
+      renderUnanswered($('#chart-unanswered'), unanswered.questions, (id) => openConversation(id),
+        state.me?.role === 'admin' ? teach : null);
     }
   } catch (err) {
     if (seq === state.statsLoads) showError(err);
   }
+}
+
+/** "Answer it" next to a question the bot could not answer: the Knowledge form, with the question in. */
+function teach(question) {
+  showView('knowledge');
+  knowledge.answer(question);
 }
 
 async function exportFile(name) {
@@ -769,7 +778,7 @@ async function exportCustomer() {
 
 // ---------- navigation ----------
 
-const VIEWS = ['conversations', 'stats', 'saved', 'staff'];
+const VIEWS = ['conversations', 'stats', 'saved', 'knowledge', 'staff'];
 
 function showView(name) {
   for (const view of VIEWS) {
@@ -781,8 +790,9 @@ function showView(name) {
     if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
     if (name === 'stats') loadStats();
     else if (name === 'staff') { staff.load(); blockedList.load(); }
+    else if (name === 'knowledge') knowledge.load();
     else saved.load();
-  } else if (['#stats', '#saved', '#staff'].includes(location.hash)) {
+  } else if (['#stats', '#saved', '#knowledge', '#staff'].includes(location.hash)) {
     history.replaceState(null, '', state.currentId ? `#c/${state.currentId}` : location.pathname);
   }
 }
@@ -791,6 +801,7 @@ function routeFromHash() {
   const hash = location.hash;
   if (hash === '#stats') return showView('stats');
   if (hash === '#saved') return showView('saved');
+  if (hash === '#knowledge') return showView('knowledge');
   if (hash === '#staff' && state.me?.role === 'admin') return showView('staff');
   showView('conversations');
   const match = /^#c\/(\d+)$/.exec(hash);
@@ -843,6 +854,9 @@ function wire() {
   $('#tab-stats').addEventListener('click', () => showView('stats'));
   $('#tab-saved').addEventListener('click', () => showView('saved'));
   $('#tab-staff').addEventListener('click', () => showView('staff'));
+  $('#tab-knowledge').addEventListener('click', () => showView('knowledge'));
+  $('#kb-form').addEventListener('submit', (event) => { event.preventDefault(); knowledge.save(); });
+  $('#kb-cancel').addEventListener('click', () => knowledge.resetForm());
   $('#staff-form').addEventListener('submit', (event) => { event.preventDefault(); staff.revokeTyped(); });
   $('#token-form').addEventListener('submit', (event) => { event.preventDefault(); staff.issueTyped(); });
   $('#saved-form').addEventListener('submit', (event) => { event.preventDefault(); saved.save(); });

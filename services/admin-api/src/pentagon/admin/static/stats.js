@@ -217,10 +217,11 @@ export function renderStats(stats) {
 
 /**
  * "Questions the bot could not answer" (GET /admin/stats/unanswered): what customers asked that no
- * knowledge covered, most asked first, so the cafe knows what to add to its FAQ or menu. Each opens
- * the conversation of its newest asking. The customer's text goes in as text only.
+ * knowledge covered, most asked first, so the cafe knows what to teach the bot. Each opens the
+ * conversation of its newest asking; "Answer it" (admins) starts a Knowledge entry with the question.
+ * The customer's text goes in as text only.
  */
-export function renderUnanswered(root, rows, open) {
+export function renderUnanswered(root, rows, open, teach = null) {
   clear(root);
   const list = Array.isArray(rows) ? rows : [];
   if (!list.length) {
@@ -234,7 +235,9 @@ export function renderUnanswered(root, rows, open) {
       el('span', { class: 'count', text: `${asked}×`, title: `asked ${asked} times in this period` }),
       el('button', { type: 'button', class: 'link', dir: 'auto', text: q.text, title: 'Open the latest conversation that asked it',
         onclick: () => open(q.conversation_id) }),
-      el('span', { class: 'muted', text: formatShort(q.last_asked_at) })));
+      el('span', { class: 'muted', text: formatShort(q.last_asked_at) }),
+      teach ? el('button', { type: 'button', class: 'teach', text: 'Answer it', title: 'Teach the bot the answer',
+        onclick: () => teach(q.text) }) : el('span')));
   }
   root.append(items);
 }

@@ -1,0 +1,61 @@
+"""What staff teach the bot (knowledge.py): everyone signed in reads it, admins write it."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from pentagon.admin.auth import Identity, current_identity, require_admin
+from pentagon.admin.deps import runtime
+from pentagon.admin.errors import ApiError, available, invalid, not_found
+from pentagon.admin.knowledge import StaffKnowledge
+from pentagon.admin.kvrecords import ID_PATTERN, TooMany
+from pentagon.admin.models import (ACTION_ERRORS, READ_ERRORS, Deleted, KnowledgeBody, KnowledgeList,
+                                   KnowledgeResult, ok)
+from pentagon.admin.runtime import Runtime
+
+router = APIRouter(prefix="/admin/knowledge/faq", tags=["knowledge"])
+FaqId = Annotated[str, Path(pattern=ID_PATTERN, description="lowercase letters, digits and dashes, at most 40")]
+
+
+def _store(rt: Runtime) -> StaffKnowledge:
+    return available(rt.knowledge)
+
+
+def _fields(body: KnowledgeBody) -> dict[str, Any]:
+    """NFC text (Burmese typed on phones arrives in either form), one pair at least, tags deduplicated."""
+    fields = {k: unicodedata.normalize("NFC", v) for k, v in body.model_dump(exclude={"tags"}).items()}
+    if not any(fields[f"question_{lang}"] and fields[f"answer_{lang}"] for lang in ("en", "mm")):
+        raise invalid("a question and its answer are required, in English or Burmese")
+    for lang in ("en", "mm"):
+        if bool(fields[f"question_{lang}"]) != bool(fields[f"answer_{lang}"]):
+            raise invalid(f"question_{lang} and answer_{lang} go together")
+    tags = [unicodedata.normalize("NFC", t).strip() for t in body.tags]
+    fields["tags"] = list(dict.fromkeys(t for t in tags if t))
+    return fields
+
+
+@router.get("", response_model=KnowledgeList, responses=READ_ERRORS)
+async def list_knowledge(_: Identity = Depends(current_identity), rt: Runtime = Depends(runtime)) -> Any:
+    rows = await _store(rt).all()
+    return ok(faq=rows, count=len(rows))
+
+
+@router.put("/{faq_id}", response_model=KnowledgeResult, responses=ACTION_ERRORS)
+async def put_knowledge(faq_id: FaqId, body: KnowledgeBody, identity: Identity = Depends(require_admin),
+                        rt: Runtime = Depends(runtime)) -> Any:
+    try:
+        row = await _store(rt).put(faq_id, _fields(body), identity.actor)
+    except TooMany as exc:
+        raise ApiError(409, "too_many", str(exc)) from None
+    return ok(faq=row)
+
+
+@router.delete("/{faq_id}", response_model=Deleted, responses=ACTION_ERRORS)
+async def delete_knowledge(faq_id: FaqId, _: Identity = Depends(require_admin),
+                           rt: Runtime = Depends(runtime)) -> Any:
+    if not await _store(rt).delete(faq_id):
+        raise not_found("question")
+    return ok(deleted=True)

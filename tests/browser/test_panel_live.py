@@ -314,6 +314,11 @@ def test_a_question_taught_in_the_panel_is_answered_by_the_bot(panel: PanelPage,
     assert conversation_of(stack, later).get("pending_human_count", 0) == 0
     stack.messenger(later, f"ဒူးရင်းကိတ် ရောင်းလား {nonce}")
     eventually(lambda: [t for t in stack.sent_texts(later) if "ဇွန်လ" in t], what="the Burmese answer")
+    # The first customer's question stays in the period's list, marked as taught since.
+    page.locator("#tab-stats").click()
+    page.locator("#chart-unanswered li", has_text=nonce).locator(".taught").wait_for()
+    assert page.locator("#chart-unanswered li", has_text=nonce).locator("button.teach").count() == 0
+    page.locator("#tab-knowledge").click()
 
     # Deleted in the panel: the bot no longer answers from it (a person is asked for again).
     card.locator("button.kb-delete").click()

@@ -221,7 +221,21 @@ export function renderStats(stats) {
  * conversation of its newest asking; "Answer it" (admins) starts a Knowledge entry with the question.
  * The customer's text goes in as text only.
  */
-export function renderUnanswered(root, rows, open, teach = null) {
+/** The same question whatever its case and spacing, as admin-api groups them. */
+export function sameQuestion(text) {
+  return String(text || '').normalize('NFC').trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+/** The questions staff already taught the bot (Knowledge rows), for "Taught" instead of "Answer it". */
+export function taughtQuestions(rows) {
+  const set = new Set();
+  for (const row of Array.isArray(rows) ? rows : []) {
+    for (const text of [row.question_en, row.question_mm]) if (text) set.add(sameQuestion(text));
+  }
+  return set;
+}
+
+export function renderUnanswered(root, rows, open, teach = null, taught = new Set()) {
   clear(root);
   const list = Array.isArray(rows) ? rows : [];
   if (!list.length) {
@@ -236,8 +250,10 @@ export function renderUnanswered(root, rows, open, teach = null) {
       el('button', { type: 'button', class: 'link', dir: 'auto', text: q.text, title: 'Open the latest conversation that asked it',
         onclick: () => open(q.conversation_id) }),
       el('span', { class: 'muted', text: formatShort(q.last_asked_at) }),
-      teach ? el('button', { type: 'button', class: 'teach', text: 'Answer it', title: 'Teach the bot the answer',
-        onclick: () => teach(q.text) }) : el('span')));
+      taught.has(sameQuestion(q.text))
+        ? el('span', { class: 'muted taught', text: 'Taught', title: 'Staff taught the bot this question since' })
+        : teach ? el('button', { type: 'button', class: 'teach', text: 'Answer it', title: 'Teach the bot the answer',
+          onclick: () => teach(q.text) }) : el('span')));
   }
   root.append(items);
 }

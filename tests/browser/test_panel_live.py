@@ -400,3 +400,36 @@ def test_a_staff_note_is_seen_by_colleagues_and_never_by_the_customer(panel: Pan
     assert stack.sent_texts(user) == sent_before  # nothing went to the customer
     assert not viewer.locator("#conv-presence", has_text="alice is typing").count()
     assert panel.dialogs == [] and colleague.dialogs == []
+
+
+def test_an_admin_hands_a_conversation_to_a_colleague_who_is_alerted(panel: PanelPage, colleague: PanelPage,
+                                                                      stack: LocalStack) -> None:
+    user = psid()
+    stack.messenger(user, "Can someone call me about a catering order?")
+    conv = eventually(lambda: conversation_of(stack, user), what="the conversation")
+    sign_in(colleague, stack.viewer_token)  # victor
+    conv_item(colleague.page, user).wait_for()
+    sign_in(panel, stack.admin_token)  # alice
+    page = panel.page
+    conv_item(page, user).click()
+    page.locator("#thread .msg.user").first.wait_for()
+
+    # Her own "Assign to me" alerts nobody; handing it to victor alerts victor, in his own panel.
+    page.locator("#act-assign").click()
+    page.locator("#conv-sub", has_text="assigned to alice").wait_for()
+    page.locator("#act-assign-to option[value='victor']").wait_for(state="attached")
+    page.locator("#act-assign-to").select_option("victor")
+    page.locator("#conv-sub", has_text="assigned to victor").wait_for()
+    toast = colleague.page.locator(".toast", has_text=f"#{conv['id']} was handed to you")
+    toast.wait_for()
+    assert page.locator(".toast", has_text="handed to you").count() == 0
+    toast.click()
+    colleague.page.wait_for_function(f"location.hash === '#c/{conv['id']}'")
+
+    # Who handles what: the assignee filter names the colleagues.
+    page.locator("#f-assignee").select_option("victor")
+    conv_item(page, user).wait_for()
+    page.locator("#f-assignee").select_option("__me__")
+    conv_item(page, user).wait_for(state="detached")
+    page.locator("#f-assignee").select_option("")
+    assert not panel.console_errors and not colleague.console_errors

@@ -45,6 +45,8 @@ const state = {
   pushedConversation: false, // the open conversation has a history entry of its own (back = the list)
   statsLoads: 0,
   synced: false,
+  colleagues: [], // admins: the other staff names, to hand a conversation to and filter by
+  selfAssigned: new Set(), // conversations this panel just assigned to its own user: no alert for those
 };
 // Renew this long before the access token expires (GoTrue's default lifetime is an hour).
 const RENEW_MARGIN_S = 60;
@@ -184,6 +186,7 @@ async function start(user) {
   presence.start();
   saved.load();
   labels.loadInUse();
+  loadColleagues();
   await loadList(true);
   routeFromHash();
 }
@@ -431,6 +434,7 @@ function renderDetail() {
   show('#act-close', c.status !== 'closed');
   show('#act-reopen', c.status === 'closed');
   show('#act-assign', c.status !== 'closed');
+  show('#act-assign-to', admin && c.status !== 'closed' && state.colleagues.length > 0);
   show('#act-block', true);
   $('#act-export-customer').disabled = false; // reading: viewers too (setActionsBusy disables every action)
   $('#act-block').textContent = blocked ? 'Unblock customer' : 'Block customer';
@@ -577,6 +581,10 @@ function applyConversation(conversation, readAt = null) {
   // The open conversation stays open in the detail pane, but the list only shows what the filters ask for.
   if (!matches(next, state.filters, state.me?.name)) list.remove(next.id);
   if (prev && !needsHuman(prev) && needsHuman(next)) alertNeedsHuman(next);
+  const me = state.me?.name;
+  if (prev && me && prev.assigned_to !== me && next.assigned_to === me && !state.selfAssigned.has(Number(next.id))) {
+    alertAssigned(next);
+  }
   if (Number(next.id) === state.currentId) {
     state.current = next;
     renderDetail();
@@ -691,6 +699,35 @@ function onStats(data) {
   updateQueueBadge();
   recordQueue(data);
   if (!$('#view-stats').hidden) renderQueue($('#chart-queue'));
+}
+
+/** A colleague handed this conversation to me: the same toast, sound and notification as a waiting customer. */
+function alertAssigned(conversation) {
+  document.body.dataset.lastAssigned = String(conversation.id);
+  toast(`Conversation #${conversation.id} was handed to you`, () => openConversation(conversation.id));
+  beep();
+  desktopNotify(conversation, () => openConversation(conversation.id),
+    { title: 'A conversation was handed to you', kind: 'handed' });
+}
+
+/** Admins: the other staff names (the Staff list, revoked ones left out) for "Hand to…" and the assignee filter. */
+async function loadColleagues() {
+  if (state.me?.role !== 'admin') return;
+  let rows = [];
+  try {
+    rows = (await get('/admin/staff')).staff || [];
+  } catch {
+    return; // the panel works without them: "Assign to me" and the filter's "Assigned to me" remain
+  }
+  state.colleagues = [...new Set(rows.filter((r) => !r.revoked && r.name !== state.me.name).map((r) => r.name))].sort();
+  const handTo = $('#act-assign-to');
+  handTo.replaceChildren(el('option', { value: '', text: 'Hand to…' }),
+    ...state.colleagues.map((name) => el('option', { value: name, text: name })));
+  const filter = $('#f-assignee');
+  for (const option of [...filter.options].filter((o) => o.dataset.colleague)) option.remove();
+  for (const name of state.colleagues) filter.append(el('option', { value: name, text: `Assigned to ${name}`, dataset: { colleague: '1' } }));
+  filter.value = state.filters.assigned_to; // a filter restored from the session may name one of them
+  if (state.current) renderDetail();
 }
 
 function alertNeedsHuman(conversation) {
@@ -888,7 +925,17 @@ function wire() {
   $('#act-export-customer').addEventListener('click', exportCustomer);
   $('#act-assign').addEventListener('click', () => {
     const mine = state.current?.assigned_to && state.current.assigned_to === state.me?.name;
+    if (!mine && state.currentId) {
+      const id = state.currentId;
+      state.selfAssigned.add(id);
+      setTimeout(() => state.selfAssigned.delete(id), 30_000);
+    }
     conversationAction('assign', { assigned_to: mine ? null : state.me?.name });
+  });
+  $('#act-assign-to').addEventListener('change', (event) => {
+    const name = event.target.value;
+    event.target.value = '';
+    if (name) conversationAction('assign', { assigned_to: name });
   });
   $('#label-add').addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {

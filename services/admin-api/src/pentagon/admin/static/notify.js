@@ -59,12 +59,11 @@ export async function registerWorker(onOpen) {
 }
 
 /** Notification text carries ids only: message content stays in the panel. */
-export function desktopNotify(conversation, onClick) {
+export function desktopNotify(conversation, onClick, { title = 'A customer needs a human', kind = 'needs-human' } = {}) {
   if (!('Notification' in window) || Notification.permission !== 'granted') return;
-  const title = 'A customer needs a human';
   const options = {
     body: `Conversation #${conversation.id} (${conversation.platform})`,
-    tag: `pentagon-needs-human-${conversation.id}`,
+    tag: `pentagon-${kind}-${conversation.id}`,
   };
   try {
     const note = new Notification(title, options);

@@ -38,7 +38,7 @@ export class Knowledge extends ServerRows {
   answer(question) {
     this.resetForm();
     const burmese = /[\u1000-\u109f]/.test(question);
-    $(burmese ? '#kb-question_mm' : '#kb-question_en').value = question;
+    $(burmese ? '#kb-question_mm' : '#kb-question_en').value = question.trim().replace(/\s+/g, ' ');
     $(burmese ? '#kb-answer_mm' : '#kb-answer_en').focus();
   }
 

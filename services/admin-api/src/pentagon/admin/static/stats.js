@@ -215,12 +215,6 @@ export function renderStats(stats) {
   renderQueue(document.getElementById('chart-queue'));
 }
 
-/**
- * "Questions the bot could not answer" (GET /admin/stats/unanswered): what customers asked that no
- * knowledge covered, most asked first, so the cafe knows what to teach the bot. Each opens the
- * conversation of its newest asking; "Answer it" (admins) starts a Knowledge entry with the question.
- * The customer's text goes in as text only.
- */
 /** The same question whatever its case and spacing, as admin-api groups them. */
 export function sameQuestion(text) {
   return String(text || '').normalize('NFC').trim().replace(/\s+/g, ' ').toLowerCase();
@@ -235,6 +229,12 @@ export function taughtQuestions(rows) {
   return set;
 }
 
+/**
+ * "Questions the bot could not answer" (GET /admin/stats/unanswered): what customers asked that no
+ * knowledge covered, most asked first, so the cafe knows what to teach the bot. Each opens the
+ * conversation of its newest asking; "Answer it" (admins) starts a Knowledge entry with the question.
+ * The customer's text goes in as text only.
+ */
 export function renderUnanswered(root, rows, open, teach = null, taught = new Set()) {
   clear(root);
   const list = Array.isArray(rows) ? rows : [];

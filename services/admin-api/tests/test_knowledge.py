@@ -19,7 +19,7 @@ def new_id() -> str:
     return f"q-{uuid.uuid4().hex[:12]}"
 
 
-async def test_admin_teaches_edits_and_deletes_viewers_read(admin) -> None:
+async def test_admin_teaches_edits_and_deletes_viewers_read(admin, tracking) -> None:
     faq_id = new_id()
     body = {"question_en": " Do you sell durian cake? ", "answer_en": "Only in June.", "question_mm": BURMESE_NFD,
             "answer_mm": "ဇွန်လမှာပဲ ရပါတယ်။", "tags": ["durian", " ဒူးရင်း ", "durian"], "category": "menu"}
@@ -49,6 +49,14 @@ async def test_admin_teaches_edits_and_deletes_viewers_read(admin) -> None:
     assert (await admin.client.delete(f"/admin/knowledge/faq/{faq_id}", headers=ADMIN)).status_code == 404
     listed = (await admin.client.get("/admin/knowledge/faq", headers=ADMIN)).json()["faq"]
     assert faq_id not in {r["id"] for r in listed}
+
+    # Who taught the bot what, and who took it back: the audit log, like every admin action.
+    audit = (await admin.client.get("/admin/audit?limit=10", headers=VIEWER)).json()["entries"]
+    mine = [(e["action"], e["actor"], e["params"]) for e in audit if e["params"].get("id") == faq_id]
+    assert [a for a, _, _ in mine] == ["knowledge_delete", "knowledge_put", "knowledge_put"]
+    assert {actor for _, actor, _ in mine} == {"alice:admin"}
+    assert mine[1][2] == {"id": faq_id, "question_mm": "ဒူးရင်းကိတ် ရလား", "answer_mm": "နေ့တိုင်း ရပါတယ်။"}
+    assert mine[2][2]["answer_en"] == "Only in June."
 
 
 @pytest.mark.parametrize(("faq_id", "body"), [

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 QUEUE = "tracking"
 ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "labels", "note", "mark_human",
                      "mark_replied", "delete_user", "purge", "revoke_access", "restore_access", "issue_token",
-                     "withdraw_token", "block_user", "unblock_user"})
+                     "withdraw_token", "block_user", "unblock_user", "knowledge_put", "knowledge_delete"})
 MAX_PARAMS_BYTES = 16 * 1024
 MAX_ID_CHARS = 200
 
@@ -69,7 +69,8 @@ def plan_command(command_id: str, result: dict[str, Any]) -> tuple[dict[str, Any
     kind = result["kind"]
     prefix = f"cmd:{command_id}"
     if kind == "staff_access":
-        return result["row"], [], []  # recorded in admin_actions; nothing changed in conversations
+        # Recorded in admin_actions; nothing changed in conversations (staff access, taught answers).
+        return result["row"], [], []
     if kind == "customer_access":
         row = result["row"]
         # Audit rows written before functions revision 8 do not say which way the block went.

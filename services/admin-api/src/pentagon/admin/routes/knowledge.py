@@ -1,4 +1,10 @@
-"""What staff teach the bot (knowledge.py): everyone signed in reads it, admins write it."""
+"""What staff teach the bot (knowledge.py): everyone signed in reads it, admins write it.
+
+The change takes effect first (the bucket every agent replica follows), then tracking records it
+in the audit log like every admin action (`knowledge_put`, `knowledge_delete`). If tracking
+cannot answer, the caller gets 503 and the change stays made: a retry (same Idempotency-Key)
+records it once.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from pentagon.admin.auth import Identity, current_identity, require_admin
-from pentagon.admin.deps import runtime
+from pentagon.admin.commands import command_id_for
+from pentagon.admin.deps import idempotency_key, runtime
 from pentagon.admin.errors import ApiError, available, invalid, not_found
 from pentagon.admin.knowledge import StaffKnowledge
 from pentagon.admin.kvrecords import ID_PATTERN, TooMany
@@ -18,6 +25,8 @@ from pentagon.admin.runtime import Runtime
 
 router = APIRouter(prefix="/admin/knowledge/faq", tags=["knowledge"])
 FaqId = Annotated[str, Path(pattern=ID_PATTERN, description="lowercase letters, digits and dashes, at most 40")]
+# What the audit row keeps of each text: enough to tell what the bot was taught, under the command size limit.
+AUDIT_TEXT_CHARS = 500
 
 
 def _store(rt: Runtime) -> StaffKnowledge:
@@ -45,17 +54,27 @@ async def list_knowledge(_: Identity = Depends(current_identity), rt: Runtime = 
 
 @router.put("/{faq_id}", response_model=KnowledgeResult, responses=ACTION_ERRORS)
 async def put_knowledge(faq_id: FaqId, body: KnowledgeBody, identity: Identity = Depends(require_admin),
-                        rt: Runtime = Depends(runtime)) -> Any:
+                        key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    fields = _fields(body)
     try:
-        row = await _store(rt).put(faq_id, _fields(body), identity.actor)
+        row = await _store(rt).put(faq_id, fields, identity.actor)
     except TooMany as exc:
         raise ApiError(409, "too_many", str(exc)) from None
+    texts = {k: v[:AUDIT_TEXT_CHARS] for k, v in fields.items() if k.startswith(("question_", "answer_")) and v}
+    await _record(rt, "knowledge_put", faq_id, identity, key, texts)
     return ok(faq=row)
 
 
 @router.delete("/{faq_id}", response_model=Deleted, responses=ACTION_ERRORS)
-async def delete_knowledge(faq_id: FaqId, _: Identity = Depends(require_admin),
-                           rt: Runtime = Depends(runtime)) -> Any:
+async def delete_knowledge(faq_id: FaqId, identity: Identity = Depends(require_admin),
+                           key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
     if not await _store(rt).delete(faq_id):
         raise not_found("question")
+    await _record(rt, "knowledge_delete", faq_id, identity, key)
     return ok(deleted=True)
+
+
+async def _record(rt: Runtime, action: str, faq_id: str, identity: Identity, key: str | None,
+                  texts: dict[str, str] | None = None) -> None:
+    await available(rt.commands).send(action, identity.actor, params={"id": faq_id, **(texts or {})},
+                                      command_id=command_id_for(identity.actor, key and f"{action}:{faq_id}:{key}"))

@@ -1,5 +1,6 @@
 -- Admin commands (tracking.cmd.<action>: close, reopen, take over, hand back, assign, priority,
--- labels, a staff note, mark human/replied, delete a user, delete an old closed conversation (retention); revoke/restore a staff member's access, which only records
+-- labels, a staff note, mark human/replied, delete a user, delete an old closed conversation (retention);
+-- record what staff taught the bot (the answers themselves live in NATS KV); revoke/restore a staff member's access, which only records
 -- the action: the access list itself is admin-api's), each applied in one transaction together
 -- with its admin_actions row.
 -- The same command_id twice answers the first result.
@@ -162,7 +163,8 @@ BEGIN
             'kind', CASE WHEN v_done.action IN ('mark_human', 'mark_replied') THEN 'message'
                          WHEN v_done.action = 'delete_user' THEN 'user_deleted'
                          WHEN v_done.action = 'purge' THEN 'conversation_purged'
-                         WHEN v_done.action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token')
+                         WHEN v_done.action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token',
+                                                'knowledge_put', 'knowledge_delete')
                               THEN 'staff_access'
                          WHEN v_done.action IN ('block_user', 'unblock_user') THEN 'customer_access'
                          ELSE 'conversation' END,
@@ -224,6 +226,15 @@ BEGIN
         -- the tokens' digests are admin-api's KV bucket staff_access.
         IF jsonb_typeof(v_params->'name') IS DISTINCT FROM 'string' OR v_params->>'name' = '' THEN
             RETURN pentagon_command_error('invalid', 'name is required');
+        END IF;
+        INSERT INTO admin_actions (command_id, actor, action, params, "after")
+        VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_params, v_params);
+        RETURN jsonb_build_object('ok', true, 'kind', 'staff_access', 'row', v_params, 'mode_changed', false);
+    ELSIF v_action IN ('knowledge_put', 'knowledge_delete') THEN
+        -- Only the audit row (the id, and for a put what the bot was taught): the answers themselves
+        -- are admin-api's KV bucket knowledge_faq, which the agent follows.
+        IF jsonb_typeof(v_params->'id') IS DISTINCT FROM 'string' OR v_params->>'id' = '' THEN
+            RETURN pentagon_command_error('invalid', 'id is required');
         END IF;
         INSERT INTO admin_actions (command_id, actor, action, params, "after")
         VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_params, v_params);

@@ -147,6 +147,7 @@ DECLARE
     v_m record;
     v_deleted jsonb;
     v_after jsonb;
+    v_key text;
 BEGIN
     IF coalesce(v_command_id, '') = '' THEN
         RETURN pentagon_command_error('invalid', 'command_id is required');
@@ -221,20 +222,14 @@ BEGIN
         VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_conv_id, v_params, v_deleted->'row');
         RETURN jsonb_build_object('ok', true, 'kind', 'conversation_purged', 'row', v_deleted->'row',
                                   'user_id', v_deleted->'user_id', 'mode_changed', false);
-    ELSIF v_action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token') THEN
-        -- Only the audit row (name, and role for a token; never the token): the access list and
-        -- the tokens' digests are admin-api's KV bucket staff_access.
-        IF jsonb_typeof(v_params->'name') IS DISTINCT FROM 'string' OR v_params->>'name' = '' THEN
-            RETURN pentagon_command_error('invalid', 'name is required');
-        END IF;
-        INSERT INTO admin_actions (command_id, actor, action, params, "after")
-        VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_params, v_params);
-        RETURN jsonb_build_object('ok', true, 'kind', 'staff_access', 'row', v_params, 'mode_changed', false);
-    ELSIF v_action IN ('knowledge_put', 'knowledge_delete') THEN
-        -- Only the audit row (the id, and for a put what the bot was taught): the answers themselves
-        -- are admin-api's KV bucket knowledge_faq, which the agent follows.
-        IF jsonb_typeof(v_params->'id') IS DISTINCT FROM 'string' OR v_params->>'id' = '' THEN
-            RETURN pentagon_command_error('invalid', 'id is required');
+    ELSIF v_action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token',
+                       'knowledge_put', 'knowledge_delete') THEN
+        -- Only the audit row: what changed lives in admin-api's KV buckets. Staff access: the name
+        -- (and role for a token; never the token). What staff taught the bot: the id, and for a put
+        -- the questions and answers (the agent follows the bucket knowledge_faq).
+        v_key := CASE WHEN v_action LIKE 'knowledge\_%' THEN 'id' ELSE 'name' END;
+        IF jsonb_typeof(v_params->v_key) IS DISTINCT FROM 'string' OR v_params->>v_key = '' THEN
+            RETURN pentagon_command_error('invalid', v_key || ' is required');
         END IF;
         INSERT INTO admin_actions (command_id, actor, action, params, "after")
         VALUES (v_command_id, coalesce(cmd->>'actor', ''), v_action, v_params, v_params);

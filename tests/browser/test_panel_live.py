@@ -295,6 +295,10 @@ def test_a_question_taught_in_the_panel_is_answered_by_the_bot(panel: PanelPage,
     page.locator("#chart-unanswered li", has_text=nonce).locator("button.teach").click()
     page.locator("#view-knowledge").wait_for()
     assert page.locator("#kb-question_en").input_value() == question
+    # "Ask the bot" has the customer's words too: before teaching, the bot would hand them to a person.
+    assert page.locator("#kb-try-text").input_value() == question
+    page.locator("#kb-try-submit").click()
+    page.locator("#kb-try-result .kb-try-handover").wait_for()
     page.locator("#kb-answer_en").fill("Only in June, when durians are in season <b>fresh</b>.")
     page.locator("#kb-question_mm").fill(f"ဒူးရင်းကိတ် ရောင်းလား {nonce}")
     page.locator("#kb-answer_mm").fill("ဇွန်လမှာပဲ ရပါတယ်။")
@@ -302,10 +306,15 @@ def test_a_question_taught_in_the_panel_is_answered_by_the_bot(panel: PanelPage,
     card = page.locator("#kb-list .kb-item", has_text=nonce)
     card.wait_for()
     assert card.locator("b").count() == 0  # staff text is shown as text too
-    screenshot(page, "knowledge.png")
     # "Within moments": the agent says when its index has what staff wrote (gauge agent_staff_faqs).
     taught = stack.admin("GET", "/admin/knowledge/faq")["count"]
     eventually(lambda: f"agent_staff_faqs {float(taught)}" in agent_metrics(stack), what="the agent using the answer")
+    # Checked in the panel before any customer asks again: the answer, and that it is the one taught.
+    page.locator("#kb-try-submit").click()
+    page.locator("#kb-try-result .kb-try-meta", has_text="from what you taught").wait_for()
+    assert "durians are in season <b>fresh</b>" in page.locator("#kb-try-result .kb-try-answer").inner_text()
+    assert page.locator("#kb-try-result .kb-try-handover").count() == 0
+    screenshot(page, "knowledge.png")
 
     stack.messenger(later, question)
     answer = eventually(lambda: [t for t in stack.sent_texts(later) if "durians are in season" in t],

@@ -168,6 +168,11 @@ async def test_gateway_routes_to_every_service(deployment: Deployment) -> None:
         assert me.status_code == 200 and me.json()["user"]["role"] == "admin"
         assert (await http.get("/admin/me")).status_code == 401
         assert (await http.get("/chat/_stcore/health")).status_code == 200
+        # admin-api reaches the agent over the compose network ("Ask the bot" in the panel).
+        tried = await http.post("/admin/agent/try", headers=deployment.admin_headers(),
+                                json={"text": "Do you have free Wi-Fi?"})
+        assert tried.status_code == 200, tried.text
+        assert tried.json()["reply"]["sources"][0]["id"] == "faq:1"
 
 
 async def test_bad_signature_is_refused_and_stores_nothing(deployment: Deployment) -> None:

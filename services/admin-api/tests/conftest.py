@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ def make_settings(db_url: str, nats_url: str, **overrides: Any) -> Settings:
         database_url=db_url, nats_url=nats_url, admin_tokens=ADMIN_TOKENS, admin_stats_cache_seconds=0,
         admin_command_timeout=2.0, admin_ws_heartbeat_seconds=3600, admin_ws_stats_seconds=3600,
         admin_api_addr=f"127.0.0.1:{free_port()}",
+        # Nobody listens there: a test that wants the bot starts the real agent (test_agent_try.py).
+        agent_addr=f"127.0.0.1:{free_port()}",
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -81,15 +84,23 @@ class AdminHarness:
         return self.runtime.js
 
 
+@asynccontextmanager
+async def running_admin(settings: Settings) -> AsyncIterator[AdminHarness]:
+    runtime = await start_runtime(settings)
+    app = create_app(runtime)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://admin.test") as client:
+            yield AdminHarness(runtime, client, app)
+    finally:
+        await runtime.stop()
+
+
 @pytest_asyncio.fixture
 async def admin(db_url: str, nats_url: str, request: pytest.FixtureRequest) -> AsyncIterator[AdminHarness]:
     overrides = getattr(request, "param", {}) or {}
-    runtime = await start_runtime(make_settings(db_url, nats_url, **overrides))
-    app = create_app(runtime)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://admin.test") as client:
-        yield AdminHarness(runtime, client, app)
-    await runtime.stop()
+    async with running_admin(make_settings(db_url, nats_url, **overrides)) as harness:
+        yield harness
 
 
 @pytest.fixture

@@ -40,8 +40,14 @@ def admin_base(postgres_server, nats_server, infra_dir):
         runner.start("pentagon.tracking", {"NATS_URL": nats_server.url, "DATABASE_URL": url,
                                            "TRACKING_ADDR": f"127.0.0.1:{tport}"},
                      ready_url=f"http://127.0.0.1:{tport}/readyz")
+        # The real agent, so the "ask the bot" route is fuzzed through to it.
+        gport, aport = free_port(), free_port()
+        runner.start("pentagon.agent", {"NATS_URL": nats_server.url, "AGENT_ADDR": f"127.0.0.1:{gport}",
+                                        "AGENT_HTTP_ADDR": f"127.0.0.1:{aport}", "OPENAI_API_KEY": ""},
+                     ready_url=f"http://127.0.0.1:{aport}/readyz")
         port = free_port()
         runner.start("pentagon.admin", {"NATS_URL": nats_server.url, "DATABASE_URL": url, "ADMIN_TOKENS": ADMIN_TOKENS,
+                                        "AGENT_ADDR": f"127.0.0.1:{gport}",
                                         "ADMIN_API_ADDR": f"127.0.0.1:{port}", "ADMIN_COMMAND_TIMEOUT": "2",
                                         # schemathesis tries wrong tokens on purpose: never throttle its address
                                         "ADMIN_AUTH_FAILURES_BURST": "1000000"},

@@ -56,7 +56,7 @@ def test_parser_skips_unknown_kinds_and_counts_them() -> None:
 
 
 def test_agent_target_resolves_every_replica_behind_a_name() -> None:
-    from pentagon.webhook.agent_client import _target
+    from pentagon.common.agent_client import _target
 
     assert _target("agent:50051") == "dns:///agent:50051"
     assert _target("127.0.0.1:50051") == "dns:///127.0.0.1:50051"

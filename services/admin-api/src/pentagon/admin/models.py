@@ -106,6 +106,14 @@ class KnowledgeBody(BaseModel):
     category: Annotated[str, StringConstraints(max_length=40, pattern=r"^[^\x00]*$")] = ""
 
 
+class TryBody(BaseModel):
+    """A question put to the bot from the panel, as a customer would ask it."""
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
+    locale: Annotated[str, StringConstraints(max_length=20, pattern=r"^[A-Za-z_-]*$")] = Field(
+        default="", description="e.g. my_MM: only decides the language of a question in neither script")
+
+
 # ---------------------------------------------------------------- responses
 
 class ErrorDetail(BaseModel):
@@ -351,6 +359,30 @@ class KnowledgeList(BaseModel):
 class KnowledgeResult(BaseModel):
     success: Literal[True] = True
     faq: KnowledgeRow
+
+
+class BotSource(BaseModel):
+    kind: str
+    id: str = Field(description="faq:7, menu:51; faq:staff-<id> for an answer taught in the panel")
+    score: float
+
+
+class BotReply(BaseModel):
+    text: str
+    intent: str
+    language: str
+    confidence: float
+    requires_human: bool
+    escalation_reason: str
+    sources: list[BotSource]
+    quick_replies: list[str]
+    model: str
+    latency_ms: float
+
+
+class TryResult(BaseModel):
+    success: Literal[True] = True
+    reply: BotReply
 
 
 class Me(BaseModel):

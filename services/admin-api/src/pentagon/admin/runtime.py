@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from prometheus_client import Histogram
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
@@ -26,6 +27,7 @@ from pentagon.admin.presence import PresenceRelay
 from pentagon.admin.settings import Settings
 from pentagon.admin.throttle import SignInThrottle
 from pentagon.admin.waiting import WaitingWatch
+from pentagon.common.agent_client import AgentClient
 from pentagon.common.blocklist import Blocklist
 from pentagon.common.bus import (
     blocked_users_bucket, connect, ensure_streams, knowledge_bucket, rate_limits_bucket, saved_replies_bucket,
@@ -35,6 +37,8 @@ from pentagon.common.jsonrow import iso
 from pentagon.common.ratelimit import SharedTokenBucket, parse_networks
 
 log = logging.getLogger(__name__)
+AGENT_SECONDS = Histogram("admin_agent_try_seconds", "Staff tries of the bot: agent Reply latency (all attempts)",
+                          ["outcome"])
 
 
 class Runtime:
@@ -60,6 +64,8 @@ class Runtime:
         self._stats_lock = asyncio.Lock()
         self._pool_task: asyncio.Task[None] | None = None
         self.waiting = WaitingWatch(self.connection, settings.admin_ws_stats_seconds)
+        # The channel connects on the first try: admin-api starts and serves without the agent.
+        self.agent = AgentClient(settings.agent_addr, settings.agent_timeout_ms, 1, AGENT_SECONDS)
 
     async def start(self) -> None:
         self.nc = await connect(self.settings.nats_url, "admin-api")
@@ -127,6 +133,7 @@ class Runtime:
             await asyncio.gather(self._pool_task, return_exceptions=True)
         if self.pool is not None:
             await self.pool.close()
+        await self.agent.close()
         if self.nc is not None and not self.nc.is_closed:
             await self.nc.drain()
 

@@ -46,6 +46,10 @@ class Settings(CommonSettings):
     admin_stats_cache_seconds: float = Field(default=1.0, ge=0)
     # Pool connections one detailed-stats request may use at once (its statements are independent).
     admin_stats_connections: int = Field(default=2, ge=1, le=16)
+    # The agent the "Ask the bot" box of the Knowledge tab reaches (the webhook's AGENT_ADDR): a try is
+    # one attempt and one retry of AGENT_TIMEOUT_MS each.
+    agent_addr: str = "127.0.0.1:50051"
+    agent_timeout_ms: int = Field(default=8000, ge=100)
     admin_reply_max_chars: int = Field(default=2000, ge=1)
     # Larger request bodies are refused (413) before they are read: the biggest real one is a reply.
     admin_max_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -14,4 +14,5 @@ EVENTS_SKIPPED = Counter("webhook_events_skipped_total", "Webhook events not pub
 REPLIES = Counter("webhook_replies_total", "Reply worker outcomes", ["outcome"])
 SEND_RESULTS = Counter("webhook_send_results_total", "Send API results", ["result"])
 CHAT_REQUESTS = Counter("webhook_chat_requests_total", "Web chat requests by endpoint and outcome", ["endpoint", "outcome"])
+AGENT_SECONDS = Histogram("webhook_agent_call_seconds", "Agent Reply call latency (all attempts)", ["outcome"])
 RATE_LIMITED = Counter("webhook_rate_limited_total", "Requests refused by a rate limit", ["scope"])

@@ -18,7 +18,7 @@ from pentagon.common.events import timestamp
 from pentagon.common.jsonrow import dumps
 from pentagon.common.proto import agent_pb2
 from pentagon.common.proto import events_pb2 as pb
-from pentagon.webhook.agent_client import AgentClient, AgentUnavailable
+from pentagon.common.agent_client import AgentClient, AgentUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,13 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
+from pentagon.common.agent_client import AgentClient
 from pentagon.common.blocklist import Blocklist
 from pentagon.common.bus import blocked_users_bucket, connect, ensure_streams, kv_bucket, mode_bucket, rate_limits_bucket
 from pentagon.common.ratelimit import Network, SharedTokenBucket, parse_networks
-from pentagon.webhook.agent_client import AgentClient
 from pentagon.webhook.chat_sessions import SessionSigner
 from pentagon.webhook.history import History
+from pentagon.webhook.metrics import AGENT_SECONDS
 from pentagon.webhook.modes import ModeReader
 from pentagon.webhook.send_api import SendApi
 from pentagon.webhook.staff_typing import TypingBoard
@@ -177,7 +178,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         history=History(await kv_bucket(js, HISTORY, replicas=replicas, ttl=7 * DAY), settings.agent_history_turns),
         chat_users=await kv_bucket(js, CHAT_USERS, replicas=replicas, ttl=60 * DAY),
         deletions=await kv_bucket(js, DELETIONS, replicas=replicas, ttl=90 * DAY),
-        agent=AgentClient(settings.agent_addr, settings.agent_timeout_ms, settings.agent_retries),
+        agent=AgentClient(settings.agent_addr, settings.agent_timeout_ms, settings.agent_retries, AGENT_SECONDS),
         send_api=SendApi(settings.messenger_graph_url, secret("messenger_page_token"), settings.send_timeout_s),
         sessions=SessionSigner(secret("chat_session_secret"), settings.chat_session_ttl_s),
         session_limit=limit("session", settings.rate_limit_session_per_min, settings.rate_limit_session_burst),

@@ -895,6 +895,7 @@ function wire() {
   $('#tab-knowledge').addEventListener('click', () => showView('knowledge'));
   $('#kb-form').addEventListener('submit', (event) => { event.preventDefault(); knowledge.save(); });
   $('#kb-cancel').addEventListener('click', () => knowledge.resetForm());
+  $('#kb-try').addEventListener('submit', (event) => { event.preventDefault(); knowledge.ask(); });
   $('#staff-form').addEventListener('submit', (event) => { event.preventDefault(); staff.revokeTyped(); });
   $('#token-form').addEventListener('submit', (event) => { event.preventDefault(); staff.issueTyped(); });
   $('#saved-form').addEventListener('submit', (event) => { event.preventDefault(); saved.save(); });

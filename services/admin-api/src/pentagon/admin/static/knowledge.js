@@ -1,9 +1,11 @@
 // What staff teach the bot: questions and answers the agent answers from within moments of a save,
 // on every replica (agent staff_knowledge.py). Mostly filled from the statistics view's list of
-// questions the bot could not answer. Everything here is staff-written text: set as text only.
+// questions the bot could not answer. "Ask the bot" puts a question to the same agent customers
+// reach and shows its answer here only. Everything here is staff- or bot-written text: set as text only.
 
-import { ServerRows } from './api.js';
-import { $, confirmed, el } from './dom.js';
+import { post, ServerRows } from './api.js';
+import { $, clear, confirmed, el } from './dom.js';
+import { confidenceBadge } from './thread.js';
 
 const FIELDS = ['question_en', 'answer_en', 'question_mm', 'answer_mm'];
 
@@ -34,11 +36,15 @@ export class Knowledge extends ServerRows {
           onclick: (event) => this.remove(row, event.currentTarget) })) : null);
   }
 
-  /** From "Questions the bot could not answer": the customer's words, in the field of their script. */
+  /** From "Questions the bot could not answer": the customer's words, in the field of their script,
+   *  and in "Ask the bot" to check the answer once taught. */
   answer(question) {
     this.resetForm();
     const burmese = /[\u1000-\u109f]/.test(question);
-    $(burmese ? '#kb-question_mm' : '#kb-question_en').value = question.trim().replace(/\s+/g, ' ');
+    const words = question.trim().replace(/\s+/g, ' ');
+    $(burmese ? '#kb-question_mm' : '#kb-question_en').value = words;
+    $('#kb-try-text').value = words;
+    $('#kb-try-result').hidden = true;
     $(burmese ? '#kb-answer_mm' : '#kb-answer_en').focus();
   }
 
@@ -74,5 +80,37 @@ export class Knowledge extends ServerRows {
     if (!confirmed(button, 'Click again to delete')) return;
     if ($('#kb-id').value === row.id) this.resetForm();
     await this.write('DELETE', `/admin/knowledge/faq/${encodeURIComponent(row.id)}`);
+  }
+
+  async ask() {
+    const text = $('#kb-try-text').value.trim();
+    if (!text) return;
+    const button = $('#kb-try-submit');
+    button.disabled = true;
+    try {
+      this.showReply((await post('/admin/agent/try', { text })).reply);
+    } catch (err) {
+      this.onError(err);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** The answer as a customer would see it, then how the bot came to it. */
+  showReply(reply) {
+    const box = clear($('#kb-try-result'));
+    box.hidden = false;
+    const top = reply.sources[0];
+    const taught = top && this.rows.find((row) => top.id === `faq:staff-${row.id}`);
+    const from = taught ? `from what you taught: "${taught.question_en || taught.question_mm}"`
+      : top ? `from ${top.id}` : 'from nothing in its knowledge';
+    const handover = reply.requires_human
+      ? `hands over to a person (${reply.escalation_reason || 'needs a person'})` : 'answers by itself';
+    box.append(
+      el('p', { class: 'saved-text kb-try-answer', dir: 'auto', text: reply.text }),
+      reply.quick_replies.length ? el('p', { class: 'muted', dir: 'auto', text: `Buttons: ${reply.quick_replies.join(' · ')}` }) : null,
+      el('p', { class: `kb-try-meta muted${reply.requires_human ? ' kb-try-handover' : ''}` },
+        confidenceBadge(reply.confidence), ` ${handover}, ${from}`),
+    );
   }
 }

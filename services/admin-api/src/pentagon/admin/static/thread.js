@@ -53,7 +53,7 @@ function renderSources(meta) {
   return el('details', { class: 'sources-box' }, el('summary', { text: `Sources (${sources.length})` }), list);
 }
 
-function confidenceBadge(score) {
+export function confidenceBadge(score) {
   if (typeof score !== 'number') return null;
   const level = score >= 0.75 ? 'high' : score >= 0.5 ? 'mid' : 'low';
   return el('span', { class: `confidence ${level}`, title: 'Bot confidence', text: `${Math.round(score * 100)}%` });

@@ -1,4 +1,7 @@
-"""gRPC client of the agent: one channel, a deadline per attempt, retries on transient codes."""
+"""gRPC client of the agent: one channel, a deadline per attempt, retries on transient codes.
+
+Shared by the webhook (customers' messages) and admin-api (staff trying the bot in the panel).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,6 @@ from pentagon.common.proto import agent_pb2, agent_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-AGENT_SECONDS = Histogram("webhook_agent_call_seconds", "Agent Reply call latency (all attempts)", ["outcome"])
-
 _RETRYABLE = {
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -28,8 +29,10 @@ class AgentUnavailable(Exception):
 
 
 class AgentClient:
-    def __init__(self, addr: str, timeout_ms: int, retries: int) -> None:
+    def __init__(self, addr: str, timeout_ms: int, retries: int, seconds: Histogram) -> None:
+        """`seconds`: the caller's histogram of call latency, labelled by outcome ("ok", "failed")."""
         self.addr = addr
+        self.seconds = seconds
         self.timeout = timeout_ms / 1000
         self.retries = max(0, retries)
         self._channel: grpc.aio.Channel | None = None
@@ -54,7 +57,7 @@ class AgentClient:
         for attempt in range(self.retries + 1):
             try:
                 response = await stub.Reply(request, timeout=self.timeout)
-                AGENT_SECONDS.labels("ok").observe(time.perf_counter() - started)
+                self.seconds.labels("ok").observe(time.perf_counter() - started)
                 return response
             except grpc.aio.AioRpcError as exc:
                 last = exc.code().name
@@ -63,7 +66,7 @@ class AgentClient:
                 log.warning("agent call failed", extra={"code": last, "attempt": attempt + 1})
             if attempt < self.retries:
                 await asyncio.sleep(min(0.2 * 2**attempt, 2.0))
-        AGENT_SECONDS.labels("failed").observe(time.perf_counter() - started)
+        self.seconds.labels("failed").observe(time.perf_counter() - started)
         raise AgentUnavailable(last)
 
     async def close(self) -> None:

@@ -1,0 +1,50 @@
+"""Staff put a question to the bot from the panel and see what a customer would get, sent to no one.
+
+The same agent the customers reach (gRPC, every replica behind AGENT_ADDR), so an answer taught a
+moment ago in the Knowledge tab is checked before a customer asks. Nothing is stored or published:
+a try is not a conversation. Any signed-in staff member may ask (viewers included: it changes nothing).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from pentagon.admin.auth import Identity, current_identity
+from pentagon.admin.deps import runtime
+from pentagon.admin.errors import ApiError, invalid
+from pentagon.admin.models import READ_ERRORS, TryBody, TryResult, ok
+from pentagon.admin.runtime import Runtime
+from pentagon.common.agent_client import AgentUnavailable
+from pentagon.common.proto import agent_pb2
+
+router = APIRouter(prefix="/admin/agent", tags=["agent"])
+# What the agent's Reply says of a try; everything else it returns stays inside (token usage).
+REPLY_FIELDS = ("text", "intent", "language", "confidence", "requires_human", "escalation_reason", "model",
+                "latency_ms")
+
+
+def _reply(response: agent_pb2.ReplyResponse) -> dict[str, Any]:
+    reply: dict[str, Any] = {field: getattr(response, field) for field in REPLY_FIELDS}
+    reply["confidence"] = round(reply["confidence"], 3)
+    reply["sources"] = [{"kind": s.kind, "id": s.id, "score": round(s.score, 3)} for s in response.sources]
+    reply["quick_replies"] = list(response.quick_replies)
+    return reply
+
+
+@router.post("/try", response_model=TryResult, responses=READ_ERRORS)
+async def try_the_bot(body: TryBody, _: Identity = Depends(current_identity), rt: Runtime = Depends(runtime)) -> Any:
+    # NFC as the webhook stores customers' text: Burmese typed on phones arrives in either form.
+    text = unicodedata.normalize("NFC", body.text).strip()
+    if not text:
+        raise invalid("text is empty")
+    request = agent_pb2.ReplyRequest(platform="panel", text=text, locale=body.locale)
+    try:
+        response = await rt.agent.reply(request)
+    except AgentUnavailable as exc:
+        if str(exc) == "INVALID_ARGUMENT":
+            raise invalid("the bot refused this text") from None
+        raise ApiError(503, "agent_unavailable", f"the bot did not answer ({exc}); is the agent running?") from None
+    return ok(reply=_reply(response))

@@ -30,6 +30,7 @@ from pentagon.common.bus import (
     KNOWLEDGE_BUCKET,
     MODE_BUCKET,
     SAVED_REPLIES_BUCKET,
+    SOLD_OUT_BUCKET,
     STAFF_ACCESS_BUCKET,
     UPDATES_STREAM,
     Subjects,
@@ -249,11 +250,13 @@ async def test_only_tracking_changes_or_purges_a_stream(bus: NatsServer, user: s
         assert (info.state.messages, info.config.max_age) == (1, stream_configs()[0].max_age)
 
 
-async def test_the_agent_reads_the_staffs_answers_and_nothing_else(bus: NatsServer) -> None:
+@pytest.mark.parametrize("bucket", [KNOWLEDGE_BUCKET, SOLD_OUT_BUCKET])
+async def test_the_agent_reads_what_staff_set_in_the_panel_and_nothing_else(bus: NatsServer, bucket: str) -> None:
+    """The answers staff teach and the menu items they mark sold out: read by the agent, written by admin-api."""
     async with member(bus, "admin-api") as admin, member(bus, "agent") as agent:
-        written = await kv_bucket(admin.js(), KNOWLEDGE_BUCKET)
+        written = await kv_bucket(admin.js(), bucket)
         await written.put("durian", b'{"question_en": "Durian?", "answer_en": "June"}')
-        read = await kv_bucket(agent.js(), KNOWLEDGE_BUCKET)
+        read = await kv_bucket(agent.js(), bucket)
         assert (await read.get("durian")).value.startswith(b'{"question_en"')
         watch = await read.watch(">")
         assert (await watch.updates(timeout=10)).key == "durian"
@@ -262,7 +265,7 @@ async def test_the_agent_reads_the_staffs_answers_and_nothing_else(bus: NatsServ
 
         denied = agent.js(timeout=DENIED_WAIT_S)
         await _denied_request(lambda: read.put("durian", b'{"answer_en": "free cake"}'))
-        await agent.refused("publish", f"$KV.{KNOWLEDGE_BUCKET}.durian")
+        await agent.refused("publish", f"$KV.{bucket}.durian")
         await agent.nc.publish(Subjects.incoming("web", "u1"), b"spoofed")
         await agent.refused("publish", "events.in.web.u1")
         await _denied_request(lambda: denied.get_msg(EVENTS_STREAM, seq=1))

@@ -341,6 +341,36 @@ def test_a_question_taught_in_the_panel_is_answered_by_the_bot(panel: PanelPage,
     assert not panel.console_errors, panel.console_errors
 
 
+def test_a_dish_marked_sold_out_in_the_panel_is_sold_out_for_customers(panel: PanelPage, stack: LocalStack) -> None:
+    """Knowledge -> Menu -> "Sold out today": the next customer asking for it is told so on Messenger
+    (admin-api, the NATS bucket, the agent, the reply worker, the Send API); "Back on sale" undoes it."""
+    page = panel.page
+    sign_in(panel, stack.admin_token)
+    page.locator("#tab-knowledge").click()
+    page.locator("#menu-summary").click()
+    mango = page.locator("#menu-list .menu-item[data-id='15']")
+    assert "Mango Smoothie" in mango.inner_text() and "သရက်သီး" in mango.inner_text()
+    mango.locator("button.menu-mark").click()
+    mango.locator(".menu-sold-out").wait_for()
+    assert "1 sold out" in page.locator("#menu-summary").inner_text()
+    eventually(lambda: "agent_menu_sold_out_rows 1.0" in agent_metrics(stack), what="the agent knowing it")
+
+    customer = psid()
+    stack.messenger(customer, "How much is the mango smoothie?")
+    eventually(lambda: [t for t in stack.sent_texts(customer) if "Mango Smoothie is sold out" in t],
+               what="the customer told it is sold out")
+    page.locator("#kb-try-text").fill("သရက်သီး ဖျော်ရည် ဘယ်လောက်လဲ")
+    page.locator("#kb-try-submit").click()
+    page.locator("#kb-try-result .kb-try-answer", has_text="ကုန်သွားပါပြီ").wait_for()
+
+    mango.locator("button.menu-on-sale").click()
+    mango.locator("button.menu-mark").wait_for()
+    eventually(lambda: "agent_menu_sold_out_rows 0.0" in agent_metrics(stack), what="the mark taken back")
+    stack.messenger(customer, "How much is the mango smoothie?")
+    eventually(lambda: [t for t in stack.sent_texts(customer) if "4,500" in t], what="on sale again")
+    assert not panel.console_errors, panel.console_errors
+
+
 def test_connection_state_and_resume_after_admin_api_restart(panel: PanelPage, stack: LocalStack) -> None:
     page = panel.page
     user = psid()

@@ -173,6 +173,8 @@ async def test_gateway_routes_to_every_service(deployment: Deployment) -> None:
                                 json={"text": "Do you have free Wi-Fi?"})
         assert tried.status_code == 200, tried.text
         assert tried.json()["reply"]["sources"][0]["id"] == "faq:1"
+        menu = await http.get("/admin/menu", headers=deployment.admin_headers())
+        assert menu.status_code == 200 and menu.json()["count"] > 0, menu.text
 
 
 async def test_bad_signature_is_refused_and_stores_nothing(deployment: Deployment) -> None:

@@ -23,6 +23,7 @@ import pytest_asyncio
 from pentagon.admin.app import create_app
 from pentagon.admin.runtime import Runtime
 from pentagon.admin.settings import Settings
+from pentagon.agent.settings import PACKAGED_KNOWLEDGE_DIR
 from pentagon.common.serve import uvicorn_server
 from pentagon.devtools.embedded import free_port
 
@@ -100,6 +101,24 @@ async def running_admin(settings: Settings) -> AsyncIterator[AdminHarness]:
 async def admin(db_url: str, nats_url: str, request: pytest.FixtureRequest) -> AsyncIterator[AdminHarness]:
     overrides = getattr(request, "param", {}) or {}
     async with running_admin(make_settings(db_url, nats_url, **overrides)) as harness:
+        yield harness
+
+
+@pytest.fixture
+def agent_addr(services, nats_url: str) -> str:
+    """The real agent process, the cafe's sample knowledge, offline answerer, following the panel's buckets."""
+    grpc_port, http_port = free_port(), free_port()
+    services.start("pentagon.agent", {"NATS_URL": nats_url, "AGENT_ADDR": f"127.0.0.1:{grpc_port}",
+                                      "AGENT_HTTP_ADDR": f"127.0.0.1:{http_port}", "OPENAI_API_KEY": "",
+                                      "KNOWLEDGE_DIR": str(PACKAGED_KNOWLEDGE_DIR)},
+                   ready_url=f"http://127.0.0.1:{http_port}/readyz")
+    return f"127.0.0.1:{grpc_port}"
+
+
+@pytest_asyncio.fixture
+async def with_agent(db_url: str, nats_url: str, agent_addr: str) -> AsyncIterator[AdminHarness]:
+    """admin-api talking to the real agent ("Ask the bot", the menu)."""
+    async with running_admin(make_settings(db_url, nats_url, agent_addr=agent_addr)) as harness:
         yield harness
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import grpc
 from prometheus_client import Histogram
@@ -30,7 +31,7 @@ class AgentUnavailable(Exception):
 
 class AgentClient:
     def __init__(self, addr: str, timeout_ms: int, retries: int, seconds: Histogram) -> None:
-        """`seconds`: the caller's histogram of call latency, labelled by outcome ("ok", "failed")."""
+        """`seconds`: the caller's histogram of call latency (any method), labelled by outcome ("ok", "failed")."""
         self.addr = addr
         self.seconds = seconds
         self.timeout = timeout_ms / 1000
@@ -51,12 +52,18 @@ class AgentClient:
         return self._stub
 
     async def reply(self, request: agent_pb2.ReplyRequest) -> agent_pb2.ReplyResponse:
-        stub = self._ensure()
+        return await self._call("Reply", request)
+
+    async def list_menu(self) -> agent_pb2.ListMenuResponse:
+        return await self._call("ListMenu", agent_pb2.ListMenuRequest())
+
+    async def _call(self, method: str, request: Any) -> Any:
+        rpc = getattr(self._ensure(), method)
         started = time.perf_counter()
         last = "unknown"
         for attempt in range(self.retries + 1):
             try:
-                response = await stub.Reply(request, timeout=self.timeout)
+                response = await rpc(request, timeout=self.timeout)
                 self.seconds.labels("ok").observe(time.perf_counter() - started)
                 return response
             except grpc.aio.AioRpcError as exc:

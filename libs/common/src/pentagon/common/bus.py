@@ -32,6 +32,7 @@ STAFF_ACCESS_BUCKET = "staff_access"  # staff whose access an admin revoked; adm
 BLOCKED_USERS_BUCKET = "blocked_users"  # customers an admin blocked; admin-api owns it, the webhook follows it
 BUS_ERASURES_BUCKET = "bus_erasures"  # deleted users still being purged from the streams; tracking owns it
 KNOWLEDGE_BUCKET = "knowledge_faq"  # questions and answers staff add in the panel; admin-api writes, the agent reads
+SOLD_OUT_BUCKET = "menu_sold_out"  # menu items staff marked sold out, key = menu id; admin-api writes, the agent reads
 STAFF_TYPING_SUBJECT = "staff.typing"  # staff.typing.<platform>.<u>: StaffTyping, admin-api -> webhook, core NATS
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
 
@@ -207,6 +208,11 @@ async def saved_replies_bucket(js: JetStreamContext, replicas: int = 1) -> KeyVa
 async def knowledge_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
     # History: an answer changed or deleted by mistake can be looked up with `nats kv history`.
     return await kv_bucket(js, KNOWLEDGE_BUCKET, history=5, replicas=replicas)
+
+
+async def sold_out_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    # History: who marked what sold out, and when it came back, stays readable with `nats kv history`.
+    return await kv_bucket(js, SOLD_OUT_BUCKET, history=5, replicas=replicas)
 
 
 async def staff_access_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:

@@ -13,7 +13,7 @@ from nats.aio.client import Client
 from nats.errors import ConnectionClosedError, NoRespondersError, TimeoutError as NatsTimeoutError
 from prometheus_client import Histogram
 
-from pentagon.admin.errors import ApiError, unavailable
+from pentagon.admin.errors import ApiError, available, unavailable
 from pentagon.common.bus import Subjects
 from pentagon.common.proto import tracking_pb2 as tpb
 
@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "labels", "note", "mark_human",
                      "mark_replied", "delete_user", "revoke_access", "restore_access", "issue_token",
-                     "withdraw_token", "block_user", "unblock_user", "knowledge_put", "knowledge_delete"})
+                     "withdraw_token", "block_user", "unblock_user", "knowledge_put", "knowledge_delete",
+                     "menu_sold_out", "menu_on_sale"})
 COMMAND_SECONDS = Histogram("admin_command_seconds", "Round trip of admin commands to tracking", ["action"])
 
 _ERROR_STATUS = {"not_found": 404, "illegal_transition": 409, "invalid": 422, "unavailable": 503}
@@ -77,3 +78,14 @@ def _reply_error(reply: tpb.CommandReply) -> ApiError:
     status = _ERROR_STATUS.get(reply.error_code, 503)
     code = reply.error_code if reply.error_code in _ERROR_STATUS else "unavailable"
     return ApiError(status, code, reply.error_message or code)
+
+
+async def record_bucket_change(commands: CommandClient | None, action: str, row_id: str, actor: str,
+                               idempotency_key: str | None, extra: dict[str, Any] | None = None) -> None:
+    """The audit row of a change made in one of admin-api's KV buckets (the change is already made).
+
+    Keyed by the row, so a retry of the same request (same Idempotency-Key) is recorded once.
+    """
+    key = idempotency_key and f"{action}:{row_id}:{idempotency_key}"
+    await available(commands).send(action, actor, params={"id": row_id, **(extra or {})},
+                                   command_id=command_id_for(actor, key))

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import orjson
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from typing_extensions import Annotated
 
 
@@ -112,6 +112,13 @@ class TryBody(BaseModel):
     text: Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
     locale: Annotated[str, StringConstraints(max_length=20, pattern=r"^[A-Za-z_-]*$")] = Field(
         default="", description="e.g. my_MM: only decides the language of a question in neither script")
+
+
+class SoldOutBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    until: AwareDatetime | None = Field(
+        default=None, description="when it is on sale again (the panel sends the cafe's next midnight); "
+                                  "omitted or null: until staff put it back")
 
 
 # ---------------------------------------------------------------- responses
@@ -383,6 +390,29 @@ class BotReply(BaseModel):
 class TryResult(BaseModel):
     success: Literal[True] = True
     reply: BotReply
+
+
+class MenuItem(BaseModel):
+    id: str
+    category: str
+    name_en: str
+    name_mm: str
+    price: float
+    currency: str
+    sold_out: bool
+    sold_out_until: str | None = Field(description="ISO 8601 UTC; null: until put back (or on sale)")
+    sold_out_by: str | None
+
+
+class MenuList(BaseModel):
+    success: Literal[True] = True
+    items: list[MenuItem]
+    count: int
+
+
+class MenuItemResult(BaseModel):
+    success: Literal[True] = True
+    item: MenuItem
 
 
 class Me(BaseModel):

@@ -20,6 +20,7 @@ from pentagon.admin.auth import Authenticator
 from pentagon.admin.jwks import SigningKeys
 from pentagon.admin.knowledge import StaffKnowledge
 from pentagon.admin.saved_replies import SavedReplies
+from pentagon.admin.sold_out import SoldOutItems
 from pentagon.admin.commands import CommandClient
 from pentagon.admin.errors import unavailable
 from pentagon.admin.live import UpdatesHub
@@ -31,13 +32,13 @@ from pentagon.common.agent_client import AgentClient
 from pentagon.common.blocklist import Blocklist
 from pentagon.common.bus import (
     blocked_users_bucket, connect, ensure_streams, knowledge_bucket, rate_limits_bucket, saved_replies_bucket,
-    staff_access_bucket,
+    sold_out_bucket, staff_access_bucket,
 )
 from pentagon.common.jsonrow import iso
 from pentagon.common.ratelimit import SharedTokenBucket, parse_networks
 
 log = logging.getLogger(__name__)
-AGENT_SECONDS = Histogram("admin_agent_try_seconds", "Staff tries of the bot: agent Reply latency (all attempts)",
+AGENT_SECONDS = Histogram("admin_agent_call_seconds", "Agent calls (Ask the bot, the menu): latency, all attempts",
                           ["outcome"])
 
 
@@ -57,6 +58,7 @@ class Runtime:
         self.presence: PresenceRelay | None = None
         self.saved_replies: SavedReplies | None = None
         self.knowledge: StaffKnowledge | None = None
+        self.sold_out: SoldOutItems | None = None
         self.throttle: SignInThrottle | None = None
         self.access: StaffAccess | None = None
         self.blocklist: Blocklist | None = None
@@ -74,6 +76,7 @@ class Runtime:
         replicas = self.settings.nats_stream_replicas
         self.saved_replies = SavedReplies(await saved_replies_bucket(self.js, replicas), self.js)
         self.knowledge = StaffKnowledge(await knowledge_bucket(self.js, replicas), self.js)
+        self.sold_out = SoldOutItems(await sold_out_bucket(self.js, replicas), self.js)
         access = StaffAccess(await staff_access_bucket(self.js, replicas))
         await access.start()
         self.access = access

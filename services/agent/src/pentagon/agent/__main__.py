@@ -8,10 +8,12 @@ import sys
 from dataclasses import replace
 
 from pentagon.agent.answer import OfflineAnswerer
+from pentagon.agent.buckets import Buckets
 from pentagon.agent.knowledge import Faq, KnowledgeBase, KnowledgeError, load_knowledge
 from pentagon.agent.llm import LlmAnswerer
 from pentagon.agent.server import AgentServer, AgentServicer
 from pentagon.agent.settings import Settings
+from pentagon.agent.sold_out import SoldOutMenu
 from pentagon.agent.staff_knowledge import StaffKnowledge
 from pentagon.common.health import ops_app
 from pentagon.common.serve import on_shutdown_signal, uvicorn_server
@@ -20,41 +22,45 @@ from pentagon.common.settings import load_settings
 log = logging.getLogger("pentagon.agent")
 
 
-def offline_answerer(settings: Settings, kb: KnowledgeBase) -> OfflineAnswerer:
+def offline_answerer(settings: Settings, kb: KnowledgeBase, sold_out: SoldOutMenu) -> OfflineAnswerer:
     return OfflineAnswerer(kb, settings.agent_escalation_threshold, settings.agent_history_turns,
-                           settings.agent_timezone)
+                           settings.agent_timezone, sold_out=sold_out)
 
 
-def build(settings: Settings) -> AgentServer:
+def build(settings: Settings, sold_out: SoldOutMenu) -> AgentServer:
     kb = load_knowledge(settings.knowledge_dir)
-    offline = offline_answerer(settings, kb)
+    offline = offline_answerer(settings, kb, sold_out)
     llm = LlmAnswerer(settings, offline) if settings.llm_enabled else None
     log.info("knowledge loaded", extra={"records": kb.size, "llm": bool(llm), "model": settings.openai_model})
     return AgentServer(settings, AgentServicer(settings, offline, llm))
 
 
-def staff_knowledge(settings: Settings, servicer: AgentServicer) -> StaffKnowledge:
+def staff_knowledge(settings: Settings, servicer: AgentServicer, buckets: Buckets,
+                    sold_out: SoldOutMenu) -> StaffKnowledge:
     """Follows the panel's answers; each change builds an index over the files plus them."""
     files = servicer.offline.kb
 
     async def rebuild(staff: list[Faq]) -> None:
         kb = replace(files, faqs=[*files.faqs, *staff])
-        servicer.use(await asyncio.to_thread(offline_answerer, settings, kb))
+        servicer.use(await asyncio.to_thread(offline_answerer, settings, kb, sold_out))
 
-    return StaffKnowledge(settings.nats_url, settings.nats_stream_replicas, rebuild)
+    return StaffKnowledge(buckets, rebuild)
 
 
 async def main() -> int:
     settings = load_settings(Settings, "agent")
+    buckets = Buckets(settings.nats_url, settings.nats_stream_replicas)
+    sold_out = SoldOutMenu(buckets)
     try:
-        agent = build(settings)
+        agent = build(settings, sold_out)
     except KnowledgeError as exc:
         log.error("invalid knowledge", extra={"error": str(exc)})
         print(f"agent: invalid knowledge: {exc}", file=sys.stderr)
         return 2
     await agent.start()
     log.info("serving", extra={"grpc_port": agent.port})
-    following = asyncio.create_task(staff_knowledge(settings, agent.servicer).run())
+    following = [asyncio.create_task(staff_knowledge(settings, agent.servicer, buckets, sold_out).run()),
+                 asyncio.create_task(sold_out.run())]
 
     async def ready() -> bool:
         return agent.serving
@@ -67,8 +73,10 @@ async def main() -> int:
     # The ops server ending on its own (port taken) stops the agent too, instead of serving unobserved.
     await asyncio.wait({ops_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
     log.info("shutting down")
-    following.cancel()
-    await asyncio.gather(following, return_exceptions=True)
+    for task in following:
+        task.cancel()
+    await asyncio.gather(*following, return_exceptions=True)
+    await buckets.close()
     await agent.stop()
     ops.should_exit = True
     stop_task.cancel()

@@ -60,7 +60,8 @@ class Turn:
 
 class OfflineAnswerer:
     def __init__(self, kb: KnowledgeBase, threshold: float = 0.35, history_turns: int = 6,
-                 timezone: str = "Asia/Yangon", clock: Callable[[], datetime] | None = None) -> None:
+                 timezone: str = "Asia/Yangon", clock: Callable[[], datetime] | None = None,
+                 sold_out: Callable[[str], bool] = lambda _: False) -> None:
         self.kb = kb
         self.index = KnowledgeIndex(kb)
         self.retriever = KnowledgeRetriever(index=self.index, k=4)
@@ -70,6 +71,8 @@ class OfflineAnswerer:
         self.history_turns = history_turns
         self.tz = ZoneInfo(timezone)
         self._clock = clock or (lambda: datetime.now(self.tz))
+        # Menu ids staff marked sold out in the panel (sold_out.py): asked at answer time, no rebuild.
+        self.sold_out = sold_out
 
     def recent(self, history: Sequence[Turn]) -> list[Turn]:
         """The latest turns only: the oldest are the first to go when a conversation runs long."""
@@ -122,7 +125,7 @@ class OfflineAnswerer:
     def compose_hit(self, hit: Hit, lang: str, question: str = "") -> str:
         record, kind = hit.entry.record, hit.entry.kind
         if kind == "menu":
-            return compose.menu_item(lang, record)
+            return compose.menu_item(lang, record, self.sold_out(str(record.id)))
         if kind == "hours":
             now = self._clock().astimezone(self.tz)
             return compose.hours(lang, record, now, asked_day(question, now.date()))
@@ -138,7 +141,8 @@ class OfflineAnswerer:
         top = hits[0] if hits else None
         # An allergy question about a dish we know gets the facts now, and a person to confirm them.
         if reason in ("allergy", "medical") and top and top.entry.kind == "menu" and top.coverage >= self.threshold:
-            text = f"{compose.menu_item(lang, top.entry.record)}\n\n{text}"
+            record = top.entry.record
+            text = f"{compose.menu_item(lang, record, self.sold_out(str(record.id)))}\n\n{text}"
             sources = [SourceRef("menu", top.entry.source_id, round(top.score, 4))]
         return Answer(text, INTENT_BY_REASON[reason], language, confidence, True, reason, sources,
                       QUICK_REPLIES_ESCALATED[lang], hits=hits, query=query)
@@ -163,5 +167,5 @@ class OfflineAnswerer:
                                  and top.entry.kind == "faq" and top.coverage >= self.threshold):
                 return None
         sources = [SourceRef("menu", f"menu:{m.id}", 1.0) for m in found.items[:5]]
-        return Answer(compose.menu_list(lang, found), "menu", language, 0.9, sources=sources,
+        return Answer(compose.menu_list(lang, found, self.sold_out), "menu", language, 0.9, sources=sources,
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query, listing=True)

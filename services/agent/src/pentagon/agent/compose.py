@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from pentagon.agent.knowledge import WEEKDAYS, Event, Faq, Job, MenuItem, Promotion, Reservations
@@ -23,8 +24,10 @@ def price_text(lang: str, price: float) -> str:
     return _num(lang, f"{price:,.0f}")
 
 
-def menu_item(lang: str, item: MenuItem) -> str:
+def menu_item(lang: str, item: MenuItem, sold_out: bool = False) -> str:
     name = _pick(lang, item.english_name, item.myanmar_name)
+    if sold_out:
+        return phrase(lang, "sold_out", name=name)
     parts = [phrase(lang, "price", name=name, price=price_text(lang, item.price))]
     description = _pick(lang, item.description_en, item.description_mm)
     if description:
@@ -40,7 +43,7 @@ def menu_item(lang: str, item: MenuItem) -> str:
     return " ".join(parts)
 
 
-def menu_list(lang: str, found: Listing) -> str:
+def menu_list(lang: str, found: Listing, sold_out: Callable[[str], bool] = lambda _: False) -> str:
     category = CATEGORY_NAMES[lang].get(found.category, found.category) if found.category else None
     diet = DIET_NAMES[lang].get(found.diet, found.diet) if found.diet else None
     if found.missing:
@@ -54,7 +57,8 @@ def menu_list(lang: str, found: Listing) -> str:
     else:
         lines = [phrase(lang, "menu_intro")]
     for item in found.items:
-        lines.append(f"• {_pick(lang, item.english_name, item.myanmar_name)} - {price_text(lang, item.price)}")
+        line = f"• {_pick(lang, item.english_name, item.myanmar_name)} - {price_text(lang, item.price)}"
+        lines.append(f"{line} ({phrase(lang, 'sold_out_mark')})" if sold_out(str(item.id)) else line)
     return "\n".join(lines)
 
 

@@ -91,6 +91,14 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         return to_proto(answer, round(elapsed * 1000, 3))
 
 
+    async def ListMenu(self, request: agent_pb2.ListMenuRequest,
+                       context: grpc.aio.ServicerContext) -> agent_pb2.ListMenuResponse:
+        return agent_pb2.ListMenuResponse(items=[
+            agent_pb2.MenuEntry(id=str(m.id), category=m.category, name_en=m.english_name, name_mm=m.myanmar_name,
+                                price=m.price, currency=m.currency)
+            for m in self.offline.kb.menu])
+
+
 class AgentServer:
     """Owns the grpc.aio server, its health status and its shutdown."""
 

@@ -16,19 +16,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from nats.aio.client import Client
-from nats.js.kv import KeyValue
 from prometheus_client import Gauge
 from pydantic import ValidationError
 
+from pentagon.agent.buckets import Buckets
 from pentagon.agent.knowledge import Faq
-from pentagon.common.bus import connect, knowledge_bucket
+from pentagon.common.bus import knowledge_bucket
 from pentagon.common.kvwatch import follow
 
 log = logging.getLogger(__name__)
 
 STAFF_FAQS = Gauge("agent_staff_faqs", "Questions and answers from the panel in the index in use")
-CONNECT_RETRY_MAX_S = 30.0
 # Edits come in bursts (a form saved twice, several rows in a minute): one build for the burst.
 SETTLE_S = 0.2
 
@@ -54,38 +52,22 @@ def staff_faq(key: str, value: bytes) -> Faq | None:
 
 
 class StaffKnowledge:
-    def __init__(self, nats_url: str, replicas: int, rebuild: Callable[[list[Faq]], Awaitable[None]]) -> None:
-        self._url = nats_url
-        self._replicas = replicas
+    def __init__(self, buckets: Buckets, rebuild: Callable[[list[Faq]], Awaitable[None]]) -> None:
+        self._buckets = buckets
         self._rebuild = rebuild
         self._rows: dict[str, Faq] = {}
         self._changed = asyncio.Event()
         self._loaded = False
-        self._nc: Client | None = None
 
     async def run(self) -> None:
         """Until cancelled: connect (retrying), follow the bucket, rebuild after each burst of changes."""
         builder = asyncio.create_task(self._build_on_change())
         try:
-            await follow(await self._bucket(), self._apply, on_loaded=self._on_loaded, what="staff knowledge")
+            kv = await self._buckets.open(knowledge_bucket, "knowledge_faq")
+            await follow(kv, self._apply, on_loaded=self._on_loaded, what="staff knowledge")
         finally:
             builder.cancel()
             await asyncio.gather(builder, return_exceptions=True)
-            if self._nc is not None:
-                await self._nc.close()
-
-    async def _bucket(self) -> KeyValue:
-        delay = 1.0
-        while True:
-            try:
-                if self._nc is None:
-                    self._nc = await connect(self._url, "agent")
-                return await knowledge_bucket(self._nc.jetstream(), self._replicas)
-            except Exception as exc:  # noqa: BLE001 - NATS not there yet: answer from the files meanwhile
-                log.warning("staff answers not reachable: answering from the knowledge files only",
-                            extra={"error": type(exc).__name__, "retry_s": delay})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, CONNECT_RETRY_MAX_S)
 
     def _apply(self, key: str, value: bytes | None) -> None:
         faq = staff_faq(key, value) if value else None

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from pentagon.admin.auth import Identity, current_identity, require_admin
-from pentagon.admin.commands import command_id_for
+from pentagon.admin.commands import record_bucket_change
 from pentagon.admin.deps import idempotency_key, runtime
 from pentagon.admin.errors import ApiError, available, invalid, not_found
 from pentagon.admin.knowledge import StaffKnowledge
@@ -61,7 +61,7 @@ async def put_knowledge(faq_id: FaqId, body: KnowledgeBody, identity: Identity =
     except TooMany as exc:
         raise ApiError(409, "too_many", str(exc)) from None
     texts = {k: v[:AUDIT_TEXT_CHARS] for k, v in fields.items() if k.startswith(("question_", "answer_")) and v}
-    await _record(rt, "knowledge_put", faq_id, identity, key, texts)
+    await record_bucket_change(rt.commands, "knowledge_put", faq_id, identity.actor, key, texts)
     return ok(faq=row)
 
 
@@ -70,11 +70,6 @@ async def delete_knowledge(faq_id: FaqId, identity: Identity = Depends(require_a
                            key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
     if not await _store(rt).delete(faq_id):
         raise not_found("question")
-    await _record(rt, "knowledge_delete", faq_id, identity, key)
+    await record_bucket_change(rt.commands, "knowledge_delete", faq_id, identity.actor, key)
     return ok(deleted=True)
 
-
-async def _record(rt: Runtime, action: str, faq_id: str, identity: Identity, key: str | None,
-                  texts: dict[str, str] | None = None) -> None:
-    await available(rt.commands).send(action, identity.actor, params={"id": faq_id, **(texts or {})},
-                                      command_id=command_id_for(identity.actor, key and f"{action}:{faq_id}:{key}"))

@@ -12,6 +12,7 @@ import { LiveFeed } from './live.js';
 import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from './notify.js';
 import { Presence } from './presence.js';
 import { Knowledge } from './knowledge.js';
+import { MenuBoard } from './menu.js';
 import { SavedReplies } from './saved.js';
 import { StaffAccess } from './staff.js';
 import { queueSize, recordQueue, renderQueue, renderStats, renderUnanswered, taughtQuestions } from './stats.js';
@@ -59,6 +60,7 @@ const feed = new LiveFeed(() => session.token, onFrame, onConnState);
 const labels = new Labels({ change: (body) => conversationAction('labels', body) });
 const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const knowledge = new Knowledge({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
+const menuBoard = new MenuBoard({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const staff = new StaffAccess({ me: () => state.me?.name, onError: (err) => showError(err) });
 const blockedList = new BlockedCustomers({ onError: (err) => showError(err), onOpen: openCustomer });
 setInterval(() => { refreshWaiting(); updateQueueBadge(); }, 30_000); // 'waiting 12 min' moves on between updates
@@ -828,7 +830,7 @@ function showView(name) {
     if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
     if (name === 'stats') loadStats();
     else if (name === 'staff') { staff.load(); blockedList.load(); }
-    else if (name === 'knowledge') knowledge.load();
+    else if (name === 'knowledge') { knowledge.load(); menuBoard.load(); }
     else saved.load();
   } else if (['#stats', '#saved', '#knowledge', '#staff'].includes(location.hash)) {
     history.replaceState(null, '', state.currentId ? `#c/${state.currentId}` : location.pathname);

@@ -1,0 +1,52 @@
+"""Menu items staff mark sold out in the panel, kept in the bucket ``menu_sold_out``.
+
+The menu itself is the agent's (its knowledge files, read over gRPC ``ListMenu``); a row here
+only says "this id is sold out until then": ``{"id", "until", "by", "at"}``, ``until`` an ISO
+8601 instant or null (until staff put it back). Every agent replica follows the bucket and
+tells customers within moments (agent sold_out.py); a row past its ``until`` is on sale again
+without anyone clearing it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
+
+from pentagon.admin.kvrecords import KvRecords
+from pentagon.admin.queries import utc_now
+from pentagon.common.bus import SOLD_OUT_BUCKET
+from pentagon.common.jsonrow import iso
+
+# Menu ids are the cafe's own (Menu.json): digits usually, any URL- and subject-safe token allowed.
+MENU_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+
+
+class SoldOutItems(KvRecords):
+    required = "id"
+    limit = 1000
+    what = "sold-out items"
+
+    def __init__(self, kv: KeyValue, js: JetStreamContext, bucket: str = SOLD_OUT_BUCKET) -> None:
+        super().__init__(kv, js, bucket)
+
+    async def current(self) -> dict[str, dict[str, Any]]:
+        """The rows still in force, by menu id (a row past its `until` is on sale again)."""
+        now = utc_now()
+        return {row["id"]: row for row in await self.rows() if _in_force(row, now)}
+
+    async def mark(self, menu_id: str, until: datetime | None, actor: str) -> dict[str, Any]:
+        row = {"id": menu_id, "until": until and iso(until), "by": actor, "at": iso(utc_now())}
+        return await self.put_row(menu_id, row)
+
+
+def _in_force(row: dict[str, Any], now: datetime) -> bool:
+    until = row.get("until")
+    if until is None:
+        return True
+    try:
+        return datetime.fromisoformat(str(until)) > now
+    except ValueError:
+        return False

@@ -86,6 +86,24 @@ def test_menu_and_category_listing(answerer: OfflineAnswerer, kb: KnowledgeBase)
     assert coffee.intent == "menu" and "လာတေး" in coffee.text and "မုန့်ဟင်းခါး" not in coffee.text
 
 
+@pytest.mark.parametrize(("question", "has", "has_not"), [
+    ("What smoothies do you have?", "Mango Smoothie", "Espresso"),  # "smoothies" stems to "smoothy"
+    ("What drinks do you have?", "Espresso", "Mohinga"),  # every drink: coffee, tea and the rest
+    ("What food do you have?", "Mohinga", "Espresso"),
+    ("သောက်စရာ ဘာတွေ ရှိလဲ", "လာတေး", "မုန့်ဟင်းခါး"),  # "something to drink"
+    ("ဘာသောက်လို့ရလဲ", "လာတေး", "မုန့်ဟင်းခါး"),
+    ("စားစရာ ဘာရှိလဲ", "မုန့်ဟင်းခါး", "လာတေး"),  # "something to eat"
+])
+def test_a_kind_of_item_asked_alone_is_listed(answerer: OfflineAnswerer, question: str, has: str, has_not: str) -> None:
+    answer = answerer.answer(question)
+    assert answer.intent == "menu" and has in answer.text and has_not not in answer.text, answer.text
+
+
+def test_a_question_with_more_than_the_kind_is_not_a_list(answerer: OfflineAnswerer) -> None:
+    assert answerer.answer("ဆေးလိပ်သောက်လို့ရလား").sources[0].id == "faq:16"  # smoking, not drinks
+    assert answerer.answer("Do you have any drinks without sugar?").sources[0].id == "faq:14"
+
+
 def test_todays_hours_in_yangon(kb: KnowledgeBase) -> None:
     # 23:30 UTC on a Saturday is already Sunday morning in Yangon (UTC+6:30).
     clock = lambda: datetime(2026, 1, 17, 23, 30, tzinfo=ZoneInfo("UTC"))  # noqa: E731

@@ -19,7 +19,7 @@ MENU_WORDS = frozenset({"menu", "show", "see", "full", "list", "option", "kind",
                         "~ပြ", "ရှိ", "~ရှိ", "ဘာ", "~ဘာ", "တွေ", "မျိုး", "~မျိုး", "အမျိုးမျိုး", "~အ", "ဘယ်လောက်", "~ဘယ်",
                         "~လောက်", "ဈေး", "~ဈေး", "ရ", "~ရ", "ရောင်း", "~ရောင်း"})
 CATEGORY_WORDS = {"coffee": "coffee", "ကော်ဖီ": "coffee", "tea": "tea", "dessert": "dessert", "sweet": "dessert",
-                  "cake": "dessert", "အချိုပွဲ": "dessert", "smoothie": "drinks", "juice": "drinks",
+                  "cake": "dessert", "အချိုပွဲ": "dessert", "smoothie": "drinks", "smoothy": "drinks", "juice": "drinks",
                   "ဖျော်ရည်": "drinks", "အချိုရည်": "drinks", "meal": "food", "noodle": "food", "အစားအစာ": "food"}
 CATEGORY_SYLLABLES = {"~ကော်", "~ဖီ", "~ဖျော်", "~ရည်", "~အ", "~ချို", "~ပွဲ", "~စား", "~စာ"}
 
@@ -29,6 +29,13 @@ GROUP_WORDS = {"drink": ("coffee", "tea", "drinks"), "beverage": ("coffee", "tea
                "eat": ("food", "dessert"), "dish": ("food", "dessert"), "snack": ("food", "dessert"),
                "စား": ("food", "dessert"), "သောက်စရာ": ("coffee", "tea", "drinks")}
 GROUP_NAMES = {("coffee", "tea", "drinks"): "drinks", ("food", "dessert"): "food"}
+# Asked alone ("what drinks do you have?", "what food do you have?"), these words are a list of
+# their own: every drink, or the food category (desserts are asked for by name).
+_DRINKS = ("coffee", "tea", "drinks")
+ALONE_WORDS = {"drink": _DRINKS, "beverage": _DRINKS, "သောက်": _DRINKS, "~သောက်": _DRINKS,
+               "food": ("food",), "စားစရာ": ("food",), "အစားအစာ": ("food",)}
+# "Something to": သောက်စရာ (to drink) and စားစရာ (to eat) are cut into these.
+ALONE_FILLER = frozenset({"စရာ", "~စ", "~ရာ"})
 # Burmese diets, matched with spaces removed; English diets come through tokens (synonyms included).
 DIETS_MY = (("ဗီဂန်", "vegan"), ("သက်သတ်လွတ်", "vegetarian"), ("အသားမပါ", "vegetarian"))
 DIET_FILLER = frozenset({"based", "friendly", "suitable", "ဗီဂန်", "သက်သတ်လွတ်", "ဗီ", "ဂန်", "~ဗီ", "~ဂန်", "~သက်", "~သတ်", "~လွတ်",
@@ -48,11 +55,22 @@ def category_listing(menu: list[MenuItem], words: set[str]) -> Listing | None:
     content = words - MENU_WORDS - CATEGORY_SYLLABLES
     categories = {CATEGORY_WORDS[w] for w in content if w in CATEGORY_WORDS}
     rest = {w for w in content if w not in CATEGORY_WORDS}
+    if not categories and not words & {"menu", "မီနူး"} and rest - ALONE_FILLER <= ALONE_WORDS.keys():
+        return _alone_listing(menu, words)
     if rest or len(categories) > 1 or not words or not (words & {"menu", "မီနူး"} or categories):
         return None
     category = next(iter(categories), None)
     items = [m for m in menu if category is None or m.category.lower() == category]
     return Listing(items, category) if items else None
+
+
+def _alone_listing(menu: list[MenuItem], words: set[str]) -> Listing | None:
+    wanted = {ALONE_WORDS[w] for w in words if w in ALONE_WORDS}
+    if len(wanted) != 1:
+        return None
+    group = wanted.pop()
+    items = [m for m in menu if m.category.lower() in group]
+    return Listing(items, GROUP_NAMES.get(group) or group[0]) if items else None
 
 
 def diet_of(text: str, words: set[str], diets: frozenset[str]) -> str | None:

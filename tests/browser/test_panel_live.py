@@ -268,6 +268,7 @@ def test_questions_the_bot_could_not_answer_are_listed_and_open_their_conversati
     row.wait_for()
     asked = page.locator("#chart-unanswered li", has_text="football")
     assert asked.count() == 1 and asked.locator(".count").inner_text() == "2×"
+    assert asked.locator("button.teach").count() == 1  # the agent still cannot answer it
     hostile = page.locator("#chart-unanswered li", has_text=f"<img src=x onerror=alert(1)> {nonce}")
     hostile.wait_for()
     assert page.locator("#chart-unanswered img").count() == 0     # shown as text
@@ -323,9 +324,9 @@ def test_a_question_taught_in_the_panel_is_answered_by_the_bot(panel: PanelPage,
     assert conversation_of(stack, later).get("pending_human_count", 0) == 0
     stack.messenger(later, f"ဒူးရင်းကိတ် ရောင်းလား {nonce}")
     eventually(lambda: [t for t in stack.sent_texts(later) if "ဇွန်လ" in t], what="the Burmese answer")
-    # The first customer's question stays in the period's list, marked as taught since.
+    # The first customer's question stays in the period's list, marked as answered now (the agent says so).
     page.locator("#tab-stats").click()
-    page.locator("#chart-unanswered li", has_text=nonce).locator(".taught").wait_for()
+    page.locator("#chart-unanswered li", has_text=nonce).locator(".taught", has_text="Answered now").wait_for()
     assert page.locator("#chart-unanswered li", has_text=nonce).locator("button.teach").count() == 0
     page.locator("#tab-knowledge").click()
 

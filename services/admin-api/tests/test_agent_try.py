@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from admin_support import ADMIN, VIEWER
+from admin_support import ADMIN, VIEWER, add_conversation, add_message, later
 from conftest import AdminHarness
 from pentagon.common.bus import EVENTS_STREAM, UPDATES_STREAM
 
@@ -85,3 +85,29 @@ async def test_without_the_agent_the_panel_says_so_and_everything_else_works(adm
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "agent_unavailable"
     assert (await admin.client.get("/admin/stats", headers=ADMIN)).status_code == 200
+
+
+async def test_the_unanswered_list_says_which_questions_the_bot_answers_now(with_agent: AdminHarness, pg,
+                                                                              tracking) -> None:
+    conv = await add_conversation(pg, "p-coverage", last_message_at=later(30))
+    low = {"requires_human": True, "escalation_reason": "low_confidence"}
+    await add_message(pg, conv, DURIAN, at=later(1), **low)
+    await add_message(pg, conv, "Do you have free Wi-Fi", at=later(2), **low)  # the files answer it today
+    url = "/admin/stats/unanswered?since=2026-01-15T10:00:00Z&until=2026-01-15T12:00:00Z"
+
+    async def answered() -> dict[str, Any]:
+        return {q["text"]: q["answered_now"] for q in (await with_agent.client.get(url, headers=VIEWER)).json()["questions"]}
+
+    assert await answered() == {DURIAN: False, "Do you have free Wi-Fi": True}
+    # Taught under other words: the list knows the bot answers it now, not only an exact copy.
+    taught = await with_agent.client.put(f"/admin/knowledge/faq/durian-{uuid.uuid4().hex[:6]}", headers=ADMIN,
+                                         json={"question_en": "Durian cakes available?", "answer_en": "In June.",
+                                               "tags": ["durian"]})
+    assert taught.status_code == 200, taught.text
+    now: dict[str, Any] = {}
+    for _ in range(150):
+        now = await answered()
+        if now[DURIAN]:
+            break
+        await asyncio.sleep(0.2)
+    assert now == {DURIAN: True, "Do you have free Wi-Fi": True}

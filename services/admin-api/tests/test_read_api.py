@@ -201,6 +201,8 @@ async def test_questions_the_bot_could_not_answer_most_asked_first(admin, pg):
         ("<img src=x onerror=alert(1)> ဒူးရင်းကိတ် ရလား", 1, b),
     ]
     assert body["questions"][1]["message_id"] == newest and body["count"] == 2
+    # No agent listens in this test: whether the bot answers them now is unknown, the list still comes.
+    assert [q["answered_now"] for q in body["questions"]] == [None, None]
     assert body["questions"][0]["last_asked_at"] == "2026-01-15T10:20:00.000000Z"
     one = await admin.client.get("/admin/stats/unanswered?since=2026-01-15T10:00:00Z&until=2026-01-15T12:00:00Z"
                                  "&limit=1", headers=VIEWER)

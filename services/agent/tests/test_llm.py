@@ -150,3 +150,16 @@ async def test_an_unsure_question_stays_with_a_person_when_the_model_fails(llm_a
     openai_stub.mode = "error"
     reply = await llm_agent.stub.Reply(request(UNSURE), timeout=5)
     assert reply.requires_human and reply.escalation_reason == "low_confidence"
+
+
+async def test_a_staff_tool_checking_coverage_never_calls_the_model(llm_agent: RunningAgent,
+                                                                   openai_stub: OpenAIStub) -> None:
+    """admin-api asks about every listed unanswered question with offline_only: free, the knowledge's own answer."""
+    openai_stub.reply = "A latte is 4,000 MMK."
+    before = len(openai_stub.requests)
+    for text in ("How much is a latte?", "Do you sell durian cake?"):
+        reply = await llm_agent.stub.Reply(agent_pb2.ReplyRequest(text=text, platform="panel", offline_only=True),
+                                           timeout=5)
+        assert reply.model == "offline", reply
+    assert len(openai_stub.requests) == before
+    assert (await llm_agent.stub.Reply(request("How much is a latte?"), timeout=5)).model == "gpt-4o-mini"

@@ -340,6 +340,10 @@ class UnansweredQuestion(BaseModel):
     last_asked_at: str
     conversation_id: int = Field(description="the conversation of the newest asking")
     message_id: int
+    answered_now: bool | None = Field(
+        description="asked of the agent now (its knowledge, no model call): true if it answers it today "
+                    "(taught since, or the files changed), false if it still hands it to a person, "
+                    "null if the agent did not say")
 
 
 class UnansweredList(BaseModel):

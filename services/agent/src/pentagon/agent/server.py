@@ -76,7 +76,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         await self._validate(request, context)
         history = [Turn(t.role, t.text[:MAX_HISTORY_TEXT]) for t in request.history]
         answer = self.offline.answer(request.text, history, request.locale)
-        if self.llm is not None and self.llm.wants(answer):
+        if self.llm is not None and not request.offline_only and self.llm.wants(answer):
             remaining = context.time_remaining()
             # Leave a little of the caller's deadline for sending the offline answer if the model is late.
             budget = None if remaining is None else remaining - 0.05

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from pentagon.admin import queries
 from pentagon.admin.auth import Identity, current_identity
+from pentagon.admin.coverage import answered_now
 from pentagon.admin.deps import UtcDatetime, check_range, db, runtime
 from pentagon.admin.errors import invalid
 from pentagon.admin.models import READ_ERRORS, DetailedStatsResponse, StatsResponse, UnansweredList, ok
@@ -62,9 +63,12 @@ async def unanswered(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     _: Identity = Depends(current_identity),
     conn: asyncpg.Connection = Depends(db),
+    rt: Runtime = Depends(runtime),
 ) -> Any:
     """Customers' questions the bot handed to a person because nothing it knows covered them, most
-    asked first: what the cafe's FAQ and menu should say next."""
+    asked first: what the cafe's FAQ and menu should say next; each says whether the bot answers it now."""
     since, until = stats_range(since, until)
     rows = await queries.unanswered_questions(conn, since, until, limit)
+    for row, answered in zip(rows, await answered_now(rt.agent, [r["text"] for r in rows])):
+        row["answered_now"] = answered
     return ok(questions=rows, count=len(rows), since=iso(since), until=iso(until))

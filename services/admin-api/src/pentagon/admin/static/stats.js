@@ -235,6 +235,19 @@ export function taughtQuestions(rows) {
  * conversation of its newest asking; "Answer it" (admins) starts a Knowledge entry with the question.
  * The customer's text goes in as text only.
  */
+/** What became of the question: the bot answers it now (asked of the agent with the list), staff
+ *  taught these very words (the agent's answer not known yet), or "Answer it" for admins. */
+function outcome(q, taught, teach) {
+  if (q.answered_now === true) {
+    return el('span', { class: 'muted taught', text: 'Answered now', title: 'The bot answers this question today' });
+  }
+  if (taught.has(sameQuestion(q.text))) {
+    return el('span', { class: 'muted taught', text: 'Taught', title: 'Staff taught the bot this question since' });
+  }
+  return teach ? el('button', { type: 'button', class: 'teach', text: 'Answer it', title: 'Teach the bot the answer',
+    onclick: () => teach(q.text) }) : el('span');
+}
+
 export function renderUnanswered(root, rows, open, teach = null, taught = new Set()) {
   clear(root);
   const list = Array.isArray(rows) ? rows : [];
@@ -250,10 +263,7 @@ export function renderUnanswered(root, rows, open, teach = null, taught = new Se
       el('button', { type: 'button', class: 'link', dir: 'auto', text: q.text, title: 'Open the latest conversation that asked it',
         onclick: () => open(q.conversation_id) }),
       el('span', { class: 'muted', text: formatShort(q.last_asked_at) }),
-      taught.has(sameQuestion(q.text))
-        ? el('span', { class: 'muted taught', text: 'Taught', title: 'Staff taught the bot this question since' })
-        : teach ? el('button', { type: 'button', class: 'teach', text: 'Answer it', title: 'Teach the bot the answer',
-          onclick: () => teach(q.text) }) : el('span')));
+      outcome(q, taught, teach)));
   }
   root.append(items);
 }

@@ -387,16 +387,23 @@ async def main() -> None:
     work.chmod(0o755)
     pg = Postgres(work / "pg", work / "postgres.log").start()
     ns = NatsServer(work / "nats", work / "nats.log").start()
-    admin = None
+    admin = agent = None
     try:
         await load(pg.url, args.conversations, args.messages,
                    Path(args.extra_sql).read_text() if args.extra_sql else None)
         nc = await nats.connect(ns.url)
         await ensure_streams(nc.jetstream())
         await nc.close()
+        # The real agent: the unanswered questions ask it which it answers now (one Reply each).
+        gport, aport = free_port(), free_port()
+        agent = ManagedProcess("agent", [sys.executable, "-m", "pentagon.agent"], work / "agent.log", env={
+            **os.environ, "NATS_URL": ns.url, "AGENT_ADDR": f"127.0.0.1:{gport}", "AGENT_HTTP_ADDR": f"127.0.0.1:{aport}",
+            "OPENAI_API_KEY": "", "LOG_LEVEL": "WARNING"}).start()
+        wait_ready(f"http://127.0.0.1:{aport}/readyz", agent)
         port = free_port()
         env = {**os.environ, "NATS_URL": ns.url, "DATABASE_URL": pg.url, "ADMIN_TOKENS": f"bench:admin:{TOKEN}",
                "ADMIN_API_ADDR": f"127.0.0.1:{port}", "ADMIN_WS_QUEUE_SIZE": "1024", "LOG_LEVEL": "WARNING",
+               "AGENT_ADDR": f"127.0.0.1:{gport}",
                "ADMIN_STATS_CACHE_SECONDS": "0"}  # measure the statistics queries, not the cache
         admin = ManagedProcess("admin", [sys.executable, "-m", "pentagon.admin"], work / "admin.log", env=env).start()
         wait_ready(f"http://127.0.0.1:{port}/readyz", admin)
@@ -412,8 +419,9 @@ async def main() -> None:
             print_ws(result, args.clients, args.rate, args.seconds)
         print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
-        if admin is not None:
-            admin.stop()
+        for process in (admin, agent):
+            if process is not None:
+                process.stop()
         ns.stop()
         pg.stop()
         shutil.rmtree(work, ignore_errors=True)

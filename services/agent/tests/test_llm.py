@@ -152,14 +152,16 @@ async def test_an_unsure_question_stays_with_a_person_when_the_model_fails(llm_a
     assert reply.requires_human and reply.escalation_reason == "low_confidence"
 
 
-async def test_a_staff_tool_checking_coverage_never_calls_the_model(llm_agent: RunningAgent,
-                                                                   openai_stub: OpenAIStub) -> None:
-    """admin-api asks about every listed unanswered question with offline_only: free, the knowledge's own answer."""
+
+async def test_coverage_of_a_list_of_questions_never_calls_the_model(llm_agent: RunningAgent,
+                                                                     openai_stub: OpenAIStub) -> None:
+    """admin-api asks which unanswered questions the knowledge covers now: one call, free, in order."""
     openai_stub.reply = "A latte is 4,000 MMK."
     before = len(openai_stub.requests)
-    for text in ("How much is a latte?", "Do you sell durian cake?"):
-        reply = await llm_agent.stub.Reply(agent_pb2.ReplyRequest(text=text, platform="panel", offline_only=True),
-                                           timeout=5)
-        assert reply.model == "offline", reply
+    texts = ["How much is a latte?", "Do you sell durian cake?", "  ", "ဝိုင်ဖိုင် ရှိလား", "x" * 5000]
+    covered = await llm_agent.stub.Coverage(agent_pb2.CoverageRequest(texts=texts), timeout=5)
+    assert list(covered.answered) == [True, False, False, True, False]
     assert len(openai_stub.requests) == before
-    assert (await llm_agent.stub.Reply(request("How much is a latte?"), timeout=5)).model == "gpt-4o-mini"
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await llm_agent.stub.Coverage(agent_pb2.CoverageRequest(texts=["latte?"] * 201), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT

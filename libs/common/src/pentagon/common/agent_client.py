@@ -57,6 +57,9 @@ class AgentClient:
     async def list_menu(self) -> agent_pb2.ListMenuResponse:
         return await self._call("ListMenu", agent_pb2.ListMenuRequest())
 
+    async def coverage(self, texts: list[str]) -> list[bool]:
+        return list((await self._call("Coverage", agent_pb2.CoverageRequest(texts=texts))).answered)
+
     async def _call(self, method: str, request: Any) -> Any:
         rpc = getattr(self._ensure(), method)
         started = time.perf_counter()

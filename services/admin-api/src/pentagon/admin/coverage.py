@@ -1,8 +1,8 @@
 """What the bot answers today of the questions it once handed to a person for want of knowledge.
 
-The statistics' list of unanswered questions asks the agent again about each (its offline
-answer only, never a model call: the list costs nothing), so staff see which ones are answered
-now, whether they taught the answer in the panel under other words, the cafe's files changed, or
+The statistics' list of unanswered questions asks the agent again about them, in one call
+(gRPC ``Coverage``: its offline answer only, never a model call, so the list costs nothing),
+so staff see which ones are answered now, whether they taught the answer in the panel under other words, the cafe's files changed, or
 the agent improved. Bounded in time: an agent that is slow or away leaves the answer unknown.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 
 from pentagon.common.agent_client import AgentClient, AgentUnavailable
-from pentagon.common.proto import agent_pb2
 
 # The whole list, every question at once: a stats page never waits longer for the agent.
 COVERAGE_TIMEOUT_S = 2.0
@@ -19,15 +18,10 @@ COVERAGE_TIMEOUT_S = 2.0
 
 async def answered_now(agent: AgentClient, questions: list[str]) -> list[bool | None]:
     """For each question: True if the agent answers it now, False if it would hand it over, None: unknown."""
-
-    async def ask(text: str) -> bool | None:
-        try:
-            reply = await agent.reply(agent_pb2.ReplyRequest(platform="panel", text=text, offline_only=True))
-        except AgentUnavailable:
-            return None
-        return not reply.requires_human
-
+    if not questions:
+        return []
     try:
-        return list(await asyncio.wait_for(asyncio.gather(*(ask(q) for q in questions)), COVERAGE_TIMEOUT_S))
-    except asyncio.TimeoutError:
+        answered = await asyncio.wait_for(agent.coverage(questions), COVERAGE_TIMEOUT_S)
+    except (AgentUnavailable, asyncio.TimeoutError):
         return [None] * len(questions)
+    return list(answered) if len(answered) == len(questions) else [None] * len(questions)

@@ -27,6 +27,7 @@ REJECTED = Counter("agent_rejected_total", "Requests refused with a gRPC status"
 LATENCY = Histogram("agent_reply_seconds", "Reply latency inside the server",
                     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10))
 MAX_HISTORY_TEXT = 4000
+MAX_COVERAGE_TEXTS = 200
 
 
 def to_proto(answer: Answer, latency_ms: float) -> agent_pb2.ReplyResponse:
@@ -76,7 +77,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         await self._validate(request, context)
         history = [Turn(t.role, t.text[:MAX_HISTORY_TEXT]) for t in request.history]
         answer = self.offline.answer(request.text, history, request.locale)
-        if self.llm is not None and not request.offline_only and self.llm.wants(answer):
+        if self.llm is not None and self.llm.wants(answer):
             remaining = context.time_remaining()
             # Leave a little of the caller's deadline for sending the offline answer if the model is late.
             budget = None if remaining is None else remaining - 0.05
@@ -90,6 +91,16 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                                  "latency_ms": round(elapsed * 1000, 3)})
         return to_proto(answer, round(elapsed * 1000, 3))
 
+
+    async def Coverage(self, request: agent_pb2.CoverageRequest,
+                       context: grpc.aio.ServicerContext) -> agent_pb2.CoverageResponse:
+        if len(request.texts) > MAX_COVERAGE_TEXTS:
+            await self._reject(context, grpc.StatusCode.INVALID_ARGUMENT, f"more than {MAX_COVERAGE_TEXTS} texts")
+        limit = self.settings.agent_max_input_chars
+        offline = self.offline  # one index for the whole list, even if staff teach meanwhile
+        return agent_pb2.CoverageResponse(answered=[
+            bool(text.strip()) and len(text) <= limit and not offline.answer(text).requires_human
+            for text in request.texts])
 
     async def ListMenu(self, request: agent_pb2.ListMenuRequest,
                        context: grpc.aio.ServicerContext) -> agent_pb2.ListMenuResponse:

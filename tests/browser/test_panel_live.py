@@ -372,6 +372,39 @@ def test_a_dish_marked_sold_out_in_the_panel_is_sold_out_for_customers(panel: Pa
     assert not panel.console_errors, panel.console_errors
 
 
+def test_the_bots_draft_fills_the_reply_box_for_staff_to_edit(panel: PanelPage, stack: LocalStack) -> None:
+    """Taken over, a Burmese customer asks again: "Bot's draft" puts the bot's answer in the box, staff
+    add to it and send; to a question the bot cannot answer there is no draft, the box stays as it was."""
+    page = panel.page
+    user = psid()
+    stack.messenger(user, "Hello")
+    eventually(lambda: conversation_of(stack, user).get("message_count", 0) >= 2, what="the bot's answer")
+    sign_in(panel, stack.admin_token)
+    conv_item(page, user).click()
+    page.locator("#act-takeover").click()
+    page.locator("#conv-detail[data-status='human']").wait_for()
+    stack.messenger(user, "ဝိုင်ဖိုင် စကားဝှက် ဘာလဲ")  # the bot stays silent now: staff answer
+    page.locator("#thread .msg.user", has_text="စကားဝှက်").wait_for()
+    page.locator("#reply-draft").click()
+    box = page.locator("#reply-text")
+    page.wait_for_function("document.querySelector('#reply-text').value.includes('Pentagon-Guest')")
+    assert "ဝိုင်ဖိုင်" in box.input_value()  # in the customer's language
+    box.press("End")
+    box.type(" 🙂")
+    draft = box.input_value()
+    box.press("Enter")
+    eventually(lambda: draft in stack.sent_texts(user), what="the edited draft at the Graph API")
+
+    nonce = psid()[-6:]
+    stack.messenger(user, f"Do you sell durian cake {nonce}?")
+    page.locator("#thread .msg.user", has_text=nonce).wait_for()
+    box.fill("Let me check")
+    page.locator("#reply-draft").click()
+    page.locator(".toast", has_text="no answer").wait_for()
+    assert box.input_value() == "Let me check"
+    assert not panel.console_errors, panel.console_errors
+
+
 def test_connection_state_and_resume_after_admin_api_restart(panel: PanelPage, stack: LocalStack) -> None:
     page = panel.page
     user = psid()

@@ -3,7 +3,7 @@
 
 import { ApiError, download, get, onExpired, post, query, session, supabaseRefresh, supabaseSignIn } from './api.js';
 import { BlockedCustomers } from './blocked.js';
-import { $, $$, debounce, el, formatFull, formatShort } from './dom.js';
+import { $, $$, debounce, el, formatFull, formatShort, insertAtCaret } from './dom.js';
 import {
   ConversationList, customerLabel, durationLabel, matches, minutesSince, needsHuman, refreshWaiting,
 } from './list.js';
@@ -448,6 +448,7 @@ function renderDetail() {
   $('#reply-text').disabled = !canReply;
   $('#reply-send').disabled = !canReply;
   $('#saved-pick').disabled = !canReply;
+  $('#reply-draft').disabled = !canReply || $('#note-mode').checked;
   $('#note-mode').disabled = !canReply;
   const note = $('#note-mode').checked;
   $('#reply-form').classList.toggle('note', note);
@@ -784,6 +785,24 @@ async function loadStats() {
   }
 }
 
+/** "Bot's draft": what the bot answers the customer's last message, into the reply box for staff to
+ *  edit and send (Burmese included). A question the bot would hand to a person gets no draft. */
+async function draftReply() {
+  const question = thread.lastCustomerText();
+  if (!question) return toast('No message of the customer to answer yet.');
+  const button = $('#reply-draft');
+  button.disabled = true;
+  try {
+    const { reply } = await post('/admin/agent/try', { text: question.slice(0, 2000) });
+    if (reply.requires_human) toast('The bot has no answer to this one: it is yours to write.');
+    else insertAtCaret($('#reply-text'), reply.text);
+  } catch (err) {
+    showError(err);
+  } finally {
+    button.disabled = $('#reply-text').disabled;
+  }
+}
+
 /** "Answer it" next to a question the bot could not answer: the Knowledge form, with the question in. */
 function teach(question) {
   showView('knowledge');
@@ -903,6 +922,7 @@ function wire() {
   $('#saved-form').addEventListener('submit', (event) => { event.preventDefault(); saved.save(); });
   $('#saved-cancel').addEventListener('click', () => saved.resetForm());
   $('#saved-pick').addEventListener('change', (event) => { saved.insert(event.target.value); event.target.value = ''; });
+  $('#reply-draft').addEventListener('click', () => draftReply());
   $('#stats-refresh').addEventListener('click', loadStats);
   $('#stats-range').addEventListener('change', loadStats);
   for (const button of $$('.export')) button.addEventListener('click', () => exportFile(button.dataset.export));

@@ -67,6 +67,16 @@ export function formatShort(value) {
   return date.toDateString() === now.toDateString() ? timeFormat.format(date) : dayFormat.format(date);
 }
 
+/** Puts `text` into a textarea at the caret (replacing a selection), caret after it, focused. */
+export function insertAtCaret(box, text) {
+  const start = box.selectionStart ?? box.value.length;
+  const end = box.selectionEnd ?? start;
+  box.value = box.value.slice(0, start) + text + box.value.slice(end);
+  box.focus();
+  const caret = start + text.length;
+  box.setSelectionRange(caret, caret);
+}
+
 export function isHttpUrl(value) {
   try {
     const url = new URL(String(value));

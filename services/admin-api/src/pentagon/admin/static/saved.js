@@ -2,7 +2,7 @@
 // Their text is user-visible content written by staff: it is only ever set as text.
 
 import { ServerRows, call } from './api.js';
-import { $, clear, confirmed, el } from './dom.js';
+import { $, clear, confirmed, el, insertAtCaret } from './dom.js';
 
 export class SavedReplies extends ServerRows {
   /** @param {{canEdit: () => boolean, onError: (err: Error) => void}} options */
@@ -29,12 +29,7 @@ export class SavedReplies extends ServerRows {
     const row = this.rows.find((r) => r.id === id);
     const box = $('#reply-text');
     if (!row || box.disabled) return;
-    const start = box.selectionStart ?? box.value.length;
-    const end = box.selectionEnd ?? start;
-    box.value = box.value.slice(0, start) + row.text + box.value.slice(end);
-    box.focus();
-    const caret = start + row.text.length;
-    box.setSelectionRange(caret, caret);
+    insertAtCaret(box, row.text);
   }
 
   renderList() {

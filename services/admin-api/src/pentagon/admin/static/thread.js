@@ -208,6 +208,12 @@ export class Thread {
     if (this.latePatches) this.latePatches.push(patch);
   }
 
+  /** The newest message of the customer with words in it (the question a draft answers), or ''. */
+  lastCustomerText() {
+    const said = this.sorted().filter((m) => m.sender_type === 'user' && String(m.content || '').trim());
+    return said.length ? said[said.length - 1].content : '';
+  }
+
   sorted() {
     return Array.from(this.messages.values()).sort((a, b) => {
       const ta = timeOf(a);

@@ -6,6 +6,7 @@ crash. Logs carry ids and labels only: customer text stays out of them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -91,16 +92,19 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                                  "latency_ms": round(elapsed * 1000, 3)})
         return to_proto(answer, round(elapsed * 1000, 3))
 
-
     async def Coverage(self, request: agent_pb2.CoverageRequest,
                        context: grpc.aio.ServicerContext) -> agent_pb2.CoverageResponse:
         if len(request.texts) > MAX_COVERAGE_TEXTS:
             await self._reject(context, grpc.StatusCode.INVALID_ARGUMENT, f"more than {MAX_COVERAGE_TEXTS} texts")
         limit = self.settings.agent_max_input_chars
         offline = self.offline  # one index for the whole list, even if staff teach meanwhile
-        return agent_pb2.CoverageResponse(answered=[
-            bool(text.strip()) and len(text) <= limit and not offline.answer(text).requires_human
-            for text in request.texts])
+
+        def covered() -> list[bool]:
+            return [bool(text.strip()) and len(text) <= limit and not offline.answer(text).requires_human
+                    for text in request.texts]
+
+        # Up to 200 answers: in a worker thread, so customers' replies never wait behind the list.
+        return agent_pb2.CoverageResponse(answered=await asyncio.to_thread(covered))
 
     async def ListMenu(self, request: agent_pb2.ListMenuRequest,
                        context: grpc.aio.ServicerContext) -> agent_pb2.ListMenuResponse:

@@ -104,6 +104,27 @@ def test_a_question_with_more_than_the_kind_is_not_a_list(answerer: OfflineAnswe
     assert answerer.answer("Do you have any drinks without sugar?").sources[0].id == "faq:14"
 
 
+@pytest.mark.parametrize(("question", "before", "source"), [
+    ("how much is it?", "Do you have mango smoothie?", "menu:15"),
+    ("and the price?", "shan noodles?", "menu:19"),
+    ("how much?", "Can I work on my laptop there?", "faq:10"),  # nothing to price: the topic stays
+    ("ဘယ်လောက်လဲ", "မုန့်ဟင်းခါး ရှိလား", "menu:18"),
+    ("ဘယ်လောက်ပေးရမလဲ", "ရှမ်းခေါက်ဆွဲ ရှိလား", "menu:19"),
+])
+def test_how_much_after_a_dish_is_that_dishs_price(answerer: OfflineAnswerer, question: str, before: str,
+                                                   source: str) -> None:
+    """"How much?" names nothing: never a record that merely says "price" or "charge" (the laptop FAQ did)."""
+    answer = answerer.answer(question, [Turn("user", before), Turn("bot", "...")])
+    assert answer.sources[0].id == source and not answer.requires_human, answer
+
+
+def test_how_much_with_nothing_before_is_the_menu(answerer: OfflineAnswerer, kb: KnowledgeBase) -> None:
+    for question in ("how much?", "prices", "ဘယ်လောက်လဲ"):
+        answer = answerer.answer(question)
+        assert answer.intent == "menu" and answer.text.count("•") == len(kb.menu), answer  # every price
+    assert "ဖုန်း" in answerer.answer("ဖုန်းနံပါတ် ဘယ်လောက်လဲ").text  # "how much" with a subject: the phone number
+
+
 def test_todays_hours_in_yangon(kb: KnowledgeBase) -> None:
     # 23:30 UTC on a Saturday is already Sunday morning in Yangon (UTC+6:30).
     clock = lambda: datetime(2026, 1, 17, 23, 30, tzinfo=ZoneInfo("UTC"))  # noqa: E731

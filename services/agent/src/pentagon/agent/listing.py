@@ -42,6 +42,16 @@ DIET_FILLER = frozenset({"based", "friendly", "suitable", "ဗီဂန်", "�
                          "အသား", "~သား", "မ", "~မ", "ပါ", "~ပါ", "စရာ", "~စရာ", "စားစရာ"})
 
 
+# A question that is only "how much?" ("and the price?", ဘယ်လောက်လဲ, ဈေး ဘယ်လောက်လဲ,
+# ဘယ်လောက်ပေးရမလဲ): it names no dish of its own.
+PRICE_ONLY = frozenset({"price", "ဘယ်လောက်", "~ဘယ်", "~လောက်", "ဈေး", "~ဈေး", "ဈေးနှုန်း", "~နှုန်း", "ဘယ်",
+                        "ရ", "~ရ", "မ", "~မ"})
+
+
+def price_only(words: set[str]) -> bool:
+    return bool(words) and words <= PRICE_ONLY and bool(words - {"ဘယ်", "~ဘယ်", "ရ", "~ရ", "မ", "~မ"})
+
+
 @dataclass(frozen=True)
 class Listing:
     items: list[MenuItem]
@@ -51,7 +61,10 @@ class Listing:
 
 
 def category_listing(menu: list[MenuItem], words: set[str]) -> Listing | None:
-    """'Menu', 'what coffee do you have?': a list of items, not one arbitrary item."""
+    """'Menu', 'what coffee do you have?': a list of items, not one arbitrary item; 'how much?' with
+    nothing asked before: the menu, which is every price."""
+    if price_only(words):
+        return Listing(menu) if menu else None
     content = words - MENU_WORDS - CATEGORY_SYLLABLES
     categories = {CATEGORY_WORDS[w] for w in content if w in CATEGORY_WORDS}
     rest = {w for w in content if w not in CATEGORY_WORDS}

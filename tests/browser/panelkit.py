@@ -240,6 +240,12 @@ class PanelPage:
     console_errors: list[str]
 
 
+def wait_js(page: Any, expression: str, what: str = "a condition in the page") -> Any:
+    """Polls a JavaScript expression from here. Not `page.wait_for_function`: once its first evaluation
+    is false it polls with a string predicate, which the panel's CSP (no 'unsafe-eval') refuses."""
+    return eventually(lambda: page.evaluate(expression), what=what)
+
+
 def sign_in(panel: PanelPage, token: str) -> None:
     page = panel.page
     page.goto("/")

@@ -15,7 +15,7 @@ import pytest
 from pentagon.devtools.graph_stub import profile_of
 from pentagon.webhook.profiles import display_name
 
-from panelkit import LocalStack, PanelPage, conv_item, conversation_of, eventually, psid, screenshot, sign_in
+from panelkit import LocalStack, PanelPage, conv_item, conversation_of, eventually, psid, screenshot, sign_in, wait_js
 
 pytestmark = pytest.mark.browser
 
@@ -291,9 +291,9 @@ def test_a_returning_customers_other_conversations_are_one_click_away(panel: Pan
     earlier.wait_for()
     assert "closed" in earlier.inner_text()
     earlier.click()
-    page.wait_for_function(f"location.hash === '#c/{first['id']}'")
+    wait_js(page, f"location.hash === '#c/{first['id']}'")
     page.locator(f"#conv-history .earlier[data-id='{second['id']}']").click()  # and back again
-    page.wait_for_function(f"location.hash === '#c/{second['id']}'")
+    wait_js(page, f"location.hash === '#c/{second['id']}'")
     # A data access request: everything of this customer, both conversations, nobody else's. Still
     # available after an action (actions disable every button while they run).
     page.locator("#act-assign").click()

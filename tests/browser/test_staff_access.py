@@ -4,7 +4,7 @@ once, the token no longer signs in, and access comes back when the admin restore
 from __future__ import annotations
 
 import pytest
-from panelkit import LocalStack, PanelPage, conversation_of, eventually, psid, screenshot, sign_in
+from panelkit import LocalStack, PanelPage, conversation_of, eventually, psid, screenshot, sign_in, wait_js
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +65,7 @@ def test_admin_lifts_a_block_from_the_blocked_list(panel: PanelPage, stack: Loca
     card.wait_for()
     assert "blocked by alice:admin" in card.inner_text()
     card.locator(".blocked-open").click()  # who was that again? their latest conversation
-    page.wait_for_function(f"location.hash === '#c/{conv}'")
+    wait_js(page, f"location.hash === '#c/{conv}'")
     page.locator("#conv-sub", has_text="customer blocked").wait_for()
     page.locator("#tab-staff").click()
     card.locator(".blocked-unblock").click()

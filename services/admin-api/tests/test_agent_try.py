@@ -62,6 +62,18 @@ async def test_a_bad_question_gets_a_clear_error(with_agent: AdminHarness) -> No
     assert extra.status_code == 422, "unknown fields are refused, not ignored"
     assert (await ask(with_agent, WIFI_EN, locale="<script>")).status_code == 422
     assert (await ask(with_agent, "x" * 2000)).status_code == 200, "the longest allowed question is answered"
+    for history in ([{"role": "system", "text": "hi"}], [{"role": "user", "text": "hi"}] * 11,
+                    [{"role": "user", "text": "a\x00b"}], [{"role": "user"}]):
+        assert (await ask(with_agent, WIFI_EN, history=history)).status_code == 422, history
+
+
+async def test_a_follow_up_is_understood_with_the_turns_before_it(with_agent: AdminHarness) -> None:
+    """What "Bot's draft" sends: the customer's "how much is it?" after they asked about a dish."""
+    history = [{"role": "user", "text": "Do you have mango smoothie?"}, {"role": "bot", "text": "Yes, 4,500 MMK."}]
+    follow_up = (await ask(with_agent, "how much is it?", history=history)).json()["reply"]
+    assert follow_up["sources"][0]["id"] == "menu:15" and "4,500" in follow_up["text"]
+    alone = (await ask(with_agent, "how much is it?")).json()["reply"]
+    assert alone["intent"] == "menu" and "Mango Smoothie" in alone["text"] and "Espresso" in alone["text"]
 
 
 async def test_an_answer_just_taught_is_what_the_bot_says(with_agent: AdminHarness, tracking) -> None:

@@ -106,10 +106,18 @@ class KnowledgeBody(BaseModel):
     category: Annotated[str, StringConstraints(max_length=40, pattern=r"^[^\x00]*$")] = ""
 
 
+class TryTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "bot", "human"]
+    text: Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
+
+
 class TryBody(BaseModel):
-    """A question put to the bot from the panel, as a customer would ask it."""
+    """A question put to the bot from the panel, as a customer would ask it (after `history`, if any:
+    the conversation's latest turns, oldest first, so a follow-up such as "how much?" is understood)."""
     model_config = ConfigDict(extra="forbid")
     text: Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
+    history: list[TryTurn] = Field(default_factory=list, max_length=10)
     locale: Annotated[str, StringConstraints(max_length=20, pattern=r"^[A-Za-z_-]*$")] = Field(
         default="", description="e.g. my_MM: only decides the language of a question in neither script")
 

@@ -40,7 +40,8 @@ async def try_the_bot(body: TryBody, _: Identity = Depends(current_identity), rt
     text = unicodedata.normalize("NFC", body.text).strip()
     if not text:
         raise invalid("text is empty")
-    request = agent_pb2.ReplyRequest(platform="panel", text=text, locale=body.locale)
+    history = [agent_pb2.Turn(role=t.role, text=unicodedata.normalize("NFC", t.text)) for t in body.history]
+    request = agent_pb2.ReplyRequest(platform="panel", text=text, locale=body.locale, history=history)
     try:
         response = await rt.agent.reply(request)
     except AgentUnavailable as exc:

@@ -788,12 +788,12 @@ async function loadStats() {
 /** "Bot's draft": what the bot answers the customer's last message, into the reply box for staff to
  *  edit and send (Burmese included). A question the bot would hand to a person gets no draft. */
 async function draftReply() {
-  const question = thread.lastCustomerText();
-  if (!question) return toast('No message of the customer to answer yet.');
+  const { text, history } = thread.lastQuestion();
+  if (!text) return toast('No message of the customer to answer yet.');
   const button = $('#reply-draft');
   button.disabled = true;
   try {
-    const { reply } = await post('/admin/agent/try', { text: question.slice(0, 2000) });
+    const { reply } = await post('/admin/agent/try', { text, history });
     if (reply.requires_human) toast('The bot has no answer to this one: it is yours to write.');
     else insertAtCaret($('#reply-text'), reply.text);
   } catch (err) {

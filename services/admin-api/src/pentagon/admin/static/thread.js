@@ -208,10 +208,17 @@ export class Thread {
     if (this.latePatches) this.latePatches.push(patch);
   }
 
-  /** The newest message of the customer with words in it (the question a draft answers), or ''. */
-  lastCustomerText() {
-    const said = this.sorted().filter((m) => m.sender_type === 'user' && String(m.content || '').trim());
-    return said.length ? said[said.length - 1].content : '';
+  /** The newest message of the customer with words in it (the question a draft answers, or ''),
+   *  and the turns before it (at most 6, oldest first) for a follow-up such as "how much?". */
+  lastQuestion() {
+    const turns = this.sorted().filter((m) => ['user', 'bot', 'human'].includes(m.sender_type)
+      && String(m.content || '').trim());
+    const last = turns.map((m) => m.sender_type).lastIndexOf('user');
+    if (last < 0) return { text: '', history: [] };
+    // As the API takes them: no NUL (a customer's text may carry one), at most 2,000 characters.
+    const clean = (m) => String(m.content).replace(/\u0000/g, '').slice(0, 2000);
+    const history = turns.slice(Math.max(0, last - 6), last).map((m) => ({ role: m.sender_type, text: clean(m) }));
+    return { text: clean(turns[last]), history };
   }
 
   sorted() {

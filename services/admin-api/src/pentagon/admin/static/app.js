@@ -15,7 +15,7 @@ import { Knowledge } from './knowledge.js';
 import { MenuBoard } from './menu.js';
 import { SavedReplies } from './saved.js';
 import { StaffAccess } from './staff.js';
-import { queueSize, recordQueue, renderQueue, renderStats, renderUnanswered, taughtQuestions } from './stats.js';
+import { queueSize, recordQueue, renderQueue, renderStats, renderUnanswered } from './stats.js';
 import { Thread } from './thread.js';
 
 const PAGE = 50;
@@ -768,17 +768,16 @@ async function loadStats() {
   const seq = ++state.statsLoads; // the newest wins: a slow answer for the previous range is dropped
   try {
     const range = query({ since: since.toISOString(), until: until.toISOString() });
-    const [data, used, unanswered, taught] = await Promise.all([
+    const [data, used, unanswered] = await Promise.all([
       get(`/admin/stats/detailed${range}`),
       get(`/admin/labels${query({ days: Math.max(1, Math.ceil(hours / 24)), limit: 20 })}`),
       get(`/admin/stats/unanswered${range}`),
-      get('/admin/knowledge/faq'),
     ]);
     if (seq === state.statsLoads) {
       renderStats(data);
       renderLabelCounts($('#chart-labels'), used.labels);
       renderUnanswered($('#chart-unanswered'), unanswered.questions, (id) => openConversation(id),
-        state.me?.role === 'admin' ? teach : null, taughtQuestions(taught.faq));
+        state.me?.role === 'admin' ? teach : null);
     }
   } catch (err) {
     if (seq === state.statsLoads) showError(err);

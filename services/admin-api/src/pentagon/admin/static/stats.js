@@ -215,18 +215,14 @@ export function renderStats(stats) {
   renderQueue(document.getElementById('chart-queue'));
 }
 
-/** The same question whatever its case and spacing, as admin-api groups them. */
-export function sameQuestion(text) {
-  return String(text || '').normalize('NFC').trim().replace(/\s+/g, ' ').toLowerCase();
-}
-
-/** The questions staff already taught the bot (Knowledge rows), for "Taught" instead of "Answer it". */
-export function taughtQuestions(rows) {
-  const set = new Set();
-  for (const row of Array.isArray(rows) ? rows : []) {
-    for (const text of [row.question_en, row.question_mm]) if (text) set.add(sameQuestion(text));
+/** What became of the question: the bot answers it now (admin-api asked the agent with the list,
+ *  whatever words staff taught it in), or "Answer it" for admins. */
+function outcome(q, teach) {
+  if (q.answered_now === true) {
+    return el('span', { class: 'muted taught', text: 'Answered now', title: 'The bot answers this question today' });
   }
-  return set;
+  return teach ? el('button', { type: 'button', class: 'teach', text: 'Answer it', title: 'Teach the bot the answer',
+    onclick: () => teach(q.text) }) : el('span');
 }
 
 /**
@@ -235,20 +231,7 @@ export function taughtQuestions(rows) {
  * conversation of its newest asking; "Answer it" (admins) starts a Knowledge entry with the question.
  * The customer's text goes in as text only.
  */
-/** What became of the question: the bot answers it now (asked of the agent with the list), staff
- *  taught these very words (the agent's answer not known yet), or "Answer it" for admins. */
-function outcome(q, taught, teach) {
-  if (q.answered_now === true) {
-    return el('span', { class: 'muted taught', text: 'Answered now', title: 'The bot answers this question today' });
-  }
-  if (taught.has(sameQuestion(q.text))) {
-    return el('span', { class: 'muted taught', text: 'Taught', title: 'Staff taught the bot this question since' });
-  }
-  return teach ? el('button', { type: 'button', class: 'teach', text: 'Answer it', title: 'Teach the bot the answer',
-    onclick: () => teach(q.text) }) : el('span');
-}
-
-export function renderUnanswered(root, rows, open, teach = null, taught = new Set()) {
+export function renderUnanswered(root, rows, open, teach = null) {
   clear(root);
   const list = Array.isArray(rows) ? rows : [];
   if (!list.length) {
@@ -263,7 +246,7 @@ export function renderUnanswered(root, rows, open, teach = null, taught = new Se
       el('button', { type: 'button', class: 'link', dir: 'auto', text: q.text, title: 'Open the latest conversation that asked it',
         onclick: () => open(q.conversation_id) }),
       el('span', { class: 'muted', text: formatShort(q.last_asked_at) }),
-      outcome(q, taught, teach)));
+      outcome(q, teach)));
   }
   root.append(items);
 }

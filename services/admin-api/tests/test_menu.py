@@ -78,6 +78,9 @@ async def test_bad_marks_get_a_clear_error_and_change_nothing(with_agent: AdminH
     kv = await sold_out_bucket(with_agent.js)
     await kv.put("16", json.dumps({"id": "16", "until": ahead(minutes=-5), "by": "alice:admin"}).encode())
     assert not (await item(with_agent, "16"))["sold_out"]
+    # Written by hand without a time zone (which midnight?): unreadable, so the dish stays on sale.
+    await kv.put("17", json.dumps({"id": "17", "until": "2099-01-01T00:00:00", "by": "ops"}).encode())
+    assert not (await item(with_agent, "17"))["sold_out"]
 
 
 async def test_without_the_agent_the_menu_says_so(admin: AdminHarness) -> None:

@@ -1,10 +1,9 @@
 """Menu items staff mark sold out in the panel, kept in the bucket ``menu_sold_out``.
 
 The menu itself is the agent's (its knowledge files, read over gRPC ``ListMenu``); a row here
-only says "this id is sold out until then": ``{"id", "until", "by", "at"}``, ``until`` an ISO
-8601 instant or null (until staff put it back). Every agent replica follows the bucket and
-tells customers within moments (agent sold_out.py); a row past its ``until`` is on sale again
-without anyone clearing it.
+only says "this id is sold out until then" (format and meaning: ``pentagon.common.sold_out``).
+Every agent replica follows the bucket and tells customers within moments (agent sold_out.py);
+a mark past its ``until`` is on sale again without anyone clearing it.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from pentagon.admin.kvrecords import KvRecords
 from pentagon.admin.queries import utc_now
 from pentagon.common.bus import SOLD_OUT_BUCKET
 from pentagon.common.jsonrow import iso
+from pentagon.common.sold_out import in_force
 
 # Menu ids are the cafe's own (Menu.json): digits usually, any URL- and subject-safe token allowed.
 MENU_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
@@ -33,20 +33,11 @@ class SoldOutItems(KvRecords):
         super().__init__(kv, js, bucket)
 
     async def current(self) -> dict[str, dict[str, Any]]:
-        """The rows still in force, by menu id (a row past its `until` is on sale again)."""
+        """The marks still in force, by menu id (a mark past its `until` is on sale again)."""
         now = utc_now()
-        return {row["id"]: row for row in await self.rows() if _in_force(row, now)}
+        return {row["id"]: row for row in await self.rows() if in_force(row, now)}
 
     async def mark(self, menu_id: str, until: datetime | None, actor: str) -> dict[str, Any]:
         row = {"id": menu_id, "until": until and iso(until), "by": actor, "at": iso(utc_now())}
         return await self.put_row(menu_id, row)
 
-
-def _in_force(row: dict[str, Any], now: datetime) -> bool:
-    until = row.get("until")
-    if until is None:
-        return True
-    try:
-        return datetime.fromisoformat(str(until)) > now
-    except ValueError:
-        return False

@@ -58,7 +58,6 @@ class Turn:
     text: str
 
 
-
 class OfflineAnswerer:
     def __init__(self, kb: KnowledgeBase, threshold: float = 0.35, history_turns: int = 6,
                  timezone: str = "Asia/Yangon", clock: Callable[[], datetime] | None = None,
@@ -102,15 +101,16 @@ class OfflineAnswerer:
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query)
 
     def _retrieve(self, text: str, history: list[Turn]) -> tuple[str, list[Hit]]:
-        previous = next((to_unicode(clean(t.text))[0] for t in reversed(history) if t.role == "user" and t.text), "")
         hits = self._search(text)
+        earlier = next((t.text for t in reversed(history) if t.role == "user" and t.text), "")
         # "How much (is it)?" names no subject: whatever record says "price" is no answer to it,
         # the dish asked about just before is.
-        bare = previous and listing.price_only(set(tokens(text)))
+        bare = bool(earlier) and listing.price_only(set(tokens(text)))
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
         # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turn.
-        if previous:
+        if earlier:
+            previous = to_unicode(clean(earlier))[0]
             combined = f"{previous} {text}"
             retry = self._search(combined)
             if retry and ((bare and retry[0].coverage >= self.threshold) or not hits

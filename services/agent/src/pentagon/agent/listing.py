@@ -43,13 +43,13 @@ DIET_FILLER = frozenset({"based", "friendly", "suitable", "ဗီဂန်", "�
 
 
 # A question that is only "how much?" ("and the price?", ဘယ်လောက်လဲ, ဈေး ဘယ်လောက်လဲ,
-# ဘယ်လောက်ပေးရမလဲ): it names no dish of its own.
-PRICE_ONLY = frozenset({"price", "ဘယ်လောက်", "~ဘယ်", "~လောက်", "ဈေး", "~ဈေး", "ဈေးနှုန်း", "~နှုန်း", "ဘယ်",
-                        "ရ", "~ရ", "မ", "~မ"})
+# ဘယ်လောက်ပေးရမလဲ) names no dish of its own: price words, and at most the syllables around them.
+PRICE_WORDS = frozenset({"price", "ဘယ်လောက်", "~လောက်", "ဈေး", "~ဈေး", "ဈေးနှုန်း", "~နှုန်း"})
+PRICE_FILLER = frozenset({"ဘယ်", "~ဘယ်", "ရ", "~ရ", "မ", "~မ"})
 
 
 def price_only(words: set[str]) -> bool:
-    return bool(words) and words <= PRICE_ONLY and bool(words - {"ဘယ်", "~ဘယ်", "ရ", "~ရ", "မ", "~မ"})
+    return bool(words & PRICE_WORDS) and words <= PRICE_WORDS | PRICE_FILLER
 
 
 @dataclass(frozen=True)

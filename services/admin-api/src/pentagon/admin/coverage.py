@@ -2,8 +2,8 @@
 
 The statistics' list of unanswered questions asks the agent again about them, in one call
 (gRPC ``Coverage``: its offline answer only, never a model call, so the list costs nothing),
-so staff see which ones are answered now, whether they taught the answer in the panel under other words, the cafe's files changed, or
-the agent improved. Bounded in time: an agent that is slow or away leaves the answer unknown.
+so staff see which ones are answered now: taught in the panel (in any words), the cafe's files
+changed, or the agent improved. Bounded in time: an agent slow or away leaves it unknown.
 """
 
 from __future__ import annotations

@@ -46,8 +46,9 @@ class Settings(CommonSettings):
     admin_stats_cache_seconds: float = Field(default=1.0, ge=0)
     # Pool connections one detailed-stats request may use at once (its statements are independent).
     admin_stats_connections: int = Field(default=2, ge=1, le=16)
-    # The agent the "Ask the bot" box of the Knowledge tab reaches (the webhook's AGENT_ADDR): a try is
-    # one attempt and one retry of AGENT_TIMEOUT_MS each.
+    # The agent admin-api asks (the webhook's AGENT_ADDR): "Ask the bot" and "Bot's draft", the menu
+    # staff mark sold out, which unanswered questions it answers now. One attempt and one retry of
+    # AGENT_TIMEOUT_MS each; the unanswered list waits 2 s at most.
     agent_addr: str = "127.0.0.1:50051"
     agent_timeout_ms: int = Field(default=8000, ge=100)
     admin_reply_max_chars: int = Field(default=2000, ge=1)

@@ -72,4 +72,3 @@ async def delete_knowledge(faq_id: FaqId, identity: Identity = Depends(require_a
         raise not_found("question")
     await record_bucket_change(rt.commands, "knowledge_delete", faq_id, identity.actor, key)
     return ok(deleted=True)
-

@@ -88,4 +88,3 @@ async def back_on_sale(menu_id: MenuId, identity: Identity = Depends(require_adm
         raise not_found("sold-out mark")
     await record_bucket_change(rt.commands, "menu_on_sale", menu_id, identity.actor, key)
     return ok(deleted=True)
-

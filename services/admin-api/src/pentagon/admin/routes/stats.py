@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, Query
 
 from pentagon.admin import queries
 from pentagon.admin.auth import Identity, current_identity
 from pentagon.admin.coverage import answered_now
-from pentagon.admin.deps import UtcDatetime, check_range, db, runtime
+from pentagon.admin.deps import UtcDatetime, check_range, runtime
 from pentagon.admin.errors import invalid
 from pentagon.admin.models import READ_ERRORS, DetailedStatsResponse, StatsResponse, UnansweredList, ok
 from pentagon.admin.runtime import Runtime
@@ -62,13 +61,14 @@ async def unanswered(
     until: Annotated[UtcDatetime | None, Query(description="default: now")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     _: Identity = Depends(current_identity),
-    conn: asyncpg.Connection = Depends(db),
     rt: Runtime = Depends(runtime),
 ) -> Any:
     """Customers' questions the bot handed to a person because nothing it knows covered them, most
     asked first: what the cafe's FAQ and menu should say next; each says whether the bot answers it now."""
     since, until = stats_range(since, until)
-    rows = await queries.unanswered_questions(conn, since, until, limit)
+    # The pool connection goes back before the agent is asked: a slow agent never holds one.
+    async with rt.connection() as conn:
+        rows = await queries.unanswered_questions(conn, since, until, limit)
     for row, answered in zip(rows, await answered_now(rt.agent, [r["text"] for r in rows])):
         row["answered_now"] = answered
     return ok(questions=rows, count=len(rows), since=iso(since), until=iso(until))

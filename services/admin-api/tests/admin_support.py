@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -85,3 +87,15 @@ async def publish_update(js: Any, kind: int, conversation_id: int, row: dict[str
 
 def later(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
+
+
+async def eventually(probe: Callable[[], Awaitable[Any]], done: Callable[[Any], bool], tries: int = 150) -> Any:
+    """The probe's value once `done` says so (every 0.2 s), else its last value: the caller asserts on it.
+    For what the agent picks up from a bucket moments after a change (taught answers, sold-out marks)."""
+    value = await probe()
+    for _ in range(tries):
+        if done(value):
+            break
+        await asyncio.sleep(0.2)
+        value = await probe()
+    return value

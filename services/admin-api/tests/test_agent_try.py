@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
-from admin_support import ADMIN, VIEWER, add_conversation, add_message, later
+from admin_support import ADMIN, VIEWER, add_conversation, add_message, eventually, later
 from conftest import AdminHarness
 from pentagon.common.bus import EVENTS_STREAM, UPDATES_STREAM
 
@@ -82,12 +81,11 @@ async def test_an_answer_just_taught_is_what_the_bot_says(with_agent: AdminHarne
     taught = await with_agent.client.put(f"/admin/knowledge/faq/{faq_id}", headers=ADMIN,
                                     json={"question_en": DURIAN, "answer_en": "Only in June, when durians are ripe."})
     assert taught.status_code == 200, taught.text
-    reply: dict[str, Any] = {}
-    for _ in range(150):  # the agent rebuilds its index moments after the bucket changes
-        reply = (await ask(with_agent, DURIAN)).json()["reply"]
-        if reply["sources"] and reply["sources"][0]["id"] == f"faq:staff-{faq_id}":
-            break
-        await asyncio.sleep(0.2)
+    async def durian() -> dict[str, Any]:
+        return (await ask(with_agent, DURIAN)).json()["reply"]
+
+    # The agent rebuilds its index moments after the bucket changes.
+    reply = await eventually(durian, lambda r: bool(r["sources"]) and r["sources"][0]["id"] == f"faq:staff-{faq_id}")
     assert reply["sources"][0]["id"] == f"faq:staff-{faq_id}", reply
     assert "June" in reply["text"] and not reply["requires_human"]
 
@@ -116,10 +114,5 @@ async def test_the_unanswered_list_says_which_questions_the_bot_answers_now(with
                                          json={"question_en": "Durian cakes available?", "answer_en": "In June.",
                                                "tags": ["durian"]})
     assert taught.status_code == 200, taught.text
-    now: dict[str, Any] = {}
-    for _ in range(150):
-        now = await answered()
-        if now[DURIAN]:
-            break
-        await asyncio.sleep(0.2)
+    now = await eventually(answered, lambda found: found[DURIAN])
     assert now == {DURIAN: True, "Do you have free Wi-Fi": True}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from admin_support import ADMIN, VIEWER
+from admin_support import ADMIN, VIEWER, eventually
 from conftest import AdminHarness
 from pentagon.common.bus import sold_out_bucket
 
@@ -26,13 +25,10 @@ async def item(harness: AdminHarness, menu_id: str) -> dict[str, Any]:
 
 async def bot_says(harness: AdminHarness, words: str) -> str:
     """The bot's answer to the mango question once it contains `words` (every replica follows within moments)."""
-    text = ""
-    for _ in range(150):
-        text = (await harness.client.post("/admin/agent/try", headers=VIEWER, json={"text": MANGO})).json()["reply"]["text"]
-        if words in text:
-            break
-        await asyncio.sleep(0.2)
-    return text
+    async def text() -> str:
+        return (await harness.client.post("/admin/agent/try", headers=VIEWER, json={"text": MANGO})).json()["reply"]["text"]
+
+    return await eventually(text, lambda said: words in said)
 
 
 async def test_an_admin_marks_a_dish_sold_out_and_the_bot_tells_customers(with_agent: AdminHarness, tracking) -> None:

@@ -798,7 +798,7 @@ async function draftReply() {
   } catch (err) {
     showError(err);
   } finally {
-    button.disabled = $('#reply-text').disabled;
+    button.disabled = $('#reply-text').disabled || $('#note-mode').checked;
   }
 }
 

@@ -110,6 +110,8 @@ def test_a_question_with_more_than_the_kind_is_not_a_list(answerer: OfflineAnswe
     ("how much?", "Can I work on my laptop there?", "faq:10"),  # nothing to price: the topic stays
     ("ဘယ်လောက်လဲ", "မုန့်ဟင်းခါး ရှိလား", "menu:18"),
     ("ဘယ်လောက်ပေးရမလဲ", "ရှမ်းခေါက်ဆွဲ ရှိလား", "menu:19"),
+    # "ရလား" ("can I get?") splits into ရ + လား: ရ alone is in every "ရပါတယ်", the Matcha Latte's too.
+    ("ဈေး ဘယ်လောက်လဲ", "လာတေး ရလား", "menu:3"),
 ])
 def test_how_much_after_a_dish_is_that_dishs_price(answerer: OfflineAnswerer, question: str, before: str,
                                                    source: str) -> None:

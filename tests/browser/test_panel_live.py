@@ -342,18 +342,26 @@ def test_a_question_taught_in_the_panel_is_answered_by_the_bot(panel: PanelPage,
     assert not panel.console_errors, panel.console_errors
 
 
-def test_a_dish_marked_sold_out_in_the_panel_is_sold_out_for_customers(panel: PanelPage, stack: LocalStack) -> None:
+def test_a_dish_marked_sold_out_in_the_panel_is_sold_out_for_customers(panel: PanelPage, colleague: PanelPage,
+                                                                        stack: LocalStack) -> None:
     """Knowledge -> Menu -> "Sold out today": the next customer asking for it is told so on Messenger
-    (admin-api, the NATS bucket, the agent, the reply worker, the Send API); "Back on sale" undoes it."""
+    (admin-api, the NATS bucket, the agent, the reply worker, the Send API), and a colleague's open
+    panel shows it without a reload; "Back on sale" undoes both."""
     page = panel.page
-    sign_in(panel, stack.admin_token)
-    page.locator("#tab-knowledge").click()
-    page.locator("#menu-summary").click()
+    for staff, token in ((colleague, stack.viewer_token), (panel, stack.admin_token)):
+        sign_in(staff, token)
+        staff.page.locator("#tab-knowledge").click()
+        staff.page.locator("#menu-summary").click()
+    theirs = colleague.page.locator("#menu-list .menu-item[data-id='15']")
+    theirs.wait_for()
+    assert theirs.locator(".menu-sold-out").count() == 0
     mango = page.locator("#menu-list .menu-item[data-id='15']")
     assert "Mango Smoothie" in mango.inner_text() and "သရက်သီး" in mango.inner_text()
     mango.locator("button.menu-mark").click()
     mango.locator(".menu-sold-out").wait_for()
     assert "1 sold out" in page.locator("#menu-summary").inner_text()
+    theirs.locator(".menu-sold-out").wait_for()  # pushed: the kitchen's screen is not left saying "on sale"
+    assert "1 sold out" in colleague.page.locator("#menu-summary").inner_text()
     eventually(lambda: "agent_menu_sold_out_rows 1.0" in agent_metrics(stack), what="the agent knowing it")
 
     customer = psid()
@@ -366,10 +374,11 @@ def test_a_dish_marked_sold_out_in_the_panel_is_sold_out_for_customers(panel: Pa
 
     mango.locator("button.menu-on-sale").click()
     mango.locator("button.menu-mark").wait_for()
+    theirs.locator(".menu-sold-out").wait_for(state="detached")
     eventually(lambda: "agent_menu_sold_out_rows 0.0" in agent_metrics(stack), what="the mark taken back")
     stack.messenger(customer, "How much is the mango smoothie?")
     eventually(lambda: [t for t in stack.sent_texts(customer) if "4,500" in t], what="on sale again")
-    assert not panel.console_errors, panel.console_errors
+    assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)
 
 
 def test_the_bots_draft_fills_the_reply_box_for_staff_to_edit(panel: PanelPage, stack: LocalStack) -> None:

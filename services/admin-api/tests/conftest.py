@@ -59,6 +59,8 @@ def make_settings(db_url: str, nats_url: str, **overrides: Any) -> Settings:
         admin_api_addr=f"127.0.0.1:{free_port()}",
         # Nobody listens there: a test that wants the bot starts the real agent (test_agent_try.py).
         agent_addr=f"127.0.0.1:{free_port()}",
+        # Tests poll the bot until it follows a bucket; the limit itself: test_agent_try.py.
+        admin_agent_tries_burst=10_000,
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from admin_support import ADMIN, VIEWER, add_conversation, add_message, eventually, later
-from conftest import AdminHarness
+from conftest import AdminHarness, make_settings, running_admin
 from pentagon.common.bus import EVENTS_STREAM, UPDATES_STREAM
 
 WIFI_EN = "Do you have free Wi-Fi?"
@@ -95,6 +95,21 @@ async def test_without_the_agent_the_panel_says_so_and_everything_else_works(adm
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "agent_unavailable"
     assert (await admin.client.get("/admin/stats", headers=ADMIN)).status_code == 200
+
+
+async def test_each_staff_member_has_a_few_tries_then_waits_on_every_replica(db_url, nats_url, agent_addr) -> None:
+    settings = make_settings(db_url, nats_url, agent_addr=agent_addr, admin_agent_tries_burst=3,
+                             admin_agent_tries_per_min=1.0)
+    async with running_admin(settings) as first, running_admin(settings) as second:
+        assert (await ask(first, "   ")).status_code == 422  # refused before the limit: costs no try
+        for replica in (first, second, first):
+            assert (await ask(replica, WIFI_EN)).status_code == 200
+        for replica in (first, second):  # the other replica counts the same tries
+            refused = await ask(replica, WIFI_EN)
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["error"]["code"] == "rate_limited"
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert (await ask(second, WIFI_EN, ADMIN)).status_code == 200  # a colleague has their own
 
 
 async def test_the_unanswered_list_says_which_questions_the_bot_answers_now(with_agent: AdminHarness, pg,

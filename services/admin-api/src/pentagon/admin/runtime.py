@@ -22,6 +22,7 @@ from pentagon.admin.knowledge import StaffKnowledge
 from pentagon.admin.saved_replies import SavedReplies
 from pentagon.admin.sold_out import SoldOutItems
 from pentagon.admin.commands import CommandClient
+from pentagon.admin.config_feed import ConfigFeed
 from pentagon.admin.errors import unavailable
 from pentagon.admin.live import UpdatesHub
 from pentagon.admin.presence import PresenceRelay
@@ -56,10 +57,12 @@ class Runtime:
         self.commands: CommandClient | None = None
         self.hub: UpdatesHub | None = None
         self.presence: PresenceRelay | None = None
+        self.config_feed: ConfigFeed | None = None
         self.saved_replies: SavedReplies | None = None
         self.knowledge: StaffKnowledge | None = None
         self.sold_out: SoldOutItems | None = None
         self.throttle: SignInThrottle | None = None
+        self.agent_tries: SharedTokenBucket | None = None
         self.access: StaffAccess | None = None
         self.blocklist: Blocklist | None = None
         self._stats_cache: tuple[float, dict[str, Any]] | None = None
@@ -74,9 +77,13 @@ class Runtime:
         self.js = self.nc.jetstream()
         await ensure_streams(self.js, self.settings.nats_stream_replicas, owner=False)
         replicas = self.settings.nats_stream_replicas
-        self.saved_replies = SavedReplies(await saved_replies_bucket(self.js, replicas), self.js)
-        self.knowledge = StaffKnowledge(await knowledge_bucket(self.js, replicas), self.js)
-        self.sold_out = SoldOutItems(await sold_out_bucket(self.js, replicas), self.js)
+        # Staff configuration: read and written by the routes, followed by the config feed.
+        config = {"saved_replies": await saved_replies_bucket(self.js, replicas),
+                  "knowledge": await knowledge_bucket(self.js, replicas),
+                  "menu": await sold_out_bucket(self.js, replicas)}
+        self.saved_replies = SavedReplies(config["saved_replies"], self.js)
+        self.knowledge = StaffKnowledge(config["knowledge"], self.js)
+        self.sold_out = SoldOutItems(config["menu"], self.js)
         access = StaffAccess(await staff_access_bucket(self.js, replicas))
         await access.start()
         self.access = access
@@ -85,11 +92,13 @@ class Runtime:
         await blocklist.start()
         self.blocklist = blocklist
         nc = self.nc
-        failures = SharedTokenBucket(await rate_limits_bucket(self.js, replicas), "admin_auth",
-                                     self.settings.admin_auth_failures_per_min, self.settings.admin_auth_failures_burst,
-                                     connected=lambda: nc.is_connected)
+        limits = await rate_limits_bucket(self.js, replicas)
+        failures = SharedTokenBucket(limits, "admin_auth", self.settings.admin_auth_failures_per_min,
+                                     self.settings.admin_auth_failures_burst, connected=lambda: nc.is_connected)
         failures.mirror()  # every request checks its address: read a local copy, not the bucket
         self.throttle = SignInThrottle(failures, parse_networks(self.settings.trusted_proxies))
+        self.agent_tries = SharedTokenBucket(limits, "admin_agent_try", self.settings.admin_agent_tries_per_min,
+                                             self.settings.admin_agent_tries_burst, connected=lambda: nc.is_connected)
         self.commands = CommandClient(self.nc, self.settings.admin_command_timeout)
         self.hub = UpdatesHub(self.js, self.settings.admin_ws_queue_size, self.stats,
                               self.settings.admin_ws_stats_seconds, self.settings.admin_ws_heartbeat_seconds,
@@ -97,6 +106,8 @@ class Runtime:
         await self.hub.start()
         self.presence = PresenceRelay(self.nc, self.hub)
         await self.presence.start()
+        self.config_feed = ConfigFeed(self.hub, config)
+        await self.config_feed.start()
         if self.signing_keys is not None:
             await self.signing_keys.start()
         # The database may come up after us: keep trying in the background, /readyz says 503 meanwhile.
@@ -127,6 +138,8 @@ class Runtime:
             await self.blocklist.stop()
         if self.throttle is not None:
             await self.throttle.shared.close()
+        if self.config_feed is not None:
+            await self.config_feed.stop()
         if self.presence is not None:
             await self.presence.stop()
         if self.hub is not None:

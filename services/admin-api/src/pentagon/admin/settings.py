@@ -51,6 +51,10 @@ class Settings(CommonSettings):
     # AGENT_TIMEOUT_MS each; the unanswered list waits 2 s at most.
     agent_addr: str = "127.0.0.1:50051"
     agent_timeout_ms: int = Field(default=8000, ge=100)
+    # "Ask the bot" and "Bot's draft" per staff member (every replica together): a burst, then this
+    # many a minute. With OPENAI_API_KEY set each one is a paid model call.
+    admin_agent_tries_burst: int = Field(default=20, ge=1)
+    admin_agent_tries_per_min: float = Field(default=10.0, gt=0)
     admin_reply_max_chars: int = Field(default=2000, ge=1)
     # Larger request bodies are refused (413) before they are read: the biggest real one is a reply.
     admin_max_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -676,6 +676,7 @@ function onFrame(frame) {
     case 'customer.updated': onCustomerFrame(frame); break;
     case 'stats': onStats(frame.data); break;
     case 'presence': presence.heard(frame.data); break;
+    case 'config.changed': onConfigChanged(frame.what); break;
     default: break; // heartbeat and future frame types
   }
 }
@@ -693,6 +694,28 @@ function onConversationFrame(frame) {
     applyConversation(c);
   }
   if (Number(c.id) === state.currentId) refreshActivity(); // a change by anyone: its line in the thread
+}
+
+// Saved replies, taught answers, sold-out marks: changed here or by a colleague, on any replica.
+// Read again where shown (saved replies always: the reply box offers them), at most once per
+// CONFIG_RELOAD_MS, so a burst of changes costs one request per list.
+const CONFIG_RELOAD_MS = 250;
+const configReloads = new Map();
+
+function onConfigChanged(what) {
+  if (configReloads.has(what)) return;
+  configReloads.set(what, setTimeout(() => {
+    configReloads.delete(what);
+    reloadConfig(what);
+  }, CONFIG_RELOAD_MS));
+}
+
+function reloadConfig(what) {
+  const knowledgeShown = !$('#view-knowledge').hidden;
+  if (what === 'saved_replies') saved.load();
+  else if (what === 'menu' && knowledgeShown) menuBoard.load();
+  else if (what === 'knowledge' && knowledgeShown) knowledge.load();
+  else if (what === 'knowledge' && !$('#view-stats').hidden) loadStats(); // "Answered now" may have changed
 }
 
 function onStats(data) {

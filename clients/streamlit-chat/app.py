@@ -153,13 +153,22 @@ def apply_update(update: dict[str, Any]) -> bool:
             st.session_state.seen.add(event_id)
         role = {"human": "staff", "bot": "assistant", "system": "system"}[sender]
         st.session_state.messages.append({"role": role, "text": str(data["content"]), "event_id": event_id,
-                                          "confidence": data.get("confidence_score") if sender == "bot" else None})
+                                          "confidence": data.get("confidence_score") if sender == "bot" else None,
+                                          "choices": choices(data) if sender == "system" else []})
         if sender == "human":
             mode = mode or "human"
             st.session_state.typing_until = 0.0  # the reply they were typing is here
     if mode:
         set_mode(str(mode))
     return before != (st.session_state.mode, len(st.session_state.messages))
+
+
+def choices(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """(title, payload) of the buttons a staff-side question offers ("How did we do?" after a close)."""
+    metadata = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
+    items = metadata.get("quick_replies") if isinstance(metadata.get("quick_replies"), list) else []
+    return [(str(i["title"])[:20], str(i["payload"])[:1000]) for i in items[:13]
+            if isinstance(i, dict) and i.get("title") and i.get("payload")]
 
 
 def poll(api: ChatApi, wait: int) -> bool:
@@ -205,14 +214,20 @@ def confidence_caption(confidence: float | None) -> str | None:
     return f"○ not sure ({confidence:.0%}): a staff member may follow up"
 
 
-def choose_quick_reply(text: str) -> None:
-    st.session_state.quick = text
+def choose_quick_reply(text: str, payload: str | None = None) -> None:
+    st.session_state.quick = (text, payload or text)
 
 
 def render_message(index: int, message: dict[str, Any], is_last: bool) -> None:
     role = message["role"]
     if role == "system":
         st.caption(md_escape(message["text"]))
+        offered = message.get("choices") or []
+        if is_last and offered:  # answered with one tap, whatever the mode (it comes after a close)
+            columns = st.columns(min(len(offered), 5))
+            for j, (title, payload) in enumerate(offered):
+                columns[j % len(columns)].button(title, key=f"choice-{index}-{j}", on_click=choose_quick_reply,
+                                                 args=(title, payload))
         return
     with st.chat_message(role, avatar=AVATARS.get(role)):
         if role == "staff":
@@ -276,7 +291,7 @@ def main() -> None:
     if prompt:
         handle_send(api, prompt)
     elif quick:
-        handle_send(api, quick, payload=quick)
+        handle_send(api, quick[0], payload=quick[1])
     poll(api, 0)
     render_banner()
     render_history()

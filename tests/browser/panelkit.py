@@ -162,11 +162,14 @@ class LocalStack:
         return response.json()
 
     # ---- Messenger, as Facebook posts to the webhook
-    def messenger(self, psid: str, text: str | None = None, attachments: list[dict[str, Any]] | None = None) -> str:
+    def messenger(self, psid: str, text: str | None = None, attachments: list[dict[str, Any]] | None = None,
+                  quick_reply: str | None = None) -> str:
         mid = f"m_{_run}_{next(_mids)}"
         message: dict[str, Any] = {"mid": mid}
         if text is not None:
             message["text"] = text
+        if quick_reply is not None:  # the customer tapped a quick reply: its payload comes back
+            message["quick_reply"] = {"payload": quick_reply}
         if attachments:
             message["attachments"] = attachments
         now = int(time.time() * 1000)

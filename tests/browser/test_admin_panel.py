@@ -144,6 +144,21 @@ def test_takeover_reply_silent_bot_handback_close(panel: PanelPage, stack: Local
     assert page.locator("#act-reopen").is_visible()
     assert page.locator("#reply-text").is_disabled()
     assert stack.admin("GET", f"/admin/conversations/{conversation['id']}")["conversation"]["status"] == "closed"
+
+    # 7. A person helped, so the customer is asked how it went; their tap rates this conversation
+    #    (still closed, no new one opened) and is thanked; the panel shows it live.
+    def asked() -> list[dict]:
+        return [b["message"] for b in stack.sent_to(user) if (b.get("message") or {}).get("quick_replies")
+                and "How did we do?" in b["message"].get("text", "")]
+
+    [question] = eventually(asked, what="the rating question on Messenger")
+    good = next(q for q in question["quick_replies"] if q["title"] == "🙂 Good")
+    stack.messenger(user, good["title"], quick_reply=good["payload"])
+    page.locator("#conv-sub", has_text="rated 4/5 by the customer").wait_for(timeout=30_000)
+    thread.locator(".msg.user .msg-body", has_text="🙂 Good").wait_for()
+    eventually(lambda: "Thank you for your rating! 🙏" in stack.sent_texts(user), what="the thank-you")
+    assert conversation_of(stack, user)["id"] == conversation["id"]
+    assert conversation_of(stack, user)["status"] == "closed"
     assert not panel.dialogs
     assert not [e for e in panel.console_errors if "Content Security Policy" in e]
 

@@ -89,6 +89,37 @@ def test_bot_conversation_then_staff_takeover_seen_by_the_user(chat: AppTest, st
     assert any("assistant again" in c.value for c in at.caption)
 
 
+def test_a_visitor_a_person_helped_rates_the_chat_once_it_is_closed(chat: AppTest, stack: LocalStack) -> None:
+    """Staff close it: "How did we do?" with five buttons; one tap rates that conversation (still
+    closed, no new one) and the visitor is thanked."""
+    at = chat
+    say(at, "Can I book the upstairs room for a birthday?")
+    conversation = web_conversation(stack, at)
+    stack.admin("POST", f"/admin/conversations/{conversation['id']}/takeover")
+    stack.admin("POST", f"/admin/conversations/{conversation['id']}/reply", json={"text": STAFF_TEXT})
+    rerun_until(at, lambda: STAFF_TEXT in messages(at, "staff"), "the staff reply in the chat")
+    stack.admin("POST", f"/admin/conversations/{conversation['id']}/close")
+
+    def offered() -> list:
+        return [b for b in at.button if b.key and b.key.startswith("choice-")]
+
+    rerun_until(at, offered, "the rating question and its buttons")
+    assert any("How did we do?" in unescape(c.value) for c in at.caption)
+    assert [b.label for b in offered()] == ["😍 Excellent", "🙂 Good", "😐 OK", "🙁 Poor", "😞 Bad"]
+    next(b for b in offered() if b.label == "😍 Excellent").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert messages(at, "user")[-1] == "😍 Excellent"
+    assert messages(at, "assistant")[-1] == "Thank you for your rating! 🙏"
+    assert offered() == []  # answered: the buttons are gone
+
+    def rated() -> dict:
+        return stack.admin("GET", f"/admin/conversations/{conversation['id']}")["conversation"]["metadata"].get("rating")
+
+    assert eventually(rated, what="the rating on the conversation")["score"] == 5
+    assert web_conversation(stack, at)["id"] == conversation["id"]
+    assert web_conversation(stack, at)["status"] == "closed"
+
+
 def test_rate_limited_user_gets_a_friendly_message(chat: AppTest) -> None:
     at = chat
     for i in range(12):

@@ -206,3 +206,35 @@ async def test_concurrent_batches_on_same_conversation_keep_exact_counters(store
                             "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)")
     assert bad == 0
     assert await db.fetchval("SELECT count(*) FROM conversations") == 7
+
+
+async def test_a_rating_joins_the_closed_conversation_it_answers_and_rates_no_one_elses(
+        store: PostgresStore, db: asyncpg.Connection) -> None:
+    """Staff closed it, the question went out (system, after the close), the customer taps a score:
+    filed under the closed conversation with the thank-you in the same batch, no new conversation opened.
+    A payload naming someone else's question opens the tapper's own conversation and rates nothing."""
+    await store.ingest([msg("a"), msg("h", sender="human", actor="ann:admin", t=1)])
+    conv_id = await db.fetchval("SELECT id FROM conversations")
+    reply = await store.command({"command_id": "c1", "action": "close", "conversation_id": conv_id, "actor": "ann:admin"})
+    assert reply["ok"]
+    question = f"rate:{conv_id}"
+    await store.ingest([msg(question, sender="system", content="How did we do?", reply_to="h", t=2)])
+    rated = {"rating": 4, "conversation": {"rating": {"score": 4, "rated_at": at(3)}}}
+    result = await store.ingest([
+        msg("tap", content="🙂 Good", kind="rating", reply_to=question, t=3, metadata=rated,
+            conv_meta=rated["conversation"]),
+        msg("thanks", sender="bot", content="Thank you", reply_to="tap", t=4)])
+    assert result["parts"][0]["inserted"] == 2
+    rows = await db.fetch("SELECT id, status, message_count, user_message_count, metadata FROM conversations")
+    assert len(rows) == 1 and rows[0]["status"] == "closed"
+    assert (rows[0]["message_count"], rows[0]["user_message_count"]) == (5, 2)
+    assert json.loads(rows[0]["metadata"])["rating"] == {"score": 4, "rated_at": at(3)}
+    assert {r["conversation_id"] for r in await db.fetch("SELECT conversation_id FROM messages")} == {conv_id}
+
+    # Another customer replays the payload: it stays theirs, in a conversation of their own.
+    forged = {"rating": 1, "conversation": {"rating": {"score": 1, "rated_at": at(5)}}}
+    await store.ingest([msg("forged", user="mallory", kind="rating", reply_to=question, t=5, metadata=forged,
+                            conv_meta=forged["conversation"])])
+    ann = json.loads(await db.fetchval("SELECT metadata FROM conversations WHERE id = $1", conv_id))
+    assert ann["rating"]["score"] == 4
+    assert await db.fetchval("SELECT count(*) FROM conversations WHERE user_id = 'mallory' AND status = 'active'") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 
 from pentagon.common.bus import Subjects
 from pentagon.common.proto import events_pb2 as pb
@@ -67,6 +68,23 @@ async def test_bot_mode_answers_inline_and_publishes_both_messages(start_webhook
     assert stored.kind == "quick_reply" and stored.key.platform == "web"
     (bot,) = await bus.events(Subjects.outgoing("web", user))
     assert bot.event_id == reply["event_id"] and not bot.needs_delivery and bot.reply_to_event_id == stored.event_id
+
+
+async def test_a_rating_tap_is_thanked_inline_though_the_conversation_is_closed(start_webhook, bus) -> None:
+    hook = start_webhook(**NO_WORKERS)
+    session = await hook.chat_session(name="Su")
+    user = session["user_id"]
+    await bus.set_mode("web", user, "closed")  # staff closed it and asked "How did we do?"
+    response = await hook.chat(session["session_token"], "😍 Excellent", quick_reply_payload="RATE:5:rate:31")
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["mode"] == "closed" and data["reply"]["text"] == "Thank you for your rating! 🙏"
+    (stored,) = await bus.events(Subjects.incoming("web", user))
+    assert (stored.kind, stored.reply_to_event_id) == ("rating", "rate:31")
+    assert json.loads(stored.metadata_json)["conversation"]["rating"]["score"] == 5
+    assert json.loads(stored.metadata_json)["conversation"]["user_name"] == "Su"
+    (thanks,) = await bus.events(Subjects.outgoing("web", user))
+    assert (thanks.reply_to_event_id, thanks.needs_delivery) == (stored.event_id, False)
 
 
 async def test_a_retried_message_with_the_same_idempotency_key_is_one_message(services, nats_url, start_webhook,

@@ -25,6 +25,12 @@ def test_quick_replies_are_capped() -> None:
     assert quick_replies("nope") == []
 
 
+def test_quick_replies_with_their_own_payloads() -> None:
+    built = quick_replies([{"title": "🙂 Good", "payload": "RATE:4:rate:7"}, {"title": "x"}, {"payload": "y"}, "Menu"])
+    assert built == [{"content_type": "text", "title": "🙂 Good", "payload": "RATE:4:rate:7"},
+                     {"content_type": "text", "title": "Menu", "payload": "Menu"}]
+
+
 def test_window() -> None:
     now = datetime(2026, 1, 15, tzinfo=timezone.utc)
     assert outside_window({"last_user_message_at": (now - timedelta(hours=25)).isoformat()}, now)

@@ -91,6 +91,10 @@ def _all_kinds() -> dict:
     messaging = [
         ev(message={"mid": "m_text", "text": "Do you have wifi?"}),
         ev(message={"mid": "m_qr", "text": "Menu", "quick_reply": {"payload": "MENU_PAYLOAD"}}),
+        # The answer to "How did we do?" (pentagon.common.rating), and payloads that only look like one.
+        ev(message={"mid": "m_rate", "text": "🙂 Good", "quick_reply": {"payload": "RATE:4:rate:77"}}),
+        ev(message={"mid": "m_rate6", "text": "six", "quick_reply": {"payload": "RATE:6:rate:77"}}),
+        ev(message={"mid": "m_rate_sql", "text": "x", "quick_reply": {"payload": "RATE:5:rate:77' OR 1=1"}}),
         ev(message={"mid": "m_att", "attachments": attachments, "sticker_id": 369239263222822}),
         ev(postback={"title": "Get Started", "payload": "GET_STARTED", "mid": "m_pb"}),
         ev(postback={"title": "Hours", "payload": "HOURS"}),
@@ -121,6 +125,11 @@ async def test_every_event_kind_becomes_the_right_event(start_webhook, bus) -> N
     assert incoming["m:m_text"].occurred_at.ToMilliseconds() == 1_700_000_000_000
     assert incoming["m:m_qr"].kind == "quick_reply"
     assert json.loads(incoming["m:m_qr"].metadata_json)["quick_reply"] == {"payload": "MENU_PAYLOAD"}
+    rated = incoming["m:m_rate"]
+    assert (rated.kind, rated.reply_to_event_id, rated.content) == ("rating", "rate:77", "🙂 Good")
+    assert json.loads(rated.metadata_json)["conversation"] == {"rating": {"score": 4, "rated_at": "2023-11-14T22:13:20Z"}}
+    for lookalike in ("m:m_rate6", "m:m_rate_sql"):
+        assert (incoming[lookalike].kind, incoming[lookalike].reply_to_event_id) == ("quick_reply", "")
     att = json.loads(incoming["m:m_att"].metadata_json)
     assert incoming["m:m_att"].kind == "attachment"
     assert [a["type"] for a in att["attachments"]] == ["image", "video", "audio", "file", "location", "image", "fallback"]
@@ -147,14 +156,14 @@ async def test_every_event_kind_becomes_the_right_event(start_webhook, bus) -> N
     assert list(states[pb.DELIVERY_DELIVERED].platform_message_ids) == ["m_bot_1", "m_bot_2"]
     assert states[pb.DELIVERY_READ].watermark.ToMilliseconds() == 1_700_000_000_009
     assert all(r.event_id.startswith("d:") for r in receipts)
-    assert len(await bus.messages("events.>")) == 10
+    assert len(await bus.messages("events.>")) == 13
 
 
 async def test_redelivered_post_is_stored_once(start_webhook, bus) -> None:
     hook = start_webhook(**NO_WORKERS)
     for _ in range(3):
         assert (await hook.post_signed(_all_kinds())).status_code == 200
-    assert len(await bus.messages("events.>")) == 10
+    assert len(await bus.messages("events.>")) == 13
 
 
 async def test_echo_of_a_mid_we_sent_is_not_recorded(start_webhook, bus) -> None:

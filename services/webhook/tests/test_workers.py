@@ -79,6 +79,21 @@ async def test_bot_is_silent_in_human_and_closed_mode_and_for_non_answerable_kin
     assert len(await bus.messages("events.in.>")) == 5
 
 
+async def test_a_rating_is_thanked_in_its_language_though_the_conversation_is_closed(start_webhook, graph, bus, messenger,
+                                                                                    wait_for) -> None:
+    hook = start_webhook(graph)
+    await bus.set_mode("messenger", "606", "closed")  # staff closed it, then asked "How did we do?"
+    tap = messenger.text("606", "m_rate", "😍 အရမ်းကောင်း")
+    tap["message"]["quick_reply"] = {"payload": "RATE:5:rate:12"}
+    assert (await hook.post_signed(messenger.page(tap))).status_code == 200
+
+    (thanks,) = await wait_for(lambda: bus.events(Subjects.outgoing("messenger", "606")))
+    assert (thanks.event_id, thanks.reply_to_event_id, thanks.sender) == ("r:m:m_rate", "m:m_rate", pb.SENDER_BOT)
+    assert "ကျေးဇူးတင်ပါတယ်" in thanks.content and thanks.needs_delivery and not thanks.requires_human
+    sent = await wait_for(lambda: graph.requests("message"))
+    assert sent[0]["body"]["message"]["text"] == thanks.content
+
+
 async def test_closed_conversation_reopened_by_tracking_gets_an_answer(start_webhook, graph, bus, messenger, wait_for) -> None:
     hook = start_webhook(graph, MODE_CLOSED_WAIT_MS="20000")
     await bus.set_mode("messenger", "605", "closed")

@@ -253,6 +253,29 @@ async def last_user_message_at(conn: asyncpg.Connection, conversation_id: int) -
     )
 
 
+@dataclass(frozen=True)
+class RatingFacts:
+    """What asking a closed conversation's customer for a rating depends on."""
+    last_event_id: str          # the question is filed after it, in this conversation
+    last_user_text: str         # its language is the question's
+    last_user_at: datetime      # Messenger lets a page write first only within 24 h of it
+    asked: bool                 # one question per conversation
+
+
+async def rating_facts(conn: asyncpg.Connection, conversation_id: int, request_event_id: str) -> RatingFacts | None:
+    """None when the customer never wrote in this conversation (nobody to ask)."""
+    row = await conn.fetchrow(
+        "SELECT (SELECT event_id FROM messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1) AS last_event_id, "
+        "u.content, u.timestamp, EXISTS (SELECT 1 FROM messages WHERE event_id = $2) AS asked "
+        "FROM (SELECT content, timestamp FROM messages WHERE conversation_id = $1 AND sender_type = 'user' "
+        "      ORDER BY id DESC LIMIT 1) u",
+        conversation_id, request_event_id,
+    )
+    if row is None or row["last_event_id"] is None:
+        return None
+    return RatingFacts(row["last_event_id"], row["content"], row["timestamp"], row["asked"])
+
+
 async def open_conversation_key(conn: asyncpg.Connection, conversation_id: int) -> tuple[str, str] | None:
     """(platform, user_id) of a conversation that is not closed: where staff typing can be shown."""
     row = await conn.fetchrow("SELECT platform, user_id FROM conversations WHERE id = $1 AND status <> 'closed'",
@@ -353,10 +376,35 @@ async def _per_platform(conn: asyncpg.Connection, since: datetime, until: dateti
     )
 
 
+async def _ratings(conn: asyncpg.Connection, since: datetime, until: datetime) -> list[asyncpg.Record]:
+    # Customers' answers to "How did we do?" (pentagon.common.rating), merged by tracking into the
+    # conversation: the partial index conversations_rated (tracking migration 0013) holds only rated
+    # conversations, by their last message, which is at or after the rating.
+    return await conn.fetch(
+        "SELECT (metadata->'rating'->>'score')::int AS score, count(*) AS n FROM conversations "
+        "WHERE metadata ? 'rating' AND last_message_at >= $1 "
+        "AND metadata->'rating'->>'score' IN ('1', '2', '3', '4', '5') "
+        "AND metadata->'rating'->>'rated_at' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+)$' "
+        "AND (metadata->'rating'->>'rated_at')::timestamptz >= $1 "
+        "AND (metadata->'rating'->>'rated_at')::timestamptz < $2 GROUP BY 1 ORDER BY 1",
+        since, until,
+    )
+
+
+def _rating_summary(rows: list[asyncpg.Record]) -> dict[str, Any]:
+    by_score = {str(score): 0 for score in range(1, 6)}
+    by_score.update({str(row["score"]): row["n"] for row in rows})
+    count = sum(by_score.values())
+    satisfied = by_score["4"] + by_score["5"]
+    return {"count": count, "average": sum(int(k) * n for k, n in by_score.items()) / count if count else None,
+            "satisfied_share": satisfied / count if count else None, "by_score": by_score}
+
+
 # Slowest first (measured on bench/admin_bench.py data), so the lanes finish close together.
 _DETAILED_STATS_JOBS: list[_StatsJob] = [
     ("queue", _queue), ("handoff", _handoff), ("timing", _first_human_response),
     ("confidence", _bot_confidence), ("hours", _messages_per_hour), ("platforms", _per_platform),
+    ("ratings", _ratings),
 ]
 
 
@@ -405,6 +453,7 @@ async def detailed_stats(connect: ConnectionSource, since: datetime, until: date
         "human_requests_answered": timing["answered"],
         "average_bot_confidence": float(confidence) if confidence is not None else None,
         "messages_per_hour": [{"hour": row["hour"], "count": row["count"]} for row in r["hours"]],
+        "ratings": _rating_summary(r["ratings"]),
     }
 
 

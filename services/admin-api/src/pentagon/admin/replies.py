@@ -58,4 +58,4 @@ async def publish_reply(js: JetStreamContext, event: pb.MessageEvent) -> None:
     except (NatsTimeoutError, NoRespondersError, ConnectionClosedError, JsApiError, TimeoutError) as exc:
         log.warning("reply not published", extra={"event_id": event.event_id, "error": type(exc).__name__})
         raise unavailable("the message bus did not accept the reply, retry later") from None
-    log.info("human reply published", extra={"event_id": event.event_id})
+    log.info("outgoing message published", extra={"event_id": event.event_id})

@@ -56,6 +56,8 @@ class Settings(CommonSettings):
     admin_agent_tries_burst: int = Field(default=20, ge=1)
     admin_agent_tries_per_min: float = Field(default=10.0, gt=0)
     admin_reply_max_chars: int = Field(default=2000, ge=1)
+    # A Messenger customer a staff member helped is asked "How did we do?" when staff close (rating_request.py).
+    admin_rating_on_close: bool = True
     # Larger request bodies are refused (413) before they are read: the biggest real one is a reply.
     admin_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 

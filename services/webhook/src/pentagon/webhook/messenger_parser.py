@@ -13,10 +13,12 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from google.protobuf.message import Message
 
+from pentagon.common import rating
 from pentagon.common.bus import Subjects
 from pentagon.common.events import timestamp_ms
 from pentagon.common.jsonrow import dumps
@@ -128,8 +130,14 @@ def _user_message(ev: dict[str, Any], msg: dict[str, Any], channel: int) -> BusE
         "sticker_id": clean_json(msg.get("sticker_id")),
         "reply_to_mid": opt_str(reply_to.get("mid"), MAX_MID, "reply_to.mid") if isinstance(reply_to, dict) else None,
     }
+    rated = rating.parse(qr_payload)
+    if rated is not None:
+        kind = rating.KIND
+        metadata.update(rating.answer_metadata(rated, datetime.fromtimestamp(_millis(ev) / 1000, timezone.utc)))
     event_id = f"m:{mid}"
     event = _message_event(event_id, _millis(ev), user, pb.SENDER_USER, text, kind, channel, metadata, mid)
+    if rated is not None:
+        event.reply_to_event_id = rated.request_event_id  # tracking files it under the question's conversation
     return BusEvent(Subjects.incoming(PLATFORM, user), event_id, event, kind)
 
 

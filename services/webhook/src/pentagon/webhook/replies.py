@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from google.protobuf.json_format import MessageToDict
 
+from pentagon.common import rating
 from pentagon.common.events import timestamp
 from pentagon.common.jsonrow import dumps
 from pentagon.common.proto import agent_pb2
@@ -95,6 +96,15 @@ async def generate_reply(agent: AgentClient, user: pb.MessageEvent, turns: list[
     event.escalation_reason = response.escalation_reason or ("empty_answer" if not response.text.strip() else "")
     event.metadata_json = dumps({k: v for k, v in metadata.items() if v not in (None, [], {})})
     return event, list(response.quick_replies)
+
+
+def rating_thanks(user: pb.MessageEvent, needs_delivery: bool) -> pb.MessageEvent:
+    """The bot's thank-you for a rating: no agent call, and filed (reply_to) where the rating is."""
+    event = _bot_event(user, needs_delivery)
+    event.content = rating.thanks_for(user.content)
+    event.confidence = 1.0
+    event.metadata_json = dumps({"intent": "rating_thanks"})
+    return event
 
 
 def with_user_name(event: pb.MessageEvent, name: str) -> None:

@@ -8,7 +8,8 @@ their name: profiles.py) and publish the bot reply on
 message is acked only after the reply's publish ack. The conversation's history
 (history.py) lists the user messages already answered and is written with the
 answer, so a redelivery never calls the agent again and the check costs no
-request of its own.
+request of its own. A customer's rating (their tap on "How did we do?" after staff closed the
+conversation: ``pentagon.common.rating``) is thanked without the agent, whatever the mode.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 
 from nats.aio.msg import Msg
 
+from pentagon.common import rating
 from pentagon.common.bus import Subjects
 from pentagon.common.events import publish, to_datetime
 from pentagon.common.proto import events_pb2 as pb
@@ -26,7 +28,7 @@ from pentagon.common.bus import EVENT_PARTITIONS
 from pentagon.webhook.consumer import PartitionedConsumer
 from pentagon.webhook.metrics import REPLIES
 from pentagon.webhook.profiles import lookup
-from pentagon.webhook.replies import answerable, generate_reply, with_user_name
+from pentagon.webhook.replies import answerable, generate_reply, rating_thanks, with_user_name
 from pentagon.webhook.runtime import Runtime
 from pentagon.webhook.send_api import GraphError
 
@@ -50,7 +52,8 @@ class ReplyWorker:
         await msg.ack()
 
     async def _process(self, event: pb.MessageEvent) -> str:
-        if not answerable(event):
+        rated = event.kind == rating.KIND and event.sender == pb.SENDER_USER
+        if not (rated or answerable(event)):
             return "not_answerable"
         if time.time() - to_datetime(event.occurred_at).timestamp() > MAX_AGE_S:
             return "too_old"
@@ -59,6 +62,8 @@ class ReplyWorker:
         platform, user = event.key.platform, event.key.user_id
         if self.rt.blocked.is_blocked(platform, user):
             return "silent_blocked"  # recorded by tracking all the same: Messenger was answered 200
+        if rated:
+            return await self._thank(event)
         mode = await self.rt.modes.for_reply(platform, user)
         if mode != "bot":
             log.debug("bot silent", extra={"event_id": event.event_id, "mode": mode})
@@ -88,6 +93,13 @@ class ReplyWorker:
                                      base=thread, answered=event.event_id, name=name)
         log.debug("bot replied", extra={"event_id": reply.event_id, "requires_human": reply.requires_human})
         return "escalated" if reply.requires_human else "replied"
+
+    async def _thank(self, event: pb.MessageEvent) -> str:
+        """A rating answers staff's question after a close: thanked whatever the mode (it is "closed")."""
+        thanks = rating_thanks(event, needs_delivery=True)
+        await publish(self.rt.js, Subjects.outgoing(event.key.platform, event.key.user_id), thanks, thanks.event_id)
+        self.rt.marks.note("reply", event.event_id)
+        return "rating_thanked"
 
     async def _show_typing(self, psid: str, delay_s: float, showing: asyncio.Event) -> None:
         """Cosmetic: failures here never delay or block the answer.

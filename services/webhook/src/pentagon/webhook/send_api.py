@@ -71,14 +71,17 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return chunks
 
 
-def quick_replies(titles: Any) -> list[dict[str, str]]:
-    if not isinstance(titles, list):
+def quick_replies(items: Any) -> list[dict[str, str]]:
+    """Messenger quick replies from titles (the payload is the title: the bot's suggestions) or from
+    ``{"title", "payload"}`` objects (a payload the tap must bring back, e.g. a rating)."""
+    if not isinstance(items, list):
         return []
     out = []
-    for title in titles:
-        if isinstance(title, str) and title.strip():
+    for item in items:
+        title, payload = (item.get("title"), item.get("payload")) if isinstance(item, dict) else (item, item)
+        if isinstance(title, str) and title.strip() and isinstance(payload, str) and payload.strip():
             out.append({"content_type": "text", "title": title.strip()[:MAX_QR_TITLE],
-                        "payload": title.strip()[:MAX_QR_PAYLOAD]})
+                        "payload": payload.strip()[:MAX_QR_PAYLOAD]})
         if len(out) == MAX_QUICK_REPLIES:
             break
     return out

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Body, Depends, Query
 
-from pentagon.admin import queries, replies
+from pentagon.admin import queries, rating_request, replies
 from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.commands import command_id_for
 from pentagon.admin.deps import (
@@ -80,11 +80,17 @@ async def conversation_messages(
     return ok(messages=messages, count=len(messages))
 
 
+async def _run(rt: Runtime, action: str, identity: Identity, conversation_id: int, key: str | None,
+               params: dict[str, Any] | None = None) -> Any:
+    """The conversation as tracking left it after the command."""
+    return await available(rt.commands).send(action, identity.actor, conversation_id=conversation_id, params=params,
+                                             command_id=command_id_for(identity.actor,
+                                                                       key and f"{action}:{conversation_id}:{key}"))
+
+
 async def _command(rt: Runtime, action: str, identity: Identity, conversation_id: int, key: str | None,
                    params: dict[str, Any] | None = None) -> Any:
-    row = await available(rt.commands).send(action, identity.actor, conversation_id=conversation_id, params=params,
-                                 command_id=command_id_for(identity.actor, key and f"{action}:{conversation_id}:{key}"))
-    return ok(conversation=row)
+    return ok(conversation=await _run(rt, action, identity, conversation_id, key, params))
 
 
 def _lifecycle(action: str, summary: str) -> None:
@@ -95,7 +101,17 @@ def _lifecycle(action: str, summary: str) -> None:
         return await _command(rt, action, identity, conversation_id, key)
 
 
-_lifecycle("close", "Close (active|human -> closed)")
+@router.post("/{conversation_id}/close", response_model=ConversationResult, responses=ACTION_ERRORS,
+             summary="Close (active|human -> closed); a customer a staff member helped is asked for a rating",
+             name="close_conversation")
+async def close_conversation(conversation_id: ConversationId, identity: Identity = Depends(require_admin),
+                             key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    row = await _run(rt, "close", identity, conversation_id, key)
+    if isinstance(row, dict):
+        await rating_request.ask_after_close(rt, row, identity.actor)
+    return ok(conversation=row)
+
+
 _lifecycle("reopen", "Reopen (closed -> active; 409 if the user has another open conversation)")
 _lifecycle("takeover", "Take over from the bot (active -> human)")
 _lifecycle("handback", "Hand back to the bot (human -> active)")

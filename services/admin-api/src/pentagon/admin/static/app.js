@@ -426,6 +426,8 @@ function renderDetail() {
   if (needsHuman(c) && c.waiting_since) parts.push(`waiting since ${formatFull(c.waiting_since)}`);
   const blocked = state.blocked.get(customerKey(c)) === true;
   if (blocked) parts.push('customer blocked');
+  const rating = c.metadata?.rating; // the customer's answer to "How did we do?" after a close
+  if (rating && Number.isInteger(rating.score)) parts.push(`rated ${rating.score}/5 by the customer`);
   $('#conv-sub').textContent = parts.join(' · ');
   $('#conv-detail').dataset.status = c.status;
   $('#conv-detail').classList.toggle('needs-human', needsHuman(c));

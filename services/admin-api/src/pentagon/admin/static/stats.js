@@ -89,7 +89,15 @@ function renderCards(root, stats) {
     card('Handoff rate', pct(pick(stats, 'handoff_rate'))),
     card('Median first human reply', seconds(pick(stats, 'median_first_human_response_seconds', 'median_first_response_seconds'))),
     card('Avg bot confidence', confidence === null ? '—' : confidence.toFixed(2)),
+    card('Customer rating', ratingText(stats.ratings)),
   );
+}
+
+/** "4.3/5 · 12 ratings": customers' answers to "How did we do?" after staff closed their conversation. */
+function ratingText(ratings) {
+  const average = num(ratings?.average);
+  if (average === null || !ratings.count) return '—';
+  return `${average.toFixed(1)}/5 · ${ratings.count} rating${ratings.count === 1 ? '' : 's'}`;
 }
 
 function emptyChart(root, text) {

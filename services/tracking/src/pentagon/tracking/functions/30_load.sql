@@ -9,7 +9,11 @@ BEGIN
                                  requires_human, esc_reason, metadata, conv_meta, kind, channel, reply_to, actor,
                                  dup_id, reply_conv)
     SELECT e.*, coalesce(d1.id, d2.id),
-           CASE WHEN e.sender <> 'user' THEN r.conversation_id END  -- replies join the conversation they answer
+           CASE WHEN e.sender <> 'user' THEN r.conversation_id  -- replies join the conversation they answer
+                -- A customer's rating joins the (closed) conversation of the question it answers, if that
+                -- question went to this very customer: a forged payload rates nobody else's conversation.
+                WHEN e.kind = 'rating' THEN (SELECT c.id FROM conversations c WHERE c.id = r.conversation_id
+                                              AND c.platform = e.platform AND c.user_id = e.user_id) END
       FROM (SELECT DISTINCT ON (e.event_id)
                    e.seq, e.event_id, e.platform, e.user_id, e.sender, coalesce(e.content, '') AS content, e.ts,
                    nullif(e.pmid, '') AS pmid, e.confidence, coalesce(e.requires_human, false) AS requires_human,
@@ -31,6 +35,13 @@ BEGIN
         DELETE FROM pentagon_in_msg a USING pentagon_in_msg b WHERE a.pmid = b.pmid AND b.seq < a.seq;
     END IF;
     UPDATE pentagon_in_msg SET reply_conv = NULL WHERE dup_id IS NOT NULL AND reply_conv IS NOT NULL;
+    -- The thank-you for a rating in the same batch as the rating goes where the rating goes, not to
+    -- the customer's open conversation (the bot's other replies join the open one like their message).
+    IF EXISTS (SELECT 1 FROM pentagon_in_msg WHERE kind = 'rating' AND reply_conv IS NOT NULL) THEN
+        UPDATE pentagon_in_msg b SET reply_conv = u.reply_conv FROM pentagon_in_msg u
+         WHERE u.kind = 'rating' AND u.reply_conv IS NOT NULL AND b.reply_to = u.event_id
+           AND b.reply_conv IS NULL AND b.dup_id IS NULL;
+    END IF;
     -- Uncorrelated: one hashed pass over the batch, not one scan of it per reply.
     UPDATE pentagon_in_msg i SET reply_known = i.reply_conv IS NOT NULL
         OR i.reply_to IN (SELECT event_id FROM pentagon_in_msg WHERE event_id IS NOT NULL)

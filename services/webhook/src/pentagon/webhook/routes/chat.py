@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import KeyWrongLastSequenceError
 
+from pentagon.common import rating
 from pentagon.common.bus import Subjects, user_token
 from pentagon.common.events import publish, timestamp
 from pentagon.common.jsonrow import dumps, iso
@@ -28,7 +29,7 @@ from pentagon.webhook.chat_sessions import USER_ID, ChatSession, bearer, new_use
 from pentagon.webhook.chat_updates import poll
 from pentagon.webhook.metrics import CHAT_REQUESTS
 from pentagon.common.ratelimit import SharedTokenBucket, client_address
-from pentagon.webhook.replies import generate_reply
+from pentagon.webhook.replies import generate_reply, rating_thanks
 from pentagon.webhook.routes.common import BodyTooLarge, error, parse_json, rate_limited, read_body, runtime
 from pentagon.webhook.runtime import Runtime, key_hash
 from pentagon.webhook.sanitize import Invalid, clean_str, opt_str
@@ -157,16 +158,24 @@ def _user_event(session: ChatSession, body: dict[str, Any], max_chars: int,
         raise _invalid("text must not be empty")
     event_id = _event_id(session, idempotency_key)
     metadata: dict[str, Any] = {}
+    conversation: dict[str, Any] = {}  # merged into the conversation by tracking
     if payload is not None:
         metadata["quick_reply"] = {"payload": payload}
+    rated = rating.parse(payload)
+    if rated is not None:  # the answer to "How did we do?": filed under the question's conversation
+        answer = rating.answer_metadata(rated, datetime.now(timezone.utc))
+        metadata["rating"] = answer["rating"]
+        conversation.update(answer["conversation"])
     if session.name:
         metadata["user_name"] = session.name
-        # Merged into the conversation by tracking: the staff see who they talk to.
-        metadata["conversation"] = {"user_name": session.name}
+        conversation["user_name"] = session.name  # the staff see who they talk to
+    if conversation:
+        metadata["conversation"] = conversation
+    kind = rating.KIND if rated is not None else "quick_reply" if payload is not None else "text"
     return pb.MessageEvent(
         event_id=event_id, occurred_at=timestamp(), key=pb.ConversationKey(platform=PLATFORM, user_id=session.user_id),
-        sender=pb.SENDER_USER, content=text, kind="quick_reply" if payload is not None else "text",
-        channel=pb.CHANNEL_MESSAGING, metadata_json=dumps(metadata),
+        sender=pb.SENDER_USER, content=text, kind=kind, channel=pb.CHANNEL_MESSAGING, metadata_json=dumps(metadata),
+        reply_to_event_id=rated.request_event_id if rated is not None else "",
     )
 
 
@@ -215,6 +224,13 @@ async def _post_message(rt: Runtime, session: ChatSession, event: pb.MessageEven
         "conversation_id": conversation_id, "user_message_id": update.message_id if update and update.message_id else None,
         "event_id": event.event_id, "mode": mode, "reply": None,
     }
+    if event.kind == rating.KIND:
+        # Thanked whatever the mode: the question came after staff closed the conversation.
+        thanks = rating_thanks(event, needs_delivery=False)
+        await publish(rt.js, Subjects.outgoing(PLATFORM, user), thanks, thanks.event_id, rt.settings.webhook_publish_timeout_s)
+        result["reply"] = {"text": thanks.content, "confidence": None, "requires_human": False,
+                           "escalation_reason": None, "quick_replies": [], "event_id": thanks.event_id}
+        return result
     if mode != "bot":
         return result
     thread = await rt.history.read_quietly(PLATFORM, user)

@@ -11,6 +11,7 @@ p50/p99 of both and their ratio, measured in the same run.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import tempfile
@@ -85,4 +86,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # Settings come from the environment (docstring): --help shows them, anything else is refused
+    # instead of starting a full run.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

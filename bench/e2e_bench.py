@@ -30,6 +30,7 @@ is saturated), E2E_TRACKING_SWEEP_S (default 0.5), E2E_KEEP (keep the work dir).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -399,6 +400,9 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    # Settings come from the environment (docstring): --help shows them, anything else is refused
+    # instead of starting a full run.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     try:
         import uvloop  # the load generator shares the 2 cores: the cheaper event loop
     except ImportError:

@@ -15,6 +15,7 @@ between the two runs.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import sys
@@ -125,4 +126,7 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    # Settings come from the environment (docstring): --help shows them, anything else is refused
+    # instead of starting a full run.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     sys.exit(asyncio.run(main()))

@@ -19,6 +19,7 @@ This is how the per-batch costs fixed by tracking's migration 0008 were found
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import collections
 import os
@@ -131,4 +132,7 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    # Settings come from the environment (docstring): --help shows them, anything else is refused
+    # instead of starting a full run.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     sys.exit(asyncio.run(main()))

@@ -159,6 +159,13 @@ def test_takeover_reply_silent_bot_handback_close(panel: PanelPage, stack: Local
     eventually(lambda: "Thank you for your rating! 🙏" in stack.sent_texts(user), what="the thank-you")
     assert conversation_of(stack, user)["id"] == conversation["id"]
     assert conversation_of(stack, user)["status"] == "closed"
+    # Rated conversations are a filter away (the open list switches to all: they are closed);
+    # "Rated 1-2" lists those to follow up, not this happy one.
+    page.locator("#f-rating").select_option("5")
+    row.wait_for()
+    assert page.locator("#f-status").input_value() == "all"
+    page.locator("#f-rating").select_option("2")
+    row.wait_for(state="detached")
     assert not panel.dialogs
     assert not [e for e in panel.console_errors if "Content Security Policy" in e]
 

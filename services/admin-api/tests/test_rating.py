@@ -116,3 +116,24 @@ async def test_the_statistics_sum_up_what_customers_answered(admin: AdminHarness
     assert empty.json()["stats"]["ratings"] == {"count": 0, "average": None, "satisfied_share": None,
                                                 "by_score": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}
 
+
+
+async def test_staff_list_the_unhappy_customers_to_follow_up(admin: AdminHarness, pg) -> None:
+    ids = {}
+    for name, meta in [("sad", {"rating": {"score": 1, "rated_at": "2026-01-15T10:30:00Z"}}),
+                       ("happy", {"rating": {"score": 4, "rated_at": "2026-01-15T10:31:00Z"}}),
+                       ("silent", {}), ("odd", {"rating": {"score": "1 OR 1=1"}})]:
+        ids[name] = await add_conversation(pg, f"rated-{name}", status="closed", metadata=json.dumps(meta))
+
+    async def listed(**params) -> set[int]:
+        response = await admin.client.get("/admin/conversations", headers=ADMIN, params={"status": "all", **params})
+        assert response.status_code == 200, response.text
+        return {c["id"] for c in response.json()["conversations"]}
+
+    assert await listed(max_rating=2) == {ids["sad"]}
+    assert await listed(max_rating=5) == {ids["sad"], ids["happy"]}
+    exported = await admin.client.get("/admin/export/conversations.jsonl", headers=ADMIN, params={"max_rating": 2})
+    assert [json.loads(line)["id"] for line in exported.text.splitlines()] == [ids["sad"]]
+    for bad in ("0", "6", "two", "2; DROP TABLE conversations"):
+        refused = await admin.client.get("/admin/conversations", headers=ADMIN, params={"max_rating": bad})
+        assert refused.status_code == 422 and refused.json()["success"] is False

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
 from pydantic import AfterValidator, StringConstraints
 
 from pentagon.admin.errors import invalid
@@ -19,6 +19,8 @@ _NO_NUL = r"^[^\x00]*$"
 SafeStr = Annotated[str, StringConstraints(max_length=200, pattern=_NO_NUL)]
 SearchStr = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NO_NUL)]
 PlatformStr = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")]
+MaxRating = Annotated[int, Query(ge=1, le=5, description="rated by the customer at most this (1..5): 2 lists the "
+                                                          "unhappy ones to follow up")]
 CursorStr = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_-]+$")]
 ConversationId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="conversation id")]
 PlatformName = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$", description="messenger, web, ...")]

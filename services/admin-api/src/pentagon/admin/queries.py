@@ -79,6 +79,7 @@ class ConversationFilter:
     until: datetime | None = None
     q: str | None = None
     label: str | None = None
+    max_rating: int | None = None  # rated by the customer at most this (1..5): who to follow up
 
 
 @dataclass
@@ -120,6 +121,10 @@ def _conversation_where(f: ConversationFilter) -> _Where:
     if f.label:
         # The first condition lets the planner use the partial GIN index conversations_labels.
         where.add("c.labels <> '{{}}' AND c.labels @> ARRAY[{0}]::text[]", f.label)
+    if f.max_rating:
+        # "metadata ? 'rating'" is the predicate of the partial index conversations_rated (migration 0013).
+        where.add("c.metadata ? 'rating' AND c.metadata->'rating'->>'score' = ANY({0}::text[])",
+                  [str(score) for score in range(1, f.max_rating + 1)])
     if f.since:
         where.add("c.last_message_at >= {0}", f.since)
     if f.until:

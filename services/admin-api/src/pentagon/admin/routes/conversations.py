@@ -11,7 +11,8 @@ from pentagon.admin import queries, rating_request, replies
 from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.commands import command_id_for
 from pentagon.admin.deps import (
-    ConversationId, CursorStr, PlatformStr, SafeStr, SearchStr, UtcDatetime, check_range, db, idempotency_key, runtime,
+    ConversationId, CursorStr, MaxRating, PlatformStr, SafeStr, SearchStr, UtcDatetime, check_range, db, idempotency_key,
+    runtime,
 )
 from pentagon.admin.errors import ApiError, available, not_found
 from pentagon.admin.models import (
@@ -36,11 +37,12 @@ def conversation_filter(
     until: Annotated[UtcDatetime | None, Query(description="last activity before (ISO 8601)")] = None,
     q: Annotated[SearchStr | None, Query(description="full-text search over message content")] = None,
     label: Annotated[Label | None, Query(description="conversations with this label")] = None,
+    max_rating: MaxRating | None = None,
 ) -> queries.ConversationFilter:
     check_range(since, until)
     return queries.ConversationFilter(status=status, platform=platform, needs_human=needs_human,
                                       assigned_to=assigned_to, user_id=user_id, since=since, until=until, q=q,
-                                      label=label)
+                                      label=label, max_rating=max_rating)
 
 
 @router.get("", response_model=ConversationList, responses=READ_ERRORS)

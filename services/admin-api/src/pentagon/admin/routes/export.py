@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from pentagon.admin import queries
 from pentagon.admin.auth import Identity, current_identity
-from pentagon.admin.deps import PlatformStr, SafeStr, SearchStr, UtcDatetime, check_range, runtime
+from pentagon.admin.deps import MaxRating, PlatformStr, SafeStr, SearchStr, UtcDatetime, check_range, runtime
 from pentagon.admin.errors import unavailable
 from pentagon.admin.models import READ_ERRORS, Label
 from pentagon.admin.runtime import Runtime
@@ -38,11 +38,12 @@ def export_filter(
     until: UtcDatetime | None = None,
     q: SearchStr | None = None,
     label: Label | None = None,
+    max_rating: MaxRating | None = None,
 ) -> queries.ConversationFilter:
     check_range(since, until)
     return queries.ConversationFilter(status=status, platform=platform, needs_human=needs_human,
                                       assigned_to=assigned_to, user_id=user_id, since=since, until=until, q=q,
-                                      label=label)
+                                      label=label, max_rating=max_rating)
 
 
 def _csv_cell(value: Any) -> Any:

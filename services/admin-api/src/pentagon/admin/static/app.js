@@ -241,7 +241,7 @@ function filterParams() {
   const f = state.filters;
   const assigned = f.assigned_to === '__me__' ? state.me?.name : f.assigned_to;
   return { status: f.status, platform: f.platform, needs_human: f.needs_human, assigned_to: assigned, label: f.label,
-    q: f.q };
+    max_rating: f.max_rating, q: f.q };
 }
 
 async function loadList(reset) {
@@ -293,13 +293,18 @@ function updateQueueBadge() {
   badge.classList.toggle('hot', n > 0);
 }
 
-function readFilters() {
+function readFilters(event) {
+  // Customers rate a conversation once it is closed: a rating filter on the open list would show nothing.
+  if (event?.target?.id === 'f-rating' && $('#f-rating').value && $('#f-status').value === '') {
+    $('#f-status').value = 'all';
+  }
   state.filters = {
     status: $('#f-status').value,
     platform: $('#f-platform').value,
     needs_human: $('#f-needs').value,
     assigned_to: $('#f-assignee').value,
     label: $('#f-label').value,
+    max_rating: $('#f-rating').value,
     q: $('#f-q').value.trim(),
   };
   sessionStorage.setItem('pentagon.admin.filters', JSON.stringify(state.filters));
@@ -317,6 +322,7 @@ function restoreFilters() {
     $('#f-assignee').value = state.filters.assigned_to;
     if (state.filters.label) $('#f-label').append(el('option', { value: state.filters.label, text: state.filters.label }));
     $('#f-label').value = state.filters.label || '';
+    $('#f-rating').value = state.filters.max_rating || '';
     $('#f-q').value = state.filters.q;
   } catch {
     sessionStorage.removeItem('pentagon.admin.filters');
@@ -952,7 +958,7 @@ function wire() {
   for (const button of $$('.export')) button.addEventListener('click', () => exportFile(button.dataset.export));
 
   $('#filters').addEventListener('submit', (event) => event.preventDefault());
-  for (const sel of ['#f-status', '#f-platform', '#f-needs', '#f-assignee', '#f-label']) {
+  for (const sel of ['#f-status', '#f-platform', '#f-needs', '#f-assignee', '#f-label', '#f-rating']) {
     $(sel).addEventListener('change', readFilters);
   }
   $('#f-q').addEventListener('input', debounce(readFilters, 300));

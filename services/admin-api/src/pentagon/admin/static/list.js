@@ -88,6 +88,7 @@ export function matches(c, filters, me) {
     if (c.assigned_to !== who) return false;
   }
   if (filters.label && !(c.labels || []).includes(filters.label)) return false;
+  if (filters.max_rating && !(Number(c.metadata?.rating?.score) <= Number(filters.max_rating))) return false;
   return true;
 }
 

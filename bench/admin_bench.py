@@ -88,6 +88,11 @@ async def load(url: str, conversations: int, messages: int, extra_sql: str | Non
             "UPDATE conversations SET labels = ARRAY_REMOVE(ARRAY[CASE WHEN id % 20 = 0 THEN 'order' END, "
             "CASE WHEN id % 50 = 0 THEN 'reservation' END, CASE WHEN id % 33 = 0 THEN 'ဘောက်ချာ' END], NULL) "
             "WHERE id % 20 = 0 OR id % 50 = 0 OR id % 33 = 0")
+        # Customers rated 1 in 4 closed conversations ("How did we do?"), scores 1-5 evenly.
+        await conn.execute(
+            "UPDATE conversations SET metadata = jsonb_build_object('rating', jsonb_build_object('score', 1 + id % 5, "
+            "'rated_at', to_char(last_message_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))) "
+            "WHERE status = 'closed' AND id % 4 = 0")
         words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS + BURMESE) + "]"
         per = max(1, messages // conversations)
         await conn.execute(
@@ -139,6 +144,8 @@ async def query_latencies(base: str, conversations: int, requests: int) -> dict[
         "messages": lambda: f"/admin/conversations/{rng.randint(1, conversations)}/messages?limit=50",
         "list_label": lambda: f"/admin/conversations?limit=50&status=all&label={rng.choice(LABELS)}",
         "labels_in_use": lambda: "/admin/labels",
+        # The customers who rated 1-2, to follow up (1 in 4 closed conversations rated, 2 in 5 of those).
+        "list_unhappy": lambda: "/admin/conversations?limit=50&status=all&max_rating=2",
         "search_en": lambda: f"/admin/conversations?limit=50&status=all&q={rng.choice(WORDS)}",
         "search_my": lambda: f"/admin/conversations?limit=50&status=all&q={rng.choice(BURMESE)}",
         "stats": lambda: "/admin/stats",  # ADMIN_STATS_CACHE_SECONDS=0: every request runs the query

@@ -525,3 +525,37 @@ def test_an_admin_hands_a_conversation_to_a_colleague_who_is_alerted(panel: Pane
     conv_item(page, user).wait_for(state="detached")
     page.locator("#f-assignee").select_option("")
     assert not panel.console_errors and not colleague.console_errors
+
+
+def test_a_customer_who_rates_us_badly_is_an_alert_to_call_back(panel: PanelPage, stack: LocalStack) -> None:
+    """Staff helped and closed; the customer answers "How did we do?" with 😞: every open panel toasts,
+    beeps and notifies (ids only), the toast opens the conversation, "Rated 1-2" lists it."""
+    page = panel.page
+    user = psid()
+    stack.messenger(user, "My coffee was cold")
+    conv = eventually(lambda: (c := conversation_of(stack, user)).get("message_count", 0) >= 2 and c,
+                      what="the bot's answer")
+    sign_in(panel, stack.admin_token)
+    stack.admin("POST", f"/admin/conversations/{conv['id']}/takeover")
+    stack.admin("POST", f"/admin/conversations/{conv['id']}/reply", json={"text": "So sorry! A hot one is coming."})
+    eventually(lambda: "So sorry! A hot one is coming." in stack.sent_texts(user), what="the staff reply sent")
+    stack.admin("POST", f"/admin/conversations/{conv['id']}/close")
+
+    def choices() -> list[dict]:
+        return [q for b in stack.sent_to(user) for q in (b.get("message") or {}).get("quick_replies") or []
+                if q.get("payload", "").startswith("RATE:")]
+
+    bad = next(q for q in eventually(choices, what="the rating question") if q["payload"].startswith("RATE:1:"))
+    assert bad["title"] == "😞 Bad"
+    stack.messenger(user, bad["title"], quick_reply=bad["payload"])
+    toast = page.locator(".toast", has_text=f"rated conversation #{conv['id']} 1/5")
+    toast.wait_for(timeout=30_000)
+    wait_js(page, "window.__notes && window.__notes.some((n) => n.title === 'A customer rated us 1/5')")
+    notes = page.evaluate("window.__notes")
+    assert "cold" not in json.dumps(notes)  # ids only
+    toast.click()
+    wait_js(page, f"location.hash === '#c/{conv['id']}'")
+    page.locator("#conv-sub", has_text="rated 1/5 by the customer").wait_for()
+    page.locator("#f-rating").select_option("2")
+    conv_item(page, user).wait_for()
+    assert not panel.console_errors, panel.console_errors

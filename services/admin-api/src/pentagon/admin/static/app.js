@@ -29,7 +29,7 @@ const CONN_TEXT = {
 
 const state = {
   me: null,
-  filters: { status: '', platform: '', needs_human: '', assigned_to: '', label: '', q: '' },
+  filters: { status: '', platform: '', needs_human: '', assigned_to: '', label: '', max_rating: '', q: '' },
   nextCursor: null,
   loading: false,
   generation: 0,
@@ -48,6 +48,7 @@ const state = {
   synced: false,
   colleagues: [], // admins: the other staff names, to hand a conversation to and filter by
   selfAssigned: new Set(), // conversations this panel just assigned to its own user: no alert for those
+  lowRatings: new Set(), // "<id>:<rated_at>" of the low ratings this panel alerted already
 };
 // Renew this long before the access token expires (GoTrue's default lifetime is an hour).
 const RENEW_MARGIN_S = 60;
@@ -692,6 +693,7 @@ function onFrame(frame) {
 function onConversationFrame(frame) {
   const c = frame.data || {};
   if (c.id === undefined) c.id = frame.conversation_id;
+  alertLowRating(c); // whatever the filters: rated conversations are closed, out of the default list
   list.heardLive(c.id, frame.seq);
   const known = list.get(c.id);
   if (!known && matches(c, state.filters, state.me?.name) && !state.filters.q) {
@@ -733,6 +735,23 @@ function onStats(data) {
   updateQueueBadge();
   recordQueue(data);
   if (!$('#view-stats').hidden) renderQueue($('#chart-queue'));
+}
+
+// A customer who answers "How did we do?" with 1 or 2 is worth a call back while it is fresh.
+const LOW_RATING = 2;
+const LOW_RATING_FRESH_MS = 10 * 60 * 1000;
+
+function alertLowRating(conversation) {
+  const rating = conversation.metadata?.rating;
+  if (!rating || !(Number(rating.score) <= LOW_RATING)) return;
+  if (!(Date.now() - Date.parse(rating.rated_at) < LOW_RATING_FRESH_MS)) return; // a replayed old frame
+  const key = `${conversation.id}:${rating.rated_at}`;
+  if (state.lowRatings.has(key)) return;
+  state.lowRatings.add(key);
+  const open = () => openConversation(Number(conversation.id));
+  toast(`A customer rated conversation #${conversation.id} ${rating.score}/5`, open);
+  beep();
+  desktopNotify(conversation, open, { title: `A customer rated us ${rating.score}/5`, kind: 'low-rating' });
 }
 
 /** A colleague handed this conversation to me: the same toast, sound and notification as a waiting customer. */

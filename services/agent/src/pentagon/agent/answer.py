@@ -84,8 +84,9 @@ class OfflineAnswerer:
         lang = reply_language(language)
         trigger = escalation_trigger(text)
         if trigger is None and (kind := small_talk(text)):
-            return Answer(phrase(lang, kind), kind, language, SMALL_TALK_CONFIDENCE,
-                          quick_replies=QUICK_REPLIES[lang], query=text)
+            # Someone saying goodbye gets no buttons to press.
+            quick = [] if kind == "goodbye" else QUICK_REPLIES[lang]
+            return Answer(phrase(lang, kind), kind, language, SMALL_TALK_CONFIDENCE, quick_replies=quick, query=text)
         query, hits = self._retrieve(text, self.recent(history))
         confidence = round(hits[0].coverage, 4) if hits else 0.0
         if trigger is not None:

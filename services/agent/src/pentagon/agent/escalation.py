@@ -72,11 +72,25 @@ _GREET_TAIL = (r"(there|all|everyone|again|team|pentagon|cafe|admin|friends?|how
                r"how'?s\s+it\s+going|nice\s+to\s+meet\s+you)")
 # "hello", "hey good morning", "hello again how are you": greeting words, then only pleasantries.
 _GREETING_EN = re.compile(rf"^{_GREET_WORD}(\s+({_GREET_WORD}|{_GREET_TAIL}))*$", re.IGNORECASE)
-_THANKS_EN = re.compile(
-    r"^((thank\s*(you|u|s)|thx|ty|cheers|much\s+appreciated|appreciate\s+it|great|perfect|awesome|cool|nice|ok(ay)?|"
-    r"got\s+it|bye|goodbye|see\s+you)(\s+(so|very)\s+much|\s+a\s+lot|\s+again)?\s*)+$",
-    re.IGNORECASE)
+_ACK_WORD = (r"(thank\s*(you|u|s)|thx|ty|cheers|much\s+appreciated|appreciate\s+it|great|perfect|awesome|cool|"
+             r"nice|good|very\s+good|excellent|wonderful|ok(ay)?|k|alright|all\s+right|fine|got\s+it|noted|"
+             r"understood|i\s+see|sounds\s+(good|great)|lol|ha(ha)+|he(he)+|wow)")
+_THANKS_EN = re.compile(rf"^({_ACK_WORD}(\s+(so|very)\s+much|\s+a\s+lot|\s+again)?\s*)+$", re.IGNORECASE)
+# "bye", "ok thanks, see you tomorrow", "no thanks, that's all": the customer is leaving.
+_FAREWELL = (r"(bye(\s*bye)?|goodbye|good\s*night|ta\s*ta|see\s+(you|u|ya)(\s+(soon|later|tomorrow|then|there|next\s+time))?|"
+             r"no(pe)?(\s+thank\s*(you|s))?|that'?s\s+(all|it)|nothing\s+else|i'?m\s+(good|fine|ok(ay)?)|all\s+good)")
+_GOODBYE_EN = re.compile(
+    rf"^({_ACK_WORD}(\s+(so|very)\s+much|\s+a\s+lot)?\s+)*{_FAREWELL}"
+    rf"(\s+({_FAREWELL}|thanks?|thank\s*you|again|everyone|all))*$", re.IGNORECASE)
+# "yes", "yes please": go on, ask (the bot's only question is "anything else?").
+_GO_ON_EN = re.compile(r"^(yes|yeah|yep|yup|sure|please|yes\s+please|sure\s+thing|of\s+course)$", re.IGNORECASE)
+# 👍 🙏 😊 and the like, alone: a thank-you.
+_POSITIVE_EMOJI = re.compile("^[\U0001F44D\U0001F44C\U0001F64F\U0001F44F\U0001F60A\U0001F642\U0001F600-\U0001F606"
+                             "\U0001F970\U0001F60D\U0001F618\U0001F917\u263A\u2764\U0001F495\U0001F496\u2705"
+                             "\U0001F3FB-\U0001F3FF\ufe0f\s]+$")
 _GREETING_MY = re.compile(r"^(မင်္ဂလာ(ပါ|နံနက်ခင်းပါ|ညနေခင်းပါ)?|ဟိုင်း|ဟယ်လို|နေကောင်းလား)(ခင်ဗျာ|ခင်ဗျ|ရှင်|ဗျ|နော်)?$")
+_GOODBYE_MY = re.compile(r"^(တာ့တာ|ဘိုင့်(ဘိုင့်)?|သွားပြီ(နော်)?|သွားတော့မယ်|နောက်မှ(ပြန်|ထပ်)?တွေ့(မယ်|ကြမယ်)(နော်)?|"
+                         r"ဒါပဲ(နော်)?|မလိုတော့ပါဘူး|မလိုတော့ဘူး|ရပြီ(နော်)?)(ခင်ဗျာ|ခင်ဗျ|ရှင်|ဗျ|နော်)?$")
 _THANKS_MY = re.compile(r"^(ကျေးဇူး(တင်|ပဲ)?(ပါ)?(တယ်)?(နော်)?|ကျေးဇူးအများကြီးတင်ပါတယ်|ရပါပြီ|ဟုတ်ကဲ့|အိုကေ|ok)"
                         r"(ခင်ဗျာ|ခင်ဗျ|ရှင်|ဗျ|နော်)?$")
 _STRIP = re.compile(r"[\s.!?,;:~\-_*()\u104a\u104b\u200b]+|[\U0001F000-\U0001FAFF\u2600-\u27BF\ufe0f]+")
@@ -96,14 +110,22 @@ def escalation_trigger(text: str) -> Trigger | None:
     return None
 
 
+SMALL_TALK = ("greeting", "thanks", "goodbye", "go_on")
+
+
 def small_talk(text: str) -> str | None:
-    """'greeting' or 'thanks' when the message is nothing else (a question after 'hi' is a question)."""
+    """One of SMALL_TALK when the message is nothing else (a question after 'hi' is a question)."""
     core = _STRIP.sub(" ", text).strip()
     compact = core.replace(" ", "")
     if not core:
-        return None
+        # A thumbs-up alone says thanks; repeating the last answer (the history's topic) would not.
+        return "thanks" if text.strip() and _POSITIVE_EMOJI.match(text.strip()) else None
     if _GREETING_EN.match(core) or _GREETING_MY.match(compact):
         return "greeting"
+    if _GOODBYE_EN.match(core) or _GOODBYE_MY.match(compact):
+        return "goodbye"
     if _THANKS_EN.match(core) or _THANKS_MY.match(compact):
         return "thanks"
+    if _GO_ON_EN.match(core):
+        return "go_on"
     return None

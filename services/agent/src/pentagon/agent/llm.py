@@ -25,7 +25,7 @@ from langchain_openai import ChatOpenAI
 from prometheus_client import Counter
 
 from pentagon.agent.answer import Answer, OfflineAnswerer, SourceRef, Turn
-from pentagon.agent.escalation import LOW_CONFIDENCE
+from pentagon.agent.escalation import LOW_CONFIDENCE, SMALL_TALK
 from pentagon.agent.phrases import QUICK_REPLIES
 from pentagon.agent.retriever import Hit
 from pentagon.agent.language import reply_language
@@ -70,7 +70,7 @@ class LlmAnswerer:
 
     def wants(self, answer: Answer) -> bool:
         # A menu list rests on the whole menu, which the model is never shown: it could only shorten it.
-        if answer.intent in ("greeting", "thanks") or not answer.hits or answer.listing:
+        if answer.intent in SMALL_TALK or not answer.hits or answer.listing:
             return False
         return not answer.requires_human or answer.escalation_reason == LOW_CONFIDENCE
 

@@ -6,6 +6,8 @@ PHRASES: dict[str, dict[str, str]] = {
     "en": {
         "greeting": "Hello! Welcome to Pentagon Cafe. Ask me about our menu, opening hours, events, promotions or jobs.",
         "thanks": "You're welcome! Is there anything else I can help you with?",
+        "goodbye": "Thank you for chatting with Pentagon Cafe! See you soon.",
+        "go_on": "Sure! What would you like to know? Ask me about our menu, opening hours, events, promotions or jobs.",
         "human_request": "Sure. I've asked a member of our staff to join this chat; they will reply here shortly.",
         "complaint": "I'm sorry about your experience. I've passed this to our team and a staff member will follow "
                      "up with you here shortly.",
@@ -61,6 +63,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "greeting": "မင်္ဂလာပါ။ Pentagon Cafe မှ ကြိုဆိုပါတယ်။ မီနူး၊ ဖွင့်ချိန်၊ ပွဲတွေ၊ ပရိုမိုးရှင်းတွေ ဒါမှမဟုတ် "
                     "အလုပ်အကိုင်တွေအကြောင်း မေးနိုင်ပါတယ်။",
         "thanks": "ရပါတယ်ခင်ဗျာ။ တခြား ကူညီပေးစရာ ရှိသေးလား။",
+        "goodbye": "Pentagon Cafe ကို ဆက်သွယ်ပေးတဲ့အတွက် ကျေးဇူးတင်ပါတယ်။ နောက်မှ ပြန်တွေ့ကြမယ်နော်။",
+        "go_on": "ဟုတ်ကဲ့။ ဘာများ သိချင်ပါသလဲ။ မီနူး၊ ဖွင့်ချိန်၊ ပွဲတွေ၊ ပရိုမိုးရှင်းတွေ ဒါမှမဟုတ် "
+                 "အလုပ်အကိုင်တွေအကြောင်း မေးနိုင်ပါတယ်။",
         "human_request": "ဟုတ်ကဲ့။ ဝန်ထမ်းတစ်ဦးကို အကြောင်းကြားထားပါတယ်။ မကြာခင် ဒီမှာ ပြန်ဖြေပေးပါလိမ့်မယ်။",
         "complaint": "အဆင်မပြေမှုအတွက် တောင်းပန်ပါတယ်။ ကျွန်တော်တို့ အဖွဲ့ကို အကြောင်းကြားထားပြီး ဝန်ထမ်းတစ်ဦးက "
                      "မကြာခင် ဒီမှာ ပြန်လည် ဆက်သွယ်ပေးပါလိမ့်မယ်။",

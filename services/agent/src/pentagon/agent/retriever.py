@@ -24,7 +24,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from pentagon.agent.knowledge import KnowledgeBase, WEEKDAYS
-from pentagon.agent.language import GENERIC_EN, tokens
+from pentagon.agent.language import GENERIC_EN, PRAISE_EN, tokens
 
 K1, B = 1.2, 0.75
 TITLE, TAGS, BODY = 3, 2, 1
@@ -155,6 +155,10 @@ class KnowledgeIndex:
 
     def _weight(self, token: str) -> float:
         idf = self._idf.get(token)
+        if token in PRAISE_EN:
+            # Praise says nothing about what is asked, even where one record happens to use the word:
+            # "good coffee here?" went to the job ad saying "Good for students".
+            return self._common_idf if idf is None else min(idf, self._common_idf)
         if idf is not None:
             return idf
         return self._common_idf if token in GENERIC_EN else self._unknown_idf
@@ -165,9 +169,9 @@ class KnowledgeIndex:
             return []
         scores: dict[int, float] = defaultdict(float)
         for token in query:
-            idf = self._idf.get(token)
-            if idf is None:
+            if token not in self._idf:
                 continue
+            idf = self._weight(token)
             if token.startswith("~"):
                 idf *= SYLLABLE_WEIGHT
             for doc_id, tf in self._postings[token]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -323,6 +324,12 @@ def test_greeting_with_a_question_answers_the_question(answerer: OfflineAnswerer
     ("My coffee was cold and the staff were rude", "complaint", "staff member will follow up"),
     ("ဝန်ဆောင်မှု အရမ်း မကျေနပ်ဘူး", "complaint", "ဝန်ထမ်းတစ်ဦး"),
     ("my iced latte had no ice and tasted burnt", "complaint", "staff member will follow up"),
+    # The dish first, then what was wrong with it: "cold" was Cold Brew, "late" opening hours.
+    ("the coffee was cold", "complaint", "staff member will follow up"),
+    ("my food is late", "complaint", "staff member will follow up"),
+    ("my order is wrong", "complaint", "staff member will follow up"),
+    ("the order was missing a latte", "complaint", "staff member will follow up"),
+    ("အော်ဒါ မှားနေတယ်", "complaint", "ဝန်ထမ်းတစ်ဦး"),
     ("I'm allergic to nuts", "allergy", "staff member will confirm"),
     ("မြေပဲ ဓာတ်မတည့်ပါဘူး", "allergy", "ဝန်ထမ်းတစ်ဦး"),
     ("I got food poisoning after eating there", "medical", "staff member will follow up"),
@@ -334,6 +341,26 @@ def test_escalations(answerer: OfflineAnswerer, text: str, reason: str, follow_u
     assert answer.requires_human and answer.escalation_reason == reason
     assert follow_up in answer.text
     assert "Talk to staff" not in answer.quick_replies and "ဝန်ထမ်းနဲ့ ပြောမယ်" not in answer.quick_replies
+
+
+@pytest.mark.parametrize("text", ["which tea is cold?", "do you have cold coffee", "is the iced latte cold?"])
+def test_a_question_about_cold_drinks_is_not_a_complaint(answerer: OfflineAnswerer, text: str) -> None:
+    assert answerer.answer(text).escalation_reason != "complaint"
+
+
+@pytest.mark.parametrize(("text", "first", "intro"), [
+    ("what's the cheapest coffee", "Myanmar Milk Coffee - 2,000", "Our coffee, cheapest first"),
+    ("cheapest drink?", "Myanmar Milk Coffee - 2,000", "Our drinks, cheapest first"),
+    ("what is cheap here", "Samosa - 1,500", "Our menu, cheapest first"),
+    ("ဘာ အပေါဆုံးလဲ", "စမူဆာ", "မီနူး (ဈေးအသက်သာဆုံး"),
+])
+def test_the_cheapest_is_the_list_by_price(answerer: OfflineAnswerer, kb: KnowledgeBase, text: str, first: str,
+                                           intro: str) -> None:
+    answer = answerer.answer(text)
+    lines = answer.text.splitlines()
+    assert intro in lines[0] and first in lines[1] and not answer.requires_human, answer.text
+    prices = [int(re.sub(r"\D", "", line.rsplit("-", 1)[1])) for line in lines[1:]]
+    assert prices == sorted(prices)
 
 
 def test_allergy_about_a_known_dish_gives_facts_and_a_person(answerer: OfflineAnswerer) -> None:

@@ -164,7 +164,7 @@ class OfflineAnswerer:
     def _listing(self, text: str, query: str, lang: str, language: str, hits: list[Hit]) -> Answer | None:
         """The menu, a category of it or what fits a diet, when a list is what the question asks for."""
         words = set(tokens(text))
-        found = listing.category_listing(self.kb.menu, words if query == text else set(tokens(query)))
+        found = listing.category_listing(self.kb.menu, words if query == text else set(tokens(query)), text)
         if found is None:
             found = listing.diet_listing(self.kb.menu, self._diets, text, words)
             top = hits[0] if hits else None

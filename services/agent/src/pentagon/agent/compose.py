@@ -53,9 +53,10 @@ def menu_list(lang: str, found: Listing, sold_out: Callable[[str], bool] = lambd
     elif diet:
         lines = [phrase(lang, "diet_intro", diet=diet)]
     elif category:
-        lines = [phrase(lang, "category_intro", category=category)]
+        intro = "category_cheapest_intro" if found.cheapest_first else "category_intro"
+        lines = [phrase(lang, intro, category=category)]
     else:
-        lines = [phrase(lang, "menu_intro")]
+        lines = [phrase(lang, "menu_cheapest_intro" if found.cheapest_first else "menu_intro")]
     for item in found.items:
         line = f"• {_pick(lang, item.english_name, item.myanmar_name)} - {price_text(lang, item.price)}"
         lines.append(f"{line} ({phrase(lang, 'sold_out_mark')})" if sold_out(str(item.id)) else line)

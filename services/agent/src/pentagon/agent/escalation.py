@@ -58,12 +58,21 @@ RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
     (COMPLAINT,
      _en(r"\bcomplain\w*", r"\b(terrible|awful|horrible|disgusting|unacceptable|worst|rude|dirty|filthy)\b",
          r"\bbad\s+(service|experience|coffee|food|staff)\b", r"\bwrong\s+(order|drink|item|food)\b",
-         r"\b(cold|stale|burnt|raw|spoiled|spoilt)\s+(food|coffee|noodles|sandwich|drink)\b",
+         # Not "cold": cold coffee is on the menu ("coffee was cold" is below).
+         r"\b(stale|burnt|raw|spoiled|spoilt)\s+(food|coffee|noodles|sandwich|drink)\b",
          r"\btast(e|ed|es|ing)\s+(burnt|burned|bad|awful|off|sour|stale|strange|weird|funny|horrible|terrible)\b",
          r"\bwaited\b.*\b(hour|long|forever|ages|minutes)\b", r"\bnever\s+(arrived|came)\b", r"\bhair\s+in\b",
-         r"\b(disappointed|angry|upset|furious)\b", r"\bnot\s+happy\b"),
+         r"\b(disappointed|angry|upset|furious)\b", r"\bnot\s+happy\b",
+         # "the coffee was cold", "my order is wrong", "the order was missing a latte" ("cold coffee?" alone
+         # is a question about the menu: the state comes after the dish here).
+         r"(?<!which\s)(?<!what\s)\b(order|food|drink|coffee|tea|meal|delivery|latte|sandwich|noodles?|cake|smoothie)"
+         r"\s+(is|was|were|are|"
+         r"came|arrived|tastes?|tasted)\s+(still\s+|very\s+|so\s+|too\s+|really\s+)?(wrong|cold|late|missing|bad|"
+         r"burnt|stale|spoiled|spoilt|raw|incomplete|not\s+(right|hot|fresh|good|what\s+i\s+ordered))\b",
+         r"\b(order|delivery)\s+(is|was)\s+missing\b", r"\bmissing\s+from\s+my\s+order\b"),
      _my(r"တိုင်ကြား", r"မကျေနပ်", r"ဆိုးလိုက်တာ", r"ဆိုးတယ်", r"ရိုင်း", r"ညစ်ပတ်", r"မှားပို့", r"မှားပေး",
-         r"စောင့်ရတာကြာ", r"ကြာလွန်း", r"စိတ်ပျက်", r"ဆံပင်", r"မရောက်သေးဘူး", r"အေးစက်နေ", r"ပုပ်နေ", r"စိတ်ဆိုး")),
+         r"စောင့်ရတာကြာ", r"ကြာလွန်း", r"စိတ်ပျက်", r"ဆံပင်", r"မရောက်သေးဘူး", r"အေးစက်နေ", r"ပုပ်နေ", r"စိတ်ဆိုး",
+         r"(အော်ဒါ|မှာတာ|ပို့တာ)(တွေ)?မှားနေ", r"(အော်ဒါ|မှာတာ)(ထဲမှာ)?.{0,20}မပါ(ဘူး|လာဘူး)")),
 )
 
 _GREET_WORD = (r"(hi+|hello+|hey+|hiya|yo|howdy|greetings|good\s+(morning|afternoon|evening|day)|mingalaba|"

@@ -161,7 +161,7 @@ EN_SYNONYMS = {
     "scooter": "motorbike", "scooters": "motorbike", "moped": "motorbike", "grab": "grabfood",
     "panda": "foodpanda", "playground": "child", "reach": "contact", "contacts": "contact",
     "shut": "open", "shuts": "open", "shutting": "open", "point": "loyalty", "points": "loyalty",
-    "stamp": "loyalty", "stamps": "loyalty", "cheaper": "promotion",
+    "stamp": "loyalty", "stamps": "loyalty", "cheaper": "promotion", "cheap": "cheapest",
 }
 
 # Ways of asking that single words do not carry, rewritten before the words are taken.

@@ -58,11 +58,27 @@ class Listing:
     category: str | None = None  # a category of the menu, or a group name ("drinks", "food")
     diet: str | None = None
     missing: bool = False  # nothing of the diet in the asked category: `items` are the diet's elsewhere
+    cheapest_first: bool = False  # "what's the cheapest coffee?": the list by price, the answer on top
 
 
-def category_listing(menu: list[MenuItem], words: set[str]) -> Listing | None:
+# "cheapest", "cheap" (language.EN_SYNONYMS); ဈေးအသက်သာဆုံး / ဈေးအပေါဆုံး arrive cut into these syllables.
+CHEAPEST = "cheapest"
+CHEAPEST_MY = ("အသက်သာဆုံး", "အပေါဆုံး", "ဈေးသက်သာ", "ဈေးပေါ")
+
+
+def category_listing(menu: list[MenuItem], words: set[str], text: str = "") -> Listing | None:
     """'Menu', 'what coffee do you have?': a list of items, not one arbitrary item; 'how much?' with
-    nothing asked before: the menu, which is every price."""
+    nothing asked before: the menu, which is every price; 'the cheapest coffee?': the coffees by price."""
+    compact = re.sub(r"\s+", "", text)
+    said = [p for p in CHEAPEST_MY if p in compact]
+    if CHEAPEST in words or said:
+        # Without the words and syllables that said "cheapest", however the segmenter cut them.
+        words = {w for w in words - {CHEAPEST} if not any(w.lstrip("~") in p for p in said)}
+        named = words & (CATEGORY_WORDS.keys() | ALONE_WORDS.keys())
+        found = category_listing(menu, words if named else words | {"menu"})  # nothing named: the whole menu
+        if found is None:
+            return None
+        return Listing(sorted(found.items, key=lambda m: m.price), found.category, cheapest_first=True)
     if price_only(words):
         return Listing(menu) if menu else None
     content = words - MENU_WORDS - CATEGORY_SYLLABLES

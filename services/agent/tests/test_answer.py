@@ -100,6 +100,21 @@ def test_a_kind_of_item_asked_alone_is_listed(answerer: OfflineAnswerer, questio
     assert answer.intent == "menu" and has in answer.text and has_not not in answer.text, answer.text
 
 
+def test_what_in_burmese_is_a_question_word_not_a_barista() -> None:
+    """ဘာ (what) is also the first syllable of ဘာရစ်စတာ (barista): "what cakes / snacks do you have?"
+    got the barista job ad."""
+    from pentagon.agent.language import tokens
+    assert "ဘာ" not in tokens("မုန့် ဘာတွေ ရှိလဲ")
+
+
+@pytest.mark.parametrize(("question", "source"), [("ကိတ်မုန့် ဘာတွေ ရှိလဲ", "menu:"), ("မုန့် ဘာတွေ ရှိလဲ", "menu:"),
+                                                  ("ကော်ဖီအေး ရှိလား", "menu:")])
+def test_burmese_cake_snack_and_iced_coffee_questions_get_the_menu(answerer: OfflineAnswerer, question: str,
+                                                                  source: str) -> None:
+    answer = answerer.answer(question)
+    assert answer.sources[0].id.startswith(source) and not answer.requires_human, answer
+
+
 def test_a_question_with_more_than_the_kind_is_not_a_list(answerer: OfflineAnswerer) -> None:
     assert answerer.answer("ဆေးလိပ်သောက်လို့ရလား").sources[0].id == "faq:16"  # smoking, not drinks
     assert answerer.answer("Do you have any drinks without sugar?").sources[0].id == "faq:14"
@@ -330,6 +345,7 @@ def test_greeting_with_a_question_answers_the_question(answerer: OfflineAnswerer
     ("my order is wrong", "complaint", "staff member will follow up"),
     ("the order was missing a latte", "complaint", "staff member will follow up"),
     ("အော်ဒါ မှားနေတယ်", "complaint", "ဝန်ထမ်းတစ်ဦး"),
+    ("ကော်ဖီ အေးနေတယ်", "complaint", "ဝန်ထမ်းတစ်ဦး"),  # has gone cold; ကော်ဖီအေး alone is iced coffee
     ("I'm allergic to nuts", "allergy", "staff member will confirm"),
     ("မြေပဲ ဓာတ်မတည့်ပါဘူး", "allergy", "ဝန်ထမ်းတစ်ဦး"),
     ("I got food poisoning after eating there", "medical", "staff member will follow up"),

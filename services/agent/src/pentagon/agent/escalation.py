@@ -72,7 +72,9 @@ RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
          r"\b(order|delivery)\s+(is|was)\s+missing\b", r"\bmissing\s+from\s+my\s+order\b"),
      _my(r"တိုင်ကြား", r"မကျေနပ်", r"ဆိုးလိုက်တာ", r"ဆိုးတယ်", r"ရိုင်း", r"ညစ်ပတ်", r"မှားပို့", r"မှားပေး",
          r"စောင့်ရတာကြာ", r"ကြာလွန်း", r"စိတ်ပျက်", r"ဆံပင်", r"မရောက်သေးဘူး", r"အေးစက်နေ", r"ပုပ်နေ", r"စိတ်ဆိုး",
-         r"(အော်ဒါ|မှာတာ|ပို့တာ)(တွေ)?မှားနေ", r"(အော်ဒါ|မှာတာ)(ထဲမှာ)?.{0,20}မပါ(ဘူး|လာဘူး)")),
+         r"(အော်ဒါ|မှာတာ|ပို့တာ)(တွေ)?မှားနေ", r"(အော်ဒါ|မှာတာ)(ထဲမှာ)?.{0,20}မပါ(ဘူး|လာဘူး)",
+         # "ကော်ဖီ အေးနေတယ်": the coffee has gone cold (ကော်ဖီအေး alone is iced coffee, on the menu).
+         r"(ကော်ဖီ|လက်ဖက်ရည်|ဟင်း|မုန့်|အစားအစာ)(က|တွေ)?အေးနေ")),
 )
 
 _GREET_WORD = (r"(hi+|hello+|hey+|hiya|yo|howdy|greetings|good\s+(morning|afternoon|evening|day)|mingalaba|"

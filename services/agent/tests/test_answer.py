@@ -336,6 +336,7 @@ def test_greeting_with_a_question_answers_the_question(answerer: OfflineAnswerer
     ("Talk to staff", "human_request", "staff"),
     ("ဝန်ထမ်းနဲ့ ပြောချင်ပါတယ်", "human_request", "ဝန်ထမ်း"),
     ("လူနဲ့ တိုက်ရိုက် စကားပြောချင်တယ်", "human_request", "ဝန်ထမ်း"),
+    ("staff နဲ့ ပြောချင်တယ်", "human_request", "ဝန်ထမ်း"),  # was the part-time staff job ad
     ("My coffee was cold and the staff were rude", "complaint", "staff member will follow up"),
     ("ဝန်ဆောင်မှု အရမ်း မကျေနပ်ဘူး", "complaint", "ဝန်ထမ်းတစ်ဦး"),
     ("my iced latte had no ice and tasted burnt", "complaint", "staff member will follow up"),

@@ -35,6 +35,8 @@ RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
          r"\b(manager|representative|operator)\b", r"\bcall\s+me\s+back\b", r"\bnot\s+a\s+(bot|robot)\b",
          r"\bstop\s+the\s+bot\b"),
      _my(r"ဝန်ထမ်း(နဲ့|နှင့်|ကို|တစ်ယောက်).{0,15}(ပြော|ဆက်သွယ်|ချိတ်|တွေ့)", r"လူ(နဲ့|နှင့်).{0,15}ပြော",
+         # Mixed, as Yangon types it: "staff နဲ့ ပြောချင်တယ်".
+         r"(?i:staff|manager|human|person|owner|someone)(နဲ့|နှင့်|ကို).{0,15}(ပြော|ဆက်သွယ်|ချိတ်|တွေ့)",
          r"လူကိုယ်တိုင်", r"တာဝန်ခံ", r"မန်နေဂျာ", r"အက်ဒမင်", r"admin(နဲ့)?ပြော", r"ဖုန်းပြန်ဆက်",
          r"စက်ရုပ်(မဟုတ်|နဲ့မပြော)", r"ဝန်ထမ်းနဲ့ပြောမယ်")),
     (ALLERGY,

@@ -326,6 +326,14 @@ def test_a_question_with_small_talk_words_is_still_a_question(answerer: OfflineA
     assert answerer.answer(text).sources[0].id.startswith(source)
 
 
+@pytest.mark.parametrize("text", ["what do you recommend?", "what's your best seller", "what's good here?",
+                                  "what should I order", "ဘာ နာမည်ကြီးလဲ", "ဘာ စားကြည့်သင့်လဲ"])
+def test_asked_for_a_recommendation_the_bot_has_one(answerer: OfflineAnswerer, text: str) -> None:
+    """"What's good here?" was the part-time job ad ("Good for students"), "what do you recommend?" a person."""
+    answer = answerer.answer(text)
+    assert answer.sources[0].id == "faq:22" and not answer.requires_human, answer
+
+
 def test_greeting_with_a_question_answers_the_question(answerer: OfflineAnswerer) -> None:
     answer = answerer.answer("Hi, do you have wifi?")
     assert answer.sources[0].id == "faq:1"

@@ -179,6 +179,9 @@ EN_PHRASES = [
     (re.compile(r"\bcharg(?:e|ing) (?:my |our |a |the )?(?:phone|laptop|device|battery|computer|tablet)s?\b"),
      " power outlet "),
     (re.compile(r"\bplay (?:area|room|corner)\b"), " child "),
+    # "What's good here?", "what should I order/try?": asking for a recommendation.
+    (re.compile(r"\bwhat(?:'?s| is| are) (?:good|nice|best|tasty)(?: (?:here|today|to (?:eat|drink|order|try)))?[\s?!.]*$|"
+                r"\bwhat (?:should|would) (?:i|we) (?:order|try|get|eat|drink)\b"), " recommend "),
 ]
 
 

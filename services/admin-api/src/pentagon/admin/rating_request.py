@@ -52,8 +52,16 @@ def question(conversation_id: int, platform: str, user_id: str, lang: str, after
 
 
 async def ask_after_close(rt: Runtime, conversation: dict[str, Any], actor: str) -> str:
-    """Sends the question if this closed conversation calls for one; the outcome, for the metric and logs."""
-    outcome = await _ask(rt, conversation, actor)
+    """Sends the question if this closed conversation calls for one; the outcome, for the metric and logs.
+
+    Never raises: the close is done, and its answer must not become an error because of the question.
+    """
+    try:
+        outcome = await _ask(rt, conversation, actor)
+    except Exception as exc:  # noqa: BLE001 - a pool timeout, NATS away mid-publish: the close stands
+        log.warning("rating question not sent", extra={"conversation_id": conversation.get("id"),
+                                                       "error": type(exc).__name__})
+        outcome = "failed"
     RATING_REQUESTS.labels(outcome).inc()
     log.info("rating question", extra={"conversation_id": conversation.get("id"), "outcome": outcome})
     return outcome

@@ -532,13 +532,14 @@ def test_a_customer_who_rates_us_badly_is_an_alert_to_call_back(panel: PanelPage
     beeps and notifies (ids only), the toast opens the conversation, "Rated 1-2" lists it."""
     page = panel.page
     user = psid()
-    stack.messenger(user, "My coffee was cold")
+    stack.messenger(user, "Can I order a birthday cake for Saturday?")
     conv = eventually(lambda: (c := conversation_of(stack, user)).get("message_count", 0) >= 2 and c,
                       what="the bot's answer")
     sign_in(panel, stack.admin_token)
-    stack.admin("POST", f"/admin/conversations/{conv['id']}/takeover")
-    stack.admin("POST", f"/admin/conversations/{conv['id']}/reply", json={"text": "So sorry! A hot one is coming."})
-    eventually(lambda: "So sorry! A hot one is coming." in stack.sent_texts(user), what="the staff reply sent")
+    if conv["status"] != "human":  # the bot may have asked for a person already
+        stack.admin("POST", f"/admin/conversations/{conv['id']}/takeover")
+    stack.admin("POST", f"/admin/conversations/{conv['id']}/reply", json={"text": "Yes, a chocolate one is 45,000 MMK."})
+    eventually(lambda: "Yes, a chocolate one is 45,000 MMK." in stack.sent_texts(user), what="the staff reply sent")
     stack.admin("POST", f"/admin/conversations/{conv['id']}/close")
 
     def choices() -> list[dict]:
@@ -552,10 +553,16 @@ def test_a_customer_who_rates_us_badly_is_an_alert_to_call_back(panel: PanelPage
     toast.wait_for(timeout=30_000)
     wait_js(page, "window.__notes && window.__notes.some((n) => n.title === 'A customer rated us 1/5')")
     notes = page.evaluate("window.__notes")
-    assert "cold" not in json.dumps(notes)  # ids only
+    assert "birthday" not in json.dumps(notes)  # ids only
     toast.click()
     wait_js(page, f"location.hash === '#c/{conv['id']}'")
     page.locator("#conv-sub", has_text="rated 1/5 by the customer").wait_for()
-    page.locator("#f-rating").select_option("2")
+    # The statistics count it; their "Customer rating" card lists whom to call back.
+    page.locator("#tab-stats").click()
+    rating_card = page.locator("#stats-cards button.stat", has_text="Customer rating")
+    rating_card.wait_for()
+    assert "rating" in rating_card.inner_text()
+    rating_card.click()
     conv_item(page, user).wait_for()
+    assert page.locator("#f-rating").input_value() == "2" and page.locator("#f-status").input_value() == "all"
     assert not panel.console_errors, panel.console_errors

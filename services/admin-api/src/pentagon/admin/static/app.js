@@ -811,6 +811,14 @@ function closeDetail() {
 
 // ---------- stats and export ----------
 
+/** From the statistics' "Customer rating": the conversations rated 1-2, to call those customers back. */
+function showLowRatings() {
+  $('#f-rating').value = '2';
+  $('#f-status').value = 'all';
+  readFilters();
+  showView('conversations');
+}
+
 async function loadStats() {
   const hours = Number($('#stats-range').value) || 24;
   const until = new Date();
@@ -824,7 +832,7 @@ async function loadStats() {
       get(`/admin/stats/unanswered${range}`),
     ]);
     if (seq === state.statsLoads) {
-      renderStats(data);
+      renderStats(data, { onLowRatings: showLowRatings });
       renderLabelCounts($('#chart-labels'), used.labels);
       renderUnanswered($('#chart-unanswered'), unanswered.questions, (id) => openConversation(id),
         state.me?.role === 'admin' ? teach : null);

@@ -68,8 +68,10 @@ function platforms(stats) {
   return Object.entries(per);
 }
 
-function card(label, value) {
-  return el('div', { class: 'card stat' }, el('div', { class: 'stat-value', text: value }), el('div', { class: 'stat-label muted', text: label }));
+function card(label, value, onClick = null) {
+  const parts = [el('div', { class: 'stat-value', text: value }), el('div', { class: 'stat-label muted', text: label })];
+  if (!onClick) return el('div', { class: 'card stat' }, ...parts);
+  return el('button', { type: 'button', class: 'card stat link', onclick: onClick }, ...parts);
 }
 
 function messageTotal(stats) {
@@ -79,7 +81,7 @@ function messageTotal(stats) {
   return rows.reduce((sum, r) => sum + (Number(r.count) || 0), 0);
 }
 
-function renderCards(root, stats) {
+function renderCards(root, stats, { onLowRatings = null } = {}) {
   const total = pick(stats, 'conversations_in_range', 'total_conversations');
   const confidence = num(pick(stats, 'average_bot_confidence', 'avg_confidence'));
   clear(root).append(
@@ -89,7 +91,8 @@ function renderCards(root, stats) {
     card('Handoff rate', pct(pick(stats, 'handoff_rate'))),
     card('Median first human reply', seconds(pick(stats, 'median_first_human_response_seconds', 'median_first_response_seconds'))),
     card('Avg bot confidence', confidence === null ? '—' : confidence.toFixed(2)),
-    card('Customer rating', ratingText(stats.ratings)),
+    // A click lists the customers who rated 1-2, to call back.
+    card('Customer rating', ratingText(stats.ratings), stats.ratings?.count && onLowRatings ? onLowRatings : null),
   );
 }
 
@@ -213,9 +216,9 @@ export function renderQueue(root) {
   clear(root).append(chart);
 }
 
-export function renderStats(stats) {
+export function renderStats(stats, options = {}) {
   const body = stats && stats.stats && typeof stats.stats === 'object' ? stats.stats : stats || {};
-  renderCards(document.getElementById('stats-cards'), body);
+  renderCards(document.getElementById('stats-cards'), body, options);
   renderHourly(document.getElementById('chart-hourly'), body);
   renderHandoff(document.getElementById('chart-handoff'), body);
   renderResponse(document.getElementById('chart-response'), body);

@@ -19,8 +19,9 @@ MENU_WORDS = frozenset({"menu", "show", "see", "full", "list", "option", "kind",
                         "~ပြ", "ရှိ", "~ရှိ", "ဘာ", "~ဘာ", "တွေ", "မျိုး", "~မျိုး", "အမျိုးမျိုး", "~အ", "ဘယ်လောက်", "~ဘယ်",
                         "~လောက်", "ဈေး", "~ဈေး", "ရ", "~ရ", "ရောင်း", "~ရောင်း"})
 CATEGORY_WORDS = {"coffee": "coffee", "ကော်ဖီ": "coffee", "tea": "tea", "dessert": "dessert", "sweet": "dessert",
-                  "cake": "dessert", "အချိုပွဲ": "dessert", "ကိတ်မုန့်": "dessert", "ကိတ်": "dessert", "smoothie": "drinks", "smoothy": "drinks", "juice": "drinks",
-                  "ဖျော်ရည်": "drinks", "အချိုရည်": "drinks", "meal": "food", "noodle": "food", "အစားအစာ": "food"}
+                  "cake": "dessert", "အချိုပွဲ": "dessert", "ကိတ်မုန့်": "dessert", "ကိတ်": "dessert",
+                  "smoothie": "drinks", "smoothy": "drinks", "juice": "drinks", "ဖျော်ရည်": "drinks",
+                  "အချိုရည်": "drinks", "meal": "food", "noodle": "food", "အစားအစာ": "food"}
 CATEGORY_SYLLABLES = {"~ကော်", "~ဖီ", "~ဖျော်", "~ရည်", "~အ", "~ချို", "~ပွဲ", "~စား", "~စာ", "~ကိတ်", "~မုန့်"}
 
 # With a diet, "to drink" and "to eat" name groups of categories.

@@ -334,6 +334,14 @@ def test_asked_for_a_recommendation_the_bot_has_one(answerer: OfflineAnswerer, t
     assert answer.sources[0].id == "faq:22" and not answer.requires_human, answer
 
 
+@pytest.mark.parametrize(("text", "source"), [("is there aircon", "faq:23"), ("can i sit outside", "faq:23"),
+                                              ("is it noisy", "faq:23"), ("အဲကွန်း ရှိလား", "faq:23"),
+                                              ("do you have english menu", "faq:24")])
+def test_the_room_and_the_menus_language_are_answered(answerer: OfflineAnswerer, text: str, source: str) -> None:
+    answer = answerer.answer(text)
+    assert answer.sources[0].id == source and not answer.requires_human, answer
+
+
 def test_greeting_with_a_question_answers_the_question(answerer: OfflineAnswerer) -> None:
     answer = answerer.answer("Hi, do you have wifi?")
     assert answer.sources[0].id == "faq:1"

@@ -336,10 +336,20 @@ def test_asked_for_a_recommendation_the_bot_has_one(answerer: OfflineAnswerer, t
 
 @pytest.mark.parametrize(("text", "source"), [("is there aircon", "faq:23"), ("can i sit outside", "faq:23"),
                                               ("is it noisy", "faq:23"), ("အဲကွန်း ရှိလား", "faq:23"),
-                                              ("do you have english menu", "faq:24")])
+                                              ("do you have english menu", "faq:24"),
+                                              ("မီနူး အင်္ဂလိပ်လို ရှိလား", "faq:24"),
+                                              # "by card?" was the gift card; the card and paying together
+                                              ("ကတ်နဲ့ ပေးလို့ရလား", "faq:2")])
 def test_the_room_and_the_menus_language_are_answered(answerer: OfflineAnswerer, text: str, source: str) -> None:
     answer = answerer.answer(text)
     assert answer.sources[0].id == source and not answer.requires_human, answer
+
+
+@pytest.mark.parametrize("text", ["မီနူး", "မီနူး ပြပေးပါ", "show me the menu"])
+def test_asked_for_the_menu_the_bot_lists_it(answerer: OfflineAnswerer, kb: KnowledgeBase, text: str) -> None:
+    """မီနူး is cut into two meaningless syllables: asked alone it was the Thingyan event."""
+    answer = answerer.answer(text)
+    assert answer.intent == "menu" and answer.text.count("•") == len(kb.menu), answer
 
 
 def test_greeting_with_a_question_answers_the_question(answerer: OfflineAnswerer) -> None:

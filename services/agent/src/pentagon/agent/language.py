@@ -198,6 +198,10 @@ MY_PHRASES = [
     # Stairs are an accessibility question (the answer is the ramp).
     (re.compile(_spaced("လှေကား")), " ဘီးတပ်ကုလားထိုင် "),
     (re.compile(_spaced("ဗောက်ချာ")), " ဘောက်ချာ "),  # both spellings of "voucher" are common
+    # "ကတ်နဲ့ ပေးလို့ရလား" (can I pay by card?): ပေး (give, pay) is a stopword, and a card alone is the gift card.
+    (re.compile(f"{_spaced('ကတ်')}\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ)"), " ကတ် ငွေပေးချေ "),
+    # The segmenter cuts the loanword မီနူး into two syllables that mean nothing alone: "menu" is one word.
+    (re.compile(_spaced("မီနူး")), " menu "),
     # "Take / order ahead", "book" (a loanword): a reservation.
     (re.compile("|".join(map(_spaced, ("ကြိုယူ", "ကြိုမှာ", "ဘွတ်ကင်")))), " ကြိုတင် မှာထား "),
     # Sitting somewhere to work or study is the laptop answer, not a job.

@@ -136,6 +136,18 @@ def test_how_much_after_a_dish_is_that_dishs_price(answerer: OfflineAnswerer, qu
     assert answer.sources[0].id == source and not answer.requires_human, answer
 
 
+def test_what_is_asked_about_it_is_asked_about_the_dish_just_named(answerer: OfflineAnswerer) -> None:
+    """"Is it sweet?" listed the desserts and "does it have dairy?" gave the milk FAQ, after the mango
+    smoothie; a question about the cafe itself ("is it open on Sunday?") stays about the cafe."""
+    history: list[Turn] = []
+    for question in ("Do you have mango smoothie?", "is it sweet?", "does it have dairy?"):
+        answer = answerer.answer(question, history)
+        assert answer.sources[0].id == "menu:15" and not answer.requires_human, (question, answer)
+        history += [Turn("user", question), Turn("bot", answer.text)]
+    assert "milk" in answer.text  # its allergens: yogurt
+    assert answerer.answer("is it open on Sunday?", history).sources[0].id == "hours:opening"
+
+
 def test_how_much_with_nothing_before_is_the_menu(answerer: OfflineAnswerer, kb: KnowledgeBase) -> None:
     for question in ("how much?", "prices", "ဘယ်လောက်လဲ"):
         answer = answerer.answer(question)

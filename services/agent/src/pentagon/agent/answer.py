@@ -6,6 +6,7 @@ this answer exists first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,11 @@ from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, phras
 from pentagon.agent.retriever import Hit, KnowledgeIndex, KnowledgeRetriever
 
 OFFLINE_MODEL = "offline"
+# What a customer asks about a dish just named, with "it", "that", "they": the dish is the subject.
+ITEM_QUALITIES = frozenset(tokens("sweet spicy hot cold dairy milk sugar sugary vegan vegetarian gluten nut nuts egg "
+                                  "eggs big large small size fresh healthy halal caffeine strong contain ingredient "
+                                  "ingredients allergen allergens"))
+_REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one)\b", re.IGNORECASE)
 SMALL_TALK_CONFIDENCE = 0.95
 INTENT_BY_KIND = {"faq": "faq", "menu": "menu", "hours": "hours", "reservation": "reservation", "event": "events",
                   "promotion": "events", "job": "jobs"}
@@ -56,6 +62,23 @@ class Answer:
 class Turn:
     role: str
     text: str
+
+
+def _leans_back(text: str, words: set[str]) -> bool:
+    """A question whose subject is the one asked about before: "how much?", "is it sweet?"."""
+    return listing.price_only(words) or (bool(words & ITEM_QUALITIES) and _REFERS_BACK.search(text) is not None)
+
+
+def _topic_turns(history: Sequence[Turn]) -> str:
+    """The customer's latest turn, with the ones before it while they lean back too ("mango smoothie?",
+    "is it sweet?": asked next "does it have dairy?", the subject is two turns back)."""
+    users = [t.text for t in history if t.role == "user" and t.text]
+    turns: list[str] = []
+    for previous in reversed(users[-3:]):
+        turns.insert(0, previous)
+        if not _leans_back(previous, set(tokens(previous))):
+            break
+    return " ".join(turns)
 
 
 class OfflineAnswerer:
@@ -103,10 +126,12 @@ class OfflineAnswerer:
 
     def _retrieve(self, text: str, history: list[Turn]) -> tuple[str, list[Hit]]:
         hits = self._search(text)
-        earlier = next((t.text for t in reversed(history) if t.role == "user" and t.text), "")
+        earlier = _topic_turns(history)
+        words = set(tokens(text))
         # "How much (is it)?" names no subject: whatever record says "price" is no answer to it,
-        # the dish asked about just before is.
-        bare = bool(earlier) and listing.price_only(set(tokens(text)))
+        # the dish asked about just before is. So is "is it sweet?", "does it have dairy?" (the
+        # desserts, the milk FAQ on their own).
+        bare = bool(earlier) and _leans_back(text, words)
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
         # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turn.
@@ -114,8 +139,9 @@ class OfflineAnswerer:
             previous = to_unicode(clean(earlier))[0]
             combined = f"{previous} {text}"
             retry = self._search(combined)
-            if retry and ((bare and retry[0].coverage >= self.threshold) or not hits
-                          or retry[0].coverage > hits[0].coverage):
+            if retry and ((bare and retry[0].coverage >= self.threshold
+                           and (retry[0].entry.kind == "menu" or not words & ITEM_QUALITIES))
+                          or not hits or retry[0].coverage > hits[0].coverage):
                 return combined, retry
         return text, hits
 

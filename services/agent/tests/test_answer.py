@@ -148,6 +148,18 @@ def test_what_is_asked_about_it_is_asked_about_the_dish_just_named(answerer: Off
     assert answerer.answer("is it open on Sunday?", history).sources[0].id == "hours:opening"
 
 
+def test_in_burmese_the_dish_is_implied(answerer: OfflineAnswerer) -> None:
+    """Burmese drops the "it": "စပ်လား" (spicy?) after the Shan noodles was the Cold Brew; ရှိ (have) made
+    "လာတေး ရှိလား" the latte art class."""
+    first = answerer.answer("ရှမ်းခေါက်ဆွဲ ရှိလား")
+    history = [Turn("user", "ရှမ်းခေါက်ဆွဲ ရှိလား"), Turn("bot", first.text)]
+    spicy = answerer.answer("စပ်လား", history)
+    assert spicy.sources[0].id == "menu:19", spicy
+    history += [Turn("user", "စပ်လား"), Turn("bot", spicy.text)]
+    assert answerer.answer("ဈေး ဘယ်လောက်လဲ", history).sources[0].id == "menu:19"
+    assert answerer.answer("လာတေး ရှိလား").sources[0].id == "menu:3"
+
+
 def test_how_much_with_nothing_before_is_the_menu(answerer: OfflineAnswerer, kb: KnowledgeBase) -> None:
     for question in ("how much?", "prices", "ဘယ်လောက်လဲ"):
         answer = answerer.answer(question)

@@ -25,6 +25,8 @@ OFFLINE_MODEL = "offline"
 ITEM_QUALITIES = frozenset(tokens("sweet spicy hot cold dairy milk sugar sugary vegan vegetarian gluten nut nuts egg "
                                   "eggs big large small size fresh healthy halal caffeine strong contain ingredient "
                                   "ingredients allergen allergens"))
+# Burmese drops the "it": a question of these alone ("စပ်လား", spicy?; "ချိုလား", sweet?) is about the dish.
+ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး သကြား ကြီး ဆိမ့် ခါး ချဉ် ငံ"))
 _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one)\b", re.IGNORECASE)
 SMALL_TALK_CONFIDENCE = 0.95
 INTENT_BY_KIND = {"faq": "faq", "menu": "menu", "hours": "hours", "reservation": "reservation", "event": "events",
@@ -66,7 +68,11 @@ class Turn:
 
 def _leans_back(text: str, words: set[str]) -> bool:
     """A question whose subject is the one asked about before: "how much?", "is it sweet?"."""
-    return listing.price_only(words) or (bool(words & ITEM_QUALITIES) and _REFERS_BACK.search(text) is not None)
+    if listing.price_only(words):
+        return True
+    if words & ITEM_QUALITIES and _REFERS_BACK.search(text) is not None:
+        return True
+    return bool(words) and words <= ITEM_QUALITIES_MY
 
 
 def _topic_turns(history: Sequence[Turn]) -> str:
@@ -140,7 +146,7 @@ class OfflineAnswerer:
             combined = f"{previous} {text}"
             retry = self._search(combined)
             if retry and ((bare and retry[0].coverage >= self.threshold
-                           and (retry[0].entry.kind == "menu" or not words & ITEM_QUALITIES))
+                           and (retry[0].entry.kind == "menu" or not words & (ITEM_QUALITIES | ITEM_QUALITIES_MY)))
                           or not hits or retry[0].coverage > hits[0].coverage):
                 return combined, retry
         return text, hits

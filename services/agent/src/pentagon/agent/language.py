@@ -129,7 +129,7 @@ don doesn didn isn aren wasn weren won wouldn couldn shouldn haven hasn u ur r y
 MY_STOPWORDS = frozenset(
     "ပါ လား လဲ သလား သလဲ တယ် ပါတယ် မှာ နဲ့ ကို က တွေ ရဲ့ လို့ သည် ၏ ဟုတ် ရော ရင် လည်း ကော ဦး နော် ခင်ဗျာ ခင်ဗျ "
     "ရှင် ဗျ ကျွန်တော် ကျွန်မ ကျနော် သိချင် ချင် ပေး ပါရစေ ဘူး ဒီ အဲဒီ ပြီး တဲ့ မယ် ပဲ ပေါ့ တော့ သေး "
-    "ပြော ပြောပြ ပြောပြပေး ပေးပါ ပြ ရလား ရလဲ ရှိလား ရှိလဲ လို့ရလား ရ ဘာ".split()
+    "ပြော ပြောပြ ပြောပြပေး ပေးပါ ပြ ရလား ရလဲ ရှိလား ရှိလဲ လို့ရလား ရ ဘာ ရှိ".split()
 )
 
 # Paraphrases collapse onto one token so "cost" finds "price" and "wi fi" finds "wifi".

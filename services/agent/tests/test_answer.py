@@ -160,6 +160,28 @@ def test_in_burmese_the_dish_is_implied(answerer: OfflineAnswerer) -> None:
     assert answerer.answer("လာတေး ရှိလား").sources[0].id == "menu:3"
 
 
+@pytest.mark.parametrize(("text", "kind", "count"), [
+    ("any events this week?", "event", 3), ("what is happening this weekend", "event", 3),
+    ("what promotions do you have", "promotion", 3), ("any discounts?", "promotion", 3),
+    ("are you hiring", "job", 3), ("ဘာပွဲတွေ ရှိလဲ", "event", 3), ("ပရိုမိုးရှင်း ရှိလား", "promotion", 3),
+    ("အလုပ်ခေါ်နေလား", "job", 3),
+])
+def test_a_kind_asked_alone_lists_every_record_of_it(answerer: OfflineAnswerer, text: str, kind: str,
+                                                     count: int) -> None:
+    """"Any events this week?" got the Thingyan festival (April) alone; "are you hiring?" the barista only."""
+    answer = answerer.answer(text)
+    assert [s.kind for s in answer.sources] == [kind] * count and answer.text.count("•") == count, answer
+    assert not answer.requires_human
+
+
+@pytest.mark.parametrize(("text", "source"), [("do you have happy hour", "promotion:1"),
+                                              ("is there a student discount", "promotion:2"),
+                                              ("when is the acoustic night", "event:1"),
+                                              ("မွေးနေ့ပွဲ လုပ်လို့ရလား", "faq:8")])
+def test_one_named_record_of_a_kind_is_that_record(answerer: OfflineAnswerer, text: str, source: str) -> None:
+    assert answerer.answer(text).sources[0].id == source
+
+
 def test_how_much_with_nothing_before_is_the_menu(answerer: OfflineAnswerer, kb: KnowledgeBase) -> None:
     for question in ("how much?", "prices", "ဘယ်လောက်လဲ"):
         answer = answerer.answer(question)

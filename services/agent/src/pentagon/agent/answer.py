@@ -120,7 +120,7 @@ class OfflineAnswerer:
         confidence = round(hits[0].coverage, 4) if hits else 0.0
         if trigger is not None:
             return self._escalate(trigger.reason, lang, language, confidence, hits, query)
-        listed = self._listing(text, query, lang, language, hits)
+        listed = self._listing(text, query, lang, language, hits) or self._kind_list(text, query, lang, language, hits)
         if listed is not None:
             return listed
         if not hits or confidence < self.threshold:
@@ -192,6 +192,16 @@ class OfflineAnswerer:
         if opens is None:
             return phrase(lang, reason)
         return phrase(lang, f"{reason}_closed", when=compose.reopening_text(lang, now, opens))
+
+    def _kind_list(self, text: str, query: str, lang: str, language: str, hits: list[Hit]) -> Answer | None:
+        """Every event, promotion or job, when that kind is all the question names ("any events?")."""
+        kind = listing.kind_wanted(text, set(tokens(text)))
+        records = {"event": self.kb.events, "promotion": self.kb.promotions, "job": self.kb.jobs}.get(kind or "", [])
+        if not records:
+            return None
+        sources = [SourceRef(kind, f"{kind}:{r.id}", 1.0) for r in records[:5]]
+        return Answer(compose.kind_list(lang, kind, records), INTENT_BY_KIND[kind], language, 0.9, sources=sources,
+                      quick_replies=QUICK_REPLIES[lang], hits=hits, query=query, listing=True)
 
     def _listing(self, text: str, query: str, lang: str, language: str, hits: list[Hit]) -> Answer | None:
         """The menu, a category of it or what fits a diet, when a list is what the question asks for."""

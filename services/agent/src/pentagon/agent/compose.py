@@ -79,6 +79,19 @@ def promotion(lang: str, record: Promotion) -> str:
     return f"{text} ({valid})" if valid else text
 
 
+def kind_list(lang: str, kind: str, records: list[Event] | list[Promotion] | list[Job]) -> str:
+    """Every event (with when), promotion (with how long) or job (with its hours), one line each."""
+    lines = [phrase(lang, f"{kind}_list_intro")]
+    for r in records:
+        detail = {"event": lambda: _pick(lang, r.schedule_en, r.schedule_mm),
+                  "promotion": lambda: _pick(lang, r.valid_en, r.valid_mm),
+                  "job": lambda: _pick(lang, r.type_en, r.type_mm)}[kind]()
+        title = _pick(lang, r.title_en, r.title_mm)
+        lines.append(f"• {title} ({detail})" if detail else f"• {title}")
+    lines.append(phrase(lang, "ask_about_one"))
+    return "\n".join(lines)
+
+
 def job(lang: str, record: Job) -> str:
     parts = [f"{_pick(lang, record.title_en, record.title_mm)} ({_pick(lang, record.type_en, record.type_mm)}):",
              _pick(lang, record.description_en, record.description_mm)]

@@ -1,5 +1,6 @@
 """Answers that are a list of menu items: the menu, a category ('what coffee do you have?')
-or a diet ('anything vegan?', 'vegetarian food', 'I'm vegan, what can I drink?').
+or a diet ('anything vegan?', 'vegetarian food', 'I'm vegan, what can I drink?'); and every
+event, promotion or job when one of those kinds is all the question names ('any events this week?').
 
 A question that names a dish, or asks anything beyond what to choose from, is left to
 retrieval: a list is only the answer when the list is the question.
@@ -92,6 +93,26 @@ def category_listing(menu: list[MenuItem], words: set[str], text: str = "") -> L
     category = next(iter(categories), None)
     items = [m for m in menu if category is None or m.category.lower() == category]
     return Listing(items, category) if items else None
+
+
+# "Any events this week?", "what promotions do you have?", "are you hiring?": the kind and nothing else.
+KIND_WORDS = {"event": "event", "happen": "event", "activity": "event", "promotion": "promotion", "job": "job"}
+KIND_MY = (("ပရိုမိုးရှင်း", "promotion"), ("လျှော့ဈေး", "promotion"), ("အစီအစဉ်", "event"), ("ပွဲ", "event"),
+           ("အလုပ်ခေါ်", "job"), ("ဝန်ထမ်းခေါ်", "job"), ("အလုပ်လျှောက်", "job"))
+KIND_FILLER = frozenset({"week", "weekend", "month", "today", "tonight", "tomorrow", "now", "upcom", "current",
+                         "currently", "coming", "next", "new", "latest", "special", "open", "available", "any",
+                         "ဒီ", "~ဒီ", "အပတ်", "~ပတ်", "ဒီည", "ဒီနေ့", "~နေ့", "~ည", "လ", "~လ", "နေ", "~နေ", "တွေ", "~တွေ",
+                         "~အ", "ဘာ", "~ဘာ", "ရှိ", "~ရှိ"})
+
+
+def kind_wanted(text: str, words: set[str]) -> str | None:
+    """'event', 'promotion' or 'job' when the question asks for that kind and names nothing else."""
+    compact = re.sub(r"\s+", "", text)
+    said = [(phrase, kind) for phrase, kind in KIND_MY if phrase in compact]
+    kinds = {KIND_WORDS[w] for w in words if w in KIND_WORDS} | {kind for _, kind in said}
+    rest = {w for w in words - KIND_WORDS.keys() - KIND_FILLER
+            if not any(w.lstrip("~") in phrase for phrase, _ in said)}
+    return kinds.pop() if len(kinds) == 1 and not rest else None
 
 
 def _alone_listing(menu: list[MenuItem], words: set[str]) -> Listing | None:

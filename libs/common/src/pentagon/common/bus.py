@@ -7,6 +7,7 @@ See docs/architecture.md for who publishes and who consumes what.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -17,7 +18,7 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig, SubjectTransform
-from nats.js.errors import BadRequestError
+from nats.js.errors import APIError, BadRequestError
 from nats.js.kv import KeyValue
 
 log = logging.getLogger(__name__)
@@ -189,11 +190,30 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1, partitions: in
     """
     for config in stream_configs(replicas, partitions):
         try:
-            await js.add_stream(config)
+            await _add_stream(js, config)
         except BadRequestError:
             if owner:
                 await js.update_stream(config)
     await mode_bucket(js, replicas)
+
+
+CREATE_ATTEMPTS = 5
+
+
+async def _add_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """add_stream, tried again when the server fails (5xx): nats-server answers 500 "error creating store
+    for stream" now and then, e.g. while the files of a just-deleted stream of that name are still going."""
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            await js.add_stream(config)
+            return
+        except BadRequestError:
+            raise  # exists already (or invalid): the caller's decision
+        except APIError as exc:
+            if (exc.code or 0) < 500 or attempt == CREATE_ATTEMPTS - 1:
+                raise
+            log.warning("stream not created, retrying", extra={"stream": config.name, "error": exc.description})
+            await asyncio.sleep(0.1 * 2**attempt)
 
 
 async def mode_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:

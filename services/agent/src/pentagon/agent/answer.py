@@ -116,11 +116,13 @@ class OfflineAnswerer:
             # Someone saying goodbye gets no buttons to press.
             quick = [] if kind == "goodbye" else QUICK_REPLIES[lang]
             return Answer(phrase(lang, kind), kind, language, SMALL_TALK_CONFIDENCE, quick_replies=quick, query=text)
-        query, hits = self._retrieve(text, self.recent(history))
+        words = set(tokens(text))  # once: every step below reads the question's words
+        query, hits = self._retrieve(text, words, self.recent(history))
         confidence = round(hits[0].coverage, 4) if hits else 0.0
         if trigger is not None:
             return self._escalate(trigger.reason, lang, language, confidence, hits, query)
-        listed = self._listing(text, query, lang, language, hits) or self._kind_list(text, query, lang, language, hits)
+        listed = (self._listing(text, words, query, lang, language, hits)
+                  or self._kind_list(text, words, query, lang, language, hits))
         if listed is not None:
             return listed
         if not hits or confidence < self.threshold:
@@ -130,17 +132,16 @@ class OfflineAnswerer:
                       sources=[SourceRef(top.entry.kind, top.entry.source_id, round(top.score, 4))],
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query)
 
-    def _retrieve(self, text: str, history: list[Turn]) -> tuple[str, list[Hit]]:
+    def _retrieve(self, text: str, words: set[str], history: list[Turn]) -> tuple[str, list[Hit]]:
         hits = self._search(text)
-        earlier = _topic_turns(history)
-        words = set(tokens(text))
         # "How much (is it)?" names no subject: whatever record says "price" is no answer to it,
         # the dish asked about just before is. So is "is it sweet?", "does it have dairy?" (the
         # desserts, the milk FAQ on their own).
-        bare = bool(earlier) and _leans_back(text, words)
+        bare = _leans_back(text, words) and any(t.role == "user" and t.text for t in history)
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
-        # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turn.
+        # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turns.
+        earlier = _topic_turns(history)
         if earlier:
             previous = to_unicode(clean(earlier))[0]
             combined = f"{previous} {text}"
@@ -193,9 +194,10 @@ class OfflineAnswerer:
             return phrase(lang, reason)
         return phrase(lang, f"{reason}_closed", when=compose.reopening_text(lang, now, opens))
 
-    def _kind_list(self, text: str, query: str, lang: str, language: str, hits: list[Hit]) -> Answer | None:
+    def _kind_list(self, text: str, words: set[str], query: str, lang: str, language: str,
+                   hits: list[Hit]) -> Answer | None:
         """Every event, promotion or job, when that kind is all the question names ("any events?")."""
-        kind = listing.kind_wanted(text, set(tokens(text)))
+        kind = listing.kind_wanted(text, words)
         records = {"event": self.kb.events, "promotion": self.kb.promotions, "job": self.kb.jobs}.get(kind or "", [])
         if not records:
             return None
@@ -203,9 +205,9 @@ class OfflineAnswerer:
         return Answer(compose.kind_list(lang, kind, records), INTENT_BY_KIND[kind], language, 0.9, sources=sources,
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query, listing=True)
 
-    def _listing(self, text: str, query: str, lang: str, language: str, hits: list[Hit]) -> Answer | None:
+    def _listing(self, text: str, words: set[str], query: str, lang: str, language: str,
+                 hits: list[Hit]) -> Answer | None:
         """The menu, a category of it or what fits a diet, when a list is what the question asks for."""
-        words = set(tokens(text))
         found = listing.category_listing(self.kb.menu, words if query == text else set(tokens(query)), text)
         if found is None:
             found = listing.diet_listing(self.kb.menu, self._diets, text, words)

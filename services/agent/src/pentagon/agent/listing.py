@@ -74,8 +74,7 @@ def category_listing(menu: list[MenuItem], words: set[str], text: str = "") -> L
     compact = re.sub(r"\s+", "", text)
     said = [p for p in CHEAPEST_MY if p in compact]
     if CHEAPEST in words or said:
-        # Without the words and syllables that said "cheapest", however the segmenter cut them.
-        words = {w for w in words - {CHEAPEST} if not any(w.lstrip("~") in p for p in said)}
+        words = _without(words - {CHEAPEST}, said)
         named = words & (CATEGORY_WORDS.keys() | ALONE_WORDS.keys())
         found = category_listing(menu, words if named else words | {"menu"})  # nothing named: the whole menu
         if found is None:
@@ -110,9 +109,14 @@ def kind_wanted(text: str, words: set[str]) -> str | None:
     compact = re.sub(r"\s+", "", text)
     said = [(phrase, kind) for phrase, kind in KIND_MY if phrase in compact]
     kinds = {KIND_WORDS[w] for w in words if w in KIND_WORDS} | {kind for _, kind in said}
-    rest = {w for w in words - KIND_WORDS.keys() - KIND_FILLER
-            if not any(w.lstrip("~") in phrase for phrase, _ in said)}
+    rest = _without(words - KIND_WORDS.keys() - KIND_FILLER, [phrase for phrase, _ in said])
     return kinds.pop() if len(kinds) == 1 and not rest else None
+
+
+def _without(words: set[str], phrases: list[str]) -> set[str]:
+    """The words minus those (and the syllables) of Burmese phrases found in the question, however the
+    segmenter cut them."""
+    return {w for w in words if not any(w.lstrip("~") in phrase for phrase in phrases)}
 
 
 def _alone_listing(menu: list[MenuItem], words: set[str]) -> Listing | None:

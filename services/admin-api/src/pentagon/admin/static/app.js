@@ -748,18 +748,14 @@ function alertLowRating(conversation) {
   const key = `${conversation.id}:${rating.rated_at}`;
   if (state.lowRatings.has(key)) return;
   state.lowRatings.add(key);
-  const open = () => openConversation(Number(conversation.id));
-  toast(`A customer rated conversation #${conversation.id} ${rating.score}/5`, open);
-  beep();
-  desktopNotify(conversation, open, { title: `A customer rated us ${rating.score}/5`, kind: 'low-rating' });
+  alertStaff(conversation, `A customer rated conversation #${conversation.id} ${rating.score}/5`,
+    { title: `A customer rated us ${rating.score}/5`, kind: 'low-rating' });
 }
 
 /** A colleague handed this conversation to me: the same toast, sound and notification as a waiting customer. */
 function alertAssigned(conversation) {
   document.body.dataset.lastAssigned = String(conversation.id);
-  toast(`Conversation #${conversation.id} was handed to you`, () => openConversation(conversation.id));
-  beep();
-  desktopNotify(conversation, () => openConversation(conversation.id),
+  alertStaff(conversation, `Conversation #${conversation.id} was handed to you`,
     { title: 'A conversation was handed to you', kind: 'handed' });
 }
 
@@ -785,9 +781,15 @@ async function loadColleagues() {
 
 function alertNeedsHuman(conversation) {
   document.body.dataset.lastAlert = String(conversation.id);
-  toast(`Conversation #${conversation.id} needs a human`, () => openConversation(conversation.id));
+  alertStaff(conversation, `Conversation #${conversation.id} needs a human`);
+}
+
+/** A toast that opens the conversation, a sound and a desktop notification (ids only, never text). */
+function alertStaff(conversation, text, notification = {}) {
+  const open = () => openConversation(Number(conversation.id));
+  toast(text, open);
   beep();
-  desktopNotify(conversation, () => openConversation(conversation.id));
+  desktopNotify(conversation, open, notification);
 }
 
 function updateAlertsButton() {

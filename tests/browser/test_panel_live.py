@@ -213,6 +213,20 @@ def test_a_message_arriving_while_a_conversation_opens_stays_in_the_thread(panel
     assert thread.all_inner_texts() == ["Hello", "Are you open on Sunday?"]
 
 
+def assert_charts_readable(page: Any) -> None:
+    """Every chart label at the page's own size, never shrunk by a scaled viewBox nor squeezed by
+    the delivery ticks' letter-spacing, and no chart wider than its card."""
+    labels = page.locator(".chart svg text").evaluate_all(
+        "nodes => nodes.map(n => ({text: n.textContent, height: n.getBoundingClientRect().height,"
+        " spacing: getComputedStyle(n).letterSpacing}))")
+    assert labels, "the charts have labels"
+    for label in labels:
+        assert label["height"] >= 12 and label["spacing"] in ("normal", "0px"), label
+    overflow = page.locator(".chart svg").evaluate_all(
+        "nodes => nodes.filter(n => n.getBoundingClientRect().width > n.parentElement.clientWidth + 1).length")
+    assert overflow == 0
+
+
 def test_stats_charts_and_exports_respect_filters(panel: PanelPage, stack: LocalStack, tmp_path: Path) -> None:
     page = panel.page
     user = psid()
@@ -222,9 +236,35 @@ def test_stats_charts_and_exports_respect_filters(panel: PanelPage, stack: Local
     page.locator("#tab-stats").click()
     page.locator("#chart-hourly svg rect.bar").first.wait_for()
     assert page.locator("#stats-cards .stat").count() >= 4
+    chart_width = page.locator("#chart-hourly svg").first.get_attribute("width")
+    # Every hour of the last 24 has its slot, quiet ones empty: this hour's bar is one of ~25.
+    bar_width = float(page.locator("#chart-hourly svg rect.bar").first.get_attribute("width") or 0)
+    assert 0 < bar_width < float(chart_width or 0) / 20
+    assert page.locator("#chart-hourly").evaluate("n => n.closest('figure').querySelector('figcaption').textContent") \
+        == "Messages per hour"
+    page.locator("#stats-range").select_option("720")
+    eventually(lambda: page.locator("#chart-hourly").evaluate(
+        "n => n.closest('figure').querySelector('figcaption').textContent") == "Messages per day",
+        what="a month drawn per day")
+    days = page.locator("#chart-hourly svg rect.bar")
+    assert 1 <= days.count() <= 2  # today, and yesterday if the suite crossed midnight in Yangon
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}: \d+", days.first.text_content() or ""), days.first.text_content()
+    page.locator("#stats-range").select_option("24")
+    eventually(lambda: page.locator("#chart-hourly").evaluate(
+        "n => n.closest('figure').querySelector('figcaption').textContent") == "Messages per hour",
+        what="back to hours")
     page.locator("#chart-handoff svg, #chart-handoff .chart-empty").first.wait_for()
     page.locator("#chart-response svg, #chart-response .chart-empty").first.wait_for()
+    assert_charts_readable(page)
     screenshot(page, "stats.png")
+    desktop = page.viewport_size
+    page.set_viewport_size({"width": 760, "height": 900})  # a tablet: one chart a row, narrower cards
+    try:
+        eventually(lambda: page.locator("#chart-hourly svg").first.get_attribute("width") != chart_width,
+                   what="the charts drawn again at the new width")
+        assert_charts_readable(page)
+    finally:
+        page.set_viewport_size(desktop)
 
     def export(name: str) -> str:
         with page.expect_download() as info:

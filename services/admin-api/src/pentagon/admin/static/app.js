@@ -15,7 +15,7 @@ import { Knowledge } from './knowledge.js';
 import { MenuBoard } from './menu.js';
 import { SavedReplies } from './saved.js';
 import { StaffAccess } from './staff.js';
-import { queueSize, recordQueue, renderQueue, renderStats, renderUnanswered } from './stats.js';
+import { queueSize, recordQueue, redrawCharts, renderQueue, renderStats, renderUnanswered } from './stats.js';
 import { Thread } from './thread.js';
 
 const PAGE = 50;
@@ -984,6 +984,7 @@ function wire() {
   $('#reply-draft').addEventListener('click', () => draftReply());
   $('#stats-refresh').addEventListener('click', loadStats);
   $('#stats-range').addEventListener('change', loadStats);
+  window.addEventListener('resize', debounce(() => { if (!$('#view-stats').hidden) redrawCharts(); }, 200));
   for (const button of $$('.export')) button.addEventListener('click', () => exportFile(button.dataset.export));
 
   $('#filters').addEventListener('submit', (event) => event.preventDefault());

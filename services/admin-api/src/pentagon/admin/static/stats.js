@@ -2,7 +2,10 @@
 
 import { clear, el, formatShort, svg } from './dom.js';
 
-const W = 600;
+// Charts are drawn at the width they are shown at (one SVG unit = one CSS pixel), so their text
+// stays at the page's 12px instead of shrinking with a viewBox scaled to a narrow card.
+const FALLBACK_WIDTH = 600;
+const MIN_WIDTH = 280;
 const H = 220;
 const PAD = { left: 40, right: 10, top: 12, bottom: 28 };
 const hourLabel = new Intl.DateTimeFormat(undefined, { hour: '2-digit' });
@@ -103,48 +106,102 @@ function ratingText(ratings) {
   return `${average.toFixed(1)}/5 · ${ratings.count} rating${ratings.count === 1 ? '' : 's'}`;
 }
 
+function widthOf(root) {
+  const shown = Math.floor(root.getBoundingClientRect().width);
+  return shown > 0 ? Math.max(MIN_WIDTH, shown) : FALLBACK_WIDTH;
+}
+
+function chartSvg(width, height, title) {
+  return svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': title, class: 'chart-svg' });
+}
+
 function emptyChart(root, text) {
   clear(root).append(el('p', { class: 'muted chart-empty', text }));
 }
 
-function axis(chart, maxValue) {
+function axis(chart, maxValue, W) {
   const y0 = H - PAD.bottom;
   chart.append(svg('line', { x1: PAD.left, y1: y0, x2: W - PAD.right, y2: y0, class: 'axis' }));
-  chart.append(svg('text', { x: PAD.left - 6, y: PAD.top + 10, class: 'tick', 'text-anchor': 'end', text: String(maxValue) }));
-  chart.append(svg('text', { x: PAD.left - 6, y: y0, class: 'tick', 'text-anchor': 'end', text: '0' }));
+  chart.append(svg('text', { x: PAD.left - 6, y: PAD.top + 10, class: 'axis-label', 'text-anchor': 'end', text: String(maxValue) }));
+  chart.append(svg('text', { x: PAD.left - 6, y: y0, class: 'axis-label', 'text-anchor': 'end', text: '0' }));
 }
 
 function barChart(root, points, { label, title }) {
   if (!points.length) return emptyChart(root, 'No data for this period.');
   const max = Math.max(1, ...points.map((p) => p.value));
-  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'chart-svg' });
-  axis(chart, max);
+  const W = widthOf(root);
+  const chart = chartSvg(W, H, title);
+  axis(chart, max, W);
   const inner = W - PAD.left - PAD.right;
   const step = inner / points.length;
-  const labelEvery = Math.max(1, Math.ceil(points.length / 12));
+  // As many hour labels as fit (~7px a character at 12px), so a week's "Nov 27, 08" never overlap.
+  const widest = Math.max(...points.map((p) => label(p, false).length)) * 7 + 12;
+  const labelEvery = Math.max(1, Math.ceil(points.length / Math.max(1, Math.floor(inner / widest))));
   points.forEach((p, i) => {
     const h = ((H - PAD.top - PAD.bottom) * p.value) / max;
     const x = PAD.left + i * step + step * 0.1;
-    const bar = svg('rect', { x, y: H - PAD.bottom - h, width: Math.max(1, step * 0.8), height: h, class: 'bar' });
-    bar.append(svg('title', { text: `${label(p, true)}: ${p.value}` }));
-    chart.append(bar);
+    if (p.value > 0) {
+      const bar = svg('rect', { x, y: H - PAD.bottom - h, width: Math.max(1, step * 0.8), height: h, class: 'bar' });
+      bar.append(svg('title', { text: `${label(p, true)}: ${p.value}` }));
+      chart.append(bar);
+    }
     if (i % labelEvery === 0) {
-      chart.append(svg('text', { x: x + step * 0.4, y: H - 10, class: 'tick', 'text-anchor': 'middle', text: label(p, false) }));
+      chart.append(svg('text', { x: x + step * 0.4, y: H - 10, class: 'axis-label', 'text-anchor': 'middle', text: label(p, false) }));
     }
   });
   clear(root).append(chart);
 }
 
+const HOUR_MS = 3600_000;
+const DAILY_FROM_MS = 8 * 24 * HOUR_MS; // beyond a week an hour's bar is under a pixel wide: days instead
+const dayLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+
+/** Every hour of the period, quiet ones as 0 (the API lists only hours with messages), so the
+ *  bars read as a day's rhythm; a month is summed per day in the viewer's time zone. */
+function timeline(stats) {
+  const counts = new Map();
+  for (const r of Array.isArray(stats.messages_per_hour) ? stats.messages_per_hour : []) {
+    const at = new Date(r.hour).getTime();
+    if (!Number.isNaN(at)) counts.set(at, (counts.get(at) || 0) + (Number(r.count) || 0));
+  }
+  const since = new Date(stats.since).getTime();
+  const until = new Date(stats.until).getTime();
+  const known = [...counts.keys()];
+  const start = Math.floor((Number.isNaN(since) ? Math.min(...known) : since) / HOUR_MS) * HOUR_MS;
+  const end = Number.isNaN(until) ? Math.max(...known) : until;
+  if (!Number.isFinite(start) || !Number.isFinite(end) || end - start > 100 * 24 * HOUR_MS) {
+    return { daily: false, points: known.sort((a, b) => a - b).map((t) => ({ at: new Date(t), value: counts.get(t) })) };
+  }
+  const hours = [];
+  for (let t = start; t <= end; t += HOUR_MS) hours.push({ at: new Date(t), value: counts.get(t) || 0 });
+  if (end - start < DAILY_FROM_MS) return { daily: false, points: hours };
+  const days = [];
+  for (const h of hours) {
+    const day = new Date(h.at.getFullYear(), h.at.getMonth(), h.at.getDate()).getTime();
+    if (days.length && days[days.length - 1].key === day) days[days.length - 1].value += h.value;
+    else days.push({ key: day, at: new Date(day), value: h.value });
+  }
+  return { daily: true, points: days };
+}
+
+const dayClockLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+/** The API's hours are UTC hours: in Yangon (UTC+6:30) they start at half past, so say "14:30". */
+function hourName(at, daily, withDay) {
+  if (daily) return dayLabel.format(at);
+  if (at.getMinutes() !== 0) return (withDay ? dayClockLabel : clockLabel).format(at);
+  return (withDay ? dayHourLabel : hourLabel).format(at);
+}
+
 function renderHourly(root, stats) {
-  const rows = Array.isArray(stats.messages_per_hour) ? stats.messages_per_hour : [];
-  const points = rows
-    .map((r) => ({ at: new Date(r.hour), value: Number(r.count) || 0 }))
-    .filter((p) => !Number.isNaN(p.at.getTime()))
-    .sort((a, b) => a.at - b.at);
-  const multiDay = points.length > 1 && points[points.length - 1].at - points[0].at > 24 * 3600_000;
+  const { daily, points } = timeline(stats);
+  const caption = root.closest('figure')?.querySelector('figcaption');
+  if (caption) caption.textContent = daily ? 'Messages per day' : 'Messages per hour';
+  if (!points.some((p) => p.value > 0)) return emptyChart(root, 'No messages in this period.');
+  const multiDay = points.length > 1 && points[points.length - 1].at - points[0].at > 24 * HOUR_MS;
   barChart(root, points, {
-    title: 'Messages per hour',
-    label: (p, long) => (long || multiDay ? dayHourLabel : hourLabel).format(p.at),
+    title: daily ? 'Messages per day' : 'Messages per hour',
+    label: (p, long) => hourName(p.at, daily, long || multiDay),
   });
 }
 
@@ -153,13 +210,16 @@ function hbars(root, rows, format, title) {
   const max = Math.max(1e-9, ...rows.map((r) => r.value));
   const rowH = 34;
   const height = rows.length * rowH + 10;
-  const chart = svg('svg', { viewBox: `0 0 ${W} ${height}`, role: 'img', 'aria-label': title, class: 'chart-svg' });
+  const W = widthOf(root);
+  const labelW = 130; // "messenger (now)" at 12px
+  const valueW = 70;  // "100.0 %", "12 min"
+  const chart = chartSvg(W, height, title);
   rows.forEach((r, i) => {
     const y = 5 + i * rowH;
-    const width = ((W - 260) * r.value) / max;
-    chart.append(svg('text', { x: 0, y: y + 20, class: 'tick', text: r.label }));
-    chart.append(svg('rect', { x: 120, y: y + 4, width: Math.max(2, width), height: 22, class: 'bar' }));
-    chart.append(svg('text', { x: 128 + Math.max(2, width), y: y + 20, class: 'tick', text: format(r.value) }));
+    const width = Math.max(2, ((W - labelW - valueW) * r.value) / max);
+    chart.append(svg('text', { x: 0, y: y + 20, class: 'axis-label', text: r.label }));
+    chart.append(svg('rect', { x: labelW, y: y + 4, width, height: 22, class: 'bar' }));
+    chart.append(svg('text', { x: labelW + width + 8, y: y + 20, class: 'axis-label value', text: format(r.value) }));
   });
   clear(root).append(chart);
 }
@@ -198,8 +258,9 @@ export function renderQueue(root) {
   if (!root) return;
   if (!queueHistory.length) return emptyChart(root, 'Waiting for live numbers…');
   const max = Math.max(1, ...queueHistory.map((s) => s.n));
-  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'Needs-human queue', class: 'chart-svg' });
-  axis(chart, max);
+  const W = widthOf(root);
+  const chart = chartSvg(W, H, 'Needs-human queue');
+  axis(chart, max, W);
   const t0 = queueHistory[0].t;
   const span = Math.max(1, queueHistory[queueHistory.length - 1].t - t0);
   const xy = (s) => [
@@ -211,19 +272,31 @@ export function renderQueue(root) {
   const last = queueHistory[queueHistory.length - 1];
   const [lx, ly] = xy(last);
   chart.append(svg('circle', { cx: lx, cy: ly, r: 4, class: 'dot' }));
-  chart.append(svg('text', { x: PAD.left, y: H - 8, class: 'tick', text: clockLabel.format(new Date(t0)) }));
-  chart.append(svg('text', { x: W - PAD.right, y: H - 8, class: 'tick', 'text-anchor': 'end', text: `${clockLabel.format(new Date(last.t))} · ${last.n} waiting` }));
+  chart.append(svg('text', { x: PAD.left, y: H - 8, class: 'axis-label', text: clockLabel.format(new Date(t0)) }));
+  chart.append(svg('text', { x: W - PAD.right, y: H - 8, class: 'axis-label', 'text-anchor': 'end', text: `${clockLabel.format(new Date(last.t))} · ${last.n} waiting` }));
   clear(root).append(chart);
+}
+
+let shownStats = null; // the last statistics drawn, to draw again at a new width
+
+function renderCharts(body) {
+  renderHourly(document.getElementById('chart-hourly'), body);
+  renderHandoff(document.getElementById('chart-handoff'), body);
+  renderResponse(document.getElementById('chart-response'), body);
+  renderQueue(document.getElementById('chart-queue'));
 }
 
 export function renderStats(stats, options = {}) {
   const body = stats && stats.stats && typeof stats.stats === 'object' ? stats.stats : stats || {};
+  shownStats = body;
   renderCards(document.getElementById('stats-cards'), body, options);
-  renderHourly(document.getElementById('chart-hourly'), body);
-  renderHandoff(document.getElementById('chart-handoff'), body);
-  renderResponse(document.getElementById('chart-response'), body);
   recordQueue(body);
-  renderQueue(document.getElementById('chart-queue'));
+  renderCharts(body);
+}
+
+/** The window was resized: the same figures, drawn at the cards' new width. */
+export function redrawCharts() {
+  if (shownStats) renderCharts(shownStats);
 }
 
 /** What became of the question: the bot answers it now (admin-api asked the agent with the list,

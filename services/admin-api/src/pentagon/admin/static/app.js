@@ -904,6 +904,8 @@ function showView(name) {
     $(`#tab-${view}`).classList.toggle('active', view === name);
     $(`#tab-${view}`).setAttribute('aria-pressed', String(view === name));
   }
+  // On a phone the tabs scroll sideways: keep the chosen one wholly in sight.
+  $(`#tab-${name}`).scrollIntoView({ block: 'nearest', inline: 'nearest' });
   if (name !== 'conversations') {
     if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
     if (name === 'stats') loadStats();

@@ -124,6 +124,7 @@ please pls plz hi hello hey thanks thank tell know want like get give let many m
 what's whats im dont don't does doesn't can't cant one ok okay yes yeah sir madam dear kindly need would like
 m s t re ve ll d anything something anyone use using while still really now ever able possible thing things
 don doesn didn isn aren wasn weren won wouldn couldn shouldn haven hasn u ur r ya thx
+guys guy nah nope yep yup lol bro sis dude folks y'all
 """.split())
 
 MY_STOPWORDS = frozenset(
@@ -162,11 +163,21 @@ EN_SYNONYMS = {
     "panda": "foodpanda", "playground": "child", "reach": "contact", "contacts": "contact",
     "shut": "open", "shuts": "open", "shutting": "open", "point": "loyalty", "points": "loyalty",
     "stamp": "loyalty", "stamps": "loyalty", "cheaper": "promotion", "cheap": "cheapest",
+    "complimentary": "free", "complementary": "free",
 }
 
 # Ways of asking that single words do not carry, rewritten before the words are taken.
 EN_PHRASES = [
     (re.compile(r"\b(?:how (?:do|can|could|should) (?:i|we) |how to )?(?:get|go|come) (?:to|there)\b"), " directions "),
+    # Where they set off from is not what they ask about: "get to you from Sule Pagoda".
+    (re.compile(r"(\bdirections\b[^?.!]*?)\s+from\s+[^?.!,]*"), r"\1 "),
+    # Paying for the green tea asks whether it is free (the answer says so), not how to pay.
+    (re.compile(r"\b(?:pay|paying|charge|charged|cost) (?:extra )?for (?:the )?(?:green |plain )?tea\b"), " free tea "),
+    # Buying a voucher is the gift card, not the coffee beans we also sell.
+    # Who it is for and the occasion say nothing more ("... for my friend's birthday").
+    (re.compile(r"\b(?:buy|buying|purchase|get|order) (?:a |an |some )?(?:gift ?cards?|gift vouchers?|vouchers?)\b"
+                r"(?: for (?:my |a |her |his |our )?(?:\w+'s )?(?:birthday|anniversary|wedding))?"),
+     " gift voucher "),
     (re.compile(r"\b(?:bring|send|sent|brought) (?:\w+ ){0,3}(?:to|at) (?:my|our|the) (?:office|home|house|hotel|room|work)\b"),
      " deliver "),
     (re.compile(r"\b(?:don'?t|do not|can'?t|cannot|no|without) eat(?:ing)? meat\b|\bno meat\b"), " meat free "),

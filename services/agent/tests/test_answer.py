@@ -35,6 +35,8 @@ QUESTIONS = [
     ("do I have to pay for the tea on the table", "faq:17"),
     ("is the tea on the table complimentary", "faq:17"),
     ("I want to buy a voucher for my friend's birthday", "faq:19"),
+    ("can we hold a company event at your place", "faq:8"),  # theirs, not one of ours
+    ("we'd like to organise a birthday party", "faq:8"),
     ("ဝိုင်ဖိုင် ရှိလား", "faq:1"),
     ("ဆိုင်မှာ အင်တာနက် သုံးလို့ရလား", "faq:1"),
     ("KBZPay နဲ့ ပေးလို့ရလား", "faq:2"),

@@ -171,6 +171,9 @@ EN_PHRASES = [
     (re.compile(r"\b(?:how (?:do|can|could|should) (?:i|we) |how to )?(?:get|go|come) (?:to|there)\b"), " directions "),
     # Where they set off from is not what they ask about: "get to you from Sule Pagoda".
     (re.compile(r"(\bdirections\b[^?.!]*?)\s+from\s+[^?.!,]*"), r"\1 "),
+    # Holding an event of one's own is hiring the cafe for it, not one of the cafe's events.
+    (re.compile(r"\b(?:hold|holding|host|hosting|organi[sz]e|organi[sz]ing|throw|throwing) (?:a |an |our |my )?"
+                r"(?:[\w-]+ ){0,2}(?:event|function|meeting|gathering|reception|party|parties)s?\b"), " private party "),
     # Paying for the green tea asks whether it is free (the answer says so), not how to pay.
     (re.compile(r"\b(?:pay|paying|charge|charged|cost) (?:extra )?for (?:the )?(?:green |plain )?tea\b"), " free tea "),
     # Buying a voucher is the gift card, not the coffee beans we also sell.

@@ -35,16 +35,18 @@ class Report:
     double_replies: list[str] = field(default_factory=list)   # user messages with two bot replies
     bad_counters: list[dict] = field(default_factory=list)
     open_twice: list[tuple] = field(default_factory=list)
+    bad_totals: list[dict] = field(default_factory=list)      # /admin/stats totals != the conversations
 
     @property
     def ok(self) -> bool:
         return not (self.missing or self.doubled or self.unanswered or self.double_replies
-                    or self.bad_counters or self.open_twice)
+                    or self.bad_counters or self.open_twice or self.bad_totals)
 
     def summary(self) -> str:
         return (f"missing={len(self.missing)} {self.missing[:5]} doubled={len(self.doubled)} {self.doubled[:5]} "
                 f"unanswered={len(self.unanswered)} {self.unanswered[:5]} double_replies={len(self.double_replies)} "
-                f"{self.double_replies[:5]} bad_counters={self.bad_counters[:3]} open_twice={self.open_twice[:3]}")
+                f"{self.double_replies[:5]} bad_counters={self.bad_counters[:3]} open_twice={self.open_twice[:3]} "
+                f"bad_totals={self.bad_totals}")
 
 
 COUNTERS_SQL = """
@@ -58,6 +60,19 @@ SELECT c.id, c.message_count, c.user_message_count, c.bot_message_count, c.human
        min(m."timestamp") FILTER (WHERE m.requires_human AND NOT m.human_replied) AS rows_waiting_since
 FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id
 GROUP BY c.id
+"""
+
+# The totals GET /admin/stats reads (tracking's migration 0014) against the same aggregate over
+# every conversation.
+TOTALS_SQL = """
+SELECT kept, actual FROM
+  (SELECT jsonb_build_array(coalesce(sum(conversations), 0), coalesce(sum(open), 0), coalesce(sum(messages), 0),
+                            coalesce(sum(pending_human), 0), coalesce(sum(needs_human), 0)) AS kept
+     FROM conversation_counts) k,
+  (SELECT jsonb_build_array(count(*), count(*) FILTER (WHERE status <> 'closed'), coalesce(sum(message_count), 0),
+                            coalesce(sum(pending_human_count), 0),
+                            count(*) FILTER (WHERE status <> 'closed' AND pending_human_count > 0)) AS actual
+     FROM conversations) a
 """
 
 OPEN_TWICE_SQL = """
@@ -106,6 +121,11 @@ async def consistency(conn: asyncpg.Connection) -> Report:
     report.doubled = [r[0] for r in await conn.fetch(DOUBLED_SQL)]
     report.bad_counters = [m for r in await conn.fetch(COUNTERS_SQL) if (m := _counter_mismatch(r))]
     report.open_twice = [tuple(r) for r in await conn.fetch(OPEN_TWICE_SQL)]
+    # One snapshot for both sides: a batch committing between two statements would look like drift.
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        totals = await conn.fetchrow(TOTALS_SQL)
+    if totals["kept"] != totals["actual"]:
+        report.bad_totals = [{"kept": totals["kept"], "actual": totals["actual"]}]
     return report
 
 

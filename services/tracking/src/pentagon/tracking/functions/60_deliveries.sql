@@ -161,6 +161,7 @@ BEGIN
     IF NOT pg_try_advisory_xact_lock(7022283424106557259) THEN
         RETURN json_build_object('parts', '[]'::json, 'outbox', NULL);
     END IF;
+    PERFORM pentagon_fold_conversation_counts();
     PERFORM pentagon_scratch();
     WITH claimed AS (
         DELETE FROM pending_deliveries p USING messages m

@@ -8,6 +8,57 @@ BEGIN
 END
 $$;
 
+-- One row per statement that changed conversations, holding what it changed: the totals of
+-- GET /admin/stats are the sum of conversation_counts (migration 0014, which creates the triggers).
+CREATE OR REPLACE FUNCTION pentagon_count_conversations() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM conversation_counts;
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO conversation_counts (conversations, open, messages, pending_human, needs_human)
+        SELECT count(*), count(*) FILTER (WHERE status <> 'closed'), coalesce(sum(message_count), 0),
+               coalesce(sum(pending_human_count), 0),
+               count(*) FILTER (WHERE status <> 'closed' AND pending_human_count > 0)
+          FROM pentagon_new_conversations HAVING count(*) > 0;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO conversation_counts (conversations, open, messages, pending_human, needs_human)
+        SELECT -count(*), -count(*) FILTER (WHERE status <> 'closed'), -coalesce(sum(message_count), 0),
+               -coalesce(sum(pending_human_count), 0),
+               -count(*) FILTER (WHERE status <> 'closed' AND pending_human_count > 0)
+          FROM pentagon_old_conversations HAVING count(*) > 0;
+    ELSE
+        INSERT INTO conversation_counts (open, messages, pending_human, needs_human)
+        SELECT d.open, d.messages, d.pending_human, d.needs_human
+          FROM (SELECT sum(s * (status <> 'closed')::int) AS open, sum(s * message_count) AS messages,
+                       sum(s * pending_human_count) AS pending_human,
+                       sum(s * (status <> 'closed' AND pending_human_count > 0)::int) AS needs_human
+                  FROM (SELECT 1 AS s, status, message_count, pending_human_count FROM pentagon_new_conversations
+                        UNION ALL
+                        SELECT -1, status, message_count, pending_human_count FROM pentagon_old_conversations) r) d
+         WHERE (d.open, d.messages, d.pending_human, d.needs_human) <> (0, 0, 0, 0);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- Folds conversation_counts into one row, so that the totals stay a sum over a few rows. Called by
+-- pentagon_sweep under its advisory lock (one fold at a time). Rows that concurrent transactions
+-- append meanwhile are not in this statement's snapshot: they stay, and the sum never changes.
+CREATE OR REPLACE FUNCTION pentagon_fold_conversation_counts() RETURNS int
+LANGUAGE sql AS $$
+    WITH gone AS (
+        DELETE FROM conversation_counts WHERE (SELECT count(*) > 1 FROM conversation_counts)
+        RETURNING conversations, open, messages, pending_human, needs_human
+    ), folded AS (
+        INSERT INTO conversation_counts (conversations, open, messages, pending_human, needs_human)
+        SELECT sum(conversations), sum(open), sum(messages), sum(pending_human), sum(needs_human)
+          FROM gone HAVING count(*) > 0
+        RETURNING 1
+    )
+    SELECT count(*)::int FROM gone
+$$;
+
 -- processed_events only has to outlive every possible redelivery of its event: the EVENTS
 -- stream keeps events 7 days. Called by tracking's sweep (hourly); returns the rows removed.
 CREATE OR REPLACE FUNCTION pentagon_prune(keep_days int) RETURNS int

@@ -139,6 +139,8 @@ async def apply_migrations(conn: asyncpg.Connection) -> list[str]:
         revision = await apply_functions(conn)
         if revision is not None:
             applied.append(f"functions/r{revision}")
+        if applied:
+            await conn.execute("CALL pentagon_restrict_tables()")
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)

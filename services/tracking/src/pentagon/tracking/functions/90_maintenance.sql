@@ -140,3 +140,35 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The same rule for our tables. On Supabase the Data API (/rest/v1/<table>) serves every table of
+-- the public schema to the anon key, which is public (the admin panel's page carries it), and to
+-- every signed-in user, unless row level security says otherwise. Ours hold customers' messages:
+-- row level security on, with no policy, so no row is visible to anyone but the tables' owner and
+-- roles that bypass it (the service role), and no privilege on them for anon and authenticated.
+-- Tracking and admin-api connect as the owner (DATABASE_URL) or the service role (PostgREST mode),
+-- which row level security does not restrict. Every table migrations create must be listed here
+-- (test_function_grants.py fails otherwise). Called by migrate.py whenever it applied anything.
+CREATE OR REPLACE PROCEDURE pentagon_restrict_tables()
+LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+    r text;
+BEGIN
+    FOR t IN SELECT c.oid::regclass AS name, c.relrowsecurity AS secured FROM pg_class c
+              WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+                AND c.relname = ANY (ARRAY['conversations', 'messages', 'admin_actions', 'processed_events',
+                                           'pending_deliveries', 'delivery_watermarks', 'update_outbox',
+                                           'conversation_counts', 'schema_migrations', 'schema_functions'])
+    LOOP
+        IF NOT t.secured THEN  -- ALTER TABLE locks the table: only once
+            EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t.name);
+        END IF;
+        FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+                EXECUTE format('REVOKE ALL ON TABLE %s FROM %I', t.name, r);
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$$;

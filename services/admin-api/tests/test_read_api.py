@@ -229,6 +229,25 @@ async def test_detailed_stats_hours_count_only_the_range_inside_partial_hours(ad
     assert [h["hour"][11:13] for h in r.json()["stats"]["messages_per_hour"]] == ["10", "11", "12"]
 
 
+async def test_detailed_stats_hours_are_the_hours_of_the_time_zone_asked(admin, pg):
+    """Yangon is UTC+6:30: its hours start at half past a UTC hour, and staff there count from 17:00."""
+    a = await add_conversation(pg, "p1", created_at=T0, last_message_at=T0)
+    for minute in (5, 20, 50, 70, 100):  # 10:05 10:20 10:50 11:10 11:40 UTC = 16:35 16:50 17:20 17:40 18:10 Yangon
+        await add_message(pg, a, f"m{minute}", at=later(minute))
+    period = "since=2026-01-15T09:00:00Z&until=2026-01-15T13:00:00Z"
+    r = await admin.client.get(f"/admin/stats/detailed?{period}&tz=Asia/Yangon", headers=VIEWER)
+    assert r.status_code == 200, r.text
+    assert r.json()["stats"]["messages_per_hour"] == [{"hour": "2026-01-15T09:30:00.000000Z", "count": 2},
+                                                      {"hour": "2026-01-15T10:30:00.000000Z", "count": 2},
+                                                      {"hour": "2026-01-15T11:30:00.000000Z", "count": 1}]
+    utc = await admin.client.get(f"/admin/stats/detailed?{period}&tz=UTC", headers=VIEWER)
+    assert [h["count"] for h in utc.json()["stats"]["messages_per_hour"]] == [3, 2]
+    for bad in ("Mars/Olympus_Mons", "Asia/Yangon'; DROP TABLE messages; --", "../../etc/passwd", "x" * 65):
+        refused = await admin.client.get(f"/admin/stats/detailed?{period}", params={"tz": bad}, headers=VIEWER)
+        assert refused.status_code == 422 and refused.json()["success"] is False, bad
+    assert await pg.fetchval("SELECT count(*) FROM messages") == 5
+
+
 @pytest.mark.parametrize("admin", [{"admin_db_pool_size": 2, "admin_stats_connections": 2}], indirect=True)
 async def test_concurrent_detailed_stats_share_a_small_pool_without_deadlock(admin, pg):
     a = await add_conversation(pg, "p1", created_at=T0, last_message_at=T0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, Query
 
 from pentagon.admin import queries
@@ -19,6 +20,8 @@ from pentagon.common.jsonrow import iso
 router = APIRouter(prefix="/admin/stats", tags=["stats"])
 
 MAX_RANGE = timedelta(days=92)
+# "UTC", "Asia/Yangon", "America/Argentina/Buenos_Aires", "Etc/GMT+7": the shape of a zone name only.
+TZ_PATTERN = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$"
 
 
 @router.get("", response_model=StatsResponse, responses=READ_ERRORS)
@@ -43,13 +46,19 @@ def stats_range(since: datetime | None, until: datetime | None) -> tuple[datetim
 async def detailed(
     since: Annotated[UtcDatetime | None, Query(description="default: until - 24 h")] = None,
     until: Annotated[UtcDatetime | None, Query(description="default: now")] = None,
+    tz: Annotated[str, Query(max_length=64, pattern=TZ_PATTERN,
+                             description="IANA time zone whose hours messages_per_hour counts "
+                                         "(Asia/Yangon: from 14:00 local, not from half past)")] = "UTC",
     _: Identity = Depends(current_identity),
     rt: Runtime = Depends(runtime),
 ) -> Any:
     since, until = stats_range(since, until)
     # Independent statements on a few pool connections at once: wall time ~ the slowest lane, not the sum.
     lanes = min(rt.settings.admin_stats_connections, rt.settings.admin_db_pool_size)
-    data = await queries.detailed_stats(rt.connection, since, until, lanes)
+    try:
+        data = await queries.detailed_stats(rt.connection, since, until, lanes, tz)
+    except asyncpg.InvalidParameterValueError:  # a well-formed name Postgres does not know
+        raise invalid(f"unknown time zone {tz!r}") from None
     data["since"], data["until"] = iso(since), iso(until)
     data["messages_per_hour"] = [{"hour": iso(h["hour"]), "count": h["count"]} for h in data["messages_per_hour"]]
     return ok(stats=data)

@@ -167,13 +167,20 @@ function timeline(stats) {
   const since = new Date(stats.since).getTime();
   const until = new Date(stats.until).getTime();
   const known = [...counts.keys()];
-  const start = Math.floor((Number.isNaN(since) ? Math.min(...known) : since) / HOUR_MS) * HOUR_MS;
+  const first = new Date(Number.isNaN(since) ? Math.min(...known) : since);
+  first.setMinutes(0, 0, 0); // the viewer's own hours (the panel asks the API for them: `tz`)
+  const start = first.getTime();
   const end = Number.isNaN(until) ? Math.max(...known) : until;
   if (!Number.isFinite(start) || !Number.isFinite(end) || end - start > 100 * 24 * HOUR_MS) {
     return { daily: false, points: known.sort((a, b) => a - b).map((t) => ({ at: new Date(t), value: counts.get(t) })) };
   }
   const hours = [];
-  for (let t = start; t <= end; t += HOUR_MS) hours.push({ at: new Date(t), value: counts.get(t) || 0 });
+  for (let t = start; t <= end; t += HOUR_MS) hours.push({ at: new Date(t), value: 0 });
+  // Each count into the slot holding its hour, whether the API's hours are ours or UTC's.
+  for (const [t, n] of counts) {
+    const slot = hours[Math.floor((t - start) / HOUR_MS)];
+    if (slot) slot.value += n;
+  }
   if (end - start < DAILY_FROM_MS) return { daily: false, points: hours };
   const days = [];
   for (const h of hours) {
@@ -186,7 +193,7 @@ function timeline(stats) {
 
 const dayClockLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
-/** The API's hours are UTC hours: in Yangon (UTC+6:30) they start at half past, so say "14:30". */
+/** An hour that does not start on the viewer's hour (an API asked without `tz`) says "14:30". */
 function hourName(at, daily, withDay) {
   if (daily) return dayLabel.format(at);
   if (at.getMinutes() !== 0) return (withDay ? dayClockLabel : clockLabel).format(at);

@@ -34,6 +34,8 @@ QUESTIONS = [
     ("how do I get to your place from Sule Pagoda", "faq:3"),
     ("do I have to pay for the tea on the table", "faq:17"),
     ("is the tea on the table complimentary", "faq:17"),
+    ("how much do I pay for the tea", "menu:10"),  # its price, neither the free tea nor how to pay
+    ("what do I pay for a latte", "menu:3"),
     ("I want to buy a voucher for my friend's birthday", "faq:19"),
     ("can we hold a company event at your place", "faq:8"),  # theirs, not one of ours
     ("we'd like to organise a birthday party", "faq:8"),

@@ -174,8 +174,13 @@ EN_PHRASES = [
     # Holding an event of one's own is hiring the cafe for it, not one of the cafe's events.
     (re.compile(r"\b(?:hold|holding|host|hosting|organi[sz]e|organi[sz]ing|throw|throwing) (?:a |an |our |my )?"
                 r"(?:[\w-]+ ){0,2}(?:event|function|meeting|gathering|reception|party|parties)s?\b"), " private party "),
-    # Paying for the green tea asks whether it is free (the answer says so), not how to pay.
-    (re.compile(r"\b(?:pay|paying|charge|charged|cost) (?:extra )?for (?:the )?(?:green |plain )?tea\b"), " free tea "),
+    # What one pays for something is its price, not the ways to pay.
+    (re.compile(r"\b(?:how much|what) (?:do|will|would|should|must) (?:i|we) (?:have to |need to )?pay for\b"), " price "),
+    # "Do I pay for the tea?" asks whether it is free (the answer says so), not how to pay; "how much
+    # do I pay for the tea" asks its price.
+    (re.compile(r"(?<!much )(?<!what )\b(?:do|must|should) (?:i|we|you) (?:have to |need to )?pay (?:extra )?"
+                r"for (?:the )?(?:green |plain )?tea\b|\b(?:a |any )?charge for (?:the )?(?:green |plain )?tea\b"),
+     " free tea "),
     # Buying a voucher is the gift card, not the coffee beans we also sell.
     # Who it is for and the occasion say nothing more ("... for my friend's birthday").
     (re.compile(r"\b(?:buy|buying|purchase|get|order) (?:a |an |some )?(?:gift ?cards?|gift vouchers?|vouchers?)\b"

@@ -27,6 +27,7 @@ ITEM_QUALITIES = frozenset(tokens("sweet spicy hot cold dairy milk sugar sugary 
                                   "ingredients allergen allergens"))
 # Burmese drops the "it": a question of these alone ("စပ်လား", spicy?; "ချိုလား", sweet?) is about the dish.
 ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး သကြား ကြီး ဆိမ့် ခါး ချဉ် ငံ"))
+ANY_ITEM_QUALITY = ITEM_QUALITIES | ITEM_QUALITIES_MY
 _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one)\b", re.IGNORECASE)
 SMALL_TALK_CONFIDENCE = 0.95
 INTENT_BY_KIND = {"faq": "faq", "menu": "menu", "hours": "hours", "reservation": "reservation", "event": "events",
@@ -147,7 +148,7 @@ class OfflineAnswerer:
             combined = f"{previous} {text}"
             retry = self._search(combined)
             if retry and ((bare and retry[0].coverage >= self.threshold
-                           and (retry[0].entry.kind == "menu" or not words & (ITEM_QUALITIES | ITEM_QUALITIES_MY)))
+                           and (retry[0].entry.kind == "menu" or not words & ANY_ITEM_QUALITY))
                           or not hits or retry[0].coverage > hits[0].coverage):
                 return combined, retry
         return text, hits

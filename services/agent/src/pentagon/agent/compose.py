@@ -79,13 +79,17 @@ def promotion(lang: str, record: Promotion) -> str:
     return f"{text} ({valid})" if valid else text
 
 
+# What each line of a kind's list says after the title: when, how long, which hours.
+KIND_DETAIL = {"event": ("schedule_en", "schedule_mm"), "promotion": ("valid_en", "valid_mm"),
+               "job": ("type_en", "type_mm")}
+
+
 def kind_list(lang: str, kind: str, records: list[Event] | list[Promotion] | list[Job]) -> str:
     """Every event (with when), promotion (with how long) or job (with its hours), one line each."""
+    english, burmese = KIND_DETAIL[kind]
     lines = [phrase(lang, f"{kind}_list_intro")]
     for r in records:
-        detail = {"event": lambda: _pick(lang, r.schedule_en, r.schedule_mm),
-                  "promotion": lambda: _pick(lang, r.valid_en, r.valid_mm),
-                  "job": lambda: _pick(lang, r.type_en, r.type_mm)}[kind]()
+        detail = _pick(lang, getattr(r, english), getattr(r, burmese))
         title = _pick(lang, r.title_en, r.title_mm)
         lines.append(f"• {title} ({detail})" if detail else f"• {title}")
     lines.append(phrase(lang, "ask_about_one"))

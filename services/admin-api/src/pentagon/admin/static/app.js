@@ -827,11 +827,12 @@ async function loadStats() {
   const since = new Date(until.getTime() - hours * 3600_000);
   const seq = ++state.statsLoads; // the newest wins: a slow answer for the previous range is dropped
   try {
-    const range = query({ since: since.toISOString(), until: until.toISOString() });
+    const period = { since: since.toISOString(), until: until.toISOString() };
+    const range = query(period);
     // Hours of the viewer's own clock: in Yangon a UTC hour would run from half past.
     const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
     const [data, used, unanswered] = await Promise.all([
-      get(`/admin/stats/detailed${query({ since: since.toISOString(), until: until.toISOString(), tz })}`),
+      get(`/admin/stats/detailed${query({ ...period, tz })}`),
       get(`/admin/labels${query({ days: Math.max(1, Math.ceil(hours / 24)), limit: 20 })}`),
       get(`/admin/stats/unanswered${range}`),
     ]);

@@ -97,13 +97,21 @@ async def load(url: str, conversations: int, messages: int, extra_sql: str | Non
         per = max(1, messages // conversations)
         await conn.execute(
             "INSERT INTO messages (conversation_id, sender_type, content, timestamp, confidence_score, requires_human, "
-            "human_replied, escalation_reason, event_id) "
+            "human_replied, escalation_reason, event_id, actor) "
             "SELECT 1 + (g / $2), (ARRAY['user','bot','user','bot','human'])[1 + g % 5], "
             f"'message ' || g || ' about ' || ({words})[1 + g % {len(WORDS + BURMESE)}] || ' ' || "
             f"({words})[1 + (g / 7) % {len(WORDS + BURMESE)}], "
             "now() - make_interval(secs => (($1 - g) * 2.6)), CASE WHEN g % 5 IN (1, 3) THEN 0.5 + (g % 50) / 100.0 END, "
             "g % 97 = 0, g % 194 = 0, CASE WHEN g % 97 = 0 AND g % 5 IN (0, 2) THEN 'low_confidence' END, "
-            "'e' || g FROM generate_series(0, $1 - 1) g", messages, per)
+            "'e' || g, CASE WHEN g % 5 = 4 THEN 'staff' || (g % 4) || ':admin' END "
+            "FROM generate_series(0, $1 - 1) g", messages, per)
+        # What staff did to them, as the audit log records it: a takeover of every conversation a
+        # person holds, a close of every closed one (1 in 3 by the clock), a note on 1 in 25.
+        await conn.execute(
+            "INSERT INTO admin_actions (actor, action, conversation_id, created_at) "
+            "SELECT CASE WHEN a = 'close' AND id % 3 = 0 THEN 'system:auto-close' ELSE 'staff' || (id % 4) || ':admin' END, "
+            "a, id, last_message_at FROM conversations CROSS JOIN LATERAL (VALUES (CASE status WHEN 'human' THEN "
+            "'takeover' WHEN 'closed' THEN 'close' END), (CASE WHEN id % 25 = 0 THEN 'note' END)) v(a) WHERE a IS NOT NULL")
         await conn.execute(
             "UPDATE conversations c SET message_count = s.n, user_message_count = s.u, bot_message_count = s.b, "
             "human_message_count = s.h FROM (SELECT conversation_id, count(*) n, count(*) FILTER (WHERE sender_type='user') u, "
@@ -116,6 +124,7 @@ async def load(url: str, conversations: int, messages: int, extra_sql: str | Non
             print("applied --extra-sql (not a migration: this run's schema is tracking's migrations plus it)")
         await conn.execute("VACUUM ANALYZE conversations")
         await conn.execute("VACUUM ANALYZE messages")
+        await conn.execute("VACUUM ANALYZE admin_actions")
         print(f"loaded {conversations} conversations, {messages} messages in {time.perf_counter() - started:.1f} s")
     finally:
         await conn.close()
@@ -152,11 +161,14 @@ async def query_latencies(base: str, conversations: int, requests: int) -> dict[
         "stats_detailed": lambda: detailed_stats_path(rng, 24),  # the panel's default range
         # The statistics view's "questions the bot could not answer", over its widest range.
         "unanswered_30d": lambda: detailed_stats_path(rng, 24 * 30).replace("/detailed?", "/unanswered?"),
+        "staff_24h": lambda: detailed_stats_path(rng, 24).replace("/detailed?", "/staff?"),  # the Team table
     }
     # The panel's other two ranges, measured too (fewer samples: they read 7 and 30 times more rows).
     extra = {
         "stats_det_7d": lambda: detailed_stats_path(rng, 24 * 7),
         "stats_det_30d": lambda: detailed_stats_path(rng, 24 * 30),
+        "staff_7d": lambda: detailed_stats_path(rng, 24 * 7).replace("/detailed?", "/staff?"),
+        "staff_30d": lambda: detailed_stats_path(rng, 24 * 30).replace("/detailed?", "/staff?"),
     }
     results: dict[str, tuple[list[float], bool]] = {}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:

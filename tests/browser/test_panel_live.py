@@ -605,7 +605,29 @@ def test_a_customer_who_rates_us_badly_is_an_alert_to_call_back(panel: PanelPage
     rating_card = page.locator("#stats-cards button.stat", has_text="Customer rating")
     rating_card.wait_for()
     assert "rating" in rating_card.inner_text()
+    look = "n => ['borderTopWidth', 'backgroundColor', 'paddingLeft'].map((k) => getComputedStyle(n)[k]).join()"
+    assert rating_card.evaluate(look) == page.locator("#stats-cards div.stat").first.evaluate(look)  # a card, not bare text
+    # The admin's "Team" table: alice answered and was rated (her other conversations in this
+    # suite count too); names and figures as text.
+    alice = page.locator("#team-table tbody tr", has=page.locator("th", has_text=re.compile(r"^alice$")))
+    alice.wait_for()
+    cells = alice.locator("td").all_inner_texts()
+    assert int(cells[0]) >= 1 and re.fullmatch(r"\d\.\d/5 · \d+", cells[-1]), cells
+    page.locator("#team-box").scroll_into_view_if_needed()
+    screenshot(page, "team.png")
     rating_card.click()
     conv_item(page, user).wait_for()
     assert page.locator("#f-rating").input_value() == "2" and page.locator("#f-status").input_value() == "all"
     assert not panel.console_errors, panel.console_errors
+
+
+def test_the_team_table_is_for_admins_only(colleague: PanelPage, stack: LocalStack) -> None:
+    viewer = colleague.page
+    sign_in(colleague, stack.viewer_token)
+    asked: list[str] = []
+    viewer.on("request", lambda r: asked.append(r.url) if "/admin/stats/staff" in r.url else None)
+    viewer.locator("#tab-stats").click()
+    viewer.locator("#chart-hourly svg, #chart-hourly .chart-empty").first.wait_for()
+    viewer.locator("#chart-unanswered ol, #chart-unanswered p").first.wait_for()
+    assert viewer.locator("#team-box").is_hidden() and not asked
+    assert not colleague.console_errors, colleague.console_errors

@@ -342,6 +342,30 @@ class DetailedStatsResponse(BaseModel):
     stats: dict[str, Any]
 
 
+class StaffStats(BaseModel):
+    actor: str = Field(description="as the audit log and staff messages record it (alice:admin); page_inbox: "
+                                   "replies written in the Facebook Page inbox; empty: not recorded")
+    name: str
+    replies: int = Field(description="messages sent to customers in the period")
+    conversations: int = Field(description="conversations replied in")
+    first_replies: int = Field(description="requests for a person in the period this staff member answered first")
+    median_first_reply_seconds: float | None = Field(description="how long those customers waited, median")
+    takeovers: int
+    handbacks: int
+    closes: int
+    notes: int
+    rated: int = Field(description="conversations they wrote in that the customer rated in the period")
+    average_rating: float | None = Field(description="1-5, of those conversations")
+
+
+class StaffStatsResponse(BaseModel):
+    success: Literal[True] = True
+    staff: list[StaffStats]
+    count: int
+    since: str
+    until: str
+
+
 class UnansweredQuestion(BaseModel):
     text: str = Field(description="the newest asking, at most 500 characters")
     asked: int = Field(description="times asked in the period (same text, case and spacing aside)")

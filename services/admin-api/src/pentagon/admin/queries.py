@@ -314,7 +314,7 @@ async def oldest_waiting(conn: asyncpg.Connection) -> datetime | None:
 
 
 ConnectionSource = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
-_StatsJob = tuple[str, Callable[[asyncpg.Connection, datetime, datetime], Awaitable[Any]]]
+StatsJob = tuple[str, Callable[[asyncpg.Connection, datetime, datetime], Awaitable[Any]]]
 
 
 async def _handoff(conn: asyncpg.Connection, since: datetime, until: datetime) -> asyncpg.Record:
@@ -334,12 +334,16 @@ async def _queue(conn: asyncpg.Connection, since: datetime, until: datetime) -> 
     )
 
 
+# The requests for a person in [$1, $2): each conversation's first message flagged in it, and when.
+HUMAN_REQUESTS = ("asked AS (SELECT conversation_id, min(timestamp) AS at FROM messages "
+                  "WHERE requires_human AND timestamp >= $1 AND timestamp < $2 GROUP BY conversation_id)")
+
+
 async def _first_human_response(conn: asyncpg.Connection, since: datetime, until: datetime) -> asyncpg.Record:
     # LATERAL: the first human answer is looked up once per request (a scalar subquery used by two
     # aggregates ran twice).
     return await conn.fetchrow(
-        "WITH asked AS (SELECT conversation_id, min(timestamp) AS at FROM messages "
-        "  WHERE requires_human AND timestamp >= $1 AND timestamp < $2 GROUP BY conversation_id) "
+        f"WITH {HUMAN_REQUESTS} "
         "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM h.first_human - a.at)) "
         "AS median_seconds, count(h.first_human) AS answered, count(*) AS asked FROM asked a "
         "LEFT JOIN LATERAL (SELECT min(m.timestamp) AS first_human FROM messages m WHERE m.conversation_id = "
@@ -382,17 +386,24 @@ async def _per_platform(conn: asyncpg.Connection, since: datetime, until: dateti
     )
 
 
+RATING_SCORE = "(metadata->'rating'->>'score')::int"
+# Conversations rated between $1 and $2: a well-formed score and time only (the metadata is merged
+# from a customer's message), read through the partial index conversations_rated.
+RATED_BETWEEN = (
+    "metadata ? 'rating' AND last_message_at >= $1 "
+    "AND metadata->'rating'->>'score' IN ('1', '2', '3', '4', '5') "
+    "AND metadata->'rating'->>'rated_at' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+)$' "
+    "AND (metadata->'rating'->>'rated_at')::timestamptz >= $1 "
+    "AND (metadata->'rating'->>'rated_at')::timestamptz < $2"
+)
+
+
 async def _ratings(conn: asyncpg.Connection, since: datetime, until: datetime) -> list[asyncpg.Record]:
     # Customers' answers to "How did we do?" (pentagon.common.rating), merged by tracking into the
     # conversation: the partial index conversations_rated (tracking migration 0013) holds only rated
     # conversations, by their last message, which is at or after the rating.
     return await conn.fetch(
-        "SELECT (metadata->'rating'->>'score')::int AS score, count(*) AS n FROM conversations "
-        "WHERE metadata ? 'rating' AND last_message_at >= $1 "
-        "AND metadata->'rating'->>'score' IN ('1', '2', '3', '4', '5') "
-        "AND metadata->'rating'->>'rated_at' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9:]+)$' "
-        "AND (metadata->'rating'->>'rated_at')::timestamptz >= $1 "
-        "AND (metadata->'rating'->>'rated_at')::timestamptz < $2 GROUP BY 1 ORDER BY 1",
+        f"SELECT {RATING_SCORE} AS score, count(*) AS n FROM conversations WHERE {RATED_BETWEEN} GROUP BY 1 ORDER BY 1",
         since, until,
     )
 
@@ -406,14 +417,14 @@ def _rating_summary(rows: list[asyncpg.Record]) -> dict[str, Any]:
             "satisfied_share": satisfied / count if count else None, "by_score": by_score}
 
 
-def _detailed_stats_jobs(tz: str) -> list[_StatsJob]:
+def _detailed_stats_jobs(tz: str) -> list[StatsJob]:
     # Slowest first (measured on bench/admin_bench.py data), so the lanes finish close together.
     return [("queue", _queue), ("handoff", _handoff), ("timing", _first_human_response),
             ("confidence", _bot_confidence), ("hours", _messages_per_hour(tz)), ("platforms", _per_platform),
             ("ratings", _ratings)]
 
 
-async def _run_jobs(connect: ConnectionSource, jobs: list[_StatsJob], since: datetime, until: datetime,
+async def run_jobs(connect: ConnectionSource, jobs: list[StatsJob], since: datetime, until: datetime,
                     lanes: int) -> dict[str, Any]:
     """Runs independent read-only statements on up to ``lanes`` pool connections at once.
 
@@ -442,7 +453,7 @@ async def _run_jobs(connect: ConnectionSource, jobs: list[_StatsJob], since: dat
 
 async def detailed_stats(connect: ConnectionSource, since: datetime, until: datetime,
                          lanes: int = 2, tz: str = "UTC") -> dict[str, Any]:
-    r = await _run_jobs(connect, _detailed_stats_jobs(tz), since, until, lanes)
+    r = await run_jobs(connect, _detailed_stats_jobs(tz), since, until, lanes)
     handoff, queue, timing, confidence = r["handoff"], r["queue"], r["timing"], r["confidence"]
     total = handoff["total"]
     return {

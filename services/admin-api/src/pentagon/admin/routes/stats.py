@@ -8,12 +8,13 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Query
 
-from pentagon.admin import queries
-from pentagon.admin.auth import Identity, current_identity
+from pentagon.admin import queries, staff_stats
+from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.coverage import answered_now
 from pentagon.admin.deps import UtcDatetime, check_range, runtime
 from pentagon.admin.errors import invalid
-from pentagon.admin.models import READ_ERRORS, DetailedStatsResponse, StatsResponse, UnansweredList, ok
+from pentagon.admin.models import (READ_ERRORS, DetailedStatsResponse, StaffStatsResponse, StatsResponse, UnansweredList,
+                                   ok)
 from pentagon.admin.runtime import Runtime
 from pentagon.common.jsonrow import iso
 
@@ -42,6 +43,11 @@ def stats_range(since: datetime | None, until: datetime | None) -> tuple[datetim
     return since, until
 
 
+def stats_lanes(rt: Runtime) -> int:
+    """Pool connections one statistics request may use at once: wall time ~ its slowest statement."""
+    return min(rt.settings.admin_stats_connections, rt.settings.admin_db_pool_size)
+
+
 @router.get("/detailed", response_model=DetailedStatsResponse, responses=READ_ERRORS)
 async def detailed(
     since: Annotated[UtcDatetime | None, Query(description="default: until - 24 h")] = None,
@@ -53,10 +59,8 @@ async def detailed(
     rt: Runtime = Depends(runtime),
 ) -> Any:
     since, until = stats_range(since, until)
-    # Independent statements on a few pool connections at once: wall time ~ the slowest lane, not the sum.
-    lanes = min(rt.settings.admin_stats_connections, rt.settings.admin_db_pool_size)
     try:
-        data = await queries.detailed_stats(rt.connection, since, until, lanes, tz)
+        data = await queries.detailed_stats(rt.connection, since, until, stats_lanes(rt), tz)
     except asyncpg.InvalidParameterValueError:  # a well-formed name Postgres does not know
         raise invalid(f"unknown time zone {tz!r}") from None
     data["since"], data["until"] = iso(since), iso(until)
@@ -81,3 +85,18 @@ async def unanswered(
     for row, answered in zip(rows, await answered_now(rt.agent, [r["text"] for r in rows])):
         row["answered_now"] = answered
     return ok(questions=rows, count=len(rows), since=iso(since), until=iso(until))
+
+
+@router.get("/staff", response_model=StaffStatsResponse, responses=READ_ERRORS)
+async def staff(
+    since: Annotated[UtcDatetime | None, Query(description="default: until - 24 h")] = None,
+    until: Annotated[UtcDatetime | None, Query(description="default: now")] = None,
+    _: Identity = Depends(require_admin),
+    rt: Runtime = Depends(runtime),
+) -> Any:
+    """What each staff member did in the period (admins only: it is about colleagues): replies,
+    first answers to customers who asked for a person and their median wait, takeovers, hand-backs,
+    closes, notes, and the customers' ratings of the conversations they wrote in."""
+    since, until = stats_range(since, until)
+    rows = await staff_stats.staff_stats(rt.connection, since, until, stats_lanes(rt))
+    return ok(staff=rows, count=len(rows), since=iso(since), until=iso(until))

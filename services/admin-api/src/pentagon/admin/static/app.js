@@ -15,7 +15,7 @@ import { Knowledge } from './knowledge.js';
 import { MenuBoard } from './menu.js';
 import { SavedReplies } from './saved.js';
 import { StaffAccess } from './staff.js';
-import { queueSize, recordQueue, redrawCharts, renderQueue, renderStats, renderUnanswered } from './stats.js';
+import { queueSize, recordQueue, redrawCharts, renderQueue, renderStats, renderTeam, renderUnanswered } from './stats.js';
 import { Thread } from './thread.js';
 
 const PAGE = 50;
@@ -184,6 +184,7 @@ async function start(user) {
   $('#app').hidden = false;
   document.body.dataset.role = state.me.role;
   $('#tab-staff').hidden = state.me.role !== 'admin';
+  $('#team-box').hidden = state.me.role !== 'admin'; // colleagues' figures: for admins
   updateAlertsButton();
   feed.start();
   presence.start();
@@ -831,16 +832,18 @@ async function loadStats() {
     const range = query(period);
     // Hours of the viewer's own clock: in Yangon a UTC hour would run from half past.
     const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    const [data, used, unanswered] = await Promise.all([
+    const admin = state.me?.role === 'admin';
+    const [data, used, unanswered, team] = await Promise.all([
       get(`/admin/stats/detailed${query({ ...period, tz })}`),
       get(`/admin/labels${query({ days: Math.max(1, Math.ceil(hours / 24)), limit: 20 })}`),
       get(`/admin/stats/unanswered${range}`),
+      admin ? get(`/admin/stats/staff${range}`) : null,
     ]);
     if (seq === state.statsLoads) {
       renderStats(data, { onLowRatings: showLowRatings });
       renderLabelCounts($('#chart-labels'), used.labels);
-      renderUnanswered($('#chart-unanswered'), unanswered.questions, (id) => openConversation(id),
-        state.me?.role === 'admin' ? teach : null);
+      renderUnanswered($('#chart-unanswered'), unanswered.questions, (id) => openConversation(id), admin ? teach : null);
+      if (team) renderTeam($('#team-table'), team.staff);
     }
   } catch (err) {
     if (seq === state.statsLoads) showError(err);

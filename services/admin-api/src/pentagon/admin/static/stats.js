@@ -95,15 +95,19 @@ function renderCards(root, stats, { onLowRatings = null } = {}) {
     card('Median first human reply', seconds(pick(stats, 'median_first_human_response_seconds', 'median_first_response_seconds'))),
     card('Avg bot confidence', confidence === null ? '—' : confidence.toFixed(2)),
     // A click lists the customers who rated 1-2, to call back.
-    card('Customer rating', ratingText(stats.ratings), stats.ratings?.count && onLowRatings ? onLowRatings : null),
+    card(ratingLabel(stats.ratings), ratingValue(stats.ratings), stats.ratings?.count && onLowRatings ? onLowRatings : null),
   );
 }
 
-/** "4.3/5 · 12 ratings": customers' answers to "How did we do?" after staff closed their conversation. */
-function ratingText(ratings) {
+/** "4.3/5", of "Customer rating · 12 ratings": answers to "How did we do?" after staff closed a conversation. */
+function ratingValue(ratings) {
   const average = num(ratings?.average);
-  if (average === null || !ratings.count) return '—';
-  return `${average.toFixed(1)}/5 · ${ratings.count} rating${ratings.count === 1 ? '' : 's'}`;
+  return average === null || !ratings.count ? '—' : `${average.toFixed(1)}/5`;
+}
+
+function ratingLabel(ratings) {
+  const count = num(ratings?.count);
+  return count ? `Customer rating · ${count} rating${count === 1 ? '' : 's'}` : 'Customer rating';
 }
 
 function widthOf(root) {
@@ -340,4 +344,42 @@ export function renderUnanswered(root, rows, open, teach = null) {
       outcome(q, teach)));
   }
   root.append(items);
+}
+
+const TEAM_COLUMNS = [
+  ['Replies', (s) => s.replies, 'messages sent to customers'],
+  ['Conversations', (s) => s.conversations, 'conversations replied in'],
+  ['First answers', (s) => s.first_replies, 'customers who asked for a person and got their first answer from them'],
+  ['Median wait', (s) => seconds(s.median_first_reply_seconds), 'how long those customers waited, median'],
+  ['Takeovers', (s) => s.takeovers, 'conversations taken over from the bot'],
+  ['Hand-backs', (s) => s.handbacks, 'conversations handed back to the bot'],
+  ['Closes', (s) => s.closes, 'conversations closed'],
+  ['Notes', (s) => s.notes, 'notes left for colleagues'],
+  ['Rating', (s) => teamRating(s), 'customers\' ratings of the conversations they wrote in'],
+];
+
+function teamRating(s) {
+  const average = num(s.average_rating);
+  return average === null ? '—' : `${average.toFixed(1)}/5 · ${s.rated}`;
+}
+
+/** Who wrote it: a staff member's name, or where the reply came from when no panel user wrote it. */
+function teamName(s) {
+  if (s.actor === 'page_inbox') return 'Facebook Page inbox';
+  return s.name || s.actor || 'Not recorded';
+}
+
+/**
+ * "Team" (GET /admin/stats/staff, admins): one row per staff member who did anything in the period,
+ * the busiest first. Names go in as text only.
+ */
+export function renderTeam(root, rows) {
+  const list = Array.isArray(rows) ? rows : [];
+  if (!list.length) return emptyChart(root, 'Nobody on the team answered a customer in this period.');
+  const head = el('tr', {}, el('th', { scope: 'col', text: 'Staff' }),
+    ...TEAM_COLUMNS.map(([label, , title]) => el('th', { scope: 'col', text: label, title })));
+  const body = el('tbody', {}, ...list.map((s) => el('tr', {},
+    el('th', { scope: 'row', dir: 'auto', text: teamName(s), title: s.actor || '' }),
+    ...TEAM_COLUMNS.map(([, value]) => el('td', { text: String(value(s) ?? '—') })))));
+  clear(root).append(el('table', { class: 'team-table' }, el('thead', {}, head), body));
 }

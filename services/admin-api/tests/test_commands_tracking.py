@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from admin_support import ADMIN, ADMIN_TOKEN, VIEWER, auth
 from conftest import make_settings, start_runtime
 from pentagon.admin.app import create_app
-from pentagon.admin.waiting import WaitingWatch
+from pentagon.admin.alert_figures import AlertFigures
 from pentagon.common.bus import Subjects
 from pentagon.common.events import publish, timestamp
 from pentagon.common.jsonrow import iso
@@ -84,7 +84,7 @@ async def test_assign_priority_and_message_flags(admin, tracking):
     assert listed.json()["conversations"][0]["waiting_since"] == message["timestamp"]
     stats = (await admin.client.get("/admin/stats", headers=VIEWER)).json()["stats"]
     assert stats["oldest_waiting_since"] == message["timestamp"]
-    watch = WaitingWatch(admin.runtime.connection, 0.05)
+    watch = AlertFigures(admin.runtime.connection, 0.05)
     watch.start()
     try:
         for _ in range(200):

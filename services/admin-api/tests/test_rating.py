@@ -3,13 +3,16 @@ their answers show in the statistics. Real tracking (it executes the close and f
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from prometheus_client import REGISTRY
 
 from admin_support import ADMIN, add_conversation, add_message, eventually, later
 from conftest import AdminHarness
+from pentagon.admin.alert_figures import AlertFigures
 from pentagon.common.bus import EVENTS_STREAM
 from pentagon.common.proto import events_pb2 as pb
 
@@ -137,3 +140,24 @@ async def test_staff_list_the_unhappy_customers_to_follow_up(admin: AdminHarness
     for bad in ("0", "6", "two", "2; DROP TABLE conversations"):
         refused = await admin.client.get("/admin/conversations", headers=ADMIN, params={"max_rating": bad})
         assert refused.status_code == 422 and refused.json()["success"] is False
+
+
+async def test_a_bad_rating_is_a_figure_for_the_on_call_alert(admin: AdminHarness, pg) -> None:
+    """admin_low_ratings_last_hour (alert CustomerRatedUsBadly) counts the 1-2 ratings of the last hour,
+    whether or not a panel is open."""
+    for user, score, minutes_ago in [("sad-now", 1, 10), ("meh-now", 2, 50), ("happy-now", 5, 5),
+                                     ("sad-before", 1, 90), ("sad-soon", 1, -5)]:
+        rated_at = now(minutes=-minutes_ago).isoformat()
+        await add_conversation(pg, user, status="closed", last_message_at=now(minutes=-minutes_ago),
+                               metadata=json.dumps({"rating": {"score": score, "rated_at": rated_at}}))
+    figures = AlertFigures(admin.runtime.connection, 0.05)
+    figures.start()
+    try:
+        for _ in range(200):
+            if figures.low_ratings:
+                break
+            await asyncio.sleep(0.05)
+        assert figures.low_ratings == 2
+        assert REGISTRY.get_sample_value("admin_low_ratings_last_hour") == 2  # what the alert reads
+    finally:
+        await figures.stop()

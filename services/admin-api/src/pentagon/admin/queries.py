@@ -398,6 +398,12 @@ RATED_BETWEEN = (
 )
 
 
+async def low_ratings(conn: asyncpg.Connection, since: datetime, until: datetime) -> int:
+    """Conversations customers rated 1 or 2 in [since, until): the alert rule's figure."""
+    return await conn.fetchval(f"SELECT count(*) FROM conversations WHERE {RATED_BETWEEN} AND {RATING_SCORE} <= 2",
+                               since, until)
+
+
 async def _ratings(conn: asyncpg.Connection, since: datetime, until: datetime) -> list[asyncpg.Record]:
     # Customers' answers to "How did we do?" (pentagon.common.rating), merged by tracking into the
     # conversation: the partial index conversations_rated (tracking migration 0013) holds only rated

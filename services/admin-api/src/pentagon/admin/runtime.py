@@ -28,7 +28,7 @@ from pentagon.admin.live import UpdatesHub
 from pentagon.admin.presence import PresenceRelay
 from pentagon.admin.settings import Settings
 from pentagon.admin.throttle import SignInThrottle
-from pentagon.admin.waiting import WaitingWatch
+from pentagon.admin.alert_figures import AlertFigures
 from pentagon.common.agent_client import AgentClient
 from pentagon.common.blocklist import Blocklist
 from pentagon.common.bus import (
@@ -68,7 +68,7 @@ class Runtime:
         self._stats_cache: tuple[float, dict[str, Any]] | None = None
         self._stats_lock = asyncio.Lock()
         self._pool_task: asyncio.Task[None] | None = None
-        self.waiting = WaitingWatch(self.connection, settings.admin_ws_stats_seconds)
+        self.alert_figures = AlertFigures(self.connection, settings.admin_ws_stats_seconds)
         # The channel connects on the first try: admin-api starts and serves without the agent.
         self.agent = AgentClient(settings.agent_addr, settings.agent_timeout_ms, 1, AGENT_SECONDS)
 
@@ -112,7 +112,7 @@ class Runtime:
             await self.signing_keys.start()
         # The database may come up after us: keep trying in the background, /readyz says 503 meanwhile.
         self._pool_task = asyncio.create_task(self._open_pool())
-        self.waiting.start()
+        self.alert_figures.start()
 
     async def _open_pool(self) -> None:
         delay = 0.2
@@ -129,7 +129,7 @@ class Runtime:
                 delay = min(delay * 2, 5.0)
 
     async def stop(self) -> None:
-        await self.waiting.stop()
+        await self.alert_figures.stop()
         if self.signing_keys is not None:
             await self.signing_keys.stop()
         if self.access is not None:

@@ -431,7 +431,7 @@ def _detailed_stats_jobs(tz: str) -> list[StatsJob]:
 
 
 async def run_jobs(connect: ConnectionSource, jobs: list[StatsJob], since: datetime, until: datetime,
-                    lanes: int) -> dict[str, Any]:
+                   lanes: int) -> dict[str, Any]:
     """Runs independent read-only statements on up to ``lanes`` pool connections at once.
 
     Each lane holds one connection and takes the next job when it is free: a lane never waits for a

@@ -15,6 +15,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from pentagon.admin import queries
+from pentagon.admin.alert_figures import AlertFigures
 from pentagon.admin.access import StaffAccess
 from pentagon.admin.auth import Authenticator
 from pentagon.admin.jwks import SigningKeys
@@ -28,7 +29,6 @@ from pentagon.admin.live import UpdatesHub
 from pentagon.admin.presence import PresenceRelay
 from pentagon.admin.settings import Settings
 from pentagon.admin.throttle import SignInThrottle
-from pentagon.admin.alert_figures import AlertFigures
 from pentagon.common.agent_client import AgentClient
 from pentagon.common.blocklist import Blocklist
 from pentagon.common.bus import (

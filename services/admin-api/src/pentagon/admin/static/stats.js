@@ -99,7 +99,8 @@ function renderCards(root, stats, { onLowRatings = null } = {}) {
   );
 }
 
-/** "4.3/5", of "Customer rating · 12 ratings": answers to "How did we do?" after staff closed a conversation. */
+/** The rating card's value ("4.3/5") and label ("Customer rating · 12 ratings"): customers' answers to
+ *  "How did we do?" after staff closed their conversation. */
 function ratingValue(ratings) {
   const average = num(ratings?.average);
   return average === null || !ratings.count ? '—' : `${average.toFixed(1)}/5`;

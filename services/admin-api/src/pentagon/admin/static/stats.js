@@ -74,7 +74,7 @@ function platforms(stats) {
 function card(label, value, onClick = null) {
   const parts = [el('div', { class: 'stat-value', text: value }), el('div', { class: 'stat-label muted', text: label })];
   if (!onClick) return el('div', { class: 'card stat' }, ...parts);
-  return el('button', { type: 'button', class: 'card stat link', onclick: onClick }, ...parts);
+  return el('button', { type: 'button', class: 'card stat clickable', onclick: onClick }, ...parts);
 }
 
 function messageTotal(stats) {

@@ -424,6 +424,55 @@ def test_a_dish_marked_sold_out_in_the_panel_is_sold_out_for_customers(panel: Pa
     assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)
 
 
+def test_a_day_closed_in_the_panel_is_closed_for_customers(panel: PanelPage, colleague: PanelPage,
+                                                          stack: LocalStack) -> None:
+    """Knowledge -> Closed days -> "Close that day" with a note (a power cut): the next customer asking
+    whether the cafe is open today is told it is closed and why, on Messenger; a colleague's open panel
+    shows it without a reload; "Open as usual" undoes both."""
+    page = panel.page
+    for staff, token in ((colleague, stack.viewer_token), (panel, stack.admin_token)):
+        sign_in(staff, token)
+        staff.page.locator("#tab-knowledge").click()
+        staff.page.locator("#closed-summary").click()
+    colleague.page.locator("#closed-list .muted", has_text="No day closed ahead").wait_for()
+    assert colleague.page.locator("#closed-form").is_hidden(), "a viewer cannot close the cafe"
+    # The panel's device is at the cafe (its browser runs in Asia/Yangon, the agent's default time zone).
+    today = page.evaluate("(() => { const d = new Date(); return [d.getFullYear(), d.getMonth() + 1, d.getDate()]"
+                          ".map((n) => String(n).padStart(2, '0')).join('-'); })()")
+    assert page.locator("#closed-date").input_value() == today, "the form starts on the cafe's today"
+    page.locator("#closed-note_en").fill("Power cut, sorry!")
+    page.locator("#closed-note_mm").fill("မီးပျက်နေလို့ပါ")
+    page.locator("#closed-submit").click()
+    ours = page.locator(f"#closed-list .closed-day[data-date='{today}']")
+    ours.wait_for()
+    assert "Power cut, sorry! · မီးပျက်နေလို့ပါ" in ours.inner_text() and "alice:admin" in ours.inner_text()
+    assert "closed today" in page.locator("#closed-summary").inner_text()
+    assert page.locator("#closed-note_en").input_value() == "", "the form is ready for the next day"
+    theirs = colleague.page.locator(f"#closed-list .closed-day[data-date='{today}']")
+    theirs.wait_for()  # pushed: the colleague's screen says so without a reload
+    assert theirs.locator("button").count() == 0
+    eventually(lambda: "agent_closed_days_rows 1.0" in agent_metrics(stack), what="the agent knowing it")
+    screenshot(page, "closed-days.png")
+
+    customer = psid()
+    stack.messenger(customer, "Are you open today?")
+    told = eventually(lambda: [t for t in stack.sent_texts(customer) if "We are closed today" in t],
+                      what="the customer told the cafe is closed today")
+    assert "Power cut, sorry!" in told[0]
+
+    reopen = ours.locator("button.closed-reopen")
+    reopen.click()
+    assert ours.is_visible(), "one click only arms the button"
+    reopen.click()
+    ours.wait_for(state="detached")
+    theirs.wait_for(state="detached")
+    eventually(lambda: "agent_closed_days_rows 0.0" in agent_metrics(stack), what="the day opened again")
+    stack.messenger(customer, "Are you open today?")
+    eventually(lambda: len(stack.sent_texts(customer)) >= 2 and "We are closed today" not in stack.sent_texts(customer)[-1],
+               what="open as usual again")
+    assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)
+
+
 def test_the_bots_draft_fills_the_reply_box_for_staff_to_edit(panel: PanelPage, stack: LocalStack) -> None:
     """Taken over, a Burmese customer asks again: "Bot's draft" puts the bot's answer in the box, staff
     add to it and send; to a question the bot cannot answer there is no draft, the box stays as it was."""

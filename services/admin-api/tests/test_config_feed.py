@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timezone
 
 import httpx
 import websockets
@@ -44,6 +45,7 @@ async def test_a_change_on_one_replica_reaches_the_panels_of_every_replica(db_ur
             old = await a.put("/admin/saved-replies/opening-hours", json={"title": "Hours", "text": "7am-9pm"})
             assert old.status_code == 200, old.text
             second, base_b = await replica(db_url, nats_url, serve_app, agent_addr)
+            today = datetime.now(timezone.utc).date().isoformat()
             async with websockets.connect(f"ws://{base_b}/admin/ws", additional_headers=auth(VIEWER_TOKEN)) as viewer:
                 changes = [
                     ("PUT", "/admin/menu/15/sold-out", {}, ("menu", "15")),
@@ -52,6 +54,7 @@ async def test_a_change_on_one_replica_reaches_the_panels_of_every_replica(db_ur
                     ("PUT", "/admin/saved-replies/wifi", {"title": "Wi-Fi", "text": "cafe1234"},
                      ("saved_replies", "wifi")),
                     ("DELETE", "/admin/menu/15/sold-out", None, ("menu", "15")),
+                    ("PUT", f"/admin/closed-days/{today}", {"note_en": "Power cut"}, ("closed_days", today)),
                 ]
                 for method, path, body, expected in changes:
                     response = await a.request(method, path, json=body)

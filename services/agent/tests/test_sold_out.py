@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import grpc
-import nats
 
 from pentagon.agent.answer import OfflineAnswerer
 from pentagon.agent.knowledge import load_knowledge
@@ -18,7 +17,7 @@ from pentagon.common.bus import sold_out_bucket
 from pentagon.common.proto import agent_pb2, agent_pb2_grpc
 from pentagon.devtools.embedded import NatsServer
 
-from agent_support import agent_env
+from agent_support import agent_env, write_bucket
 from test_staff_knowledge import ask, eventually
 
 MANGO = "How much is the mango smoothie?"
@@ -63,15 +62,6 @@ def test_an_unreadable_mark_never_hides_a_dish() -> None:
         assert not sold_out("15"), bad
 
 
-async def mark(url: str, key: str, value: bytes | None) -> None:
-    nc = await nats.connect(url)
-    try:
-        kv = await sold_out_bucket(nc.jetstream())
-        await (kv.delete(key) if value is None else kv.put(key, value))
-    finally:
-        await nc.close()
-
-
 def menu(port: int) -> Any:
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         return agent_pb2_grpc.AgentServiceStub(channel).ListMenu(agent_pb2.ListMenuRequest(), timeout=10).items
@@ -87,8 +77,8 @@ def test_the_agent_follows_the_panels_marks_and_lists_its_menu(services, nats_se
     assert (items["15"].name_en, items["15"].name_mm, items["15"].price) == ("Mango Smoothie", "သရက်သီး ဖျော်ရည်", 4500)
     assert items["15"].category == "drinks" and items["15"].currency == "MMK"
 
-    asyncio.run(mark(nats_url, "15", row(datetime.now(timezone.utc) + timedelta(hours=6))))
+    asyncio.run(write_bucket(nats_url, sold_out_bucket, "15", row(datetime.now(timezone.utc) + timedelta(hours=6))))
     assert eventually(lambda: "sold out" in ask(grpc_port, MANGO).text), "the panel's mark was not used"
-    asyncio.run(mark(nats_url, "15", None))
+    asyncio.run(write_bucket(nats_url, sold_out_bucket, "15", None))
     assert eventually(lambda: "4,500" in ask(grpc_port, MANGO).text), "the item did not come back"
     assert not nats_server.refusals(log_start), "the agent's NATS user lacks a permission (deploy/nats/users.conf)"

@@ -34,6 +34,7 @@ BLOCKED_USERS_BUCKET = "blocked_users"  # customers an admin blocked; admin-api 
 BUS_ERASURES_BUCKET = "bus_erasures"  # deleted users still being purged from the streams; tracking owns it
 KNOWLEDGE_BUCKET = "knowledge_faq"  # questions and answers staff add in the panel; admin-api writes, the agent reads
 SOLD_OUT_BUCKET = "menu_sold_out"  # menu items staff marked sold out, key = menu id; admin-api writes, the agent reads
+CLOSED_DAYS_BUCKET = "closed_days"  # days staff closed the cafe, key = YYYY-MM-DD; admin-api writes, the agent reads
 STAFF_TYPING_SUBJECT = "staff.typing"  # staff.typing.<platform>.<u>: StaffTyping, admin-api -> webhook, core NATS
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
 
@@ -233,6 +234,12 @@ async def knowledge_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
 async def sold_out_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
     # History: who marked what sold out, and when it came back, stays readable with `nats kv history`.
     return await kv_bucket(js, SOLD_OUT_BUCKET, history=5, replicas=replicas)
+
+
+async def closed_days_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    # A day is set at most a year ahead (common/closed_days.py), so 400 days after its last write it
+    # is past: the bucket forgets old closures by itself.
+    return await kv_bucket(js, CLOSED_DAYS_BUCKET, history=5, replicas=replicas, ttl=400 * DAY)
 
 
 async def staff_access_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:

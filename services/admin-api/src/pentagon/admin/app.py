@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from pentagon.admin.body_limit import BodyLimit
 from pentagon.admin.errors import install_error_handlers
 from pentagon.admin.routes import (
-    agent, audit, conversations, customers, export, knowledge, labels, menu, messages, saved_replies, staff, stats,
-    users, ws,
+    agent, audit, closed_days, conversations, customers, export, knowledge, labels, menu, messages, saved_replies,
+    staff, stats, users, ws,
 )
 from pentagon.admin.runtime import Runtime
 from pentagon.common.health import health_router
@@ -54,7 +54,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     for module in (conversations, customers, messages, labels, stats, export, users, audit, saved_replies, knowledge,
-                   agent, menu, staff, ws):
+                   agent, menu, closed_days, staff, ws):
         app.include_router(module.router)
     app.include_router(health_router(runtime.ready))
     _panel(app)

@@ -129,6 +129,17 @@ class SoldOutBody(BaseModel):
                                   "omitted or null: until staff put it back")
 
 
+_DAY_NOTE = Annotated[str, StringConstraints(max_length=300, pattern=r"^[^\x00]*$")]
+
+
+class ClosedDayBody(BaseModel):
+    """Why the cafe is closed that day, in English, Burmese, both or neither: the bot adds it to what
+    it tells customers about that day ("Power cut, sorry!")."""
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    note_en: _DAY_NOTE = ""
+    note_mm: _DAY_NOTE = ""
+
+
 # ---------------------------------------------------------------- responses
 
 class ErrorDetail(BaseModel):
@@ -449,6 +460,25 @@ class MenuList(BaseModel):
 class MenuItemResult(BaseModel):
     success: Literal[True] = True
     item: MenuItem
+
+
+class ClosedDay(BaseModel):
+    date: str = Field(description="YYYY-MM-DD, the cafe's calendar day")
+    note_en: str
+    note_mm: str
+    by: str
+    at: str
+
+
+class ClosedDayList(BaseModel):
+    success: Literal[True] = True
+    days: list[ClosedDay]
+    count: int
+
+
+class ClosedDayResult(BaseModel):
+    success: Literal[True] = True
+    day: ClosedDay
 
 
 class Me(BaseModel):

@@ -18,6 +18,7 @@ from pentagon.admin import queries
 from pentagon.admin.alert_figures import AlertFigures
 from pentagon.admin.access import StaffAccess
 from pentagon.admin.auth import Authenticator
+from pentagon.admin.closed_days import ClosedDaysStore
 from pentagon.admin.jwks import SigningKeys
 from pentagon.admin.knowledge import StaffKnowledge
 from pentagon.admin.saved_replies import SavedReplies
@@ -32,8 +33,8 @@ from pentagon.admin.throttle import SignInThrottle
 from pentagon.common.agent_client import AgentClient
 from pentagon.common.blocklist import Blocklist
 from pentagon.common.bus import (
-    blocked_users_bucket, connect, ensure_streams, knowledge_bucket, rate_limits_bucket, saved_replies_bucket,
-    sold_out_bucket, staff_access_bucket,
+    blocked_users_bucket, closed_days_bucket, connect, ensure_streams, knowledge_bucket, rate_limits_bucket,
+    saved_replies_bucket, sold_out_bucket, staff_access_bucket,
 )
 from pentagon.common.jsonrow import iso
 from pentagon.common.ratelimit import SharedTokenBucket, parse_networks
@@ -61,6 +62,7 @@ class Runtime:
         self.saved_replies: SavedReplies | None = None
         self.knowledge: StaffKnowledge | None = None
         self.sold_out: SoldOutItems | None = None
+        self.closed_days: ClosedDaysStore | None = None
         self.throttle: SignInThrottle | None = None
         self.agent_tries: SharedTokenBucket | None = None
         self.access: StaffAccess | None = None
@@ -80,10 +82,12 @@ class Runtime:
         # Staff configuration: read and written by the routes, followed by the config feed.
         config = {"saved_replies": await saved_replies_bucket(self.js, replicas),
                   "knowledge": await knowledge_bucket(self.js, replicas),
-                  "menu": await sold_out_bucket(self.js, replicas)}
+                  "menu": await sold_out_bucket(self.js, replicas),
+                  "closed_days": await closed_days_bucket(self.js, replicas)}
         self.saved_replies = SavedReplies(config["saved_replies"], self.js)
         self.knowledge = StaffKnowledge(config["knowledge"], self.js)
         self.sold_out = SoldOutItems(config["menu"], self.js)
+        self.closed_days = ClosedDaysStore(config["closed_days"], self.js)
         access = StaffAccess(await staff_access_bucket(self.js, replicas))
         await access.start()
         self.access = access

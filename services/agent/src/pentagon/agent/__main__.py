@@ -6,9 +6,11 @@ import asyncio
 import logging
 import sys
 from dataclasses import replace
+from typing import NamedTuple
 
 from pentagon.agent.answer import OfflineAnswerer
 from pentagon.agent.buckets import Buckets
+from pentagon.agent.closed_days import ClosedDays
 from pentagon.agent.knowledge import Faq, KnowledgeBase, KnowledgeError, load_knowledge
 from pentagon.agent.llm import LlmAnswerer
 from pentagon.agent.server import AgentServer, AgentServicer
@@ -22,27 +24,34 @@ from pentagon.common.settings import load_settings
 log = logging.getLogger("pentagon.agent")
 
 
-def offline_answerer(settings: Settings, kb: KnowledgeBase, sold_out: SoldOutMenu) -> OfflineAnswerer:
+class Overlays(NamedTuple):
+    """What staff set in the panel that the bot asks at answer time (no index rebuild)."""
+
+    sold_out: SoldOutMenu
+    closed_days: ClosedDays
+
+
+def offline_answerer(settings: Settings, kb: KnowledgeBase, overlays: Overlays) -> OfflineAnswerer:
     return OfflineAnswerer(kb, settings.agent_escalation_threshold, settings.agent_history_turns,
-                           settings.agent_timezone, sold_out=sold_out)
+                           settings.agent_timezone, sold_out=overlays.sold_out, closed_days=overlays.closed_days.days)
 
 
-def build(settings: Settings, sold_out: SoldOutMenu) -> AgentServer:
+def build(settings: Settings, overlays: Overlays) -> AgentServer:
     kb = load_knowledge(settings.knowledge_dir)
-    offline = offline_answerer(settings, kb, sold_out)
+    offline = offline_answerer(settings, kb, overlays)
     llm = LlmAnswerer(settings, offline) if settings.llm_enabled else None
     log.info("knowledge loaded", extra={"records": kb.size, "llm": bool(llm), "model": settings.openai_model})
     return AgentServer(settings, AgentServicer(settings, offline, llm))
 
 
 def staff_knowledge(settings: Settings, servicer: AgentServicer, buckets: Buckets,
-                    sold_out: SoldOutMenu) -> StaffKnowledge:
+                    overlays: Overlays) -> StaffKnowledge:
     """Follows the panel's answers; each change builds an index over the files plus them."""
     files = servicer.offline.kb
 
     async def rebuild(staff: list[Faq]) -> None:
         kb = replace(files, faqs=[*files.faqs, *staff])
-        servicer.use(await asyncio.to_thread(offline_answerer, settings, kb, sold_out))
+        servicer.use(await asyncio.to_thread(offline_answerer, settings, kb, overlays))
 
     return StaffKnowledge(buckets, rebuild)
 
@@ -50,17 +59,17 @@ def staff_knowledge(settings: Settings, servicer: AgentServicer, buckets: Bucket
 async def main() -> int:
     settings = load_settings(Settings, "agent")
     buckets = Buckets(settings.nats_url, settings.nats_stream_replicas)
-    sold_out = SoldOutMenu(buckets)
+    overlays = Overlays(SoldOutMenu(buckets), ClosedDays(buckets))
     try:
-        agent = build(settings, sold_out)
+        agent = build(settings, overlays)
     except KnowledgeError as exc:
         log.error("invalid knowledge", extra={"error": str(exc)})
         print(f"agent: invalid knowledge: {exc}", file=sys.stderr)
         return 2
     await agent.start()
     log.info("serving", extra={"grpc_port": agent.port})
-    following = [asyncio.create_task(staff_knowledge(settings, agent.servicer, buckets, sold_out).run()),
-                 asyncio.create_task(sold_out.run())]
+    following = [asyncio.create_task(staff_knowledge(settings, agent.servicer, buckets, overlays).run()),
+                 asyncio.create_task(overlays.sold_out.run()), asyncio.create_task(overlays.closed_days.run())]
 
     async def ready() -> bool:
         return agent.serving

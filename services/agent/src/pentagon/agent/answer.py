@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 from pentagon.agent import compose, listing
 from pentagon.agent.days import asked_day
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
-from pentagon.agent.knowledge import KnowledgeBase
+from pentagon.agent.knowledge import KnowledgeBase, Reservations
 from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens
 from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, phrase
 from pentagon.agent.retriever import Hit, KnowledgeIndex, KnowledgeRetriever
+from pentagon.common.closed_days import ClosedDay
 
 OFFLINE_MODEL = "offline"
 # What a customer asks about a dish just named, with "it", "that", "they": the dish is the subject.
@@ -91,7 +92,8 @@ def _topic_turns(history: Sequence[Turn]) -> str:
 class OfflineAnswerer:
     def __init__(self, kb: KnowledgeBase, threshold: float = 0.35, history_turns: int = 6,
                  timezone: str = "Asia/Yangon", clock: Callable[[], datetime] | None = None,
-                 sold_out: Callable[[str], bool] = lambda _: False) -> None:
+                 sold_out: Callable[[str], bool] = lambda _: False,
+                 closed_days: Callable[[], dict[str, ClosedDay]] = dict) -> None:
         self.kb = kb
         self.index = KnowledgeIndex(kb)
         self.retriever = KnowledgeRetriever(index=self.index, k=4)
@@ -103,6 +105,8 @@ class OfflineAnswerer:
         self._clock = clock or (lambda: datetime.now(self.tz))
         # Menu ids staff marked sold out in the panel (sold_out.py): asked at answer time, no rebuild.
         self.sold_out = sold_out
+        # Days staff closed the cafe in the panel (closed_days.py), by ISO day: also asked at answer time.
+        self.closed_days = closed_days
 
     def recent(self, history: Sequence[Turn]) -> list[Turn]:
         """The latest turns only: the oldest are the first to go when a conversation runs long."""
@@ -168,7 +172,9 @@ class OfflineAnswerer:
             return compose.menu_item(lang, record, self.sold_out(str(record.id)))
         if kind == "hours":
             now = self._clock().astimezone(self.tz)
-            return compose.hours(lang, record, now, asked_day(question, now.date()))
+            res, closed = self._hours_of(record)
+            notes = {day: c.note(lang) for day, c in closed.items()}
+            return compose.hours(lang, res, now, asked_day(question, now.date()), notes)
         if kind == "reservation":
             return compose.reservation(lang, record)
         return {"faq": compose.faq, "event": compose.event, "promotion": compose.promotion,
@@ -190,10 +196,17 @@ class OfflineAnswerer:
     def _hand_over(self, lang: str, reason: str) -> str:
         """The reason's hand-over notice; while the cafe is closed, one that says when a person will answer."""
         now = self._clock().astimezone(self.tz)
-        opens = compose.reopening(self.kb.reservations, now)
+        opens = compose.reopening(self._hours_of(self.kb.reservations)[0], now)
         if opens is None:
             return phrase(lang, reason)
         return phrase(lang, f"{reason}_closed", when=compose.reopening_text(lang, now, opens))
+
+    def _hours_of(self, res: Reservations | None) -> tuple[Reservations | None, dict[str, ClosedDay]]:
+        """The cafe's hours with the days staff closed in the panel added to the file's closed dates."""
+        closed = self.closed_days()
+        if res is None or not closed:
+            return res, closed
+        return res.model_copy(update={"closed_dates": [*res.closed_dates, *closed]}), closed
 
     def _kind_list(self, text: str, words: set[str], query: str, lang: str, language: str,
                    hits: list[Hit]) -> Answer | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 
 from pentagon.agent.knowledge import WEEKDAYS, Event, Faq, Job, MenuItem, Promotion, Reservations
@@ -123,11 +123,18 @@ def _week(lang: str, res: Reservations) -> str:
     return _num(lang, ("၊ " if lang == "my" else "; ").join(parts))
 
 
-def hours(lang: str, res: Reservations, now: datetime, asked: date | None = None) -> str:
-    """Today's hours (or when it opens again), then the week; a question about another day
-    ('open on Sunday?', 'tomorrow?') gets that day's hours first."""
+def hours(lang: str, res: Reservations, now: datetime, asked: date | None = None,
+          notes: Mapping[str, str] | None = None) -> str:
+    """Today's hours (or when it opens again), then a closure coming this week, then the week; a
+    question about another day ('open on Sunday?', 'tomorrow?') gets that day's hours first.
+    `notes`: why a day is closed, by ISO day, in `lang` (the days staff close in the panel)."""
+    notes = notes or {}
     other = _other_day(lang, res, now, asked)
     parts = [other] if other else _today(lang, res, now)
+    covered = asked if other and asked else now.date()
+    if covered.isoformat() in res.closed_dates and notes.get(covered.isoformat()):
+        parts.insert(1, _sentence(lang, notes[covered.isoformat()]))  # why, right after "closed"
+    parts.extend(_closures_ahead(lang, res, now.date(), covered, notes))
     if res.opening_hours:
         parts.append(phrase(lang, "week", hours=_week(lang, res)))
     note = _pick(lang, res.hours_note_en, res.hours_note_mm)
@@ -145,6 +152,29 @@ def _other_day(lang: str, res: Reservations, now: datetime, asked: date | None) 
     if hours is None or asked.isoformat() in res.closed_dates:
         return phrase(lang, f"{when}_closed", day=day)
     return phrase(lang, f"{when}_open", day=day, open=_num(lang, hours.open), close=_num(lang, hours.close))
+
+
+def _closures_ahead(lang: str, res: Reservations, today: date, covered: date, notes: Mapping[str, str]) -> list[str]:
+    """The days of the coming week the cafe is closed although its weekly hours say open: whoever
+    asks for the hours on Thursday may be planning Saturday. Within six days a weekday name is
+    unambiguous."""
+    parts = []
+    for offset in range(1, 7):
+        day = today + timedelta(days=offset)
+        weekday = WEEKDAYS[day.weekday()]
+        if day == covered or day.isoformat() not in res.closed_dates or res.opening_hours.get(weekday) is None:
+            continue
+        when = "tomorrow" if offset == 1 else "day"
+        parts.append(phrase(lang, f"{when}_closed", day=WEEKDAY_NAMES[lang][day.weekday()]))
+        if notes.get(day.isoformat()):
+            parts.append(_sentence(lang, notes[day.isoformat()]))
+    return parts
+
+
+def _sentence(lang: str, note: str) -> str:
+    """Staff's note as a sentence of its own ("Power cut" -> "Power cut."), so the next one starts clean."""
+    note = note.strip()
+    return note if note.endswith((".", "!", "?", "။", "…")) else note + ("။" if lang == "my" else ".")
 
 
 def _today(lang: str, res: Reservations, now: datetime) -> list[str]:

@@ -13,6 +13,7 @@ import { alertsState, beep, desktopNotify, enableAlerts, registerWorker } from '
 import { Presence } from './presence.js';
 import { Knowledge } from './knowledge.js';
 import { MenuBoard } from './menu.js';
+import { ClosedDays } from './closed.js';
 import { SavedReplies } from './saved.js';
 import { StaffAccess } from './staff.js';
 import { queueSize, recordQueue, redrawCharts, renderQueue, renderStats, renderTeam, renderUnanswered } from './stats.js';
@@ -62,6 +63,7 @@ const labels = new Labels({ change: (body) => conversationAction('labels', body)
 const saved = new SavedReplies({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const knowledge = new Knowledge({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const menuBoard = new MenuBoard({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
+const closedDays = new ClosedDays({ canEdit: () => state.me?.role === 'admin', onError: (err) => showError(err) });
 const staff = new StaffAccess({ me: () => state.me?.name, onError: (err) => showError(err) });
 const blockedList = new BlockedCustomers({ onError: (err) => showError(err), onOpen: openCustomer });
 setInterval(() => { refreshWaiting(); updateQueueBadge(); }, 30_000); // 'waiting 12 min' moves on between updates
@@ -725,6 +727,7 @@ function reloadConfig(what) {
   const knowledgeShown = !$('#view-knowledge').hidden;
   if (what === 'saved_replies') saved.load();
   else if (what === 'menu' && knowledgeShown) menuBoard.load();
+  else if (what === 'closed_days' && knowledgeShown) closedDays.load();
   else if (what === 'knowledge' && knowledgeShown) knowledge.load();
   else if (what === 'knowledge' && !$('#view-stats').hidden) loadStats(); // "Answered now" may have changed
 }
@@ -916,7 +919,7 @@ function showView(name) {
     if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
     if (name === 'stats') loadStats();
     else if (name === 'staff') { staff.load(); blockedList.load(); }
-    else if (name === 'knowledge') { knowledge.load(); menuBoard.load(); }
+    else if (name === 'knowledge') { knowledge.load(); menuBoard.load(); closedDays.load(); }
     else saved.load();
   } else if (['#stats', '#saved', '#knowledge', '#staff'].includes(location.hash)) {
     history.replaceState(null, '', state.currentId ? `#c/${state.currentId}` : location.pathname);
@@ -982,6 +985,7 @@ function wire() {
   $('#tab-staff').addEventListener('click', () => showView('staff'));
   $('#tab-knowledge').addEventListener('click', () => showView('knowledge'));
   $('#kb-form').addEventListener('submit', (event) => { event.preventDefault(); knowledge.save(); });
+  $('#closed-form').addEventListener('submit', (event) => { event.preventDefault(); closedDays.save(); });
   $('#kb-cancel').addEventListener('click', () => knowledge.resetForm());
   $('#kb-try').addEventListener('submit', (event) => { event.preventDefault(); knowledge.ask(); });
   $('#staff-form').addEventListener('submit', (event) => { event.preventDefault(); staff.revokeTyped(); });

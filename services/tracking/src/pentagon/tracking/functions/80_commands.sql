@@ -165,7 +165,8 @@ BEGIN
                          WHEN v_done.action = 'delete_user' THEN 'user_deleted'
                          WHEN v_done.action = 'purge' THEN 'conversation_purged'
                          WHEN v_done.action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token',
-                                                'knowledge_put', 'knowledge_delete', 'menu_sold_out', 'menu_on_sale')
+                                                'knowledge_put', 'knowledge_delete', 'menu_sold_out', 'menu_on_sale',
+                                                'day_closed', 'day_reopened')
                               THEN 'staff_access'
                          WHEN v_done.action IN ('block_user', 'unblock_user') THEN 'customer_access'
                          ELSE 'conversation' END,
@@ -223,12 +224,15 @@ BEGIN
         RETURN jsonb_build_object('ok', true, 'kind', 'conversation_purged', 'row', v_deleted->'row',
                                   'user_id', v_deleted->'user_id', 'mode_changed', false);
     ELSIF v_action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token',
-                       'knowledge_put', 'knowledge_delete', 'menu_sold_out', 'menu_on_sale') THEN
+                       'knowledge_put', 'knowledge_delete', 'menu_sold_out', 'menu_on_sale',
+                       'day_closed', 'day_reopened') THEN
         -- Only the audit row: what changed lives in admin-api's KV buckets. Staff access: the name
         -- (and role for a token; never the token). What staff taught the bot: the id, and for a put
         -- the questions and answers (the agent follows the bucket knowledge_faq). Sold out: the
-        -- menu id and until when (the agent follows the bucket menu_sold_out).
-        v_key := CASE WHEN v_action LIKE 'knowledge\_%' OR v_action LIKE 'menu\_%' THEN 'id' ELSE 'name' END;
+        -- menu id and until when (the agent follows the bucket menu_sold_out). Closed days: the day
+        -- and the staff's notes (bucket closed_days).
+        v_key := CASE WHEN v_action LIKE 'knowledge\_%' OR v_action LIKE 'menu\_%' OR v_action LIKE 'day\_%'
+                      THEN 'id' ELSE 'name' END;
         IF jsonb_typeof(v_params->v_key) IS DISTINCT FROM 'string' OR v_params->>v_key = '' THEN
             RETURN pentagon_command_error('invalid', v_key || ' is required');
         END IF;

@@ -1,0 +1,82 @@
+"""Days the cafe is closed, set in the panel: everyone reads, admins close and reopen.
+
+"Power cut, closed today" or "closed for Thingyan": every agent replica follows the bucket
+``closed_days`` and tells customers within moments (closed that day, why, and when a person will
+answer). Days are the cafe's calendar days: admin-api keeps no time zone, so it accepts any day
+from yesterday in UTC (today somewhere) to a year ahead, and the panel asks for the days from its
+own today. Recorded by tracking in the audit log (`day_closed`, `day_reopened`) like every admin
+action: 503 if tracking cannot answer, the change stays made and a retry with the same
+Idempotency-Key records it once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from pentagon.admin.auth import Identity, current_identity, require_admin
+from pentagon.admin.closed_days import ClosedDaysStore
+from pentagon.admin.commands import record_bucket_change
+from pentagon.admin.deps import idempotency_key, runtime
+from pentagon.admin.errors import ApiError, available, invalid, not_found
+from pentagon.admin.kvrecords import TooMany
+from pentagon.admin.models import ACTION_ERRORS, READ_ERRORS, ClosedDayBody, ClosedDayList, ClosedDayResult, Deleted, ok
+from pentagon.admin.queries import utc_now
+from pentagon.admin.runtime import Runtime
+from pentagon.common.closed_days import DATE_PATTERN, MAX_DAYS_AHEAD, parse_day
+
+router = APIRouter(prefix="/admin/closed-days", tags=["closed days"])
+Day = Annotated[str, Path(pattern=DATE_PATTERN, description="YYYY-MM-DD, the cafe's calendar day")]
+
+
+def _store(rt: Runtime) -> ClosedDaysStore:
+    return available(rt.closed_days)
+
+
+def _earliest() -> date:
+    """Yesterday in UTC: the cafe's today, wherever the cafe is."""
+    return utc_now().date() - timedelta(days=1)
+
+
+def _day(text: str) -> date:
+    try:
+        return parse_day(text)
+    except ValueError:
+        raise invalid(f"{text} is not a day of the calendar") from None
+
+
+@router.get("", response_model=ClosedDayList, responses=READ_ERRORS)
+async def list_closed_days(
+    since: Annotated[str | None, Query(alias="from", pattern=DATE_PATTERN,
+                                       description="the first day listed (the panel's today); default: "
+                                                   "yesterday in UTC")] = None,
+    _: Identity = Depends(current_identity), rt: Runtime = Depends(runtime),
+) -> Any:
+    days = await _store(rt).upcoming(_day(since) if since else _earliest())
+    return ok(days=days, count=len(days))
+
+
+@router.put("/{day}", response_model=ClosedDayResult, responses=ACTION_ERRORS)
+async def close_day(day: Day, body: ClosedDayBody, identity: Identity = Depends(require_admin),
+                    key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    when = _day(day)
+    if not _earliest() <= when <= utc_now().date() + timedelta(days=MAX_DAYS_AHEAD):
+        raise invalid(f"the day must be today or ahead, at most {MAX_DAYS_AHEAD} days")
+    try:
+        row = await _store(rt).close(when, body.note_en, body.note_mm, identity.actor)
+    except TooMany as exc:
+        raise ApiError(409, "too_many", str(exc)) from None
+    await record_bucket_change(rt.commands, "day_closed", day, identity.actor, key,
+                               {"note_en": body.note_en, "note_mm": body.note_mm})
+    return ok(day=row)
+
+
+@router.delete("/{day}", response_model=Deleted, responses=ACTION_ERRORS)
+async def reopen_day(day: Day, identity: Identity = Depends(require_admin),
+                     key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    if not await _store(rt).delete(day):
+        raise not_found("closed day")
+    await record_bucket_change(rt.commands, "day_reopened", day, identity.actor, key)
+    return ok(deleted=True)

@@ -1,0 +1,77 @@
+// Days the cafe is closed ("power cut, closed today", "closed for Thingyan"): set here, every agent
+// replica tells customers who ask about that day within moments, with the note, and promises a
+// person only for when the cafe opens again. Days are this device's calendar days (the cafe's,
+// as "Sold out today" assumes). The notes are staff text: set as text only.
+
+import { ServerRows } from './api.js';
+import { $, confirmed, el } from './dom.js';
+
+/** YYYY-MM-DD of `now` on this device's clock. */
+export function localDay(now = new Date()) {
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+/** 'Saturday, 28 November 2026' for a YYYY-MM-DD (read as a local day, not UTC midnight). */
+export function dayName(day) {
+  const [year, month, date] = day.split('-').map(Number);
+  return new Date(year, month - 1, date).toLocaleDateString(undefined,
+    { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+export class ClosedDays extends ServerRows {
+  /** @param {{canEdit: () => boolean, onError: (err: Error) => void}} options */
+  constructor({ canEdit, onError }) {
+    super('/admin/closed-days', 'days', onError);
+    this.canEdit = canEdit;
+  }
+
+  load() {
+    this.path = `/admin/closed-days?from=${localDay()}`; // the days from the cafe's today on
+    return super.load();
+  }
+
+  render() {
+    const today = localDay();
+    $('#closed-form').hidden = !this.canEdit();
+    $('#closed-date').min = today;
+    if (!$('#closed-date').value) $('#closed-date').value = today;
+    const next = this.rows[0];
+    $('#closed-summary').textContent = !next ? 'Closed days: none ahead, the usual hours apply'
+      : `Closed days: ${next.date === today ? 'closed today' : dayName(next.date)}`
+        + (this.rows.length > 1 ? ` and ${this.rows.length - 1} more` : '');
+    this.renderCards('#closed-list', 'No day closed ahead.');
+  }
+
+  card(row) {
+    const notes = [row.note_en, row.note_mm].filter(Boolean).join(' · ');
+    const action = this.canEdit() ? el('button', { type: 'button', class: 'closed-reopen', text: 'Open as usual',
+      onclick: (event) => this.reopen(row, event.currentTarget) }) : null;
+    return el('div', { class: 'menu-item closed-day', dataset: { date: row.date } },
+      el('span', { class: 'menu-name', text: dayName(row.date) }),
+      el('span', { class: 'muted closed-note', dir: 'auto', text: notes || 'no note' }),
+      el('span', { class: 'muted', text: `by ${row.by}` }),
+      action);
+  }
+
+  async save() {
+    const day = $('#closed-date').value;
+    if (!day) return;
+    const body = { note_en: $('#closed-note_en').value.trim(), note_mm: $('#closed-note_mm').value.trim() };
+    $('#closed-submit').disabled = true;
+    try {
+      if (await this.write('PUT', `/admin/closed-days/${encodeURIComponent(day)}`, body)) {
+        $('#closed-note_en').value = '';
+        $('#closed-note_mm').value = '';
+      }
+    } finally {
+      $('#closed-submit').disabled = false;
+    }
+  }
+
+  /** Two clicks, no modal: the first arms the button, the second opens the day again. */
+  async reopen(row, button) {
+    if (!confirmed(button, 'Click again: open that day')) return;
+    await this.write('DELETE', `/admin/closed-days/${encodeURIComponent(row.date)}`);
+  }
+}

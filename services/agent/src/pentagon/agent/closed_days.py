@@ -1,0 +1,48 @@
+"""Days staff closed the cafe in the panel (bucket ``closed_days``), known within moments.
+
+"Power cut, closed today" or "closed for Thingyan" is set at the counter, not in a file: the bot
+then says the cafe is closed that day (with the staff's note), promises a person only when it
+really opens again, and mentions a closure coming within the week when asked for the hours.
+Asked at answer time (no index rebuild); NATS away, the agent keeps the days it had.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import Gauge
+
+from pentagon.agent.buckets import Buckets
+from pentagon.common.bus import closed_days_bucket
+from pentagon.common.closed_days import ClosedDay, closed_day
+from pentagon.common.kvwatch import follow
+
+log = logging.getLogger(__name__)
+
+CLOSED_DAYS_ROWS = Gauge("agent_closed_days_rows", "Days staff closed the cafe in the panel (rows, past days included)")
+
+
+class ClosedDays:
+    def __init__(self, buckets: Buckets | None = None) -> None:
+        self._buckets = buckets
+        self._days: dict[str, ClosedDay] = {}
+
+    def days(self) -> dict[str, ClosedDay]:
+        """The closed days by ISO date (a snapshot: the watch may change it while an answer is made)."""
+        return dict(self._days)
+
+    def apply(self, key: str, value: bytes | None) -> None:
+        self._days.pop(key, None)
+        if value is not None:
+            try:
+                self._days[key] = closed_day(key, value)
+            except ValueError:
+                # An unreadable row must not close the cafe: the hours stay as the files say.
+                log.warning("unusable row in the closed-days bucket skipped", extra={"key": key})
+        CLOSED_DAYS_ROWS.set(len(self._days))
+
+    async def run(self) -> None:
+        """Until cancelled: follow the bucket (connecting with retries)."""
+        assert self._buckets is not None
+        kv = await self._buckets.open(closed_days_bucket, "closed_days")
+        await follow(kv, self.apply, what="closed days")

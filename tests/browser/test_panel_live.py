@@ -426,9 +426,10 @@ def test_a_dish_marked_sold_out_in_the_panel_is_sold_out_for_customers(panel: Pa
 
 def test_a_day_closed_in_the_panel_is_closed_for_customers(panel: PanelPage, colleague: PanelPage,
                                                           stack: LocalStack) -> None:
-    """Knowledge -> Closed days -> "Close that day" with a note (a power cut): the next customer asking
+    """Knowledge -> Closed days -> today, no hours, a note (a power cut): the next customer asking
     whether the cafe is open today is told it is closed and why, on Messenger; a colleague's open panel
-    shows it without a reload; "Open as usual" undoes both."""
+    shows it without a reload; the power back, today's hours are changed instead and told; "Open as
+    usual" undoes it all."""
     page = panel.page
     for staff, token in ((colleague, stack.viewer_token), (panel, stack.admin_token)):
         sign_in(staff, token)
@@ -446,6 +447,7 @@ def test_a_day_closed_in_the_panel_is_closed_for_customers(panel: PanelPage, col
     ours = page.locator(f"#closed-list .closed-day[data-date='{today}']")
     ours.wait_for()
     assert "Power cut, sorry! · မီးပျက်နေလို့ပါ" in ours.inner_text() and "alice:admin" in ours.inner_text()
+    assert "closed all day" in ours.inner_text()
     assert "closed today" in page.locator("#closed-summary").inner_text()
     assert page.locator("#closed-note_en").input_value() == "", "the form is ready for the next day"
     theirs = colleague.page.locator(f"#closed-list .closed-day[data-date='{today}']")
@@ -460,6 +462,19 @@ def test_a_day_closed_in_the_panel_is_closed_for_customers(panel: PanelPage, col
                       what="the customer told the cafe is closed today")
     assert "Power cut, sorry!" in told[0]
 
+    # The power is back: open from three until two at night after all (the same day, new hours).
+    page.locator("#closed-date").fill(today)
+    page.locator("#closed-open").fill("15:00")
+    page.locator("#closed-close").fill("02:00")
+    page.locator("#closed-note_en").fill("The power is back")
+    page.locator("#closed-submit").click()
+    ours.locator(".closed-hours", has_text="open 15:00–02:00").wait_for()
+    assert "today 15:00–02:00" in page.locator("#closed-summary").inner_text()
+    theirs.locator(".closed-hours", has_text="open 15:00–02:00").wait_for()
+    stack.messenger(customer, "What are your opening hours today?")
+    eventually(lambda: [t for t in stack.sent_texts(customer) if "we are open from 15:00 to 02:00" in t],
+               what="the customer told today's changed hours")
+
     reopen = ours.locator("button.closed-reopen")
     reopen.click()
     assert ours.is_visible(), "one click only arms the button"
@@ -468,8 +483,8 @@ def test_a_day_closed_in_the_panel_is_closed_for_customers(panel: PanelPage, col
     theirs.wait_for(state="detached")
     eventually(lambda: "agent_closed_days_rows 0.0" in agent_metrics(stack), what="the day opened again")
     stack.messenger(customer, "Are you open today?")
-    eventually(lambda: len(stack.sent_texts(customer)) >= 2 and "We are closed today" not in stack.sent_texts(customer)[-1],
-               what="open as usual again")
+    eventually(lambda: len(stack.sent_texts(customer)) >= 3 and "We are closed today" not in stack.sent_texts(customer)[-1]
+               and "15:00 to 02:00" not in stack.sent_texts(customer)[-1], what="open as usual again")
     assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)
 
 

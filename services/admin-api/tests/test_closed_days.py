@@ -42,12 +42,20 @@ async def test_an_admin_closes_today_and_the_bot_tells_customers_why(with_agent:
                                          json={"note_en": " Power cut, sorry! ", "note_mm": "မီးပျက်နေလို့ပါ"})
     assert closed.status_code == 200, closed.text
     day = closed.json()["day"]
-    assert (day["date"], day["note_en"], day["note_mm"], day["by"]) == (
-        today, "Power cut, sorry!", "မီးပျက်နေလို့ပါ", "alice:admin")
+    assert (day["date"], day["open"], day["close"], day["note_en"], day["note_mm"], day["by"]) == (
+        today, None, None, "Power cut, sorry!", "မီးပျက်နေလို့ပါ", "alice:admin")
     assert [d["date"] for d in await listed(with_agent)] == [today]
     said = await bot_says(with_agent, TODAY, "We are closed today")
     assert "Power cut, sorry!" in said
     assert "မီးပျက်နေလို့ပါ" in await bot_says(with_agent, "ဒီနေ့ ဆိုင်ဖွင့်လား", "မီးပျက်နေလို့ပါ")
+
+    # The power is back at three: open until the evening after all (the same day, its hours now).
+    changed = await with_agent.client.put(f"/admin/closed-days/{today}", headers=ADMIN,
+                                          json={"open": "15:00", "close": "02:00", "note_en": "Power is back"})
+    assert changed.status_code == 200 and (changed.json()["day"]["open"], changed.json()["day"]["close"]) == (
+        "15:00", "02:00")
+    assert "we are open from 15:00 to 02:00" in await bot_says(with_agent, "What are your opening hours?",
+                                                                 "15:00 to 02:00")
 
     later = (cafe_today() + timedelta(days=30)).isoformat()
     assert (await with_agent.client.put(f"/admin/closed-days/{later}", headers=ADMIN, json={})).status_code == 200
@@ -61,9 +69,10 @@ async def test_an_admin_closes_today_and_the_bot_tells_customers_why(with_agent:
 
     audit = (await with_agent.client.get("/admin/audit?limit=10", headers=VIEWER)).json()["entries"]
     mine = [(e["action"], e["actor"], e["params"]) for e in audit if e["params"].get("id") in (today, later)]
-    assert [a for a, _, _ in mine] == ["day_reopened", "day_closed", "day_closed"]
-    assert mine[2] == ("day_closed", "alice:admin",
-                       {"id": today, "note_en": "Power cut, sorry!", "note_mm": "မီးပျက်နေလို့ပါ"})
+    assert [a for a, _, _ in mine] == ["day_reopened", "day_closed", "day_closed", "day_closed"]
+    assert mine[2][2] == {"id": today, "open": "15:00", "close": "02:00", "note_en": "Power is back", "note_mm": ""}
+    assert mine[3] == ("day_closed", "alice:admin", {"id": today, "open": None, "close": None,
+                                                     "note_en": "Power cut, sorry!", "note_mm": "မီးပျက်နေလို့ပါ"})
 
 
 async def test_bad_days_and_notes_get_a_clear_error_and_change_nothing(admin: AdminHarness) -> None:
@@ -74,7 +83,11 @@ async def test_bad_days_and_notes_get_a_clear_error_and_change_nothing(admin: Ad
              (utc_today.isoformat(), {"note_en": "x" * 301}),
              (utc_today.isoformat(), {"note_en": "nul\x00byte"}),
              (utc_today.isoformat(), {"note_en": ["list"]}),
-             (utc_today.isoformat(), {"reason": "extra field"})]
+             (utc_today.isoformat(), {"reason": "extra field"}),
+             (utc_today.isoformat(), {"open": "10:00"}), (utc_today.isoformat(), {"close": "18:00"}),
+             (utc_today.isoformat(), {"open": "10:00", "close": "10:00"}),
+             (utc_today.isoformat(), {"open": "9am", "close": "18:00"}),
+             (utc_today.isoformat(), {"open": "10:00", "close": "24:00"})]
     for day, body in cases:
         response = await admin.client.put(f"/admin/closed-days/{day}", headers=ADMIN, json=body)
         assert response.status_code == 422, (day, body, response.text)

@@ -23,8 +23,10 @@ YANGON = ZoneInfo("Asia/Yangon")
 THURSDAY = datetime(2026, 11, 26, 12, 0, tzinfo=YANGON)
 
 
-def row(day: str, note_en: str = "", note_mm: str = "") -> bytes:
-    return json.dumps({"date": day, "note_en": note_en, "note_mm": note_mm, "by": "alice:admin"}).encode()
+def row(day: str, note_en: str = "", note_mm: str = "", hours: tuple[str, str] | None = None) -> bytes:
+    opens, closes = hours or (None, None)
+    return json.dumps({"date": day, "open": opens, "close": closes, "note_en": note_en, "note_mm": note_mm,
+                       "by": "alice:admin"}).encode()
 
 
 def bot(closed: ClosedDays, now: datetime = THURSDAY) -> OfflineAnswerer:
@@ -65,11 +67,30 @@ def test_a_closure_this_week_is_told_to_whoever_asks_for_the_hours() -> None:
     assert friday_night.answer("open tomorrow?").text.startswith("We are closed tomorrow (Saturday). Staff holiday.")
 
 
+def test_a_day_open_other_hours_is_told_with_its_hours_and_why() -> None:
+    closed = ClosedDays()
+    closed.apply("2026-11-26", row("2026-11-26", "Closing early for a private party", hours=("07:00", "15:00")))
+    closed.apply("2026-11-28", row("2026-11-28", "Late night jazz", hours=("08:00", "01:00")))
+    noon = bot(closed).answer("What are your opening hours?").text
+    assert noon.startswith("Today (Thursday) we are open from 07:00 to 15:00. Closing early for a private party. "
+                           "On Saturday we are open from 08:00 to 01:00. Late night jazz. Opening hours:")
+    after = bot(closed, datetime(2026, 11, 26, 16, 0, tzinfo=YANGON))
+    assert after.answer("Are you open now?").text.startswith(
+        "We are closed now; we open again tomorrow at 07:00. Closing early for a private party.")
+    assert "when we open tomorrow at 07:00" in after.answer("I want to talk to a person").text
+    # Past Saturday midnight the jazz night is still on: a person answers shortly, not "at 08:00".
+    late = bot(closed, datetime(2026, 11, 29, 0, 30, tzinfo=YANGON)).answer("I want to talk to a person").text
+    assert "shortly" in late
+    assert bot(closed).answer("open on saturday?").text.startswith("On Saturday we are open from 08:00 to 01:00.")
+
+
 def test_an_unreadable_row_closes_nothing() -> None:
     closed = ClosedDays()
     closed.apply("2026-11-26", row("2026-11-26"))
-    for bad in (b"not json", b"[]", row("2026-11-27"), row("2026-02-30"), json.dumps({"date": "2026-11-26",
-                                                                                      "note_en": 7}).encode()):
+    for bad in (b"not json", b"[]", row("2026-11-27"), row("2026-02-30"),
+                json.dumps({"date": "2026-11-26", "note_en": 7}).encode(),
+                json.dumps({"date": "2026-11-26", "open": "10:00"}).encode(), row("2026-11-26", hours=("10:00", "25:00")),
+                row("2026-11-26", hours=("10:00", "10:00"))):
         closed.apply("2026-11-26", bad)
         assert closed.days() == {}, bad
     closed.apply("26-11-2026", row("26-11-2026"))

@@ -79,6 +79,21 @@ def test_bad_opening_hours(kdir: Path) -> None:
         load_knowledge(kdir)
 
 
+@pytest.mark.parametrize(("field", "value", "where"), [
+    ("closed_dates", ["17 April"], r"closed_dates"),
+    ("special_hours", {"2026-12-24": {"open": "08:00", "close": "midnight"}}, r"special_hours\.2026-12-24\.close"),
+    ("special_hours", {"Christmas Eve": {"open": "08:00", "close": "23:00"}}, r"special_hours"),
+])
+def test_a_day_that_is_not_a_calendar_day_is_an_error(kdir: Path, field: str, value: object, where: str) -> None:
+    """A mistyped closed date would otherwise be an open day nobody notices."""
+    path = kdir / "reservations_config.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data[field] = value
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=rf"reservations_config\.json: {where}"):
+        load_knowledge(kdir)
+
+
 def test_wrong_shape_is_an_error(kdir: Path) -> None:
     (kdir / "events_promotions.json").write_text('["not", "an", "object"]', encoding="utf-8")
     with pytest.raises(KnowledgeError, match=r"events_promotions\.json"):

@@ -1,7 +1,8 @@
-"""Days staff close the cafe in the panel, kept in the bucket ``closed_days`` (key = YYYY-MM-DD).
+"""Days staff close the cafe, or open it other hours, in the panel: the bucket ``closed_days`` (key = YYYY-MM-DD).
 
 Every agent replica follows the bucket (agent closed_days.py): asked about that day, the bot says
-the cafe is closed, with the staff's note, and promises a person only for when it opens again.
+the cafe is closed (or its hours that day), with the staff's note, and promises a person only for
+when it opens again.
 Row format and meaning: ``pentagon.common.closed_days``. Past days stay until the bucket's TTL
 forgets them; the list shows the days still ahead.
 """
@@ -41,6 +42,10 @@ class ClosedDaysStore(KvRecords):
                 rows.append(row)
         return sorted(rows, key=lambda r: r["date"])
 
-    async def close(self, day: date, note_en: str, note_mm: str, actor: str) -> dict[str, Any]:
-        row = {"date": day.isoformat(), "note_en": note_en, "note_mm": note_mm, "by": actor, "at": iso(utc_now())}
+    async def put_day(self, day: date, hours: tuple[str, str] | None, note_en: str, note_mm: str,
+                      actor: str) -> dict[str, Any]:
+        """Closed all day (hours None), or open only (open, close) that day."""
+        opens, closes = hours or (None, None)
+        row = {"date": day.isoformat(), "open": opens, "close": closes, "note_en": note_en, "note_mm": note_mm,
+               "by": actor, "at": iso(utc_now())}
         return await self.put_row(day.isoformat(), row)

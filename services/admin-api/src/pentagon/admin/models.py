@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from typing_extensions import Annotated
 
+from pentagon.common.closed_days import TIME_PATTERN, day_hours
+
 
 class FastJSON(JSONResponse):
     """Rows are already JSON-ready (pentagon.common.jsonrow): serialise them directly, without re-validation."""
@@ -130,14 +132,23 @@ class SoldOutBody(BaseModel):
 
 
 _DAY_NOTE = Annotated[str, StringConstraints(max_length=300, pattern=r"^[^\x00]*$")]
+_HHMM = Annotated[str, StringConstraints(pattern=TIME_PATTERN)]
 
 
 class ClosedDayBody(BaseModel):
-    """Why the cafe is closed that day, in English, Burmese, both or neither: the bot adds it to what
-    it tells customers about that day ("Power cut, sorry!")."""
+    """Closed all day (no `open`/`close`), or open only from `open` to `close` that day (HH:MM; a
+    close at or before the open is after midnight), and why, in English, Burmese, both or neither:
+    the bot adds it to what it tells customers about that day ("Power cut, sorry!")."""
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    open: _HHMM | None = None
+    close: _HHMM | None = None
     note_en: _DAY_NOTE = ""
     note_mm: _DAY_NOTE = ""
+
+    @model_validator(mode="after")
+    def _hours(self) -> "ClosedDayBody":
+        day_hours(self.open, self.close)  # both or neither, and not the same time
+        return self
 
 
 # ---------------------------------------------------------------- responses
@@ -464,6 +475,8 @@ class MenuItemResult(BaseModel):
 
 class ClosedDay(BaseModel):
     date: str = Field(description="YYYY-MM-DD, the cafe's calendar day")
+    open: str | None = Field(description="HH:MM; null with close: closed all day")
+    close: str | None
     note_en: str
     note_mm: str
     by: str

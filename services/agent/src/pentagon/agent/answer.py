@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pentagon.agent import compose, listing
 from pentagon.agent.days import asked_day
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
-from pentagon.agent.knowledge import KnowledgeBase, Reservations
+from pentagon.agent.knowledge import DayHours, KnowledgeBase, Reservations
 from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens
 from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, phrase
 from pentagon.agent.retriever import Hit, KnowledgeIndex, KnowledgeRetriever
@@ -202,11 +202,16 @@ class OfflineAnswerer:
         return phrase(lang, f"{reason}_closed", when=compose.reopening_text(lang, now, opens))
 
     def _hours_of(self, res: Reservations | None) -> tuple[Reservations | None, dict[str, ClosedDay]]:
-        """The cafe's hours with the days staff closed in the panel added to the file's closed dates."""
-        closed = self.closed_days()
-        if res is None or not closed:
-            return res, closed
-        return res.model_copy(update={"closed_dates": [*res.closed_dates, *closed]}), closed
+        """The cafe's hours with the days staff set in the panel over the file's: closed all day, or open
+        other hours (a panel day replaces the file's word on that day)."""
+        days = self.closed_days()
+        if res is None or not days:
+            return res, days
+        closed = [d for d, c in days.items() if c.hours is None]
+        special = {d: DayHours(open=c.hours[0], close=c.hours[1]) for d, c in days.items() if c.hours is not None}
+        return res.model_copy(update={
+            "closed_dates": [*(d for d in res.closed_dates if d not in special), *closed],
+            "special_hours": {**res.special_hours, **special}}), days
 
     def _kind_list(self, text: str, words: set[str], query: str, lang: str, language: str,
                    hits: list[Hit]) -> Answer | None:

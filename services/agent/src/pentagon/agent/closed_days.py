@@ -1,9 +1,10 @@
-"""Days staff closed the cafe in the panel (bucket ``closed_days``), known within moments.
+"""Days staff closed the cafe, or changed its hours, in the panel (bucket ``closed_days``), known within moments.
 
-"Power cut, closed today" or "closed for Thingyan" is set at the counter, not in a file: the bot
-then says the cafe is closed that day (with the staff's note), promises a person only when it
-really opens again, and mentions a closure coming within the week when asked for the hours.
-Asked at answer time (no index rebuild); NATS away, the agent keeps the days it had.
+"Power cut, closed today", "closed for Thingyan" or "closing at 15:00 for a private party" is set
+at the counter, not in a file: the bot then says so for that day (with the staff's note), promises
+a person only when the cafe really opens again, and mentions a change coming within the week when
+asked for the hours (answer.py lays these days over the knowledge file's). Asked at answer time
+(no index rebuild); NATS away, the agent keeps the days it had.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pentagon.common.kvwatch import follow
 
 log = logging.getLogger(__name__)
 
-CLOSED_DAYS_ROWS = Gauge("agent_closed_days_rows", "Days staff closed the cafe in the panel (rows, past days included)")
+CLOSED_DAYS_ROWS = Gauge("agent_closed_days_rows",
+                         "Days staff closed the cafe or changed its hours in the panel (rows, past days included)")
 
 
 class ClosedDays:
@@ -37,7 +39,7 @@ class ClosedDays:
             try:
                 self._days[key] = closed_day(key, value)
             except ValueError:
-                # An unreadable row must not close the cafe: the hours stay as the files say.
+                # An unreadable row must not close the cafe: the day's hours stay as the files say.
                 log.warning("unusable row in the closed-days bucket skipped", extra={"key": key})
         CLOSED_DAYS_ROWS.set(len(self._days))
 

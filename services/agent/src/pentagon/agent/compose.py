@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 
-from pentagon.agent.knowledge import WEEKDAYS, Event, Faq, Job, MenuItem, Promotion, Reservations
+from pentagon.agent.knowledge import WEEKDAYS, DayHours, Event, Faq, Job, MenuItem, Promotion, Reservations
 from pentagon.agent.language import burmese_digits
 from pentagon.agent.listing import Listing
 from pentagon.agent.phrases import ALLERGENS_MM, CATEGORY_NAMES, DIET_NAMES, WEEKDAY_NAMES, phrase
@@ -125,16 +125,17 @@ def _week(lang: str, res: Reservations) -> str:
 
 def hours(lang: str, res: Reservations, now: datetime, asked: date | None = None,
           notes: Mapping[str, str] | None = None) -> str:
-    """Today's hours (or when it opens again), then a closure coming this week, then the week; a
-    question about another day ('open on Sunday?', 'tomorrow?') gets that day's hours first.
-    `notes`: why a day is closed, by ISO day, in `lang` (the days staff close in the panel)."""
+    """Today's hours (or when it opens again), then the coming week's closed days and changed hours,
+    then the week; a question about another day ('open on Sunday?', 'tomorrow?') gets that day's
+    hours first. `notes`: why a day is closed or open other hours, by ISO day, in `lang` (the days
+    staff set in the panel)."""
     notes = notes or {}
     other = _other_day(lang, res, now, asked)
     parts = [other] if other else _today(lang, res, now)
     covered = asked if other and asked else now.date()
-    if covered.isoformat() in res.closed_dates and notes.get(covered.isoformat()):
-        parts.insert(1, _sentence(lang, notes[covered.isoformat()]))  # why, right after "closed"
-    parts.extend(_closures_ahead(lang, res, now.date(), covered, notes))
+    if notes.get(covered.isoformat()) and _unusual(res, covered):
+        parts.insert(1, _sentence(lang, notes[covered.isoformat()]))  # why, right after the day's hours
+    parts.extend(_changes_ahead(lang, res, now.date(), covered, notes))
     if res.opening_hours:
         parts.append(phrase(lang, "week", hours=_week(lang, res)))
     note = _pick(lang, res.hours_note_en, res.hours_note_mm)
@@ -143,29 +144,46 @@ def hours(lang: str, res: Reservations, now: datetime, asked: date | None = None
     return " ".join(parts)
 
 
+def _hours_on(res: Reservations, day: date) -> DayHours | None:
+    """The day's hours: none on a closed date, its special hours if it has some, else its weekday's."""
+    iso = day.isoformat()
+    if iso in res.closed_dates:
+        return None
+    return res.special_hours.get(iso) or res.opening_hours.get(WEEKDAYS[day.weekday()])
+
+
+def _unusual(res: Reservations, day: date) -> bool:
+    """Closed, or open other hours, than its weekday says."""
+    return _hours_on(res, day) != res.opening_hours.get(WEEKDAYS[day.weekday()])
+
+
 def _other_day(lang: str, res: Reservations, now: datetime, asked: date | None) -> str | None:
-    if asked is None or asked == now.date() or WEEKDAYS[asked.weekday()] not in res.opening_hours:
+    if asked is None or asked == now.date() or (WEEKDAYS[asked.weekday()] not in res.opening_hours
+                                                and asked.isoformat() not in res.special_hours):
         return None
     day = WEEKDAY_NAMES[lang][asked.weekday()]
     when = "tomorrow" if (asked - now.date()).days == 1 else "day"
-    hours = res.opening_hours[WEEKDAYS[asked.weekday()]]
-    if hours is None or asked.isoformat() in res.closed_dates:
+    hours = _hours_on(res, asked)
+    if hours is None:
         return phrase(lang, f"{when}_closed", day=day)
     return phrase(lang, f"{when}_open", day=day, open=_num(lang, hours.open), close=_num(lang, hours.close))
 
 
-def _closures_ahead(lang: str, res: Reservations, today: date, covered: date, notes: Mapping[str, str]) -> list[str]:
-    """The days of the coming week the cafe is closed although its weekly hours say open: whoever
+def _changes_ahead(lang: str, res: Reservations, today: date, covered: date, notes: Mapping[str, str]) -> list[str]:
+    """The days of the coming week closed, or open other hours, than their weekday says: whoever
     asks for the hours on Thursday may be planning Saturday. Within six days a weekday name is
     unambiguous."""
     parts = []
     for offset in range(1, 7):
         day = today + timedelta(days=offset)
-        weekday = WEEKDAYS[day.weekday()]
-        if day == covered or day.isoformat() not in res.closed_dates or res.opening_hours.get(weekday) is None:
+        usual = res.opening_hours.get(WEEKDAYS[day.weekday()])
+        hours = _hours_on(res, day)
+        if day == covered or hours == usual:
             continue
         when = "tomorrow" if offset == 1 else "day"
-        parts.append(phrase(lang, f"{when}_closed", day=WEEKDAY_NAMES[lang][day.weekday()]))
+        name = WEEKDAY_NAMES[lang][day.weekday()]
+        parts.append(phrase(lang, f"{when}_closed", day=name) if hours is None else
+                     phrase(lang, f"{when}_open", day=name, open=_num(lang, hours.open), close=_num(lang, hours.close)))
         if notes.get(day.isoformat()):
             parts.append(_sentence(lang, notes[day.isoformat()]))
     return parts
@@ -178,11 +196,10 @@ def _sentence(lang: str, note: str) -> str:
 
 
 def _today(lang: str, res: Reservations, now: datetime) -> list[str]:
-    day = WEEKDAYS[now.weekday()]
     day_name = WEEKDAY_NAMES[lang][now.weekday()]
-    today = res.opening_hours.get(day)
+    today = _hours_on(res, now.date())
     opens = reopening(res, now)
-    if today is None or now.date().isoformat() in res.closed_dates:
+    if today is None:
         parts = [phrase(lang, "today_closed", day=day_name)]
         if opens is not None:
             parts.append(phrase(lang, "reopens", when=reopening_text(lang, now, opens)))
@@ -196,8 +213,8 @@ def _today(lang: str, res: Reservations, now: datetime) -> list[str]:
 
 def _spans(res: Reservations, day: datetime) -> tuple[datetime, datetime] | None:
     """The opening span that starts on `day`'s date; one closing at or before it opens ends after midnight."""
-    hours = res.opening_hours.get(WEEKDAYS[day.weekday()])
-    if hours is None or day.date().isoformat() in res.closed_dates:
+    hours = _hours_on(res, day.date())
+    if hours is None:
         return None
     opens = datetime.combine(day.date(), time.fromisoformat(hours.open), day.tzinfo)
     closes = datetime.combine(day.date(), time.fromisoformat(hours.close), day.tzinfo)

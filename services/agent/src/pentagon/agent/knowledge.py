@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pentagon.common.closed_days import parse_day
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -109,6 +111,8 @@ class Reservations(_Record):
     timezone: str = "Asia/Yangon"
     opening_hours: dict[str, DayHours | None] = {}
     closed_dates: list[str] = []
+    # Days open other hours than their weekday's, by YYYY-MM-DD ("2026-12-24": open until midnight).
+    special_hours: dict[str, DayHours] = {}
     hours_note_en: str = ""
     hours_note_mm: str = ""
     max_party_size: int | None = None
@@ -122,6 +126,20 @@ class Reservations(_Record):
         unknown = sorted(set(value) - set(WEEKDAYS))
         if unknown:
             raise ValueError(f"unknown weekday(s) {unknown}")
+        return value
+
+    @field_validator("closed_dates")
+    @classmethod
+    def _dates(cls, value: list[str]) -> list[str]:
+        for day in value:
+            parse_day(day)
+        return value
+
+    @field_validator("special_hours")
+    @classmethod
+    def _special_dates(cls, value: dict[str, DayHours]) -> dict[str, DayHours]:
+        for day in value:
+            parse_day(day)
         return value
 
 

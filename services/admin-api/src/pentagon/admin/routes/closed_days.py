@@ -1,8 +1,8 @@
-"""Days the cafe is closed, set in the panel: everyone reads, admins close and reopen.
+"""Days the cafe is closed or open other hours, set in the panel: everyone reads, admins set them.
 
-"Power cut, closed today" or "closed for Thingyan": every agent replica follows the bucket
-``closed_days`` and tells customers within moments (closed that day, why, and when a person will
-answer). Days are the cafe's calendar days: admin-api keeps no time zone, so it accepts any day
+"Power cut, closed today", "closed for Thingyan" or "closing at 15:00 today for a private party":
+every agent replica follows the bucket ``closed_days`` and tells customers within moments (closed
+that day or its hours, why, and when a person will answer). Days are the cafe's calendar days: admin-api keeps no time zone, so it accepts any day
 from yesterday in UTC (today somewhere) to a year ahead, and the panel asks for the days from its
 own today. Recorded by tracking in the audit log (`day_closed`, `day_reopened`) like every admin
 action: 503 if tracking cannot answer, the change stays made and a retry with the same
@@ -25,7 +25,7 @@ from pentagon.admin.kvrecords import TooMany
 from pentagon.admin.models import ACTION_ERRORS, READ_ERRORS, ClosedDayBody, ClosedDayList, ClosedDayResult, Deleted, ok
 from pentagon.admin.queries import utc_now
 from pentagon.admin.runtime import Runtime
-from pentagon.common.closed_days import DATE_PATTERN, MAX_DAYS_AHEAD, parse_day
+from pentagon.common.closed_days import DATE_PATTERN, MAX_DAYS_AHEAD, day_hours, parse_day
 
 router = APIRouter(prefix="/admin/closed-days", tags=["closed days"])
 Day = Annotated[str, Path(pattern=DATE_PATTERN, description="YYYY-MM-DD, the cafe's calendar day")]
@@ -65,11 +65,13 @@ async def close_day(day: Day, body: ClosedDayBody, identity: Identity = Depends(
     if not _earliest() <= when <= utc_now().date() + timedelta(days=MAX_DAYS_AHEAD):
         raise invalid(f"the day must be today or ahead, at most {MAX_DAYS_AHEAD} days")
     try:
-        row = await _store(rt).close(when, body.note_en, body.note_mm, identity.actor)
+        row = await _store(rt).put_day(when, day_hours(body.open, body.close), body.note_en, body.note_mm,
+                                       identity.actor)
     except TooMany as exc:
         raise ApiError(409, "too_many", str(exc)) from None
     await record_bucket_change(rt.commands, "day_closed", day, identity.actor, key,
-                               {"note_en": body.note_en, "note_mm": body.note_mm})
+                               {"open": body.open, "close": body.close, "note_en": body.note_en,
+                                "note_mm": body.note_mm})
     return ok(day=row)
 
 

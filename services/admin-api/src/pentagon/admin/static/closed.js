@@ -1,6 +1,6 @@
-// Days the cafe is closed ("power cut, closed today", "closed for Thingyan"): set here, every agent
-// replica tells customers who ask about that day within moments, with the note, and promises a
-// person only for when the cafe opens again. Days are this device's calendar days (the cafe's,
+// Days the cafe is closed ("power cut, closed today", "closed for Thingyan") or open other hours
+// ("closing at 15:00 for a private party"): set here, every agent replica tells customers who ask
+// about that day within moments, with the note, and promises a person only for when the cafe opens. Days are this device's calendar days (the cafe's,
 // as "Sold out today" assumes). The notes are staff text: set as text only.
 
 import { ServerRows } from './api.js';
@@ -37,8 +37,9 @@ export class ClosedDays extends ServerRows {
     $('#closed-date').min = today;
     if (!$('#closed-date').value) $('#closed-date').value = today;
     const next = this.rows[0];
-    $('#closed-summary').textContent = !next ? 'Closed days: none ahead, the usual hours apply'
-      : `Closed days: ${next.date === today ? 'closed today' : dayName(next.date)}`
+    const todays = next && next.date === today ? (next.open ? `today ${next.open}–${next.close}` : 'closed today') : '';
+    $('#closed-summary').textContent = !next ? 'Closed days and changed hours: none ahead, the usual hours apply'
+      : `Closed days and changed hours: ${todays || dayName(next.date)}`
         + (this.rows.length > 1 ? ` and ${this.rows.length - 1} more` : '');
     this.renderCards('#closed-list', 'No day closed ahead.');
   }
@@ -47,8 +48,10 @@ export class ClosedDays extends ServerRows {
     const notes = [row.note_en, row.note_mm].filter(Boolean).join(' · ');
     const action = this.canEdit() ? el('button', { type: 'button', class: 'closed-reopen', text: 'Open as usual',
       onclick: (event) => this.reopen(row, event.currentTarget) }) : null;
+    const hours = row.open ? `open ${row.open}–${row.close}` : 'closed all day';
     return el('div', { class: 'menu-item closed-day', dataset: { date: row.date } },
       el('span', { class: 'menu-name', text: dayName(row.date) }),
+      el('span', { class: row.open ? 'closed-hours' : 'closed-hours menu-sold-out', text: hours }),
       el('span', { class: 'muted closed-note', dir: 'auto', text: notes || 'no note' }),
       el('span', { class: 'muted', text: `by ${row.by}` }),
       action);
@@ -58,11 +61,12 @@ export class ClosedDays extends ServerRows {
     const day = $('#closed-date').value;
     if (!day) return;
     const body = { note_en: $('#closed-note_en').value.trim(), note_mm: $('#closed-note_mm').value.trim() };
+    const [open, close] = [$('#closed-open').value, $('#closed-close').value];
+    if (open || close) Object.assign(body, { open, close }); // one without the other: the API says so
     $('#closed-submit').disabled = true;
     try {
       if (await this.write('PUT', `/admin/closed-days/${encodeURIComponent(day)}`, body)) {
-        $('#closed-note_en').value = '';
-        $('#closed-note_mm').value = '';
+        for (const field of ['#closed-open', '#closed-close', '#closed-note_en', '#closed-note_mm']) $(field).value = '';
       }
     } finally {
       $('#closed-submit').disabled = false;

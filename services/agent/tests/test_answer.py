@@ -268,6 +268,23 @@ def test_asked_day() -> None:
     assert asked_day("opening hours", wednesday) is None
 
 
+@pytest.mark.parametrize(("text", "day"), [
+    ("Are you open on 25 December?", date(2026, 12, 25)),
+    ("open Dec 24th?", date(2026, 12, 24)),
+    ("open on the 1st of January", date(2027, 1, 1)),  # past this year's: next year's
+    ("open Sept. 3?", date(2027, 9, 3)),
+    ("what time do you open on 24/12?", date(2026, 12, 24)),  # day/month, as written in Myanmar
+    ("open 2027-02-01?", date(2027, 2, 1)),
+    ("open on 29/2?", date(2028, 2, 29)),  # the next year that has one
+    ("ဒီဇင်ဘာ ၂၅ ရက် ဆိုင်ဖွင့်လား", date(2026, 12, 25)),
+    ("၂၄ ရက် ဒီဇင်ဘာ ဖွင့်လား", date(2026, 12, 24)),
+    ("May 8 of us come on Sunday?", date(2026, 11, 29)),  # "May" the verb, 8 people: Sunday is the day
+    ("open 31/11?", None),
+])
+def test_a_date_written_out_is_the_day_asked_about(text: str, day: date | None) -> None:
+    assert asked_day(text, date(2026, 11, 27)) == day
+
+
 def test_a_diet_in_a_category_lists_what_fits(answerer: OfflineAnswerer, kb: KnowledgeBase) -> None:
     drinks = answerer.answer("I'm vegan, what can I drink?")
     listed = {s.id for s in drinks.sources}

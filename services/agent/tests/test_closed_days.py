@@ -84,6 +84,22 @@ def test_a_day_open_other_hours_is_told_with_its_hours_and_why() -> None:
     assert bot(closed).answer("open on saturday?").text.startswith("On Saturday we are open from 08:00 to 01:00.")
 
 
+def test_a_date_weeks_ahead_is_answered_by_its_date() -> None:
+    """'Open on 25 December?' gets that day (closed, or its hours) by date, not "On Friday"."""
+    closed = ClosedDays()
+    closed.apply("2026-12-25", row("2026-12-25", "Merry Christmas!", "ခရစ္စမတ်"))
+    closed.apply("2026-12-24", row("2026-12-24", "Christmas Eve party", hours=("08:00", "00:30")))
+    christmas = bot(closed).answer("Are you open on 25 December?")
+    assert christmas.intent == "hours"
+    assert christmas.text.startswith("We are closed on Friday 25 December. Merry Christmas! Opening hours:")
+    assert bot(closed).answer("what time do you open on 24/12?").text.startswith(
+        "On Thursday 24 December we are open from 08:00 to 00:30. Christmas Eve party.")
+    assert bot(closed).answer("ဒီဇင်ဘာ ၂၅ ရက် ဆိုင်ဖွင့်လား").text.startswith(
+        "ဒီဇင်ဘာ ၂၅ ရက် သောကြာနေ့ ဆိုင်ပိတ်ပါတယ်။ ခရစ္စမတ်။")
+    assert bot(closed).answer("open 1 jan?").text.startswith("On Friday 1 January we are open from 07:00 to 22:00.")
+    assert bot(closed).answer("Can I reserve a table for 4 on 24/12?").intent == "reservation"
+
+
 def test_an_unreadable_row_closes_nothing() -> None:
     closed = ClosedDays()
     closed.apply("2026-11-26", row("2026-11-26"))

@@ -13,7 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pentagon.agent import compose, listing
-from pentagon.agent.days import asked_day
+from pentagon.agent.days import asked_day, without_dates
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
 from pentagon.agent.knowledge import DayHours, KnowledgeBase, Reservations
 from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens
@@ -121,8 +121,9 @@ class OfflineAnswerer:
             # Someone saying goodbye gets no buttons to press.
             quick = [] if kind == "goodbye" else QUICK_REPLIES[lang]
             return Answer(phrase(lang, kind), kind, language, SMALL_TALK_CONFIDENCE, quick_replies=quick, query=text)
-        words = set(tokens(text))  # once: every step below reads the question's words
-        query, hits = self._retrieve(text, words, self.recent(history))
+        searched = without_dates(text)  # "open on 25 December?" is a question about a day: the hours
+        words = set(tokens(searched))  # once: every step below reads the question's words
+        query, hits = self._retrieve(searched, words, self.recent(history))
         confidence = round(hits[0].coverage, 4) if hits else 0.0
         if trigger is not None:
             return self._escalate(trigger.reason, lang, language, confidence, hits, query)

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from pentagon.agent.knowledge import WEEKDAYS, DayHours, Event, Faq, Job, MenuItem, Promotion, Reservations
 from pentagon.agent.language import burmese_digits
 from pentagon.agent.listing import Listing
-from pentagon.agent.phrases import ALLERGENS_MM, CATEGORY_NAMES, DIET_NAMES, WEEKDAY_NAMES, phrase
+from pentagon.agent.phrases import ALLERGENS_MM, CATEGORY_NAMES, DIET_NAMES, MONTH_NAMES, WEEKDAY_NAMES, phrase
 
 
 def _pick(lang: str, english: str, burmese: str) -> str:
@@ -161,12 +161,23 @@ def _other_day(lang: str, res: Reservations, now: datetime, asked: date | None) 
     if asked is None or asked == now.date() or (WEEKDAYS[asked.weekday()] not in res.opening_hours
                                                 and asked.isoformat() not in res.special_hours):
         return None
-    day = WEEKDAY_NAMES[lang][asked.weekday()]
+    day = _day_label(lang, asked, now.date())
     when = "tomorrow" if (asked - now.date()).days == 1 else "day"
     hours = _hours_on(res, asked)
     if hours is None:
         return phrase(lang, f"{when}_closed", day=day)
     return phrase(lang, f"{when}_open", day=day, open=_num(lang, hours.open), close=_num(lang, hours.close))
+
+
+def _day_label(lang: str, day: date, today: date) -> str:
+    """The weekday within the coming week; beyond it the date too ('Friday 25 December'): a customer
+    asking about Christmas must not read "On Friday" as this Friday."""
+    name = WEEKDAY_NAMES[lang][day.weekday()]
+    if 0 <= (day - today).days <= 6:
+        return name
+    if lang == "my":
+        return f"{MONTH_NAMES['my'][day.month - 1]} {burmese_digits(str(day.day))} ရက် {name}"
+    return f"{name} {day.day} {MONTH_NAMES['en'][day.month - 1]}"
 
 
 def _changes_ahead(lang: str, res: Reservations, today: date, covered: date, notes: Mapping[str, str]) -> list[str]:

@@ -145,6 +145,14 @@ WEEKDAY_NAMES = {
     "my": ["တနင်္လာနေ့", "အင်္ဂါနေ့", "ဗုဒ္ဓဟူးနေ့", "ကြာသပတေးနေ့", "သောကြာနေ့", "စနေနေ့", "တနင်္ဂနွေနေ့"],
 }
 
+MONTH_NAMES = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"],
+    # The English month names as Burmese writes them.
+    "my": ["ဇန်နဝါရီ", "ဖေဖော်ဝါရီ", "မတ်", "ဧပြီ", "မေ", "ဇွန်", "ဇူလိုင်", "ဩဂုတ်", "စက်တင်ဘာ", "အောက်တိုဘာ",
+           "နိုဝင်ဘာ", "ဒီဇင်ဘာ"],
+}
+
 ALLERGENS_MM = {"milk": "နို့", "gluten": "ဂလူတင် (ဂျုံ)", "egg": "ကြက်ဥ", "fish": "ငါး", "peanuts": "မြေပဲ",
                 "tree nuts": "သစ်ကြားသီး စသည့် အခွံမာသီး", "soy": "ပဲပိစပ်", "sesame": "နှမ်း", "shellfish": "ပုစွန်၊ ခရု"}
 

@@ -435,7 +435,7 @@ def test_a_day_closed_in_the_panel_is_closed_for_customers(panel: PanelPage, col
         sign_in(staff, token)
         staff.page.locator("#tab-knowledge").click()
         staff.page.locator("#closed-summary").click()
-    colleague.page.locator("#closed-list .muted", has_text="No day closed ahead").wait_for()
+    colleague.page.locator("#closed-list .muted", has_text="No day set here").wait_for()
     assert colleague.page.locator("#closed-form").is_hidden(), "a viewer cannot close the cafe"
     # The panel's device is at the cafe (its browser runs in Asia/Yangon, the agent's default time zone).
     today = page.evaluate("(() => { const d = new Date(); return [d.getFullYear(), d.getMonth() + 1, d.getDate()]"

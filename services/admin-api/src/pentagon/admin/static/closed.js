@@ -38,10 +38,10 @@ export class ClosedDays extends ServerRows {
     if (!$('#closed-date').value) $('#closed-date').value = today;
     const next = this.rows[0];
     const todays = next && next.date === today ? (next.open ? `today ${next.open}–${next.close}` : 'closed today') : '';
-    $('#closed-summary').textContent = !next ? 'Closed days and changed hours: none ahead, the usual hours apply'
+    $('#closed-summary').textContent = !next ? 'Closed days and changed hours: none set here'
       : `Closed days and changed hours: ${todays || dayName(next.date)}`
         + (this.rows.length > 1 ? ` and ${this.rows.length - 1} more` : '');
-    this.renderCards('#closed-list', 'No day closed ahead.');
+    this.renderCards('#closed-list', 'No day set here: the hours of the cafe\'s knowledge file apply.');
   }
 
   card(row) {

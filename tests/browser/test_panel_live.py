@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -424,6 +426,23 @@ def test_a_dish_marked_sold_out_in_the_panel_is_sold_out_for_customers(panel: Pa
     assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)
 
 
+def test_the_days_of_the_cafes_knowledge_file_are_listed_too(panel: PanelPage, stack: LocalStack) -> None:
+    """The knowledge file closes 17 April 2026 (the sample's Thingyan day): a week before, the Closed
+    days fold lists it beside the panel's days, without a button (only the file can change it).
+    The page's clock is set back to then; the agent answers from the real file."""
+    page = panel.page
+    page.clock.set_system_time(datetime(2026, 4, 10, 12, 0, tzinfo=ZoneInfo("Asia/Yangon")))
+    sign_in(panel, stack.admin_token)
+    page.locator("#tab-knowledge").click()
+    page.locator("#closed-summary").click()
+    day = page.locator("#closed-list .closed-day.from-file[data-date='2026-04-17']")
+    day.wait_for()
+    assert "closed all day" in day.inner_text() and "from the cafe's knowledge file" in day.inner_text()
+    assert day.locator("button").count() == 0
+    assert "Friday, 17 April 2026" in page.locator("#closed-summary").inner_text()
+    assert not panel.console_errors, panel.console_errors
+
+
 def test_a_day_closed_in_the_panel_is_closed_for_customers(panel: PanelPage, colleague: PanelPage,
                                                           stack: LocalStack) -> None:
     """Knowledge -> Closed days -> today, no hours, a note (a power cut): the next customer asking
@@ -435,7 +454,7 @@ def test_a_day_closed_in_the_panel_is_closed_for_customers(panel: PanelPage, col
         sign_in(staff, token)
         staff.page.locator("#tab-knowledge").click()
         staff.page.locator("#closed-summary").click()
-    colleague.page.locator("#closed-list .muted", has_text="No day set here").wait_for()
+    colleague.page.locator("#closed-list .muted", has_text="No day ahead").wait_for()
     assert colleague.page.locator("#closed-form").is_hidden(), "a viewer cannot close the cafe"
     # The panel's device is at the cafe (its browser runs in Asia/Yangon, the agent's default time zone).
     today = page.evaluate("(() => { const d = new Date(); return [d.getFullYear(), d.getMonth() + 1, d.getDate()]"

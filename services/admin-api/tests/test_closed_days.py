@@ -36,6 +36,10 @@ async def listed(harness: AdminHarness, since: str = "") -> list[dict]:
 async def test_an_admin_closes_today_and_the_bot_tells_customers_why(with_agent: AdminHarness, tracking) -> None:
     today = cafe_today().isoformat()
     assert await listed(with_agent) == []
+    # The knowledge file's days are the agent's: listed beside, from the day asked (its sample's is in April).
+    april = (await with_agent.client.get("/admin/closed-days?from=2026-04-01", headers=VIEWER)).json()
+    assert {"date": "2026-04-17", "open": None, "close": None} in april["file_days"]
+    assert (await with_agent.client.get("/admin/closed-days", headers=VIEWER)).json()["file_days"] == []
     assert (await with_agent.client.put(f"/admin/closed-days/{today}", headers=VIEWER, json={})).status_code == 403
 
     closed = await with_agent.client.put(f"/admin/closed-days/{today}", headers=ADMIN,
@@ -94,6 +98,8 @@ async def test_bad_days_and_notes_get_a_clear_error_and_change_nothing(admin: Ad
         assert response.json()["success"] is False
     assert (await admin.client.get("/admin/closed-days?from=2026-02-30", headers=VIEWER)).status_code == 422
     assert await listed(admin) == []
+    # No agent here: the days set in the panel are still listed, the file's are unknown (not "none").
+    assert (await admin.client.get("/admin/closed-days", headers=VIEWER)).json()["file_days"] is None
 
     # Written by hand (an operator, another version): a row that is not ours is not listed.
     kv = await closed_days_bucket(admin.js)

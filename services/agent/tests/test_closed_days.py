@@ -8,12 +8,14 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import grpc
 
 from pentagon.agent.answer import OfflineAnswerer
 from pentagon.agent.closed_days import ClosedDays
 from pentagon.agent.knowledge import load_knowledge
 from pentagon.agent.settings import PACKAGED_KNOWLEDGE_DIR
 from pentagon.common.bus import closed_days_bucket
+from pentagon.common.proto import agent_pb2, agent_pb2_grpc
 from pentagon.devtools.embedded import NatsServer
 
 from agent_support import agent_env, write_bucket
@@ -122,6 +124,9 @@ def test_the_agent_follows_the_days_closed_in_the_panel(services, nats_server: N
     today = datetime.now(YANGON).date().isoformat()  # the agent's default time zone
     # Whatever the hour ("open from", or "closed now" after closing time), today is not a closed day.
     assert "We are closed today" not in ask(grpc_port, "Are you open today?").text
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        hours = agent_pb2_grpc.AgentServiceStub(channel).ListHours(agent_pb2.ListHoursRequest(), timeout=10)
+    assert hours.timezone == "Asia/Yangon" and [(d.date, d.open, d.close) for d in hours.days] == [("2026-04-17", "", "")]
 
     asyncio.run(write_bucket(nats_url, closed_days_bucket, today, row(today, "Thingyan holiday")))
     assert eventually(lambda: "We are closed today" in ask(grpc_port, "Are you open today?").text), \

@@ -57,6 +57,9 @@ class AgentClient:
     async def list_menu(self) -> agent_pb2.ListMenuResponse:
         return await self._call("ListMenu", agent_pb2.ListMenuRequest())
 
+    async def list_hours(self) -> agent_pb2.ListHoursResponse:
+        return await self._call("ListHours", agent_pb2.ListHoursRequest())
+
     async def coverage(self, texts: list[str]) -> list[bool]:
         return list((await self._call("Coverage", agent_pb2.CoverageRequest(texts=texts))).answered)
 

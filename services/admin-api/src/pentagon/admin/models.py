@@ -483,10 +483,19 @@ class ClosedDay(BaseModel):
     at: str
 
 
+class FileDay(BaseModel):
+    date: str
+    open: str | None = Field(description="HH:MM; null with close: closed all day")
+    close: str | None
+
+
 class ClosedDayList(BaseModel):
     success: Literal[True] = True
     days: list[ClosedDay]
     count: int
+    file_days: list[FileDay] | None = Field(
+        description="the days the agent's knowledge file closes or changes from `from` on, except those set "
+                    "here (which win); null when the agent cannot say")
 
 
 class ClosedDayResult(BaseModel):

@@ -113,6 +113,16 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                                 price=m.price, currency=m.currency)
             for m in self.offline.kb.menu])
 
+    async def ListHours(self, request: agent_pb2.ListHoursRequest,
+                        context: grpc.aio.ServicerContext) -> agent_pb2.ListHoursResponse:
+        res = self.offline.kb.reservations
+        days = [] if res is None else (
+            [agent_pb2.SpecialDay(date=day) for day in res.closed_dates]
+            + [agent_pb2.SpecialDay(date=day, open=h.open, close=h.close) for day, h in res.special_hours.items()
+               if day not in res.closed_dates])
+        return agent_pb2.ListHoursResponse(timezone=self.settings.agent_timezone,
+                                           days=sorted(days, key=lambda d: d.date))
+
 
 class AgentServer:
     """Owns the grpc.aio server, its health status and its shutdown."""

@@ -25,6 +25,7 @@ from pentagon.admin.kvrecords import TooMany
 from pentagon.admin.models import ACTION_ERRORS, READ_ERRORS, ClosedDayBody, ClosedDayList, ClosedDayResult, Deleted, ok
 from pentagon.admin.queries import utc_now
 from pentagon.admin.runtime import Runtime
+from pentagon.common.agent_client import AgentUnavailable
 from pentagon.common.closed_days import DATE_PATTERN, MAX_DAYS_AHEAD, day_hours, parse_day
 
 router = APIRouter(prefix="/admin/closed-days", tags=["closed days"])
@@ -54,8 +55,20 @@ async def list_closed_days(
                                                    "yesterday in UTC")] = None,
     _: Identity = Depends(current_identity), rt: Runtime = Depends(runtime),
 ) -> Any:
-    days = await _store(rt).upcoming(_day(since) if since else _earliest())
-    return ok(days=days, count=len(days))
+    first = _day(since) if since else _earliest()
+    days = await _store(rt).upcoming(first)
+    return ok(days=days, count=len(days), file_days=await _file_days(rt, first, {d["date"] for d in days}))
+
+
+async def _file_days(rt: Runtime, first: date, set_here: set[str]) -> list[dict[str, Any]] | None:
+    """The knowledge file's days (gRPC ListHours), so staff see every day the bot will call closed;
+    None when the agent cannot say: the days set here are listed all the same."""
+    try:
+        hours = await rt.agent.list_hours()
+    except AgentUnavailable:
+        return None
+    return [{"date": d.date, "open": d.open or None, "close": d.close or None} for d in hours.days
+            if d.date >= first.isoformat() and d.date not in set_here]
 
 
 @router.put("/{day}", response_model=ClosedDayResult, responses=ACTION_ERRORS)

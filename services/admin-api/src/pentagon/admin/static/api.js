@@ -142,6 +142,7 @@ export class ServerRows {
     this.field = field;
     this.onError = onError;
     this.rows = [];
+    this.response = {}; // the whole answer, for what a list carries beside its rows
     this.loads = 0;
   }
 
@@ -151,6 +152,7 @@ export class ServerRows {
       const data = await get(this.path);
       if (seq !== this.loads) return;
       this.rows = Array.isArray(data[this.field]) ? data[this.field] : [];
+      this.response = data;
     } catch (err) {
       if (seq !== this.loads) return;
       this.onError(err);

@@ -4,7 +4,7 @@
 // as "Sold out today" assumes). The notes are staff text: set as text only.
 
 import { ServerRows } from './api.js';
-import { $, confirmed, el } from './dom.js';
+import { $, clear, confirmed, el } from './dom.js';
 
 /** YYYY-MM-DD of `now` on this device's clock. */
 export function localDay(now = new Date()) {
@@ -36,24 +36,33 @@ export class ClosedDays extends ServerRows {
     $('#closed-form').hidden = !this.canEdit();
     $('#closed-date').min = today;
     if (!$('#closed-date').value) $('#closed-date').value = today;
-    const next = this.rows[0];
+    // The knowledge file's days (the agent's; null when it cannot say) beside the ones set here.
+    const fromFile = (this.response.file_days || []).map((day) => ({ ...day, fromFile: true }));
+    const days = [...this.rows, ...fromFile].sort((a, b) => a.date.localeCompare(b.date));
+    const next = days[0];
     const todays = next && next.date === today ? (next.open ? `today ${next.open}–${next.close}` : 'closed today') : '';
-    $('#closed-summary').textContent = !next ? 'Closed days and changed hours: none set here'
+    $('#closed-summary').textContent = !next ? 'Closed days and changed hours: none ahead'
       : `Closed days and changed hours: ${todays || dayName(next.date)}`
-        + (this.rows.length > 1 ? ` and ${this.rows.length - 1} more` : '');
-    this.renderCards('#closed-list', 'No day set here: the hours of the cafe\'s knowledge file apply.');
+        + (days.length > 1 ? ` and ${days.length - 1} more` : '');
+    const list = $('#closed-list');
+    clear(list);
+    if (!days.length) list.append(el('p', { class: 'muted', text: 'No day ahead: the usual hours apply.' }));
+    if (this.response.file_days === null) {
+      list.append(el('p', { class: 'muted', text: 'The days of the cafe\'s knowledge file are not shown: the bot is not reachable.' }));
+    }
+    for (const day of days) list.append(this.card(day));
   }
 
   card(row) {
     const notes = [row.note_en, row.note_mm].filter(Boolean).join(' · ');
-    const action = this.canEdit() ? el('button', { type: 'button', class: 'closed-reopen', text: 'Open as usual',
-      onclick: (event) => this.reopen(row, event.currentTarget) }) : null;
+    const action = this.canEdit() && !row.fromFile ? el('button', { type: 'button', class: 'closed-reopen',
+      text: 'Open as usual', onclick: (event) => this.reopen(row, event.currentTarget) }) : null;
     const hours = row.open ? `open ${row.open}–${row.close}` : 'closed all day';
-    return el('div', { class: 'menu-item closed-day', dataset: { date: row.date } },
+    return el('div', { class: `menu-item closed-day${row.fromFile ? ' from-file' : ''}`, dataset: { date: row.date } },
       el('span', { class: 'menu-name', text: dayName(row.date) }),
       el('span', { class: row.open ? 'closed-hours' : 'closed-hours menu-sold-out', text: hours }),
-      el('span', { class: 'muted closed-note', dir: 'auto', text: notes || 'no note' }),
-      el('span', { class: 'muted', text: `by ${row.by}` }),
+      el('span', { class: 'muted closed-note', dir: 'auto', text: row.fromFile ? 'from the cafe\'s knowledge file' : notes || 'no note' }),
+      row.fromFile ? null : el('span', { class: 'muted', text: `by ${row.by}` }),
       action);
   }
 

@@ -11,6 +11,7 @@ Idempotency-Key records it once.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -56,19 +57,21 @@ async def list_closed_days(
     _: Identity = Depends(current_identity), rt: Runtime = Depends(runtime),
 ) -> Any:
     first = _day(since) if since else _earliest()
-    days = await _store(rt).upcoming(first)
-    return ok(days=days, count=len(days), file_days=await _file_days(rt, first, {d["date"] for d in days}))
+    days, from_file = await asyncio.gather(_store(rt).upcoming(first), _file_days(rt, first))
+    set_here = {d["date"] for d in days}
+    file_days = None if from_file is None else [d for d in from_file if d["date"] not in set_here]
+    return ok(days=days, count=len(days), file_days=file_days)
 
 
-async def _file_days(rt: Runtime, first: date, set_here: set[str]) -> list[dict[str, Any]] | None:
-    """The knowledge file's days (gRPC ListHours), so staff see every day the bot will call closed;
-    None when the agent cannot say: the days set here are listed all the same."""
+async def _file_days(rt: Runtime, first: date) -> list[dict[str, Any]] | None:
+    """The knowledge file's days from `first` on (gRPC ListHours), so staff see every day the bot will
+    call closed; None when the agent cannot say: the days set here are listed all the same."""
     try:
         hours = await rt.agent.list_hours()
     except AgentUnavailable:
         return None
     return [{"date": d.date, "open": d.open or None, "close": d.close or None} for d in hours.days
-            if d.date >= first.isoformat() and d.date not in set_here]
+            if d.date >= first.isoformat()]
 
 
 @router.put("/{day}", response_model=ClosedDayResult, responses=ACTION_ERRORS)

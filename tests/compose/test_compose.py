@@ -13,6 +13,7 @@ import os
 import subprocess
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -175,6 +176,14 @@ async def test_gateway_routes_to_every_service(deployment: Deployment) -> None:
         assert tried.json()["reply"]["sources"][0]["id"] == "faq:1"
         menu = await http.get("/admin/menu", headers=deployment.admin_headers())
         assert menu.status_code == 200 and menu.json()["count"] > 0, menu.text
+        # A closed day goes into the bucket as admin-api's NATS user may (deploy/nats/users.conf), and
+        # the agent's file days come over gRPC; opened again so the deployment keeps its hours.
+        day = (datetime.now(timezone.utc) + timedelta(days=300)).date().isoformat()
+        closed = await http.put(f"/admin/closed-days/{day}", headers=deployment.admin_headers(), json={})
+        assert closed.status_code == 200, closed.text
+        listed = (await http.get("/admin/closed-days", headers=deployment.admin_headers())).json()
+        assert day in [d["date"] for d in listed["days"]] and listed["file_days"] is not None, listed
+        assert (await http.delete(f"/admin/closed-days/{day}", headers=deployment.admin_headers())).status_code == 200
 
 
 async def test_bad_signature_is_refused_and_stores_nothing(deployment: Deployment) -> None:

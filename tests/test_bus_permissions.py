@@ -29,6 +29,7 @@ from pentagon.common.bus import (
     DLQ_STREAM,
     EVENTS_STREAM,
     KNOWLEDGE_BUCKET,
+    MENU_PRICES_BUCKET,
     MODE_BUCKET,
     SAVED_REPLIES_BUCKET,
     SOLD_OUT_BUCKET,
@@ -251,9 +252,10 @@ async def test_only_tracking_changes_or_purges_a_stream(bus: NatsServer, user: s
         assert (info.state.messages, info.config.max_age) == (1, stream_configs()[0].max_age)
 
 
-@pytest.mark.parametrize("bucket", [KNOWLEDGE_BUCKET, SOLD_OUT_BUCKET, CLOSED_DAYS_BUCKET])
+@pytest.mark.parametrize("bucket", [KNOWLEDGE_BUCKET, SOLD_OUT_BUCKET, CLOSED_DAYS_BUCKET, MENU_PRICES_BUCKET])
 async def test_the_agent_reads_what_staff_set_in_the_panel_and_nothing_else(bus: NatsServer, bucket: str) -> None:
-    """The answers staff teach, the menu items they mark sold out, the days they close: read by the agent, written by admin-api."""
+    """The answers staff teach, the dishes they mark sold out, the prices they change, the days they close:
+    read by the agent, written by admin-api."""
     async with member(bus, "admin-api") as admin, member(bus, "agent") as agent:
         written = await kv_bucket(admin.js(), bucket)
         await written.put("durian", b'{"question_en": "Durian?", "answer_en": "June"}')

@@ -426,6 +426,40 @@ def test_a_dish_marked_sold_out_in_the_panel_is_sold_out_for_customers(panel: Pa
     assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)
 
 
+def test_a_price_changed_in_the_panel_is_the_price_customers_are_quoted(panel: PanelPage, colleague: PanelPage,
+                                                                        stack: LocalStack) -> None:
+    """Knowledge -> Menu -> a new price, "Set price": the next customer asking is quoted it on Messenger
+    and a colleague's open panel shows it; "Menu file price" puts the file's back."""
+    page = panel.page
+    for staff, token in ((colleague, stack.viewer_token), (panel, stack.admin_token)):
+        sign_in(staff, token)
+        staff.page.locator("#tab-knowledge").click()
+        staff.page.locator("#menu-summary").click()
+    theirs = colleague.page.locator("#menu-list .menu-item[data-id='15'] .menu-price")
+    theirs.wait_for()
+    assert theirs.inner_text() == "4,500 MMK"
+    assert colleague.page.locator("#menu-list .menu-price-input").count() == 0, "a viewer cannot change prices"
+    mango = page.locator("#menu-list .menu-item[data-id='15']")
+    mango.locator(".menu-price-input").fill("5200")
+    mango.locator("button.menu-set-price").click()
+    mango.locator(".menu-price", has_text="5,200 MMK (menu file: 4,500, set by alice:admin)").wait_for()
+    colleague.page.locator("#menu-list .menu-item[data-id='15'] .menu-price", has_text="5,200 MMK").wait_for()
+    eventually(lambda: "agent_menu_price_rows 1.0" in agent_metrics(stack), what="the agent knowing it")
+
+    customer = psid()
+    stack.messenger(customer, "How much is the mango smoothie?")
+    eventually(lambda: [t for t in stack.sent_texts(customer) if "5,200" in t], what="the customer quoted 5,200")
+
+    mango.locator("button.menu-file-price").click()
+    mango.locator(".menu-price", has_text="4,500 MMK").wait_for()
+    assert mango.locator("button.menu-file-price").count() == 0
+    colleague.page.locator("#menu-list .menu-item[data-id='15'] .menu-price", has_text="4,500 MMK").wait_for()
+    eventually(lambda: "agent_menu_price_rows 0.0" in agent_metrics(stack), what="the price taken back")
+    stack.messenger(customer, "How much is the mango smoothie?")
+    eventually(lambda: "4,500" in stack.sent_texts(customer)[-1], what="the file's price again")
+    assert not panel.console_errors and not colleague.console_errors, (panel.console_errors, colleague.console_errors)
+
+
 def test_the_days_of_the_cafes_knowledge_file_are_listed_too(panel: PanelPage, stack: LocalStack) -> None:
     """The knowledge file closes 17 April 2026 (the sample's Thingyan day): a week before, the Closed
     days fold lists it beside the panel's days, without a button (only the file can change it).

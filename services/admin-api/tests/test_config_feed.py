@@ -55,6 +55,7 @@ async def test_a_change_on_one_replica_reaches_the_panels_of_every_replica(db_ur
                      ("saved_replies", "wifi")),
                     ("DELETE", "/admin/menu/15/sold-out", None, ("menu", "15")),
                     ("PUT", f"/admin/closed-days/{today}", {"note_en": "Power cut"}, ("closed_days", today)),
+                    ("PUT", "/admin/menu/15/price", {"price": 5200}, ("menu_prices", "15")),
                 ]
                 for method, path, body, expected in changes:
                     response = await a.request(method, path, json=body)

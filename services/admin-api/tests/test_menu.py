@@ -84,3 +84,43 @@ async def test_without_the_agent_the_menu_says_so(admin: AdminHarness) -> None:
     assert (response.status_code, response.json()["error"]["code"]) == (503, "agent_unavailable")
     marked = await admin.client.put("/admin/menu/15/sold-out", headers=ADMIN, json={})
     assert marked.status_code == 503, "an item the menu cannot confirm is not marked"
+
+
+async def test_an_admin_changes_a_price_and_the_bot_quotes_it(with_agent: AdminHarness, tracking) -> None:
+    assert (await with_agent.client.put("/admin/menu/15/price", headers=VIEWER, json={"price": 5200})).status_code == 403
+    changed = await with_agent.client.put("/admin/menu/15/price", headers=ADMIN, json={"price": 5200})
+    assert changed.status_code == 200, changed.text
+    got = changed.json()["item"]
+    assert (got["price"], got["file_price"], got["price_by"]) == (5200, 4500, "alice:admin")
+    mango = await item(with_agent, "15")
+    assert (mango["price"], mango["file_price"], mango["price_by"]) == (5200, 4500, "alice:admin")
+    assert "5,200" in await bot_says(with_agent, "5,200")
+    # Sold out and repriced at once: both are shown, neither undoes the other.
+    assert (await with_agent.client.put("/admin/menu/15/sold-out", headers=ADMIN, json={})).json()["item"]["price"] == 5200
+    assert (await with_agent.client.delete("/admin/menu/15/sold-out", headers=ADMIN)).status_code == 200
+
+    assert (await with_agent.client.delete("/admin/menu/15/price", headers=VIEWER)).status_code == 403
+    assert (await with_agent.client.delete("/admin/menu/15/price", headers=ADMIN)).json()["deleted"] is True
+    assert (await with_agent.client.delete("/admin/menu/15/price", headers=ADMIN)).status_code == 404
+    mango = await item(with_agent, "15")
+    assert (mango["price"], mango["price_by"]) == (4500, None)
+    assert "4,500" in await bot_says(with_agent, "4,500")
+
+    audit = (await with_agent.client.get("/admin/audit?limit=10", headers=VIEWER)).json()["entries"]
+    mine = [(e["action"], e["params"]) for e in audit if e["params"].get("id") == "15" and "price" in e["action"]]
+    assert [a for a, _ in mine] == ["menu_price_reset", "menu_price"]
+    assert mine[1][1] == {"id": "15", "price": 5200, "file_price": 4500, "name": "Mango Smoothie"}
+
+
+async def test_bad_prices_get_a_clear_error_and_change_nothing(with_agent: AdminHarness) -> None:
+    cases = [("999", {"price": 100}, 404), ("15", {"price": 0}, 422), ("15", {"price": -5}, 422),
+             ("15", {"price": 10_000_001}, 422), ("15", {"price": "cheap"}, 422), ("15", {}, 422),
+             ("15", {"price": 100, "currency": "USD"}, 422), ("x" * 41, {"price": 100}, 422)]
+    for menu_id, body, status in cases:
+        response = await with_agent.client.put(f"/admin/menu/{menu_id}/price", headers=ADMIN, json=body)
+        assert response.status_code == status, (menu_id, body, response.text)
+        assert response.json()["success"] is False
+    bad_json = await with_agent.client.put("/admin/menu/15/price", headers={**ADMIN, "Content-Type": "application/json"},
+                                           content=b'{"price": NaN}')
+    assert bad_json.status_code == 422, bad_json.text
+    assert (await item(with_agent, "15"))["price"] == 4500

@@ -34,6 +34,7 @@ BLOCKED_USERS_BUCKET = "blocked_users"  # customers an admin blocked; admin-api 
 BUS_ERASURES_BUCKET = "bus_erasures"  # deleted users still being purged from the streams; tracking owns it
 KNOWLEDGE_BUCKET = "knowledge_faq"  # questions and answers staff add in the panel; admin-api writes, the agent reads
 SOLD_OUT_BUCKET = "menu_sold_out"  # menu items staff marked sold out, key = menu id; admin-api writes, the agent reads
+MENU_PRICES_BUCKET = "menu_prices"  # prices staff changed, key = menu id; admin-api writes, the agent reads
 CLOSED_DAYS_BUCKET = "closed_days"  # days staff closed the cafe, key = YYYY-MM-DD; admin-api writes, the agent reads
 STAFF_TYPING_SUBJECT = "staff.typing"  # staff.typing.<platform>.<u>: StaffTyping, admin-api -> webhook, core NATS
 COMMAND_SUBJECT = "tracking.cmd"  # tracking.cmd.<action>, request/reply, queue group "tracking"
@@ -234,6 +235,11 @@ async def knowledge_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
 async def sold_out_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
     # History: who marked what sold out, and when it came back, stays readable with `nats kv history`.
     return await kv_bucket(js, SOLD_OUT_BUCKET, history=5, replicas=replicas)
+
+
+async def menu_prices_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
+    # History: the earlier prices and who set them stay readable with `nats kv history`.
+    return await kv_bucket(js, MENU_PRICES_BUCKET, history=5, replicas=replicas)
 
 
 async def closed_days_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:

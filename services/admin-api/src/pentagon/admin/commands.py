@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "labels", "note", "mark_human",
                      "mark_replied", "delete_user", "revoke_access", "restore_access", "issue_token",
                      "withdraw_token", "block_user", "unblock_user", "knowledge_put", "knowledge_delete",
-                     "menu_sold_out", "menu_on_sale", "day_closed", "day_reopened"})
+                     "menu_sold_out", "menu_on_sale", "day_closed", "day_reopened",
+                     "menu_price", "menu_price_reset"})
 COMMAND_SECONDS = Histogram("admin_command_seconds", "Round trip of admin commands to tracking", ["action"])
 
 _ERROR_STATUS = {"not_found": 404, "illegal_transition": 409, "invalid": 422, "unavailable": 503}

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import Annotated
 
 from pentagon.common.closed_days import TIME_PATTERN, day_hours
+from pentagon.common.menu_prices import MAX_PRICE
 
 
 class FastJSON(JSONResponse):
@@ -122,6 +123,12 @@ class TryBody(BaseModel):
     history: list[TryTurn] = Field(default_factory=list, max_length=10)
     locale: Annotated[str, StringConstraints(max_length=20, pattern=r"^[A-Za-z_-]*$")] = Field(
         default="", description="e.g. my_MM: only decides the language of a question in neither script")
+
+
+class PriceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    price: float = Field(gt=0, le=MAX_PRICE, allow_inf_nan=False,
+                         description="in the menu's currency; the bot quotes it from now on")
 
 
 class SoldOutBody(BaseModel):
@@ -455,7 +462,9 @@ class MenuItem(BaseModel):
     category: str
     name_en: str
     name_mm: str
-    price: float
+    price: float = Field(description="what the bot quotes: the price staff set, else the file's")
+    file_price: float = Field(description="the price in the agent's Menu.json")
+    price_by: str | None = Field(description="who set the price; null: the file's")
     currency: str
     sold_out: bool
     sold_out_until: str | None = Field(description="ISO 8601 UTC; null: until put back (or on sale)")

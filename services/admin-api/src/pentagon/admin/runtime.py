@@ -21,6 +21,7 @@ from pentagon.admin.auth import Authenticator
 from pentagon.admin.closed_days import ClosedDaysStore
 from pentagon.admin.jwks import SigningKeys
 from pentagon.admin.knowledge import StaffKnowledge
+from pentagon.admin.menu_prices import MenuPrices
 from pentagon.admin.saved_replies import SavedReplies
 from pentagon.admin.sold_out import SoldOutItems
 from pentagon.admin.commands import CommandClient
@@ -33,8 +34,8 @@ from pentagon.admin.throttle import SignInThrottle
 from pentagon.common.agent_client import AgentClient
 from pentagon.common.blocklist import Blocklist
 from pentagon.common.bus import (
-    blocked_users_bucket, closed_days_bucket, connect, ensure_streams, knowledge_bucket, rate_limits_bucket,
-    saved_replies_bucket, sold_out_bucket, staff_access_bucket,
+    blocked_users_bucket, closed_days_bucket, connect, ensure_streams, knowledge_bucket, menu_prices_bucket,
+    rate_limits_bucket, saved_replies_bucket, sold_out_bucket, staff_access_bucket,
 )
 from pentagon.common.jsonrow import iso
 from pentagon.common.ratelimit import SharedTokenBucket, parse_networks
@@ -63,6 +64,7 @@ class Runtime:
         self.knowledge: StaffKnowledge | None = None
         self.sold_out: SoldOutItems | None = None
         self.closed_days: ClosedDaysStore | None = None
+        self.prices: MenuPrices | None = None
         self.throttle: SignInThrottle | None = None
         self.agent_tries: SharedTokenBucket | None = None
         self.access: StaffAccess | None = None
@@ -83,11 +85,13 @@ class Runtime:
         config = {"saved_replies": await saved_replies_bucket(self.js, replicas),
                   "knowledge": await knowledge_bucket(self.js, replicas),
                   "menu": await sold_out_bucket(self.js, replicas),
+                  "menu_prices": await menu_prices_bucket(self.js, replicas),
                   "closed_days": await closed_days_bucket(self.js, replicas)}
         self.saved_replies = SavedReplies(config["saved_replies"], self.js)
         self.knowledge = StaffKnowledge(config["knowledge"], self.js)
         self.sold_out = SoldOutItems(config["menu"], self.js)
         self.closed_days = ClosedDaysStore(config["closed_days"], self.js)
+        self.prices = MenuPrices(config["menu_prices"], self.js)
         access = StaffAccess(await staff_access_bucket(self.js, replicas))
         await access.start()
         self.access = access

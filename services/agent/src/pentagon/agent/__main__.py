@@ -13,6 +13,7 @@ from pentagon.agent.buckets import Buckets
 from pentagon.agent.closed_days import ClosedDays
 from pentagon.agent.knowledge import Faq, KnowledgeBase, KnowledgeError, load_knowledge
 from pentagon.agent.llm import LlmAnswerer
+from pentagon.agent.menu_prices import MenuPrices
 from pentagon.agent.server import AgentServer, AgentServicer
 from pentagon.agent.settings import Settings
 from pentagon.agent.sold_out import SoldOutMenu
@@ -29,11 +30,13 @@ class Overlays(NamedTuple):
 
     sold_out: SoldOutMenu
     closed_days: ClosedDays
+    menu_prices: MenuPrices
 
 
 def offline_answerer(settings: Settings, kb: KnowledgeBase, overlays: Overlays) -> OfflineAnswerer:
     return OfflineAnswerer(kb, settings.agent_escalation_threshold, settings.agent_history_turns,
-                           settings.agent_timezone, sold_out=overlays.sold_out, closed_days=overlays.closed_days.days)
+                           settings.agent_timezone, sold_out=overlays.sold_out, closed_days=overlays.closed_days.days,
+                           menu_prices=overlays.menu_prices.prices)
 
 
 def build(settings: Settings, overlays: Overlays) -> AgentServer:
@@ -59,7 +62,7 @@ def staff_knowledge(settings: Settings, servicer: AgentServicer, buckets: Bucket
 async def main() -> int:
     settings = load_settings(Settings, "agent")
     buckets = Buckets(settings.nats_url, settings.nats_stream_replicas)
-    overlays = Overlays(SoldOutMenu(buckets), ClosedDays(buckets))
+    overlays = Overlays(SoldOutMenu(buckets), ClosedDays(buckets), MenuPrices(buckets))
     try:
         agent = build(settings, overlays)
     except KnowledgeError as exc:
@@ -69,7 +72,7 @@ async def main() -> int:
     await agent.start()
     log.info("serving", extra={"grpc_port": agent.port})
     following = [asyncio.create_task(staff_knowledge(settings, agent.servicer, buckets, overlays).run()),
-                 asyncio.create_task(overlays.sold_out.run()), asyncio.create_task(overlays.closed_days.run())]
+                 *(asyncio.create_task(o.run()) for o in (overlays.sold_out, overlays.closed_days, overlays.menu_prices))]
 
     async def ready() -> bool:
         return agent.serving

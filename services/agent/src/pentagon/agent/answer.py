@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pentagon.agent import compose, listing
 from pentagon.agent.days import asked_day, without_dates
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
-from pentagon.agent.knowledge import DayHours, KnowledgeBase, Reservations
+from pentagon.agent.knowledge import DayHours, KnowledgeBase, MenuItem, Reservations
 from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens
 from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, phrase
 from pentagon.agent.retriever import Hit, KnowledgeIndex, KnowledgeRetriever
@@ -93,7 +93,8 @@ class OfflineAnswerer:
     def __init__(self, kb: KnowledgeBase, threshold: float = 0.35, history_turns: int = 6,
                  timezone: str = "Asia/Yangon", clock: Callable[[], datetime] | None = None,
                  sold_out: Callable[[str], bool] = lambda _: False,
-                 closed_days: Callable[[], dict[str, ClosedDay]] = dict) -> None:
+                 closed_days: Callable[[], dict[str, ClosedDay]] = dict,
+                 menu_prices: Callable[[], dict[str, float]] = dict) -> None:
         self.kb = kb
         self.index = KnowledgeIndex(kb)
         self.retriever = KnowledgeRetriever(index=self.index, k=4)
@@ -107,6 +108,8 @@ class OfflineAnswerer:
         self.sold_out = sold_out
         # Days staff closed the cafe in the panel (closed_days.py), by ISO day: also asked at answer time.
         self.closed_days = closed_days
+        # Prices staff changed in the panel (menu_prices.py), by menu id: laid over the file's at answer time.
+        self.menu_prices = menu_prices
 
     def recent(self, history: Sequence[Turn]) -> list[Turn]:
         """The latest turns only: the oldest are the first to go when a conversation runs long."""
@@ -170,7 +173,7 @@ class OfflineAnswerer:
     def compose_hit(self, hit: Hit, lang: str, question: str = "") -> str:
         record, kind = hit.entry.record, hit.entry.kind
         if kind == "menu":
-            return compose.menu_item(lang, record, self.sold_out(str(record.id)))
+            return compose.menu_item(lang, self._priced(record), self.sold_out(str(record.id)))
         if kind == "hours":
             now = self._clock().astimezone(self.tz)
             res, closed = self._hours_of(record)
@@ -189,7 +192,7 @@ class OfflineAnswerer:
         # An allergy question about a dish we know gets the facts now, and a person to confirm them.
         if reason in ("allergy", "medical") and top and top.entry.kind == "menu" and top.coverage >= self.threshold:
             record = top.entry.record
-            text = f"{compose.menu_item(lang, record, self.sold_out(str(record.id)))}\n\n{text}"
+            text = f"{compose.menu_item(lang, self._priced(record), self.sold_out(str(record.id)))}\n\n{text}"
             sources = [SourceRef("menu", top.entry.source_id, round(top.score, 4))]
         return Answer(text, INTENT_BY_REASON[reason], language, confidence, True, reason, sources,
                       QUICK_REPLIES_ESCALATED[lang], hits=hits, query=query)
@@ -201,6 +204,18 @@ class OfflineAnswerer:
         if opens is None:
             return phrase(lang, reason)
         return phrase(lang, f"{reason}_closed", when=compose.reopening_text(lang, now, opens))
+
+    def _priced(self, item: MenuItem) -> MenuItem:
+        """The item at the price staff set in the panel, if they did."""
+        price = self.menu_prices().get(str(item.id))
+        return item if price is None else item.model_copy(update={"price": price})
+
+    def _menu(self) -> list[MenuItem]:
+        """The menu at the prices staff set: lists show them and "cheapest" sorts by them."""
+        prices = self.menu_prices()
+        if not prices:
+            return self.kb.menu
+        return [m if (p := prices.get(str(m.id))) is None else m.model_copy(update={"price": p}) for m in self.kb.menu]
 
     def _hours_of(self, res: Reservations | None) -> tuple[Reservations | None, dict[str, ClosedDay]]:
         """The cafe's hours with the days staff set in the panel over the file's: closed all day, or open
@@ -228,9 +243,10 @@ class OfflineAnswerer:
     def _listing(self, text: str, words: set[str], query: str, lang: str, language: str,
                  hits: list[Hit]) -> Answer | None:
         """The menu, a category of it or what fits a diet, when a list is what the question asks for."""
-        found = listing.category_listing(self.kb.menu, words if query == text else set(tokens(query)), text)
+        menu = self._menu()
+        found = listing.category_listing(menu, words if query == text else set(tokens(query)), text)
         if found is None:
-            found = listing.diet_listing(self.kb.menu, self._diets, text, words)
+            found = listing.diet_listing(menu, self._diets, text, words)
             top = hits[0] if hits else None
             # A FAQ the cafe wrote for the question ("any vegan options?") says more than a list would.
             if found is None or (not listing.named_category(words) and top is not None

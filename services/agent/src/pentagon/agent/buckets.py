@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
 from pentagon.common.bus import connect
+from pentagon.common.kvwatch import follow
 
 log = logging.getLogger(__name__)
 
 CONNECT_RETRY_MAX_S = 30.0
 Opener = Callable[[JetStreamContext, int], Awaitable[KeyValue]]
+T = TypeVar("T")
 
 
 class Buckets:
@@ -50,3 +53,40 @@ class Buckets:
     async def close(self) -> None:
         if self._nc is not None and not self._nc.is_closed:
             await self._nc.close()
+
+
+class PanelRows(Generic[T]):
+    """The rows of one bucket staff fill in the panel, each read by `parse` and asked at answer time.
+
+    A row `parse` refuses is skipped with a warning: what staff meant cannot be guessed, and the
+    knowledge files' word is the safe one (a dish stays on sale, a price and a day's hours stay
+    as the files say). NATS away, the rows already read stay in use.
+    """
+
+    bucket = ""
+    opener: Opener
+
+    def __init__(self, buckets: Buckets | None = None) -> None:
+        self._buckets = buckets
+        self._rows: dict[str, T] = {}
+
+    def parse(self, key: str, value: bytes) -> T:
+        raise NotImplementedError
+
+    def counted(self, n: int) -> None:
+        """The row count for the service's gauge."""
+
+    def apply(self, key: str, value: bytes | None) -> None:
+        self._rows.pop(key, None)
+        if value is not None:
+            try:
+                self._rows[key] = self.parse(key, value)
+            except ValueError:
+                log.warning("unusable row skipped", extra={"bucket": self.bucket, "key": key})
+        self.counted(len(self._rows))
+
+    async def run(self) -> None:
+        """Until cancelled: follow the bucket (connecting with retries)."""
+        assert self._buckets is not None
+        kv = await self._buckets.open(type(self).opener, self.bucket)
+        await follow(kv, self.apply, what=self.bucket)

@@ -30,7 +30,8 @@ QUEUE = "tracking"
 ACTIONS = frozenset({"close", "reopen", "takeover", "handback", "assign", "priority", "labels", "note", "mark_human",
                      "mark_replied", "delete_user", "purge", "revoke_access", "restore_access", "issue_token",
                      "withdraw_token", "block_user", "unblock_user", "knowledge_put", "knowledge_delete",
-                     "menu_sold_out", "menu_on_sale", "day_closed", "day_reopened"})
+                     "menu_sold_out", "menu_on_sale", "day_closed", "day_reopened",
+                     "menu_price", "menu_price_reset"})
 MAX_PARAMS_BYTES = 16 * 1024
 MAX_ID_CHARS = 200
 

@@ -1,14 +1,17 @@
-"""The cafe's menu as the bot knows it, and what staff mark sold out: everyone reads, admins mark.
+"""The cafe's menu as the bot knows it, what staff mark sold out and the prices they change:
+everyone reads, admins change.
 
 The items come from the agent (gRPC ``ListMenu``, its knowledge files); the marks are admin-api's
 bucket ``menu_sold_out``, which every agent replica follows, so a customer asking for a sold-out
-dish is told so within moments. Like every admin action the change is recorded by tracking in the
-audit log (`menu_sold_out`, `menu_on_sale`): 503 if tracking cannot answer, the change stays made
-and a retry with the same Idempotency-Key records it once.
+dish is told so within moments; a price changed here (bucket ``menu_prices``) is quoted within
+moments too. Like every admin action the change is recorded by tracking in the audit log
+(`menu_sold_out`, `menu_on_sale`, `menu_price`, `menu_price_reset`): 503 if tracking cannot
+answer, the change stays made and a retry with the same Idempotency-Key records it once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -19,7 +22,10 @@ from pentagon.admin.commands import record_bucket_change
 from pentagon.admin.deps import idempotency_key, runtime
 from pentagon.admin.errors import ApiError, available, invalid, not_found
 from pentagon.admin.kvrecords import TooMany
-from pentagon.admin.models import ACTION_ERRORS, READ_ERRORS, Deleted, MenuItemResult, MenuList, SoldOutBody, ok
+from pentagon.admin.menu_prices import MenuPrices
+from pentagon.admin.models import (
+    ACTION_ERRORS, READ_ERRORS, Deleted, MenuItemResult, MenuList, PriceBody, SoldOutBody, ok,
+)
 from pentagon.admin.queries import utc_now
 from pentagon.admin.runtime import Runtime
 from pentagon.admin.sold_out import MENU_ID_PATTERN, SoldOutItems
@@ -44,17 +50,21 @@ async def _menu(rt: Runtime) -> list[agent_pb2.MenuEntry]:
             from None
 
 
-def _item(entry: agent_pb2.MenuEntry, mark: dict[str, Any] | None) -> dict[str, Any]:
+def _prices(rt: Runtime) -> MenuPrices:
+    return available(rt.prices)
+
+
+def _item(entry: agent_pb2.MenuEntry, mark: dict[str, Any] | None, price: dict[str, Any] | None) -> dict[str, Any]:
     return {"id": entry.id, "category": entry.category, "name_en": entry.name_en, "name_mm": entry.name_mm,
-            "price": entry.price, "currency": entry.currency, "sold_out": mark is not None,
+            "price": price["price"] if price else entry.price, "file_price": entry.price,
+            "price_by": price and price.get("by"), "currency": entry.currency, "sold_out": mark is not None,
             "sold_out_until": mark and mark.get("until"), "sold_out_by": mark and mark.get("by")}
 
 
 @router.get("", response_model=MenuList, responses=READ_ERRORS)
 async def list_menu(_: Identity = Depends(current_identity), rt: Runtime = Depends(runtime)) -> Any:
-    entries = await _menu(rt)
-    marks = await _store(rt).current()
-    items = [_item(e, marks.get(e.id)) for e in entries]
+    entries, marks, prices = await asyncio.gather(_menu(rt), _store(rt).current(), _prices(rt).current())
+    items = [_item(e, marks.get(e.id), prices.get(e.id)) for e in entries]
     return ok(items=items, count=len(items))
 
 
@@ -78,7 +88,7 @@ async def mark_sold_out(menu_id: MenuId, body: SoldOutBody, identity: Identity =
         raise ApiError(409, "too_many", str(exc)) from None
     await record_bucket_change(rt.commands, "menu_sold_out", menu_id, identity.actor, key,
                                {"until": row["until"], "name": entry.name_en})
-    return ok(item=_item(entry, row))
+    return ok(item=_item(entry, row, (await _prices(rt).current()).get(menu_id)))
 
 
 @router.delete("/{menu_id}/sold-out", response_model=Deleted, responses=ACTION_ERRORS)
@@ -87,4 +97,26 @@ async def back_on_sale(menu_id: MenuId, identity: Identity = Depends(require_adm
     if not await _store(rt).delete(menu_id):
         raise not_found("sold-out mark")
     await record_bucket_change(rt.commands, "menu_on_sale", menu_id, identity.actor, key)
+    return ok(deleted=True)
+
+
+@router.put("/{menu_id}/price", response_model=MenuItemResult, responses=ACTION_ERRORS)
+async def set_price(menu_id: MenuId, body: PriceBody, identity: Identity = Depends(require_admin),
+                    key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    entry = await _entry(rt, menu_id)
+    try:
+        row = await _prices(rt).set_price(menu_id, body.price, identity.actor)
+    except TooMany as exc:
+        raise ApiError(409, "too_many", str(exc)) from None
+    await record_bucket_change(rt.commands, "menu_price", menu_id, identity.actor, key,
+                               {"price": body.price, "file_price": entry.price, "name": entry.name_en})
+    return ok(item=_item(entry, (await _store(rt).current()).get(menu_id), row))
+
+
+@router.delete("/{menu_id}/price", response_model=Deleted, responses=ACTION_ERRORS)
+async def reset_price(menu_id: MenuId, identity: Identity = Depends(require_admin),
+                      key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
+    if not await _prices(rt).delete(menu_id):
+        raise not_found("changed price")
+    await record_bucket_change(rt.commands, "menu_price_reset", menu_id, identity.actor, key)
     return ok(deleted=True)

@@ -726,7 +726,7 @@ function onConfigChanged(what) {
 function reloadConfig(what) {
   const knowledgeShown = !$('#view-knowledge').hidden;
   if (what === 'saved_replies') saved.load();
-  else if (what === 'menu' && knowledgeShown) menuBoard.load();
+  else if ((what === 'menu' || what === 'menu_prices') && knowledgeShown) menuBoard.load();
   else if (what === 'closed_days' && knowledgeShown) closedDays.load();
   else if (what === 'knowledge' && knowledgeShown) knowledge.load();
   else if (what === 'knowledge' && !$('#view-stats').hidden) loadStats(); // "Answered now" may have changed

@@ -1,6 +1,6 @@
-// The cafe's menu as the bot knows it, and what is sold out: marked here, every agent replica
-// tells customers within moments ("Sorry, Mango Smoothie is sold out for now") and lists it as
-// sold out. "Sold out today" ends at the next midnight of this device's clock (the cafe's day),
+// The cafe's menu as the bot knows it, what is sold out and what costs what: marked here, every
+// agent replica tells customers within moments ("Sorry, Mango Smoothie is sold out for now") and
+// lists it as sold out; a price set here is the one the bot quotes until "Menu file price". "Sold out today" ends at the next midnight of this device's clock (the cafe's day),
 // so nobody has to remember to put it back in the morning. Names are the cafe's text: set as text.
 
 import { ServerRows } from './api.js';
@@ -40,9 +40,23 @@ export class MenuBoard extends ServerRows {
           onclick: () => this.write('PUT', `/admin/menu/${encodeURIComponent(item.id)}/sold-out`,
             { until: endOfToday().toISOString() }) });
     }
+    const changed = item.price_by ? ` (menu file: ${item.file_price.toLocaleString()}, set by ${item.price_by})` : '';
     return el('div', { class: `menu-item${item.sold_out ? ' is-sold-out' : ''}`, dataset: { id: item.id } },
       el('span', { class: 'menu-name', dir: 'auto', text: name }),
-      el('span', { class: 'muted', text: `${item.price.toLocaleString()} ${item.currency}` }),
+      el('span', { class: 'muted menu-price', text: `${item.price.toLocaleString()} ${item.currency}${changed}` }),
+      this.canEdit() ? this.priceEditor(item) : null,
       state, action);
+  }
+
+  /** A new price, quoted by the bot within moments; "Menu file price" puts the file's back. */
+  priceEditor(item) {
+    const path = `/admin/menu/${encodeURIComponent(item.id)}/price`;
+    const input = el('input', { type: 'number', min: '1', step: 'any', class: 'menu-price-input',
+      value: String(item.price), 'aria-label': `New price of ${item.name_en}` });
+    return el('span', { class: 'menu-price-edit' }, input,
+      el('button', { type: 'button', class: 'menu-set-price', text: 'Set price',
+        onclick: () => this.write('PUT', path, { price: Number(input.value) }) }),
+      item.price_by ? el('button', { type: 'button', class: 'menu-file-price', text: 'Menu file price',
+        onclick: () => this.write('DELETE', path) }) : null);
   }
 }

@@ -166,7 +166,7 @@ BEGIN
                          WHEN v_done.action = 'purge' THEN 'conversation_purged'
                          WHEN v_done.action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token',
                                                 'knowledge_put', 'knowledge_delete', 'menu_sold_out', 'menu_on_sale',
-                                                'day_closed', 'day_reopened')
+                                                'day_closed', 'day_reopened', 'menu_price', 'menu_price_reset')
                               THEN 'staff_access'
                          WHEN v_done.action IN ('block_user', 'unblock_user') THEN 'customer_access'
                          ELSE 'conversation' END,
@@ -225,12 +225,13 @@ BEGIN
                                   'user_id', v_deleted->'user_id', 'mode_changed', false);
     ELSIF v_action IN ('revoke_access', 'restore_access', 'issue_token', 'withdraw_token',
                        'knowledge_put', 'knowledge_delete', 'menu_sold_out', 'menu_on_sale',
-                       'day_closed', 'day_reopened') THEN
+                       'day_closed', 'day_reopened', 'menu_price', 'menu_price_reset') THEN
         -- Only the audit row: what changed lives in admin-api's KV buckets. Staff access: the name
         -- (and role for a token; never the token). What staff taught the bot: the id, and for a put
         -- the questions and answers (the agent follows the bucket knowledge_faq). Sold out: the
-        -- menu id and until when (the agent follows the bucket menu_sold_out). Closed days: the day
-        -- and the staff's notes (bucket closed_days).
+        -- menu id and until when (the agent follows the bucket menu_sold_out); prices: the menu id,
+        -- the new and the file's price (bucket menu_prices). Closed days: the day, its hours and
+        -- the staff's notes (bucket closed_days).
         v_key := CASE WHEN v_action LIKE 'knowledge\_%' OR v_action LIKE 'menu\_%' OR v_action LIKE 'day\_%'
                       THEN 'id' ELSE 'name' END;
         IF jsonb_typeof(v_params->v_key) IS DISTINCT FROM 'string' OR v_params->>v_key = '' THEN

@@ -1,7 +1,8 @@
 // Days the cafe is closed ("power cut, closed today", "closed for Thingyan") or open other hours
 // ("closing at 15:00 for a private party"): set here, every agent replica tells customers who ask
-// about that day within moments, with the note, and promises a person only for when the cafe opens. Days are this device's calendar days (the cafe's,
-// as "Sold out today" assumes). The notes are staff text: set as text only.
+// about that day within moments, with the note, and promises a person only for when the cafe
+// opens. Days are this device's calendar days (the cafe's, as "Sold out today" assumes). The
+// notes are staff text: set as text only.
 
 import { ServerRows } from './api.js';
 import { $, clear, confirmed, el } from './dom.js';

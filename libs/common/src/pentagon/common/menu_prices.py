@@ -16,8 +16,12 @@ MAX_PRICE = 10_000_000
 
 
 def menu_price(key: str, value: bytes) -> float:
-    """The price of the row of `key`; ValueError when it is not one of ours (the file's price holds)."""
-    row: Any = json.loads(value)
+    """The price of the stored row of `key`; ValueError when it is not one of ours (the file's price holds)."""
+    return row_price(key, json.loads(value))
+
+
+def row_price(key: str, row: Any) -> float:
+    """The price of a row already decoded (admin-api reads rows as objects)."""
     if not isinstance(row, dict) or row.get("id") != key:
         raise ValueError("not a menu price row")
     price = row.get("price")

@@ -12,9 +12,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from nats.js import JetStreamContext
-from nats.js.kv import KeyValue
-
 from pentagon.admin.kvrecords import KvRecords
 from pentagon.admin.queries import utc_now
 from pentagon.common.bus import CLOSED_DAYS_BUCKET
@@ -23,12 +20,10 @@ from pentagon.common.jsonrow import iso
 
 
 class ClosedDaysStore(KvRecords):
+    bucket = CLOSED_DAYS_BUCKET
     required = "date"
     limit = 400  # a year ahead, and the past ones the TTL has not forgotten yet
     what = "closed days"
-
-    def __init__(self, kv: KeyValue, js: JetStreamContext, bucket: str = CLOSED_DAYS_BUCKET) -> None:
-        super().__init__(kv, js, bucket)
 
     async def upcoming(self, since: date) -> list[dict[str, Any]]:
         """The days from `since` on, soonest first (rows of ours only: a hand-written key is skipped)."""

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nats.js import JetStreamContext
-from nats.js.kv import KeyValue
-
 from pentagon.common.bus import KNOWLEDGE_BUCKET
 from pentagon.common.jsonrow import iso
 from pentagon.admin.kvrecords import KvRecords
@@ -21,13 +18,11 @@ from pentagon.admin.queries import utc_now
 
 
 class StaffKnowledge(KvRecords):
+    bucket = KNOWLEDGE_BUCKET
     # Either language may be the one written: a row has at least one question with its answer.
     required = "id"
     limit = 500
     what = "questions"
-
-    def __init__(self, kv: KeyValue, js: JetStreamContext, bucket: str = KNOWLEDGE_BUCKET) -> None:
-        super().__init__(kv, js, bucket)
 
     async def all(self) -> list[dict[str, Any]]:
         """Every row, newest change first."""

@@ -24,16 +24,17 @@ class TooMany(Exception):
 
 
 class KvRecords:
+    bucket = ""  # the bucket's name (pentagon.common.bus)
     # The field every row of this kind has: a value without it was not written by us.
     required = ""
     limit = 200
     what = "rows"
 
-    def __init__(self, kv: KeyValue, js: JetStreamContext, bucket: str) -> None:
+    def __init__(self, kv: KeyValue, js: JetStreamContext) -> None:
         self._kv = kv
         self._js = js
-        self._stream = f"KV_{bucket}"
-        self._prefix = f"$KV.{bucket}."
+        self._stream = f"KV_{self.bucket}"
+        self._prefix = f"$KV.{self.bucket}."
 
     async def rows(self) -> list[dict[str, Any]]:
         found = await asyncio.gather(*(self.get(key) for key in await self._keys()))

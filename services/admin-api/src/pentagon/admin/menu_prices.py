@@ -10,31 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from nats.js import JetStreamContext
-from nats.js.kv import KeyValue
-
 from pentagon.admin.kvrecords import KvRecords
 from pentagon.admin.queries import utc_now
 from pentagon.common.bus import MENU_PRICES_BUCKET
 from pentagon.common.jsonrow import iso
-from pentagon.common.menu_prices import menu_price
+from pentagon.common.menu_prices import row_price
 
 
 class MenuPrices(KvRecords):
+    bucket = MENU_PRICES_BUCKET
     required = "id"
     limit = 1000
     what = "changed prices"
-
-    def __init__(self, kv: KeyValue, js: JetStreamContext, bucket: str = MENU_PRICES_BUCKET) -> None:
-        super().__init__(kv, js, bucket)
 
     async def current(self) -> dict[str, dict[str, Any]]:
         """The rows the agent uses, by menu id (one it would skip is not shown as a price either)."""
         rows = {}
         for row in await self.rows():
             try:
-                menu_price(row["id"], orjson.dumps(row))
+                row_price(row["id"], row)
             except ValueError:
                 continue
             rows[row["id"]] = row

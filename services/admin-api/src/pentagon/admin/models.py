@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from typing_extensions import Annotated
 
-from pentagon.common.closed_days import TIME_PATTERN, day_hours
+from pentagon.common.closed_days import NOTE_MAX_CHARS, TIME_PATTERN, day_hours
 from pentagon.common.menu_prices import MAX_PRICE
 
 
@@ -138,7 +138,7 @@ class SoldOutBody(BaseModel):
                                   "omitted or null: until staff put it back")
 
 
-_DAY_NOTE = Annotated[str, StringConstraints(max_length=300, pattern=r"^[^\x00]*$")]
+_DAY_NOTE = Annotated[str, StringConstraints(max_length=NOTE_MAX_CHARS, pattern=r"^[^\x00]*$")]
 _HHMM = Annotated[str, StringConstraints(pattern=TIME_PATTERN)]
 
 
@@ -482,20 +482,17 @@ class MenuItemResult(BaseModel):
     item: MenuItem
 
 
-class ClosedDay(BaseModel):
+class FileDay(BaseModel):
     date: str = Field(description="YYYY-MM-DD, the cafe's calendar day")
     open: str | None = Field(description="HH:MM; null with close: closed all day")
     close: str | None
+
+
+class ClosedDay(FileDay):
     note_en: str
     note_mm: str
     by: str
     at: str
-
-
-class FileDay(BaseModel):
-    date: str
-    open: str | None = Field(description="HH:MM; null with close: closed all day")
-    close: str | None
 
 
 class ClosedDayList(BaseModel):

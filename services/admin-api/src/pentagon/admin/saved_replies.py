@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nats.js import JetStreamContext
-from nats.js.kv import KeyValue
-
 from pentagon.common.bus import SAVED_REPLIES_BUCKET
 from pentagon.common.jsonrow import iso
 from pentagon.admin.kvrecords import KvRecords
@@ -17,12 +14,10 @@ from pentagon.admin.queries import utc_now
 
 
 class SavedReplies(KvRecords):
+    bucket = SAVED_REPLIES_BUCKET
     required = "title"
     limit = 200
     what = "saved replies"
-
-    def __init__(self, kv: KeyValue, js: JetStreamContext, bucket: str = SAVED_REPLIES_BUCKET) -> None:
-        super().__init__(kv, js, bucket)
 
     async def all(self) -> list[dict[str, Any]]:
         """Every saved reply, by title."""

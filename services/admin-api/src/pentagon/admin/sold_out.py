@@ -11,9 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from nats.js import JetStreamContext
-from nats.js.kv import KeyValue
-
 from pentagon.admin.kvrecords import KvRecords
 from pentagon.admin.queries import utc_now
 from pentagon.common.bus import SOLD_OUT_BUCKET
@@ -25,12 +22,10 @@ MENU_ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 
 
 class SoldOutItems(KvRecords):
+    bucket = SOLD_OUT_BUCKET
     required = "id"
     limit = 1000
     what = "sold-out items"
-
-    def __init__(self, kv: KeyValue, js: JetStreamContext, bucket: str = SOLD_OUT_BUCKET) -> None:
-        super().__init__(kv, js, bucket)
 
     async def current(self) -> dict[str, dict[str, Any]]:
         """The marks still in force, by menu id (a mark past its `until` is on sale again)."""

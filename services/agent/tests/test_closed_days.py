@@ -32,7 +32,7 @@ def row(day: str, note_en: str = "", note_mm: str = "", hours: tuple[str, str] |
 
 
 def bot(closed: ClosedDays, now: datetime = THURSDAY) -> OfflineAnswerer:
-    return OfflineAnswerer(load_knowledge(PACKAGED_KNOWLEDGE_DIR), clock=lambda: now, closed_days=closed.days)
+    return OfflineAnswerer(load_knowledge(PACKAGED_KNOWLEDGE_DIR), clock=lambda: now, closed_days=closed.rows)
 
 
 def test_a_day_closed_in_the_panel_is_closed_with_the_staffs_note() -> None:
@@ -110,9 +110,9 @@ def test_an_unreadable_row_closes_nothing() -> None:
                 json.dumps({"date": "2026-11-26", "open": "10:00"}).encode(), row("2026-11-26", hours=("10:00", "25:00")),
                 row("2026-11-26", hours=("10:00", "10:00"))):
         closed.apply("2026-11-26", bad)
-        assert closed.days() == {}, bad
+        assert closed.rows() == {}, bad
     closed.apply("26-11-2026", row("26-11-2026"))
-    assert closed.days() == {}
+    assert closed.rows() == {}
     assert bot(closed).answer("Are you open today?").text.startswith("Today (Thursday) we are open")
 
 

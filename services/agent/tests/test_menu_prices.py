@@ -24,7 +24,7 @@ def row(menu_id: str, price: object) -> bytes:
 
 def test_a_changed_price_is_quoted_listed_and_sorted_by() -> None:
     prices = MenuPrices()
-    bot = OfflineAnswerer(load_knowledge(PACKAGED_KNOWLEDGE_DIR), menu_prices=prices.prices)
+    bot = OfflineAnswerer(load_knowledge(PACKAGED_KNOWLEDGE_DIR), menu_prices=prices.rows)
     assert "4,500" in bot.answer(MANGO).text
 
     prices.apply("15", row("15", 5200))
@@ -46,7 +46,7 @@ def test_an_unreadable_price_never_changes_what_customers_are_quoted() -> None:
     for bad in (b"not json", b"[]", row("16", 5200), row("15", 0), row("15", -1), row("15", "5200"),
                 row("15", True), row("15", 10_000_001), b'{"id": "15", "price": NaN}'):
         prices.apply("15", bad)
-        assert prices.prices() == {}, bad
+        assert prices.rows() == {}, bad
 
 
 def test_the_agent_follows_the_panels_prices(services, nats_server: NatsServer, nats_url: str) -> None:

@@ -35,8 +35,8 @@ class Overlays(NamedTuple):
 
 def offline_answerer(settings: Settings, kb: KnowledgeBase, overlays: Overlays) -> OfflineAnswerer:
     return OfflineAnswerer(kb, settings.agent_escalation_threshold, settings.agent_history_turns,
-                           settings.agent_timezone, sold_out=overlays.sold_out, closed_days=overlays.closed_days.days,
-                           menu_prices=overlays.menu_prices.prices)
+                           settings.agent_timezone, sold_out=overlays.sold_out, closed_days=overlays.closed_days.rows,
+                           menu_prices=overlays.menu_prices.rows)
 
 
 def build(settings: Settings, overlays: Overlays) -> AgentServer:

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
+from prometheus_client import Gauge
 
 from pentagon.common.bus import connect
 from pentagon.common.kvwatch import follow
@@ -65,6 +66,7 @@ class PanelRows(Generic[T]):
 
     bucket = ""
     opener: Opener
+    gauge: Gauge  # the row count, for /metrics
 
     def __init__(self, buckets: Buckets | None = None) -> None:
         self._buckets = buckets
@@ -73,8 +75,9 @@ class PanelRows(Generic[T]):
     def parse(self, key: str, value: bytes) -> T:
         raise NotImplementedError
 
-    def counted(self, n: int) -> None:
-        """The row count for the service's gauge."""
+    def rows(self) -> dict[str, T]:
+        """The rows by key (a snapshot: the watch may change them while an answer is made)."""
+        return dict(self._rows)
 
     def apply(self, key: str, value: bytes | None) -> None:
         self._rows.pop(key, None)
@@ -83,7 +86,7 @@ class PanelRows(Generic[T]):
                 self._rows[key] = self.parse(key, value)
             except ValueError:
                 log.warning("unusable row skipped", extra={"bucket": self.bucket, "key": key})
-        self.counted(len(self._rows))
+        self.gauge.set(len(self._rows))
 
     async def run(self) -> None:
         """Until cancelled: follow the bucket (connecting with retries)."""

@@ -15,20 +15,13 @@ from pentagon.agent.buckets import PanelRows
 from pentagon.common.bus import closed_days_bucket
 from pentagon.common.closed_days import ClosedDay, closed_day
 
-CLOSED_DAYS_ROWS = Gauge("agent_closed_days_rows",
-                         "Days staff closed the cafe or changed its hours in the panel (rows, past days included)")
-
-
 class ClosedDays(PanelRows[ClosedDay]):
+    """``rows()``: the days by ISO date."""
+
     bucket = "closed_days"
     opener = staticmethod(closed_days_bucket)
+    gauge = Gauge("agent_closed_days_rows",
+                  "Days staff closed the cafe or changed its hours in the panel (rows, past days included)")
 
     def parse(self, key: str, value: bytes) -> ClosedDay:
         return closed_day(key, value)
-
-    def counted(self, n: int) -> None:
-        CLOSED_DAYS_ROWS.set(n)
-
-    def days(self) -> dict[str, ClosedDay]:
-        """The closed days by ISO date (a snapshot: the watch may change it while an answer is made)."""
-        return dict(self._rows)

@@ -14,19 +14,12 @@ from pentagon.agent.buckets import PanelRows
 from pentagon.common.bus import menu_prices_bucket
 from pentagon.common.menu_prices import menu_price
 
-MENU_PRICE_ROWS = Gauge("agent_menu_price_rows", "Menu prices staff changed in the panel (rows)")
-
-
 class MenuPrices(PanelRows[float]):
+    """``rows()``: the changed prices by menu id."""
+
     bucket = "menu_prices"
     opener = staticmethod(menu_prices_bucket)
+    gauge = Gauge("agent_menu_price_rows", "Menu prices staff changed in the panel (rows)")
 
     def parse(self, key: str, value: bytes) -> float:
         return menu_price(key, value)
-
-    def counted(self, n: int) -> None:
-        MENU_PRICE_ROWS.set(n)
-
-    def prices(self) -> dict[str, float]:
-        """The changed prices by menu id (a snapshot: the watch may change it while an answer is made)."""
-        return dict(self._rows)

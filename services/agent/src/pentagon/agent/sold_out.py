@@ -18,14 +18,12 @@ from pentagon.agent.buckets import Buckets, PanelRows
 from pentagon.common.bus import sold_out_bucket
 from pentagon.common.sold_out import in_force, mark_until
 
-SOLD_OUT_ROWS = Gauge("agent_menu_sold_out_rows", "Menu items marked sold out in the panel (rows, expired included)")
-
-
 class SoldOutMenu(PanelRows[dict[str, Any]]):
     """Callable: ``sold_out(menu_id) -> bool``, what the answerer asks for each item it names."""
 
     bucket = "menu_sold_out"
     opener = staticmethod(sold_out_bucket)
+    gauge = Gauge("agent_menu_sold_out_rows", "Menu items marked sold out in the panel (rows, expired included)")
 
     def __init__(self, buckets: Buckets | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
@@ -40,6 +38,3 @@ class SoldOutMenu(PanelRows[dict[str, Any]]):
         mark = json.loads(value)
         mark_until(mark)  # ValueError for a row that is not a mark
         return mark
-
-    def counted(self, n: int) -> None:
-        SOLD_OUT_ROWS.set(n)

@@ -12,13 +12,14 @@ from __future__ import annotations
 from prometheus_client import Gauge
 
 from pentagon.agent.buckets import PanelRows
-from pentagon.common.bus import closed_days_bucket
+from pentagon.common.bus import CLOSED_DAYS_BUCKET, closed_days_bucket
 from pentagon.common.closed_days import ClosedDay, closed_day
+
 
 class ClosedDays(PanelRows[ClosedDay]):
     """``rows()``: the days by ISO date."""
 
-    bucket = "closed_days"
+    bucket = CLOSED_DAYS_BUCKET
     opener = staticmethod(closed_days_bucket)
     gauge = Gauge("agent_closed_days_rows",
                   "Days staff closed the cafe or changed its hours in the panel (rows, past days included)")

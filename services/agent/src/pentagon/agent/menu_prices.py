@@ -11,13 +11,14 @@ from __future__ import annotations
 from prometheus_client import Gauge
 
 from pentagon.agent.buckets import PanelRows
-from pentagon.common.bus import menu_prices_bucket
+from pentagon.common.bus import MENU_PRICES_BUCKET, menu_prices_bucket
 from pentagon.common.menu_prices import menu_price
+
 
 class MenuPrices(PanelRows[float]):
     """``rows()``: the changed prices by menu id."""
 
-    bucket = "menu_prices"
+    bucket = MENU_PRICES_BUCKET
     opener = staticmethod(menu_prices_bucket)
     gauge = Gauge("agent_menu_price_rows", "Menu prices staff changed in the panel (rows)")
 

@@ -15,13 +15,14 @@ from typing import Any
 from prometheus_client import Gauge
 
 from pentagon.agent.buckets import Buckets, PanelRows
-from pentagon.common.bus import sold_out_bucket
+from pentagon.common.bus import SOLD_OUT_BUCKET, sold_out_bucket
 from pentagon.common.sold_out import in_force, mark_until
+
 
 class SoldOutMenu(PanelRows[dict[str, Any]]):
     """Callable: ``sold_out(menu_id) -> bool``, what the answerer asks for each item it names."""
 
-    bucket = "menu_sold_out"
+    bucket = SOLD_OUT_BUCKET
     opener = staticmethod(sold_out_bucket)
     gauge = Gauge("agent_menu_sold_out_rows", "Menu items marked sold out in the panel (rows, expired included)")
 

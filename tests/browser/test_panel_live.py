@@ -387,16 +387,21 @@ def test_a_question_taught_in_the_panel_is_answered_by_the_bot(panel: PanelPage,
     assert not panel.console_errors, panel.console_errors
 
 
+def open_folds(panel: PanelPage, colleague: PanelPage, stack: LocalStack, fold: str) -> None:
+    """An admin's panel and a viewer colleague's, each on the Knowledge tab with `fold` open."""
+    for staff, token in ((colleague, stack.viewer_token), (panel, stack.admin_token)):
+        sign_in(staff, token)
+        staff.page.locator("#tab-knowledge").click()
+        staff.page.locator(fold).click()
+
+
 def test_a_dish_marked_sold_out_in_the_panel_is_sold_out_for_customers(panel: PanelPage, colleague: PanelPage,
                                                                         stack: LocalStack) -> None:
     """Knowledge -> Menu -> "Sold out today": the next customer asking for it is told so on Messenger
     (admin-api, the NATS bucket, the agent, the reply worker, the Send API), and a colleague's open
     panel shows it without a reload; "Back on sale" undoes both."""
     page = panel.page
-    for staff, token in ((colleague, stack.viewer_token), (panel, stack.admin_token)):
-        sign_in(staff, token)
-        staff.page.locator("#tab-knowledge").click()
-        staff.page.locator("#menu-summary").click()
+    open_folds(panel, colleague, stack, "#menu-summary")
     theirs = colleague.page.locator("#menu-list .menu-item[data-id='15']")
     theirs.wait_for()
     assert theirs.locator(".menu-sold-out").count() == 0
@@ -431,10 +436,7 @@ def test_a_price_changed_in_the_panel_is_the_price_customers_are_quoted(panel: P
     """Knowledge -> Menu -> a new price, "Set price": the next customer asking is quoted it on Messenger
     and a colleague's open panel shows it; "Menu file price" puts the file's back."""
     page = panel.page
-    for staff, token in ((colleague, stack.viewer_token), (panel, stack.admin_token)):
-        sign_in(staff, token)
-        staff.page.locator("#tab-knowledge").click()
-        staff.page.locator("#menu-summary").click()
+    open_folds(panel, colleague, stack, "#menu-summary")
     theirs = colleague.page.locator("#menu-list .menu-item[data-id='15'] .menu-price")
     theirs.wait_for()
     assert theirs.inner_text() == "4,500 MMK"
@@ -484,10 +486,7 @@ def test_a_day_closed_in_the_panel_is_closed_for_customers(panel: PanelPage, col
     shows it without a reload; the power back, today's hours are changed instead and told; "Open as
     usual" undoes it all."""
     page = panel.page
-    for staff, token in ((colleague, stack.viewer_token), (panel, stack.admin_token)):
-        sign_in(staff, token)
-        staff.page.locator("#tab-knowledge").click()
-        staff.page.locator("#closed-summary").click()
+    open_folds(panel, colleague, stack, "#closed-summary")
     colleague.page.locator("#closed-list .muted", has_text="No day ahead").wait_for()
     assert colleague.page.locator("#closed-form").is_hidden(), "a viewer cannot close the cafe"
     # The panel's device is at the cafe (its browser runs in Asia/Yangon, the agent's default time zone).

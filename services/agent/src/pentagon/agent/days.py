@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from pentagon.agent.language import ascii_digits
 from pentagon.agent.phrases import MONTH_NAMES
 
 _EN = re.compile(r"\b(today|tonight|tomorrow|tmrw?|monday|tuesday|tues|wednesday|weds|thursday|thurs|friday|"
@@ -63,7 +64,7 @@ def _resolve(today: date, offset: int | None, weekday: int | None) -> date:
 
 def _named_date(text: str, today: date) -> date | None:
     """A calendar date the text writes out ('25 Dec', 'December 25th', '25/12', '2026-12-25', 'ဒီဇင်ဘာ ၂၅')."""
-    digits = _ascii_digits(text)
+    digits = ascii_digits(text)
     if (match := _EN_DATE.search(digits)):
         day, month = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
         return _next(today, _MONTH[month.lower()[:3]], int(day))
@@ -83,7 +84,7 @@ def _named_date(text: str, today: date) -> date | None:
 def without_dates(text: str) -> str:
     """The text with each written-out date as the word "day": retrieval then sees a question about a
     day ("open on 25 December?" is about the hours), not the unknown words "25" and "december"."""
-    text = _ascii_digits(text)
+    text = ascii_digits(text)
     for pattern in _DATES:
         text = pattern.sub(" day ", text)
     return text
@@ -103,7 +104,3 @@ def _valid(year: int, month: int, day: int) -> date | None:
     except ValueError:
         return None
 
-
-def _ascii_digits(text: str) -> str:
-    """Burmese digits (၀-၉) as ASCII ones, so '၂၅' reads as 25."""
-    return text.translate({0x1040 + n: 0x30 + n for n in range(10)})

@@ -98,6 +98,11 @@ def burmese_digits(text: str) -> str:
     return text.translate(_EN_DIGITS)
 
 
+def ascii_digits(text: str) -> str:
+    """Burmese digits (၀-၉) as ASCII ones, so '၂၅' reads as 25."""
+    return text.translate(_MY_DIGITS)
+
+
 def syllables(text: str) -> list[str]:
     """Split a run of Burmese into syllables (spaces and punctuation dropped)."""
     marked = _SYLLABLE_START.sub(lambda m: "\x00" + m.group(0), text)

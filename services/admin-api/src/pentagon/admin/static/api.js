@@ -162,12 +162,12 @@ export class ServerRows {
 
   render() {}
 
-  /** The rows as `card(row)` in `selector`, or `empty` when there are none. */
-  renderCards(selector, empty) {
+  /** The rows (or `rows`) as `card(row)` in `selector`, or `empty` when there are none. */
+  renderCards(selector, empty, rows = this.rows) {
     const list = $(selector);
     clear(list);
-    if (!this.rows.length) list.append(el('p', { class: 'muted', text: empty }));
-    for (const row of this.rows) list.append(this.card(row));
+    if (!rows.length) list.append(el('p', { class: 'muted', text: empty }));
+    for (const row of rows) list.append(this.card(row));
   }
 
   /** One write, then the rows again whatever happened: a 503 may still have changed something. */

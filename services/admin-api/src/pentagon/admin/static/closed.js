@@ -5,7 +5,7 @@
 // notes are staff text: set as text only.
 
 import { ServerRows } from './api.js';
-import { $, clear, confirmed, el } from './dom.js';
+import { $, confirmed, el } from './dom.js';
 
 /** YYYY-MM-DD of `now` on this device's clock. */
 export function localDay(now = new Date()) {
@@ -45,13 +45,11 @@ export class ClosedDays extends ServerRows {
     $('#closed-summary').textContent = !next ? 'Closed days and changed hours: none ahead'
       : `Closed days and changed hours: ${todays || dayName(next.date)}`
         + (days.length > 1 ? ` and ${days.length - 1} more` : '');
-    const list = $('#closed-list');
-    clear(list);
-    if (!days.length) list.append(el('p', { class: 'muted', text: 'No day ahead: the usual hours apply.' }));
+    this.renderCards('#closed-list', 'No day ahead: the usual hours apply.', days);
     if (this.response.file_days === null) {
-      list.append(el('p', { class: 'muted', text: 'The days of the cafe\'s knowledge file are not shown: the bot is not reachable.' }));
+      $('#closed-list').prepend(el('p', { class: 'muted',
+        text: 'The days of the cafe\'s knowledge file are not shown: the bot is not reachable.' }));
     }
-    for (const day of days) list.append(this.card(day));
   }
 
   card(row) {

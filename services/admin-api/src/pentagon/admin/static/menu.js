@@ -1,7 +1,8 @@
 // The cafe's menu as the bot knows it, what is sold out and what costs what: marked here, every
 // agent replica tells customers within moments ("Sorry, Mango Smoothie is sold out for now") and
-// lists it as sold out; a price set here is the one the bot quotes until "Menu file price". "Sold out today" ends at the next midnight of this device's clock (the cafe's day),
-// so nobody has to remember to put it back in the morning. Names are the cafe's text: set as text.
+// lists it as sold out; a price set here is the one the bot quotes until "Menu file price".
+// "Sold out today" ends at the next midnight of this device's clock (the cafe's day), so nobody
+// has to remember to put it back in the morning. Names are the cafe's text: set as text.
 
 import { ServerRows } from './api.js';
 import { $, el, formatFull } from './dom.js';

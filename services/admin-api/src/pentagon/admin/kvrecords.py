@@ -15,12 +15,17 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
+from pentagon.admin.errors import ApiError
+
 # Keys: what the panel makes from a title, and what a URL path and a NATS subject token both accept.
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 
-class TooMany(Exception):
-    pass
+class TooMany(ApiError):
+    """A bucket at its row limit: 409 for every route that adds to one."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(409, "too_many", message)
 
 
 class KvRecords:

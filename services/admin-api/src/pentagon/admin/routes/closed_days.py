@@ -21,8 +21,7 @@ from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.closed_days import ClosedDaysStore
 from pentagon.admin.commands import record_bucket_change
 from pentagon.admin.deps import idempotency_key, runtime
-from pentagon.admin.errors import ApiError, available, invalid, not_found
-from pentagon.admin.kvrecords import TooMany
+from pentagon.admin.errors import available, invalid, not_found
 from pentagon.admin.models import ACTION_ERRORS, READ_ERRORS, ClosedDayBody, ClosedDayList, ClosedDayResult, Deleted, ok
 from pentagon.admin.queries import utc_now
 from pentagon.admin.runtime import Runtime
@@ -80,11 +79,8 @@ async def close_day(day: Day, body: ClosedDayBody, identity: Identity = Depends(
     when = _day(day)
     if not _earliest() <= when <= utc_now().date() + timedelta(days=MAX_DAYS_AHEAD):
         raise invalid(f"the day must be today or ahead, at most {MAX_DAYS_AHEAD} days")
-    try:
-        row = await _store(rt).put_day(when, day_hours(body.open, body.close), body.note_en, body.note_mm,
-                                       identity.actor)
-    except TooMany as exc:
-        raise ApiError(409, "too_many", str(exc)) from None
+    row = await _store(rt).put_day(when, day_hours(body.open, body.close), body.note_en, body.note_mm,
+                                   identity.actor)
     await record_bucket_change(rt.commands, "day_closed", day, identity.actor, key,
                                {"open": body.open, "close": body.close, "note_en": body.note_en,
                                 "note_mm": body.note_mm})

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends, Path
 from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.commands import record_bucket_change
 from pentagon.admin.deps import idempotency_key, runtime
-from pentagon.admin.errors import ApiError, available, invalid, not_found
+from pentagon.admin.errors import available, invalid, not_found
 from pentagon.admin.knowledge import StaffKnowledge
-from pentagon.admin.kvrecords import ID_PATTERN, TooMany
+from pentagon.admin.kvrecords import ID_PATTERN
 from pentagon.admin.models import (ACTION_ERRORS, READ_ERRORS, Deleted, KnowledgeBody, KnowledgeList,
                                    KnowledgeResult, ok)
 from pentagon.admin.runtime import Runtime
@@ -56,10 +56,7 @@ async def list_knowledge(_: Identity = Depends(current_identity), rt: Runtime = 
 async def put_knowledge(faq_id: FaqId, body: KnowledgeBody, identity: Identity = Depends(require_admin),
                         key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
     fields = _fields(body)
-    try:
-        row = await _store(rt).put(faq_id, fields, identity.actor)
-    except TooMany as exc:
-        raise ApiError(409, "too_many", str(exc)) from None
+    row = await _store(rt).put(faq_id, fields, identity.actor)
     texts = {k: v[:AUDIT_TEXT_CHARS] for k, v in fields.items() if k.startswith(("question_", "answer_")) and v}
     await record_bucket_change(rt.commands, "knowledge_put", faq_id, identity.actor, key, texts)
     return ok(faq=row)

@@ -21,7 +21,6 @@ from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.commands import record_bucket_change
 from pentagon.admin.deps import idempotency_key, runtime
 from pentagon.admin.errors import ApiError, available, invalid, not_found
-from pentagon.admin.kvrecords import TooMany
 from pentagon.admin.menu_prices import MenuPrices
 from pentagon.admin.models import (
     ACTION_ERRORS, READ_ERRORS, Deleted, MenuItemResult, MenuList, PriceBody, SoldOutBody, ok,
@@ -82,10 +81,7 @@ async def mark_sold_out(menu_id: MenuId, body: SoldOutBody, identity: Identity =
     if until is not None and not utc_now() < until <= utc_now() + MAX_AHEAD:
         raise invalid("until must be ahead, at most 31 days (omit it: sold out until put back)")
     entry = await _entry(rt, menu_id)
-    try:
-        row = await _store(rt).mark(menu_id, until, identity.actor)
-    except TooMany as exc:
-        raise ApiError(409, "too_many", str(exc)) from None
+    row = await _store(rt).mark(menu_id, until, identity.actor)
     await record_bucket_change(rt.commands, "menu_sold_out", menu_id, identity.actor, key,
                                {"until": row["until"], "name": entry.name_en})
     return ok(item=_item(entry, row, (await _prices(rt).current()).get(menu_id)))
@@ -104,10 +100,7 @@ async def back_on_sale(menu_id: MenuId, identity: Identity = Depends(require_adm
 async def set_price(menu_id: MenuId, body: PriceBody, identity: Identity = Depends(require_admin),
                     key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
     entry = await _entry(rt, menu_id)
-    try:
-        row = await _prices(rt).set_price(menu_id, body.price, identity.actor)
-    except TooMany as exc:
-        raise ApiError(409, "too_many", str(exc)) from None
+    row = await _prices(rt).set_price(menu_id, body.price, identity.actor)
     await record_bucket_change(rt.commands, "menu_price", menu_id, identity.actor, key,
                                {"price": body.price, "file_price": entry.price, "name": entry.name_en})
     return ok(item=_item(entry, (await _store(rt).current()).get(menu_id), row))

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Path
 
 from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.deps import runtime
-from pentagon.admin.errors import ApiError, available, invalid, not_found
+from pentagon.admin.errors import available, invalid, not_found
 from pentagon.admin.models import (ACTION_ERRORS, READ_ERRORS, Deleted, SavedReplyBody, SavedReplyList,
                                    SavedReplyResult, ok)
 from pentagon.admin.replies import reply_text
 from pentagon.admin.runtime import Runtime
-from pentagon.admin.kvrecords import ID_PATTERN, TooMany
+from pentagon.admin.kvrecords import ID_PATTERN
 from pentagon.admin.saved_replies import SavedReplies
 
 router = APIRouter(prefix="/admin/saved-replies", tags=["saved replies"])
@@ -37,10 +37,7 @@ async def put_saved_reply(reply_id: ReplyId, body: SavedReplyBody, identity: Ide
     if not title:
         raise invalid("title must not be empty")
     text = reply_text(body.text, rt.settings.admin_reply_max_chars)
-    try:
-        row = await _store(rt).put(reply_id, title, text, identity.actor)
-    except TooMany as exc:
-        raise ApiError(409, "too_many", str(exc)) from None
+    row = await _store(rt).put(reply_id, title, text, identity.actor)
     return ok(saved_reply=row)
 
 

@@ -42,6 +42,14 @@ async def test_model_writes_the_answer_from_retrieved_records(llm_agent: Running
     assert body["messages"][-1] == {"role": "user", "content": "How much is a latte?"}
 
 
+async def test_the_model_is_shown_every_dish_a_question_names(llm_agent: RunningAgent, openai_stub: OpenAIStub) -> None:
+    openai_stub.reply = "A cappuccino is 4,000 MMK and a croissant 2,500 MMK."
+    reply = await llm_agent.stub.Reply(request("How much is a cappuccino and a croissant?"), timeout=5)
+    assert reply.text == openai_stub.reply and [s.id for s in reply.sources] == ["menu:4", "menu:24"]
+    system = openai_stub.requests[-1]["messages"][0]["content"]
+    assert "[menu:4] Cappuccino: 4,000 MMK" in system and "[menu:24] Butter Croissant: 2,500 MMK" in system
+
+
 async def test_burmese_prompt_asks_for_burmese(llm_agent: RunningAgent, openai_stub: OpenAIStub) -> None:
     await llm_agent.stub.Reply(request("လာတေး ဘယ်လောက်လဲ"), timeout=5)
     system = openai_stub.requests[-1]["messages"][0]["content"]

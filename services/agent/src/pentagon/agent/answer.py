@@ -17,6 +17,7 @@ from pentagon.agent.days import asked_day, without_dates
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
 from pentagon.agent.knowledge import DayHours, KnowledgeBase, MenuItem, Reservations
 from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens
+from pentagon.agent.named_items import MenuNames
 from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, phrase
 from pentagon.agent.retriever import Hit, KnowledgeIndex, KnowledgeRetriever
 from pentagon.common.closed_days import ClosedDay
@@ -31,6 +32,8 @@ ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး �
 ANY_ITEM_QUALITY = ITEM_QUALITIES | ITEM_QUALITIES_MY
 _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one)\b", re.IGNORECASE)
 SMALL_TALK_CONFIDENCE = 0.95
+# Dishes answered in one reply when a question names several; more than this is an order, for a person.
+MAX_NAMED_ITEMS = 6
 INTENT_BY_KIND = {"faq": "faq", "menu": "menu", "hours": "hours", "reservation": "reservation", "event": "events",
                   "promotion": "events", "job": "jobs"}
 INTENT_BY_FAQ_CATEGORY = {"payment": "payment"}
@@ -100,6 +103,7 @@ class OfflineAnswerer:
         self.retriever = KnowledgeRetriever(index=self.index, k=4)
         self._entries = {e.source_id: e for e in self.index.entries}
         self._diets = listing.menu_diets(kb.menu)
+        self._names = MenuNames(kb.menu)
         self.threshold = threshold
         self.history_turns = history_turns
         self.tz = ZoneInfo(timezone)
@@ -134,6 +138,9 @@ class OfflineAnswerer:
                   or self._kind_list(text, words, query, lang, language, hits))
         if listed is not None:
             return listed
+        several = self._several(text, query, lang, language)
+        if several is not None:
+            return several
         if not hits or confidence < self.threshold:
             return self._escalate(LOW_CONFIDENCE, lang, language, confidence, hits, query)
         top = hits[0]
@@ -228,6 +235,21 @@ class OfflineAnswerer:
         return res.model_copy(update={
             "closed_dates": [*(d for d in res.closed_dates if d not in special), *closed],
             "special_hours": {**res.special_hours, **special}}), days
+
+    def _several(self, text: str, query: str, lang: str, language: str) -> Answer | None:
+        """Each dish, when the question names two or more ("a cappuccino and a croissant?"), which
+        retrieval, ranking records for the question as a whole, would answer one of."""
+        items = self._names.named(text)
+        if not 2 <= len(items) <= MAX_NAMED_ITEMS:
+            return None
+        ids = [f"menu:{m.id}" for m in items]
+        confidence = round(self.index.joint_coverage(text, ids), 4)
+        if confidence < self.threshold:  # the dishes are the lesser part of what is asked
+            return None
+        body = "\n".join(compose.menu_item(lang, self._priced(m), self.sold_out(str(m.id))) for m in items)
+        return Answer(body, "menu", language, confidence, sources=[SourceRef("menu", i, 1.0) for i in ids],
+                      quick_replies=QUICK_REPLIES[lang], hits=[Hit(self._entries[i], 1.0, confidence) for i in ids],
+                      query=query)
 
     def _kind_list(self, text: str, words: set[str], query: str, lang: str, language: str,
                    hits: list[Hit]) -> Answer | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,6 +184,13 @@ class KnowledgeIndex:
     def _coverage(self, query: set[str], doc_id: int, total: float) -> float:
         matched = sum(self._weight(t) for t in query & self._token_sets[doc_id])
         return matched / total if total else 0.0
+
+    def joint_coverage(self, text: str, source_ids: Collection[str]) -> float:
+        """The share of the question's information these records cover together (a question naming two dishes)."""
+        query = set(tokens(text))
+        covered = frozenset().union(*(s for s, e in zip(self._token_sets, self.entries) if e.source_id in source_ids))
+        total = sum(self._weight(t) for t in query)
+        return sum(self._weight(t) for t in query & covered) / total if total else 0.0
 
 
 class KnowledgeRetriever(BaseRetriever):

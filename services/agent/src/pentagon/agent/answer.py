@@ -180,7 +180,8 @@ class OfflineAnswerer:
     def compose_hit(self, hit: Hit, lang: str, question: str = "") -> str:
         record, kind = hit.entry.record, hit.entry.kind
         if kind == "menu":
-            return compose.menu_item(lang, self._priced(record), self.sold_out(str(record.id)))
+            return compose.menu_item(lang, self._priced(record), self.sold_out(str(record.id)),
+                                     compose.asked_details(question))
         if kind == "hours":
             now = self._clock().astimezone(self.tz)
             res, closed = self._hours_of(record)
@@ -246,7 +247,8 @@ class OfflineAnswerer:
         confidence = round(self.index.joint_coverage(text, ids), 4)
         if confidence < self.threshold:  # the dishes are the lesser part of what is asked
             return None
-        body = "\n".join(compose.menu_item(lang, self._priced(m), self.sold_out(str(m.id))) for m in items)
+        asked = compose.asked_details(text)
+        body = "\n".join(compose.menu_item(lang, self._priced(m), self.sold_out(str(m.id)), asked) for m in items)
         return Answer(body, "menu", language, confidence, sources=[SourceRef("menu", i, 1.0) for i in ids],
                       quick_replies=QUICK_REPLIES[lang], hits=[Hit(self._entries[i], 1.0, confidence) for i in ids],
                       query=query)
@@ -268,7 +270,11 @@ class OfflineAnswerer:
         menu = self._menu()
         found = listing.category_listing(menu, words if query == text else set(tokens(query)), text)
         if found is None:
-            found = listing.diet_listing(menu, self._diets, text, words)
+            # "And is it spicy?" is read with the turn it leans on: about that dish, not a list of spicy ones.
+            # Only then: "vegan cake?" after a coffee question is not about coffee.
+            leaning = query != text and _leans_back(text, words)
+            asked, asked_words = (query, set(tokens(query))) if leaning else (text, words)
+            found = listing.diet_listing(menu, self._diets, asked, asked_words)
             top = hits[0] if hits else None
             # A FAQ the cafe wrote for the question ("any vegan options?") says more than a list would.
             if found is None or (not listing.named_category(words) and top is not None

@@ -6,9 +6,13 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 
 from pentagon.agent.knowledge import WEEKDAYS, DayHours, Event, Faq, Job, MenuItem, Promotion, Reservations
-from pentagon.agent.language import burmese_digits
-from pentagon.agent.listing import Listing
+from pentagon.agent.language import burmese_digits, tokens
+from pentagon.agent.listing import Listing, spice_of
 from pentagon.agent.phrases import ALLERGENS_MM, CATEGORY_NAMES, DIET_NAMES, MONTH_NAMES, WEEKDAY_NAMES, phrase
+
+
+# Words that ask how long a dish takes (tokens, as language.tokens makes them).
+TIME_WORDS = frozenset(tokens("long minute minutes quick quickly fast ready ကြာ မိနစ်"))
 
 
 def _pick(lang: str, english: str, burmese: str) -> str:
@@ -24,7 +28,14 @@ def price_text(lang: str, price: float) -> str:
     return _num(lang, f"{price:,.0f}")
 
 
-def menu_item(lang: str, item: MenuItem, sold_out: bool = False) -> str:
+def asked_details(question: str) -> frozenset[str]:
+    """What a question about a dish asks beyond its price: how spicy ("spice"), how long it takes ("time")."""
+    words = set(tokens(question))
+    asked = {"spice"} if spice_of(question, words) else set()
+    return frozenset(asked | ({"time"} if words & TIME_WORDS else set()))
+
+
+def menu_item(lang: str, item: MenuItem, sold_out: bool = False, asked: frozenset[str] = frozenset()) -> str:
     name = _pick(lang, item.english_name, item.myanmar_name)
     if sold_out:
         return phrase(lang, "sold_out", name=name)
@@ -32,6 +43,11 @@ def menu_item(lang: str, item: MenuItem, sold_out: bool = False) -> str:
     description = _pick(lang, item.description_en, item.description_mm)
     if description:
         parts.append(description)
+    # Said of every dish with some heat; "not spicy" only to whoever asked.
+    if item.spice_level > 0 or "spice" in asked:
+        parts.append(phrase(lang, f"spice_{min(item.spice_level, 3)}"))
+    if "time" in asked and item.preparation_time:
+        parts.append(phrase(lang, "ready_in", minutes=_num(lang, str(item.preparation_time))))
     if item.dietary_info:
         diets = [DIET_NAMES[lang].get(d.lower(), d) for d in item.dietary_info]
         parts.append(phrase(lang, "diets", items=("၊ " if lang == "my" else ", ").join(diets)))

@@ -226,6 +226,8 @@ MY_PHRASES = [
     (re.compile(f"{_spaced('ကတ်')}\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ)"), " ကတ် ငွေပေးချေ "),
     # The segmenter cuts the loanword မီနူး into two syllables that mean nothing alone: "menu" is one word.
     (re.compile(_spaced("မီနူး")), " menu "),
+    # So is ပါကင် (parking), cut into ပါ (a stopword) and ကင် (grilled: the avocado toast).
+    (re.compile(_spaced("ပါကင်")), " ကားရပ် "),
     # "Take / order ahead", "book" (a loanword): a reservation.
     (re.compile("|".join(map(_spaced, ("ကြိုယူ", "ကြိုမှာ", "ဘွတ်ကင်")))), " ကြိုတင် မှာထား "),
     # Sitting somewhere to work or study is the laptop answer, not a job.

@@ -43,6 +43,14 @@ DIETS_MY = (("ဗီဂန်", "vegan"), ("သက်သတ်လွတ်", "ve
 DIET_FILLER = frozenset({"based", "friendly", "suitable", "ဗီဂန်", "သက်သတ်လွတ်", "ဗီ", "ဂန်", "~ဗီ", "~ဂန်", "~သက်", "~သတ်", "~လွတ်",
                          "အသား", "~သား", "မ", "~မ", "ပါ", "~ပါ", "စရာ", "~စရာ", "စားစရာ"})
 
+# How hot, asked like a diet: "spicy" is a spice level of 1 or more, "mild" none.
+SPICE_DIETS = ("spicy", "mild")
+SPICE_WORDS = frozenset({"spicy", "spice", "chili", "chilli", "စပ်", "~စပ်"})
+SPICE_FILLER = frozenset({"non", "mild", "မ", "~မ", "တာ", "~တာ"})
+# English drops "not" from its tokens, so the negation is read from the text.
+_NOT_SPICY = re.compile(r"\b(?:not|non|no|without|isn'?t|aren'?t)[\s-]+(?:(?:too|very|so)\s+)?(?:spicy|spice|chill?i)\b"
+                        r"|\bmild\b", re.IGNORECASE)
+
 
 # A question that is only "how much?" ("and the price?", ဘယ်လောက်လဲ, ဈေး ဘယ်လောက်လဲ,
 # ဘယ်လောက်ပေးရမလဲ) names no dish of its own: price words, and at most the syllables around them.
@@ -129,12 +137,23 @@ def _alone_listing(menu: list[MenuItem], words: set[str]) -> Listing | None:
 
 
 def diet_of(text: str, words: set[str], diets: frozenset[str]) -> str | None:
-    """The diet the question names: a dietary tag of the menu ('vegan', 'halal'), in either language."""
+    """The diet the question names: a dietary tag of the menu ('vegan', 'halal'), in either language;
+    else how hot the dishes should be ('spicy', 'mild')."""
     named = sorted(w for w in words if w in diets)
     if named:
         return named[0]
     compact = re.sub(r"\s+", "", text)
-    return next((diet for pattern, diet in DIETS_MY if pattern in compact and diet in diets), None)
+    diet = next((diet for pattern, diet in DIETS_MY if pattern in compact and diet in diets), None)
+    return diet or spice_of(text, words)
+
+
+def spice_of(text: str, words: set[str]) -> str | None:
+    """'spicy' ("anything spicy?", "စပ်တာ ဘာရှိလဲ") or 'mild' ("something not spicy to eat", "မစပ်တာ"):
+    asked like a diet. Not "ချဉ်စပ်" (acidity, said of coffee)."""
+    compact = re.sub(r"\s+", "", text)
+    if _NOT_SPICY.search(text) or "မစပ်" in compact:
+        return "mild"
+    return "spicy" if words & SPICE_WORDS and "ချဉ်စပ်" not in compact else None
 
 
 def menu_diets(menu: list[MenuItem]) -> frozenset[str]:
@@ -148,6 +167,8 @@ def diet_listing(menu: list[MenuItem], diets: frozenset[str], text: str, words: 
     if diet is None:
         return None
     content = words - {diet} - CATEGORY_SYLLABLES - DIET_FILLER - GENERIC_EN
+    if diet in SPICE_DIETS:
+        content -= SPICE_WORDS | SPICE_FILLER
     groups = {GROUP_WORDS[w] for w in content if w in GROUP_WORDS}
     categories = {CATEGORY_WORDS[w] for w in content if w in CATEGORY_WORDS}
     if content - MENU_WORDS - GROUP_WORDS.keys() - CATEGORY_WORDS.keys() or len(groups) + len(categories) > 1:
@@ -169,5 +190,7 @@ def named_category(words: set[str]) -> bool:
 
 
 def _fits(item: MenuItem, diet: str) -> bool:
+    if diet in SPICE_DIETS:
+        return (item.spice_level > 0) == (diet == "spicy")
     tags = {t.lower() for t in item.dietary_info}
     return diet in tags or (diet == "vegetarian" and "vegan" in tags)

@@ -64,6 +64,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "diet_category_intro": "Our {diet} {category} (prices in MMK):",
         "diet_missing": "We have no {diet} {category} at the moment.",
         "diets": "Suitable for {items} diets.",
+        "spice_0": "Not spicy.",
+        "spice_1": "Mildly spicy.",
+        "spice_2": "Spicy.",
+        "spice_3": "Very spicy.",
+        "ready_in": "Ready in about {minutes} minutes.",
     },
     "my": {
         "greeting": "မင်္ဂလာပါ။ Pentagon Cafe မှ ကြိုဆိုပါတယ်။ မီနူး၊ ဖွင့်ချိန်၊ ပွဲတွေ၊ ပရိုမိုးရှင်းတွေ ဒါမှမဟုတ် "
@@ -130,6 +135,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "diet_category_intro": "{diet} {category} (ဈေးနှုန်း ကျပ်ဖြင့်) -",
         "diet_missing": "{diet} {category} လောလောဆယ် မရှိသေးပါဘူး။",
         "diets": "{items} စားသုံးသူများအတွက် သင့်တော်ပါတယ်။",
+        "spice_0": "မစပ်ပါဘူး။",
+        "spice_1": "နည်းနည်း စပ်ပါတယ်။",
+        "spice_2": "စပ်ပါတယ်။",
+        "spice_3": "အရမ်း စပ်ပါတယ်။",
+        "ready_in": "မိနစ် {minutes} လောက်နဲ့ ရပါမယ်။",
     },
 }
 
@@ -162,8 +172,8 @@ CATEGORY_NAMES = {
 }
 
 DIET_NAMES = {
-    "en": {"vegan": "vegan", "vegetarian": "vegetarian"},
-    "my": {"vegan": "ဗီဂန်", "vegetarian": "သက်သတ်လွတ်"},
+    "en": {"vegan": "vegan", "vegetarian": "vegetarian", "spicy": "spicy", "mild": "non-spicy"},
+    "my": {"vegan": "ဗီဂန်", "vegetarian": "သက်သတ်လွတ်", "spicy": "စပ်တဲ့", "mild": "မစပ်တဲ့"},
 }
 
 

@@ -39,7 +39,8 @@ MENU_CATEGORY_MM = {"coffee": "ကော်ဖီ", "tea": "လက်ဖက်�
 # Words people use for a kind of record without naming a record: they steer
 # the query to the right kind and count towards its coverage.
 KIND_HINTS = {
-    "menu": "price menu food drink cup ဈေး ဈေးနှုန်း ဘယ်လောက် ကျပ် မီနူး စားစရာ ခွက် တစ်ခွက်",
+    "menu": "price menu food drink cup spicy spice chili long minute ဈေး ဈေးနှုန်း ဘယ်လောက် ကျပ် မီနူး စားစရာ ခွက် "
+            "တစ်ခွက် စပ် ကြာ မိနစ်",
     "hours": "open hours time today when what time day week weekend "
              + " ".join(WEEKDAYS) + " ဖွင့်ချိန် ဆိုင်ဖွင့် ဖွင့် ပိတ် ဘယ်အချိန် ဘယ်နှစ်နာရီ နာရီ ဒီနေ့ ပိတ်ရက် အချိန် "
              "စနေ တနင်္ဂနွေ ရုံးပိတ်ရက်",

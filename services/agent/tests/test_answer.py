@@ -450,6 +450,12 @@ def test_greeting_with_a_question_answers_the_question(answerer: OfflineAnswerer
     ("I'm allergic to nuts", "allergy", "staff member will confirm"),
     ("မြေပဲ ဓာတ်မတည့်ပါဘူး", "allergy", "ဝန်ထမ်းတစ်ဦး"),
     ("I got food poisoning after eating there", "medical", "staff member will follow up"),
+    # These were answered with the vegetarian FAQ ("food"): illness is for a person, whatever the words.
+    ("your food made me sick", "medical", "staff member will follow up"),
+    ("the mohinga made my son ill", "medical", "staff member will follow up"),
+    ("we were ill after eating your samosas", "medical", "staff member will follow up"),
+    ("I feel nauseous since lunch there", "medical", "staff member will follow up"),
+    ("မနေ့က စားပြီး ဝမ်းပျက်နေတယ်", "medical", "ဝန်ထမ်းတစ်ဦး"),
     ("I was charged twice for my order", "payment_problem", "staff member will check"),
     ("ငွေ နှစ်ခါ ဖြတ်သွားတယ်", "payment_problem", "ဝန်ထမ်းတစ်ဦး"),
 ])

@@ -45,9 +45,12 @@ RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
      _my(r"ဓ[ာါ]တ်မတည့်", r"ဓ[ာါ]တ်တည့်", r"အယ်လာဂျီ", r"မတည့်ဘူး", r"စားလို့မရဘူး")),
     (MEDICAL,
      _en(r"\b(food\s+poisoning|poisoned|vomit\w*|diarrh\w*|stomach\s*ache|hospital|pregnan\w*|diabet\w*|asthma|"
-         r"medical|medicine|got\s+sick|feel(ing)?\s+sick|rash|swollen|swelling|threw\s+up)\b"),
+         r"medical|medicine|got\s+sick|feel(ing)?\s+sick|rash|swollen|swelling|threw\s+up|nause\w*)\b",
+         # "your food made me sick", "the mohinga made my son ill", "we were ill after eating there"
+         r"\bmade\s+(me|us|him|her|them|my\s+\w+)\s+(sick|ill|throw\s+up|vomit)",
+         r"\b(sick|ill)\s+(after|from)\s+(eating|drinking|your|the|it|that|this)\b"),
      _my(r"အစာအဆိပ်", r"ဗိုက်နာ", r"ဗိုက်အောင့်", r"ဝမ်းလျှော", r"ဆေးရုံ", r"နေမကောင်း", r"ကိုယ်ဝန်", r"ဆီးချို",
-         r"ပန်းနာ", r"ယားယံ", r"အော့အန်", r"အန်ချင်", r"ဆေးကုသ")),
+         r"ပန်းနာ", r"ယားယံ", r"အော့အန်", r"အန်ချင်", r"ဆေးကုသ", r"ဝမ်းပျက်")),
     (PAYMENT,
      _en(r"\b(charged|billed)\s+(me\s+)?(twice|double|two\s+times)", r"\bdouble[- ]charged\b", r"\boverch\w+",
          r"\brefund\w*", r"\bmoney\s+back\b",

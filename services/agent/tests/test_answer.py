@@ -105,6 +105,7 @@ def test_menu_and_category_listing(answerer: OfflineAnswerer, kb: KnowledgeBase)
     ("သောက်စရာ ဘာတွေ ရှိလဲ", "လာတေး", "မုန့်ဟင်းခါး"),  # "something to drink"
     ("ဘာသောက်လို့ရလဲ", "လာတေး", "မုန့်ဟင်းခါး"),
     ("စားစရာ ဘာရှိလဲ", "မုန့်ဟင်းခါး", "လာတေး"),  # "something to eat"
+    ("anything to eat?", "Mohinga", "Espresso"),  # was handed to a person
 ])
 def test_a_kind_of_item_asked_alone_is_listed(answerer: OfflineAnswerer, question: str, has: str, has_not: str) -> None:
     answer = answerer.answer(question)
@@ -475,6 +476,7 @@ def test_a_question_about_cold_drinks_is_not_a_complaint(answerer: OfflineAnswer
     ("what's the cheapest coffee", "Myanmar Milk Coffee - 2,000", "Our coffee, cheapest first"),
     ("cheapest drink?", "Myanmar Milk Coffee - 2,000", "Our drinks, cheapest first"),
     ("what is cheap here", "Samosa - 1,500", "Our menu, cheapest first"),
+    ("what's the cheapest thing to eat?", "Samosa - 1,500", "Our food, cheapest first"),
     ("ဘာ အပေါဆုံးလဲ", "စမူဆာ", "မီနူး (ဈေးအသက်သာဆုံး"),
 ])
 def test_the_cheapest_is_the_list_by_price(answerer: OfflineAnswerer, kb: KnowledgeBase, text: str, first: str,

@@ -35,7 +35,7 @@ GROUP_NAMES = {("coffee", "tea", "drinks"): "drinks", ("food", "dessert"): "food
 # their own: every drink, or the food category (desserts are asked for by name).
 _DRINKS = ("coffee", "tea", "drinks")
 ALONE_WORDS = {"drink": _DRINKS, "beverage": _DRINKS, "သောက်": _DRINKS, "~သောက်": _DRINKS,
-               "food": ("food",), "စားစရာ": ("food",), "အစားအစာ": ("food",)}
+               "food": ("food",), "eat": ("food",), "စားစရာ": ("food",), "အစားအစာ": ("food",)}
 # "Something to": သောက်စရာ (to drink) and စားစရာ (to eat) are cut into these.
 ALONE_FILLER = frozenset({"စရာ", "~စ", "~ရာ"})
 # Burmese diets, matched with spaces removed; English diets come through tokens (synonyms included).

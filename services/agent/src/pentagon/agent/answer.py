@@ -133,7 +133,7 @@ class OfflineAnswerer:
         query, hits = self._retrieve(searched, words, self.recent(history))
         confidence = round(hits[0].coverage, 4) if hits else 0.0
         if trigger is not None:
-            return self._escalate(trigger.reason, lang, language, confidence, hits, query)
+            return self._escalate(trigger.reason, lang, language, confidence, hits, query, text)
         listed = (self._listing(text, words, query, lang, language, hits)
                   or self._kind_list(text, words, query, lang, language, hits))
         if listed is not None:
@@ -193,17 +193,32 @@ class OfflineAnswerer:
                 "job": compose.job}[kind](lang, record)
 
     def _escalate(self, reason: str, lang: str, language: str, confidence: float, hits: list[Hit],
-                  query: str) -> Answer:
+                  query: str, question: str = "") -> Answer:
         text = self._hand_over(lang, reason)
         sources: list[SourceRef] = []
-        top = hits[0] if hits else None
-        # An allergy question about a dish we know gets the facts now, and a person to confirm them.
-        if reason in ("allergy", "medical") and top and top.entry.kind == "menu" and top.coverage >= self.threshold:
-            record = top.entry.record
-            text = f"{compose.menu_item(lang, self._priced(record), self.sold_out(str(record.id)))}\n\n{text}"
-            sources = [SourceRef("menu", top.entry.source_id, round(top.score, 4))]
+        facts = self._safety_facts(reason, lang, hits, question) if reason in ("allergy", "medical") else None
+        if facts is not None:
+            text, sources = f"{facts[0]}\n\n{text}", facts[1]
         return Answer(text, INTENT_BY_REASON[reason], language, confidence, True, reason, sources,
                       QUICK_REPLIES_ESCALATED[lang], hits=hits, query=query)
+
+    def _safety_facts(self, reason: str, lang: str, hits: list[Hit],
+                      question: str) -> tuple[str, list[SourceRef]] | None:
+        """What the menu says, given now while a person is asked to confirm it: the dish the question is
+        about; or, for an allergy naming no dish ("I'm allergic to nuts"), the dishes made without it."""
+        named = self._names.named_one(question)
+        if reason == "allergy" and named is None:
+            found = listing.allergen_scope(self._menu(), question, set(tokens(question)))
+            if found is not None:
+                refs = [SourceRef("menu", f"menu:{m.id}", 1.0) for m in found.listed[:5]]
+                return compose.allergens(lang, found, self.sold_out), refs
+        top = hits[0] if hits else None
+        if named is None and top is not None and top.entry.kind == "menu" and top.coverage >= self.threshold:
+            named = top.entry.record
+        if named is None:
+            return None
+        item = self._priced(named)
+        return compose.menu_item(lang, item, self.sold_out(str(item.id))), [SourceRef("menu", f"menu:{item.id}", 1.0)]
 
     def _hand_over(self, lang: str, reason: str) -> str:
         """The reason's hand-over notice; while the cafe is closed, one that says when a person will answer."""

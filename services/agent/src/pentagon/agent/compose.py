@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from pentagon.agent.knowledge import WEEKDAYS, DayHours, Event, Faq, Job, MenuItem, Promotion, Reservations
 from pentagon.agent.language import burmese_digits, tokens
-from pentagon.agent.listing import Listing, spice_of
+from pentagon.agent.listing import Allergens, Listing, spice_of
 from pentagon.agent.phrases import ALLERGENS_MM, CATEGORY_NAMES, DIET_NAMES, MONTH_NAMES, WEEKDAY_NAMES, phrase
 
 
@@ -73,10 +73,32 @@ def menu_list(lang: str, found: Listing, sold_out: Callable[[str], bool] = lambd
         lines = [phrase(lang, intro, category=category)]
     else:
         lines = [phrase(lang, "menu_cheapest_intro" if found.cheapest_first else "menu_intro")]
-    for item in found.items:
+    return "\n".join([*lines, *_item_lines(lang, found.items, sold_out)])
+
+
+def _item_lines(lang: str, items: list[MenuItem], sold_out: Callable[[str], bool]) -> list[str]:
+    lines = []
+    for item in items:
         line = f"• {_pick(lang, item.english_name, item.myanmar_name)} - {price_text(lang, item.price)}"
         lines.append(f"{line} ({phrase(lang, 'sold_out_mark')})" if sold_out(str(item.id)) else line)
-    return "\n".join(lines)
+    return lines
+
+
+def allergens(lang: str, found: Allergens, sold_out: Callable[[str], bool] = lambda _: False) -> str:
+    """The shorter true statement: which dishes are made with the allergens (the rest without), or the
+    list of those made without, with prices."""
+    names = [ALLERGENS_MM.get(a, a) if lang == "my" else a for a in found.allergens]
+    values = {"allergens": "၊ ".join(names) if lang == "my" else " or ".join(names),
+              "category": CATEGORY_NAMES[lang].get(found.category, found.category) if found.category else None}
+    scoped = "_category" if found.category else ""
+    if not found.made_with:
+        return phrase(lang, "allergen_none", **values)
+    if not found.made_without:
+        return phrase(lang, "allergen_missing" + scoped, **values)
+    if found.names_made_with:
+        dishes = ("၊ " if lang == "my" else ", ").join(_pick(lang, m.english_name, m.myanmar_name) for m in found.listed)
+        return phrase(lang, "allergen_with" + scoped, items=dishes, **values)
+    return "\n".join([phrase(lang, "allergen_without" + scoped, **values), *_item_lines(lang, found.listed, sold_out)])
 
 
 def faq(lang: str, record: Faq) -> str:

@@ -194,3 +194,54 @@ def _fits(item: MenuItem, diet: str) -> bool:
         return (item.spice_level > 0) == (diet == "spicy")
     tags = {t.lower() for t in item.dietary_info}
     return diet in tags or (diet == "vegetarian" and "vegan" in tags)
+
+
+# Allergens a question names, as Menu.json's `allergens` name them. Burmese is matched with spaces removed.
+ALLERGEN_WORDS = {"nut": ("peanuts", "tree nuts"), "peanut": ("peanuts",), "walnut": ("tree nuts",),
+                  "almond": ("tree nuts",), "cashew": ("tree nuts",), "gluten": ("gluten",), "wheat": ("gluten",),
+                  "dairy": ("milk",), "milk": ("milk",), "lactose": ("milk",), "egg": ("egg",), "fish": ("fish",),
+                  "seafood": ("fish", "shellfish"), "shellfish": ("shellfish",), "shrimp": ("shellfish",),
+                  "prawn": ("shellfish",), "sesame": ("sesame",), "soy": ("soy",), "soya": ("soy",)}
+ALLERGENS_MY = (("မြေပဲ", ("peanuts",)), ("သစ်ကြား", ("tree nuts",)), ("အခွံမာ", ("tree nuts",)),
+                ("ဂျုံ", ("gluten",)), ("ဂလူတင်", ("gluten",)), ("နို့", ("milk",)), ("ကြက်ဥ", ("egg",)),
+                ("ငါး", ("fish",)), ("ပုစွန်", ("shellfish",)), ("နှမ်း", ("sesame",)), ("ပဲပိစပ်", ("soy",)),
+                ("ပဲငံပြာ", ("soy",)))
+
+
+def allergens_named(text: str, words: set[str]) -> frozenset[str]:
+    compact = re.sub(r"\s+", "", text)
+    named = {a for w in words for a in ALLERGEN_WORDS.get(w, ())}
+    return frozenset(named | {a for pattern, allergens in ALLERGENS_MY if pattern in compact for a in allergens})
+
+
+@dataclass(frozen=True)
+class Allergens:
+    """An allergy question's dishes: in the category it names (else the whole menu), made with the allergens
+    it names and made without them."""
+    allergens: tuple[str, ...]
+    category: str | None
+    made_with: list[MenuItem]
+    made_without: list[MenuItem]
+
+    @property
+    def names_made_with(self) -> bool:
+        """The answer names the dishes made with it, the fewer (ties too: the warning is the point)."""
+        return len(self.made_with) <= len(self.made_without)
+
+    @property
+    def listed(self) -> list[MenuItem]:
+        return self.made_with if self.names_made_with else self.made_without
+
+
+def allergen_scope(menu: list[MenuItem], text: str, words: set[str]) -> Allergens | None:
+    """"I'm allergic to nuts", "gluten free cake?", "မြေပဲ ဓာတ်မတည့်ဘူး"; None when the question names no
+    allergen the menu records (then nothing on it can be said to be made without it)."""
+    named = allergens_named(text, words) & {a.lower() for m in menu for a in m.allergens}
+    if not named:
+        return None
+    groups = [GROUP_WORDS[w] for w in sorted(words) if w in GROUP_WORDS]
+    wanted = groups[0] if groups else tuple(sorted({CATEGORY_WORDS[w] for w in words if w in CATEGORY_WORDS}))
+    scope = [m for m in menu if not wanted or m.category.lower() in wanted]
+    category = (GROUP_NAMES.get(wanted) or wanted[0]) if wanted else None
+    with_it = [m for m in scope if named & {a.lower() for a in m.allergens}]
+    return Allergens(tuple(sorted(named)), category, with_it, [m for m in scope if m not in with_it])

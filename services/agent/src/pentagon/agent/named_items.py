@@ -86,6 +86,10 @@ class MenuNames:
                 found.append(item)
         return found
 
+    def named_one(self, text: str) -> MenuItem | None:
+        """The one dish a question names by name, if it does."""
+        return self._named_in(text)
+
     def _named_in(self, part: str) -> MenuItem | None:
         words, bare = _en(part), _bare(part)
         if not words and not bare:

@@ -69,6 +69,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "spice_2": "Spicy.",
         "spice_3": "Very spicy.",
         "ready_in": "Ready in about {minutes} minutes.",
+        "allergen_none": "None of our {category} is made with {allergens}.",
+        "allergen_missing": "Everything on our menu is made with {allergens}.",
+        "allergen_missing_category": "All our {category} are made with {allergens}.",
+        "allergen_with": "Made with {allergens}: {items}. Everything else on our menu is made without.",
+        "allergen_with_category": "Our {category} made with {allergens}: {items}. The others are made without.",
+        "allergen_without": "Made without {allergens} (prices in MMK):",
+        "allergen_without_category": "Our {category} made without {allergens} (prices in MMK):",
     },
     "my": {
         "greeting": "မင်္ဂလာပါ။ Pentagon Cafe မှ ကြိုဆိုပါတယ်။ မီနူး၊ ဖွင့်ချိန်၊ ပွဲတွေ၊ ပရိုမိုးရှင်းတွေ ဒါမှမဟုတ် "
@@ -140,6 +147,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "spice_2": "စပ်ပါတယ်။",
         "spice_3": "အရမ်း စပ်ပါတယ်။",
         "ready_in": "မိနစ် {minutes} လောက်နဲ့ ရပါမယ်။",
+        "allergen_none": "ကျွန်တော်တို့ {category} တွေမှာ {allergens} မပါပါဘူး။",
+        "allergen_missing": "မီနူးထဲက အားလုံးမှာ {allergens} ပါပါတယ်။",
+        "allergen_missing_category": "{category} အားလုံးမှာ {allergens} ပါပါတယ်။",
+        "allergen_with": "{allergens} ပါတာ - {items}။ ကျန်တာတွေမှာ မပါပါဘူး။",
+        "allergen_with_category": "{allergens} ပါတဲ့ {category} - {items}။ ကျန်တာတွေမှာ မပါပါဘူး။",
+        "allergen_without": "{allergens} မပါတဲ့ ဟင်းလျာများ (ဈေးနှုန်း ကျပ်ဖြင့်) -",
+        "allergen_without_category": "{allergens} မပါတဲ့ {category} (ဈေးနှုန်း ကျပ်ဖြင့်) -",
     },
 }
 

@@ -203,6 +203,11 @@ EN_PHRASES = [
     (re.compile(r"\bcharg(?:e|ing) (?:my |our |a |the )?(?:phone|laptop|device|battery|computer|tablet)s?\b"),
      " power outlet "),
     (re.compile(r"\bplay (?:area|room|corner)\b"), " child "),
+    # "Where are you?" is all stopwords: it asks for the address.
+    (re.compile(r"\bwhere (?:are|r) (?:you|u)(?: guys)?(?: located| based)?\b"
+                r"|\bwhere(?:'s| is) (?:the |your )?(?:cafe|café|shop|place|location)\b"), " address "),
+    # Ice cream is one thing we do not sell, not something iced with cream (the mocha).
+    (re.compile(r"\bice[- ]?creams?\b"), " icecream "),
     # "What's good here?", "what should I order/try?": asking for a recommendation.
     (re.compile(r"\bwhat(?:'?s| is| are) (?:good|nice|best|tasty)(?: (?:here|today|to (?:eat|drink|order|try)))?[\s?!.]*$|"
                 r"\bwhat (?:should|would) (?:i|we) (?:order|try|get|eat|drink)\b"), " recommend "),

@@ -8,7 +8,6 @@ a short long-poll repeated by a fragment, so the customer never reloads.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 import uuid
@@ -23,6 +22,7 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 import wording  # noqa: E402
+from markup import md_escape  # noqa: E402
 from api import ChatApi, ChatError, ChatSession  # noqa: E402
 
 POLL_SECONDS = float(os.environ.get("CHAT_POLL_SECONDS", "2"))
@@ -31,14 +31,6 @@ MAX_CHARS = 2000
 STATUS_TO_MODE = {"active": "bot", "human": "human", "closed": "closed"}
 AVATARS = {"user": "🙂", "assistant": "☕", "staff": "🧑‍🍳"}
 MODE_NOTES = wording.MODE_NOTES
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
-def md_escape(text: str) -> str:
-    """Customer and staff text is shown literally: no Markdown, no HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
 # ---------------------------------------------------------------- state
 
 def init_state() -> None:

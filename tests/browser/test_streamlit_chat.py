@@ -200,3 +200,12 @@ def test_chat_page_in_the_browser(context: Any, stack: LocalStack) -> None:
         panel_socket.recv()  # hello
         panel_socket.send(json.dumps({"type": "typing", "conversation_id": conversation["id"]}))
         page.get_by_text("A staff member is typing", exact=False).wait_for(timeout=20_000)
+
+    # A list answer keeps its lines: Markdown would run "• Espresso - 2,500" and the rest into one line.
+    box.fill("Menu")
+    box.press("Enter")
+    answer = page.locator("[data-testid='stChatMessage']", has_text="Espresso")
+    answer.wait_for(timeout=60_000)
+    lines = [line.strip() for line in answer.inner_text().splitlines() if line.strip()]
+    assert any(line.startswith("Here is our menu") for line in lines), lines
+    assert "• Espresso - 2,500" in lines and "• Americano - 3,000" in lines, lines

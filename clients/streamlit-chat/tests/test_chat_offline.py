@@ -141,3 +141,17 @@ def test_a_blocked_visitor_is_told_plainly_instead_of_starting_over() -> None:
     finally:
         server.shutdown()
     assert (refused.value.kind, refused.value.message) == ("blocked", wording.BLOCKED)
+
+
+def test_text_is_shown_as_written_line_by_line() -> None:
+    sys.path.insert(0, str(APP.parent))
+    from markup import md_escape
+
+    menu = "Our coffee (prices in MMK):\n• Espresso - 2,500\n• Latte - 4,000"
+    assert md_escape(menu) == "Our coffee \\(prices in MMK\\):  \n• Espresso \\- 2,500  \n• Latte \\- 4,000"
+    # Nothing typed is formatted or run: HTML, links, emphasis, an entity, a code block by indentation.
+    hostile = "<script>alert(1)</script> [x](javascript:alert(1)) **b** &lt;\n    code?\r\nend"
+    shown = md_escape(hostile)
+    assert "<" not in shown.replace("\\<", "") and "&" not in shown.replace("\\&", "")
+    assert "\\*\\*b\\*\\*" in shown and "\\[x\\]\\(javascript:alert\\(1\\)\\)" in shown
+    assert shown.split("  \n")[1] == "\u00a0" * 4 + "code?" and shown.endswith("  \nend")

@@ -166,7 +166,7 @@ def diet_listing(menu: list[MenuItem], diets: frozenset[str], text: str, words: 
     diet = diet_of(text, words, diets)
     if diet is None:
         return None
-    content = words - {diet} - CATEGORY_SYLLABLES - DIET_FILLER - GENERIC_EN
+    content = words - {diet} - CATEGORY_SYLLABLES - DIET_FILLER - ALONE_FILLER - GENERIC_EN
     if diet in SPICE_DIETS:
         content -= SPICE_WORDS | SPICE_FILLER
     groups = {GROUP_WORDS[w] for w in content if w in GROUP_WORDS}

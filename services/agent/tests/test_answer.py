@@ -34,6 +34,7 @@ QUESTIONS = [
     ("how do I get to your place from Sule Pagoda", "faq:3"),
     ("where are you?", "faq:3"),  # all stopwords: handed to a person
     ("where r u located", "faq:3"),
+    ("brownies?", "menu:27"),  # "brownies" stemmed to "browny", the menu's "brownie" stayed: handed over
     ("do I have to pay for the tea on the table", "faq:17"),
     ("is the tea on the table complimentary", "faq:17"),
     ("how much do I pay for the tea", "menu:10"),  # its price, neither the free tea nor how to pay

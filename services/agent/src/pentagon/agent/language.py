@@ -245,6 +245,9 @@ def _stem(word: str) -> str:
     """A light English stemmer: enough to match plurals and -ing forms, no dictionary."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    # "brownie" and "brownies" must meet: the plural stems to "browny" above.
+    if len(word) > 4 and word.endswith("ie"):
+        return word[:-2] + "y"
     if len(word) > 5 and word.endswith("ing"):
         return word[:-3]
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):

@@ -28,8 +28,7 @@ MIN_KEY_SYLLABLES = 2
 
 
 def _en(text: str) -> frozenset[str]:
-    # "brownie" is a name's spelling, "brownies" stems to "browny": one form for both.
-    return frozenset(t[:-2] + "y" if t.endswith("ie") else t for t in english_tokens(text))
+    return frozenset(english_tokens(text))
 
 
 def _bare(text: str) -> str:

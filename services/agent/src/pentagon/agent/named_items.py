@@ -7,13 +7,15 @@ whole of one of its names, or a word of its name no other dish uses anywhere ("c
 "ခရိုဆွန့်"). Where several dishes fit a part, the one with more of its name there wins ("iced
 latte" is the Iced Latte, not the Latte); a tie names none ("smoothie" alone).
 
-English is matched on retrieval tokens (stemmed, so "croissants" names the croissant); Burmese,
+English is matched on retrieval tokens (stemmed, so "croissants" names the croissant; misspelt words
+corrected as retrieval corrects them, so "croisant" does too); Burmese,
 written without spaces between words, on the name's text with spaces removed.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pentagon.agent.knowledge import MenuItem
@@ -60,7 +62,8 @@ def _all_text(item: MenuItem) -> tuple[frozenset[str], str]:
 class MenuNames:
     """Built once per knowledge base; ``named`` is what a question joining several parts names, in order."""
 
-    def __init__(self, menu: list[MenuItem]) -> None:
+    def __init__(self, menu: list[MenuItem], correct: Callable[[str], str] = lambda word: word) -> None:
+        self._correct = correct  # a misspelt word to the known one ("croisant": retriever.KnowledgeIndex.correct)
         texts = [_all_text(item) for item in menu]
         self._names: list[_Names] = []
         for i, item in enumerate(menu):
@@ -90,7 +93,7 @@ class MenuNames:
         return self._named_in(text)
 
     def _named_in(self, part: str) -> MenuItem | None:
-        words, bare = _en(part), _bare(part)
+        words, bare = frozenset(self._correct(w) for w in _en(part)), _bare(part)
         if not words and not bare:
             return None
         strengths: dict[int, int] = {}

@@ -26,6 +26,7 @@ from pydantic import ConfigDict
 
 from pentagon.agent.knowledge import KnowledgeBase, WEEKDAYS
 from pentagon.agent.language import GENERIC_EN, PRAISE_EN, tokens
+from pentagon.agent.spelling import Speller
 
 K1, B = 1.2, 0.75
 TITLE, TAGS, BODY = 3, 2, 1
@@ -154,6 +155,14 @@ class KnowledgeIndex:
         # (language.GENERIC_EN) as the most common word we know.
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
         self._common_idf = min(self._idf.values(), default=self._unknown_idf)
+        self._speller = Speller(self._idf)
+
+    def correct(self, word: str) -> str:
+        """A misspelt known word as the word ("capucino" is "cappuccino"); any other word as it is."""
+        return self._speller.correct(word)
+
+    def query_tokens(self, text: str) -> set[str]:
+        return {self._speller.correct(t) for t in tokens(text)}
 
     def _weight(self, token: str) -> float:
         idf = self._idf.get(token)
@@ -166,7 +175,7 @@ class KnowledgeIndex:
         return self._common_idf if token in GENERIC_EN else self._unknown_idf
 
     def search(self, text: str, k: int = 4) -> list[Hit]:
-        query = set(tokens(text))
+        query = self.query_tokens(text)
         if not query or not self.entries:
             return []
         scores: dict[int, float] = defaultdict(float)
@@ -188,7 +197,7 @@ class KnowledgeIndex:
 
     def joint_coverage(self, text: str, source_ids: Collection[str]) -> float:
         """The share of the question's information these records cover together (a question naming two dishes)."""
-        query = set(tokens(text))
+        query = self.query_tokens(text)
         covered = frozenset().union(*(s for s, e in zip(self._token_sets, self.entries) if e.source_id in source_ids))
         total = sum(self._weight(t) for t in query)
         return sum(self._weight(t) for t in query & covered) / total if total else 0.0

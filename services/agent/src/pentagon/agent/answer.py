@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pentagon.agent import compose, listing
+from pentagon.agent.booking import RESERVATION, BookingRequest, booking_request
 from pentagon.agent.days import asked_day, without_dates
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
 from pentagon.agent.knowledge import DayHours, KnowledgeBase, MenuItem, Reservations
@@ -38,7 +39,8 @@ INTENT_BY_KIND = {"faq": "faq", "menu": "menu", "hours": "hours", "reservation":
                   "promotion": "events", "job": "jobs"}
 INTENT_BY_FAQ_CATEGORY = {"payment": "payment"}
 INTENT_BY_REASON = {"human_request": "human_request", "complaint": "complaint", "allergy": "allergy",
-                    "medical": "medical", "payment_problem": "payment", LOW_CONFIDENCE: "off_topic"}
+                    "medical": "medical", "payment_problem": "payment", RESERVATION: "reservation",
+                    LOW_CONFIDENCE: "off_topic"}
 
 @dataclass(frozen=True)
 class SourceRef:
@@ -134,6 +136,8 @@ class OfflineAnswerer:
         confidence = round(hits[0].coverage, 4) if hits else 0.0
         if trigger is not None:
             return self._escalate(trigger.reason, lang, language, confidence, hits, query, text)
+        if (booking := booking_request(text, self._clock().astimezone(self.tz).date())) is not None:
+            return self._book(booking, lang, language, confidence, hits, query)
         listed = (self._listing(text, words, query, lang, language, hits)
                   or self._kind_list(text, words, query, lang, language, hits))
         if listed is not None:
@@ -201,6 +205,19 @@ class OfflineAnswerer:
             text, sources = f"{facts[0]}\n\n{text}", facts[1]
         return Answer(text, INTENT_BY_REASON[reason], language, confidence, True, reason, sources,
                       QUICK_REPLIES_ESCALATED[lang], hits=hits, query=query)
+
+    def _book(self, booking: BookingRequest, lang: str, language: str, confidence: float, hits: list[Hit],
+              query: str) -> Answer:
+        """A table asked for with its day or time: staff confirm it (the bot cannot see the tables); a day the
+        cafe is closed is said at once."""
+        answer = self._escalate(RESERVATION, lang, language, confidence, hits, query)
+        if booking.day is None:
+            return answer
+        today = self._clock().astimezone(self.tz).date()
+        res, days = self._hours_of(self.kb.reservations)
+        panel_day = days.get(booking.day.isoformat())
+        closed = compose.closed_on(lang, res, booking.day, today, panel_day.note(lang) if panel_day else None)
+        return answer if closed is None else replace(answer, text=f"{closed} {answer.text}")
 
     def _safety_facts(self, reason: str, lang: str, hits: list[Hit],
                       question: str) -> tuple[str, list[SourceRef]] | None:

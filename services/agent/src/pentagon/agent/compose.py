@@ -294,6 +294,14 @@ def reopening_text(lang: str, now: datetime, opens: datetime) -> str:
                              time=opens.strftime("%H:%M")))
 
 
+def closed_on(lang: str, res: Reservations | None, day: date, today: date, note: str | None = None) -> str | None:
+    """"We are closed on Saturday." (and why, when staff said) for a day the cafe is closed; else None."""
+    if res is None or _hours_on(res, day) is not None:
+        return None
+    said = phrase(lang, "day_closed", day=_day_label(lang, day, today))
+    return f"{said} {_sentence(lang, note)}" if note else said
+
+
 def reservation(lang: str, res: Reservations) -> str:
     parts = [_pick(lang, res.reservation_policy_en, res.reservation_policy_mm)]
     if res.max_party_size:

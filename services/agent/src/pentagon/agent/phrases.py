@@ -32,6 +32,10 @@ PHRASES: dict[str, dict[str, str]] = {
                                   "member will check it and follow up with you here when we open {when}.",
         "low_confidence_closed": "Sorry, I'm not sure I can answer that. We're closed right now, so a staff member "
                                  "will follow up with you here when we open {when}.",
+        "reservation": "Thank you! I've passed your booking request to our staff, who will confirm your table here "
+                       "shortly.",
+        "reservation_closed": "Thank you! I've passed your booking request to our staff. We're closed right now, so "
+                              "they will confirm your table here when we open {when}.",
         "reopen_today": "today at {time}",
         "reopen_tomorrow": "tomorrow at {time}",
         "reopen_weekday": "on {day} at {time}",
@@ -110,6 +114,10 @@ PHRASES: dict[str, dict[str, str]] = {
                                   "ဆက်သွယ်ပေးပါလိမ့်မယ်။",
         "low_confidence_closed": "တောင်းပန်ပါတယ်၊ အဲဒီအကြောင်း သေချာ မဖြေနိုင်ပါဘူး။ အခု ဆိုင်ပိတ်ထားလို့ {when} "
                                  "ဆိုင်ပြန်ဖွင့်တဲ့အခါ ဝန်ထမ်းတစ်ဦးက ဒီမှာ ပြန်လည် ဆက်သွယ်ပေးပါလိမ့်မယ်။",
+        "reservation": "ကျေးဇူးတင်ပါတယ်။ စားပွဲ ကြိုတင်မှာတာကို ဝန်ထမ်းတွေဆီ ပို့ပေးထားပါတယ်။ မကြာခင် ဒီမှာ "
+                       "အတည်ပြုပေးပါလိမ့်မယ်။",
+        "reservation_closed": "ကျေးဇူးတင်ပါတယ်။ စားပွဲ ကြိုတင်မှာတာကို ဝန်ထမ်းတွေဆီ ပို့ပေးထားပါတယ်။ အခု "
+                              "ဆိုင်ပိတ်ထားလို့ {when} ဆိုင်ပြန်ဖွင့်တဲ့အခါ ဒီမှာ အတည်ပြုပေးပါလိမ့်မယ်။",
         "reopen_today": "ဒီနေ့ {time}",
         "reopen_tomorrow": "မနက်ဖြန် {time}",
         "reopen_weekday": "{day} {time}",

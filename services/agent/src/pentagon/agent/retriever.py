@@ -45,7 +45,7 @@ KIND_HINTS = {
     "hours": "open hours time today when what time day week weekend "
              + " ".join(WEEKDAYS) + " ဖွင့်ချိန် ဆိုင်ဖွင့် ဖွင့် ပိတ် ဘယ်အချိန် ဘယ်နှစ်နာရီ နာရီ ဒီနေ့ ပိတ်ရက် အချိန် "
              "စနေ တနင်္ဂနွေ ရုံးပိတ်ရက်",
-    "reservation": "reserve seat seats party people person persons pax guests advance "
+    "reservation": "reserve reservation book booking table seat seats party people person persons pax guests advance "
                    "2 3 4 5 6 7 8 two three four five six seven eight ကြိုတင် စားပွဲ ဘိုကင် နေရာ ယောက် လူဦးရေ မှာထား",
     "event": "event events happening activity activities upcoming week weekly month monthly ပွဲ အစီအစဉ် ပွဲတွေ",
     "promotion": "promotion special save percent ပရိုမိုးရှင်း လျှော့ဈေး လျှော့ ဈေးလျှော့",

@@ -1,0 +1,53 @@
+"""A table asked for with its day or time ("a table for 6 on Saturday at 7pm", "မနက်ဖြန် ည ၇ နာရီ
+စားပွဲ ကြိုတင်မှာချင်တယ်"): a booking for staff to confirm, since the bot cannot see which tables
+are free.
+
+The cafe's policy asks customers to message the date, time and number of guests; answering that
+message with the policy again sent them round in a circle. A question about booking that names no
+day or time ("can I book a table for six?", "how far ahead can I book?") is still answered with the
+policy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from pentagon.agent.days import asked_day
+from pentagon.agent.language import ascii_digits
+
+RESERVATION = "reservation"
+
+_BOOK_EN = re.compile(r"\b(?:book|booking|reserve|reserving|reservation|table\s+for)\b", re.IGNORECASE)
+# Matched with spaces removed: "to order ahead", "book" (a loanword, two spellings), "table".
+_BOOK_MY = ("ကြိုတင်မှာ", "ဘိုကင်", "ဘွတ်ကင်", "စားပွဲ")
+_TIME_EN = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b|\b(?:noon|lunch|dinner|breakfast)\b",
+                      re.IGNORECASE)
+_TIME_MY = re.compile(r"\d{1,2}နာရီ|\d{1,2}:\d{2}|မနက်စာ|နေ့လယ်စာ|ညစာ")
+
+
+# "I booked a table for 7pm but I'm late": a booking made, for a person, but no new one to confirm.
+_BOOKED = re.compile(r"\b(?:booked|reserved|my\s+(?:booking|reservation))\b", re.IGNORECASE)
+
+
+def asks_to_book(text: str) -> bool:
+    if _BOOKED.search(text):
+        return False
+    compact = re.sub(r"\s+", "", text)
+    return bool(_BOOK_EN.search(text)) or any(word in compact for word in _BOOK_MY)
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    day: date | None  # the day it names; None when it names only a time
+
+
+def booking_request(text: str, today: date) -> BookingRequest | None:
+    if not asks_to_book(text):
+        return None
+    day = asked_day(text, today)
+    if day is not None:
+        return BookingRequest(day)
+    timed = _TIME_EN.search(text) or _TIME_MY.search(ascii_digits(re.sub(r"\s+", "", text)))
+    return BookingRequest(None) if timed else None

@@ -52,3 +52,23 @@ def test_misspelt_dishes_are_answered(answerer: OfflineAnswerer, question: str, 
 def test_off_topic_stays_off_topic(answerer: OfflineAnswerer) -> None:
     for question in ("what is the capital of paris", "football results", "weather tomorrow"):
         assert answerer.answer(question).escalation_reason == "low_confidence", question
+
+
+def test_a_pasted_page_costs_a_bounded_number_of_lookups(answerer: OfflineAnswerer,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from pentagon.agent.retriever import MAX_CORRECTED
+
+    looked_up: list[str] = []
+    speller = answerer.index._speller
+    monkeypatch.setattr(speller, "correct", lambda word: looked_up.append(word) or word)
+    page = " ".join(f"unknownword{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(300))
+    answerer.index.search(page)
+    assert 0 < len(looked_up) <= MAX_CORRECTED
+
+
+def test_a_long_list_is_no_question_about_a_few_dishes(answerer: OfflineAnswerer) -> None:
+    from pentagon.agent.named_items import MAX_PARTS
+
+    order = ", ".join(["latte", "samosa"] * MAX_PARTS)
+    assert answerer._names.named(order) == []
+    assert [m.english_name for m in answerer._names.named("latte, samosa")] == ["Latte", "Samosa"]

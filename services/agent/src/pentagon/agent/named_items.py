@@ -27,6 +27,8 @@ _ALIAS = re.compile(r"\(([^)]*)\)")
 _SPACES = re.compile(r"\s+")
 # A Burmese part of a name shorter than this many syllables is too likely to turn up inside another word.
 MIN_KEY_SYLLABLES = 2
+# More parts than this is an order or a pasted page, not a question about a few dishes.
+MAX_PARTS = 12
 
 
 def _en(text: str) -> frozenset[str]:
@@ -79,7 +81,7 @@ class MenuNames:
 
     def named(self, text: str) -> list[MenuItem]:
         parts = _JOINS.split(text)
-        if len(parts) < 2:  # one part names one dish at most: retrieval's job (and most questions)
+        if not 2 <= len(parts) <= MAX_PARTS:  # one part names one dish at most: retrieval's job (most questions)
             return []
         found: list[MenuItem] = []
         for part in parts:

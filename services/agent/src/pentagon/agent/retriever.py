@@ -34,6 +34,7 @@ TITLE, TAGS, BODY = 3, 2, 1
 # English word three to one in a mixed question ("Do you have oat milk? ကော်ဖီ" went to a
 # coffee instead of the oat-milk answer). Syllables are partial evidence: half a word each.
 SYLLABLE_WEIGHT = 0.5
+MAX_CORRECTED = 16
 
 MENU_CATEGORY_MM = {"coffee": "ကော်ဖီ", "tea": "လက်ဖက်ရည်", "drinks": "အချိုရည် ဖျော်ရည်", "food": "အစားအစာ",
                     "dessert": "အချိုပွဲ မုန့်"}
@@ -162,7 +163,16 @@ class KnowledgeIndex:
         return self._speller.correct(word)
 
     def query_tokens(self, text: str) -> set[str]:
-        return {self._speller.correct(t) for t in tokens(text)}
+        """The question's tokens, the first MAX_CORRECTED unknown ones corrected: a customer's question has
+        a few, and a pasted page must not cost a spelling lookup per word."""
+        out: set[str] = set()
+        tried = 0
+        for word in dict.fromkeys(tokens(text)):
+            if word not in self._idf and tried < MAX_CORRECTED:
+                tried += 1
+                word = self._speller.correct(word)
+            out.add(word)
+        return out
 
     def _weight(self, token: str) -> float:
         idf = self._idf.get(token)

@@ -13,6 +13,7 @@ vocabulary; each candidate is then checked with the real edit distance (adjacent
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from itertools import combinations
@@ -56,9 +57,11 @@ def _correctable(word: str) -> bool:
 
 
 class Speller:
-    """Built once per knowledge index from its vocabulary; ``correct`` is a pure lookup."""
+    """Built once per knowledge index from its vocabulary; ``correct(word)`` is a pure function of it."""
 
     def __init__(self, vocabulary: Iterable[str]) -> None:
+        # Customers misspell the same dishes the same ways: a bounded memory of answers.
+        self.correct = functools.lru_cache(maxsize=4096)(self._correct)
         self._known = frozenset(vocabulary)
         self._by_deletion: dict[str, set[str]] = defaultdict(set)
         for word in self._known:
@@ -66,7 +69,7 @@ class Speller:
                 for variant in _deletions(word, _max_edits(len(word))):
                     self._by_deletion[variant].add(word)
 
-    def correct(self, word: str) -> str:
+    def _correct(self, word: str) -> str:
         if word in self._known or len(word) < MIN_LENGTH or not _correctable(word):
             return word
         allowed = _max_edits(len(word))

@@ -23,7 +23,7 @@ def test_distance_counts_each_slip_once() -> None:
     ("mochi", "mochi"),  # another dessert, one letter from the mocha: five letters are too few to tell
 ])
 def test_menu_words(answerer: OfflineAnswerer, typed: str, read: str) -> None:
-    assert answerer.index.correct(typed) == read
+    assert answerer.index.corrected([typed]) == [read]
 
 
 def test_two_words_as_near_leave_it_unknown() -> None:
@@ -72,3 +72,16 @@ def test_a_long_list_is_no_question_about_a_few_dishes(answerer: OfflineAnswerer
     order = ", ".join(["latte", "samosa"] * MAX_PARTS)
     assert answerer._names.named(order) == []
     assert [m.english_name for m in answerer._names.named("latte, samosa")] == ["Latte", "Samosa"]
+
+
+def test_an_allergy_question_pasted_long_costs_a_bounded_number_of_lookups(answerer: OfflineAnswerer,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dish an allergy question names is looked for with the same bound (named_items.py)."""
+    from pentagon.agent.retriever import MAX_CORRECTED
+
+    looked_up: list[str] = []
+    monkeypatch.setattr(answerer.index._speller, "correct", lambda word: looked_up.append(word) or word)
+    page = "I'm allergic to nuts " + " ".join(f"unknownword{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(300))
+    assert answerer.answer(page).escalation_reason == "allergy"
+    # retrieval, the dish named, maybe a second retrieval with the history: each bounded
+    assert 0 < len(looked_up) <= 3 * MAX_CORRECTED

@@ -105,7 +105,7 @@ class OfflineAnswerer:
         self.retriever = KnowledgeRetriever(index=self.index, k=4)
         self._entries = {e.source_id: e for e in self.index.entries}
         self._diets = listing.menu_diets(kb.menu)
-        self._names = MenuNames(kb.menu, self.index.correct)
+        self._names = MenuNames(kb.menu, self.index.corrected)
         self.threshold = threshold
         self.history_turns = history_turns
         self.tz = ZoneInfo(timezone)

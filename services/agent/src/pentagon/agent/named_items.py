@@ -15,7 +15,7 @@ written without spaces between words, on the name's text with spaces removed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pentagon.agent.knowledge import MenuItem
@@ -64,8 +64,8 @@ def _all_text(item: MenuItem) -> tuple[frozenset[str], str]:
 class MenuNames:
     """Built once per knowledge base; ``named`` is what a question joining several parts names, in order."""
 
-    def __init__(self, menu: list[MenuItem], correct: Callable[[str], str] = lambda word: word) -> None:
-        self._correct = correct  # a misspelt word to the known one ("croisant": retriever.KnowledgeIndex.correct)
+    def __init__(self, menu: list[MenuItem], corrected: Callable[[Iterable[str]], list[str]] = list) -> None:
+        self._corrected = corrected  # misspelt words as the known ones ("croisant"): KnowledgeIndex.corrected
         texts = [_all_text(item) for item in menu]
         self._names: list[_Names] = []
         for i, item in enumerate(menu):
@@ -95,7 +95,7 @@ class MenuNames:
         return self._named_in(text)
 
     def _named_in(self, part: str) -> MenuItem | None:
-        words, bare = frozenset(self._correct(w) for w in _en(part)), _bare(part)
+        words, bare = frozenset(self._corrected(english_tokens(part))), _bare(part)
         if not words and not bare:
             return None
         strengths: dict[int, int] = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,21 +158,21 @@ class KnowledgeIndex:
         self._common_idf = min(self._idf.values(), default=self._unknown_idf)
         self._speller = Speller(self._idf)
 
-    def correct(self, word: str) -> str:
-        """A misspelt known word as the word ("capucino" is "cappuccino"); any other word as it is."""
-        return self._speller.correct(word)
-
-    def query_tokens(self, text: str) -> set[str]:
-        """The question's tokens, the first MAX_CORRECTED unknown ones corrected: a customer's question has
-        a few, and a pasted page must not cost a spelling lookup per word."""
-        out: set[str] = set()
+    def corrected(self, words: Iterable[str]) -> list[str]:
+        """The distinct words in order, misspelt known words as the word ("capucino" is "cappuccino"): only
+        the first MAX_CORRECTED unknown ones, since a customer's question has a few and a pasted page must
+        not cost a spelling lookup per word."""
+        out: list[str] = []
         tried = 0
-        for word in dict.fromkeys(tokens(text)):
+        for word in dict.fromkeys(words):
             if word not in self._idf and tried < MAX_CORRECTED:
                 tried += 1
                 word = self._speller.correct(word)
-            out.add(word)
+            out.append(word)
         return out
+
+    def query_tokens(self, text: str) -> set[str]:
+        return set(self.corrected(tokens(text)))
 
     def _weight(self, token: str) -> float:
         idf = self._idf.get(token)

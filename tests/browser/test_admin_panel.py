@@ -173,7 +173,7 @@ def test_takeover_reply_silent_bot_handback_close(panel: PanelPage, stack: Local
 def test_assign_priority_reopen_and_errors_shown(panel: PanelPage, stack: LocalStack) -> None:
     page = panel.page
     user = psid("9")
-    stack.messenger(user, "Table for two tonight?")
+    stack.messenger(user, "Table for two?")  # a question (a day or time would make it a booking for staff)
     eventually(lambda: conversation_of(stack, user), what="the conversation to be stored")
     sign_in(panel, stack.admin_token)
     item(page, user).click()

@@ -64,6 +64,26 @@ def test_a_day_the_cafe_is_closed_is_said_with_the_staffs_note(kb: KnowledgeBase
     assert not bot.answer("table for 4 on Friday at 7pm").text.startswith("We are closed")
 
 
+def test_a_party_larger_than_the_tables_is_told_their_size(kb: KnowledgeBase) -> None:
+    bot = OfflineAnswerer(kb, clock=lambda: THURSDAY)
+    answer = bot.answer("table for 12 on Saturday at 7pm")
+    assert answer.text.startswith("Tables seat up to 8 people. Thank you! I've passed your booking request")
+    burmese = bot.answer("မနက်ဖြန် ည ၇ နာရီ ၁၀ ယောက် စားပွဲ ကြိုတင်မှာချင်တယ်")
+    assert burmese.text.startswith("စားပွဲတစ်ခုမှာ လူ ၈ ယောက်အထိ") and burmese.escalation_reason == "reservation"
+    assert bot.answer("table for 8 on Saturday at 7pm").text.startswith("Thank you!")
+
+
+@pytest.mark.parametrize(("text", "party"), [
+    ("table for 12 on Saturday at 7pm", 12), ("book a table for 6 people on sunday", 6),
+    ("table for two at 7:30", 2), ("book for 7 pm tomorrow", None),  # a time is no party
+    ("can we book for 24 December for 10 people", 10),  # a date is no party either
+    ("မနက်ဖြန် ည ၇ နာရီ ၁၀ ယောက် စားပွဲ ကြိုတင်မှာချင်တယ်", 10),
+])
+def test_the_party_is_read_from_the_request(text: str, party: int | None) -> None:
+    request = booking_request(text, THURSDAY.date())
+    assert request is not None and request.party == party
+
+
 def test_the_day_is_read_from_the_request() -> None:
     today = THURSDAY.date()
     request = booking_request("table for 4 on Saturday at 7pm", today)

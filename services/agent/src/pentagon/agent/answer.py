@@ -209,15 +209,19 @@ class OfflineAnswerer:
     def _book(self, booking: BookingRequest, lang: str, language: str, confidence: float, hits: list[Hit],
               query: str) -> Answer:
         """A table asked for with its day or time: staff confirm it (the bot cannot see the tables); a day the
-        cafe is closed is said at once."""
+        cafe is closed, or a party larger than its tables, is said at once."""
         answer = self._escalate(RESERVATION, lang, language, confidence, hits, query)
-        if booking.day is None:
-            return answer
-        today = self._clock().astimezone(self.tz).date()
         res, days = self._hours_of(self.kb.reservations)
-        panel_day = days.get(booking.day.isoformat())
-        closed = compose.closed_on(lang, res, booking.day, today, panel_day.note(lang) if panel_day else None)
-        return answer if closed is None else replace(answer, text=f"{closed} {answer.text}")
+        said: list[str] = []
+        if booking.day is not None:
+            panel_day = days.get(booking.day.isoformat())
+            today = self._clock().astimezone(self.tz).date()
+            closed = compose.closed_on(lang, res, booking.day, today, panel_day.note(lang) if panel_day else None)
+            if closed is not None:
+                said.append(closed)
+        if booking.party and res is not None and res.max_party_size and booking.party > res.max_party_size:
+            said.append(compose.max_party(lang, res.max_party_size))
+        return replace(answer, text=" ".join([*said, answer.text])) if said else answer
 
     def _safety_facts(self, reason: str, lang: str, hits: list[Hit],
                       question: str) -> tuple[str, list[SourceRef]] | None:

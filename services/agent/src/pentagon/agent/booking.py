@@ -38,9 +38,28 @@ def asks_to_book(text: str) -> bool:
     return bool(_BOOK_EN.search(text)) or any(word in compact for word in _BOOK_MY)
 
 
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+            "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30}
+_COUNT = r"(\d{1,3}|" + "|".join(_NUMBERS) + r")"
+# "for 6", "6 people", "party of 12"; not "for 7pm", "for 7:30", "for 24 December".
+_PARTY_EN = re.compile(rf"\b(?:for|party\s+of)\s+{_COUNT}\b(?!\s*(?:am|pm|:|\.\d|o'?clock|st|nd|rd|th|"
+                       r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))"
+                       rf"|\b{_COUNT}\s+(?:people|persons|pax|guests|adults|of\s+us)\b", re.IGNORECASE)
+_PARTY_MY = re.compile(r"(\d{1,3})ယောက်")
+
+
 @dataclass(frozen=True)
 class BookingRequest:
     day: date | None  # the day it names; None when it names only a time
+    party: int | None = None  # how many people, when it says
+
+
+def _party(text: str) -> int | None:
+    match = _PARTY_EN.search(text) or _PARTY_MY.search(ascii_digits(re.sub(r"\s+", "", text)))
+    if match is None:
+        return None
+    word = next(g for g in match.groups() if g).lower()
+    return int(word) if word.isdigit() else _NUMBERS[word]
 
 
 def booking_request(text: str, today: date) -> BookingRequest | None:
@@ -48,6 +67,6 @@ def booking_request(text: str, today: date) -> BookingRequest | None:
         return None
     day = asked_day(text, today)
     if day is not None:
-        return BookingRequest(day)
+        return BookingRequest(day, _party(text))
     timed = _TIME_EN.search(text) or _TIME_MY.search(ascii_digits(re.sub(r"\s+", "", text)))
-    return BookingRequest(None) if timed else None
+    return BookingRequest(None, _party(text)) if timed else None

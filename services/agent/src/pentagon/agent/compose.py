@@ -302,8 +302,12 @@ def closed_on(lang: str, res: Reservations | None, day: date, today: date, note:
     return f"{said} {_sentence(lang, note)}" if note else said
 
 
+def max_party(lang: str, size: int) -> str:
+    return phrase(lang, "max_party", n=_num(lang, str(size)))
+
+
 def reservation(lang: str, res: Reservations) -> str:
     parts = [_pick(lang, res.reservation_policy_en, res.reservation_policy_mm)]
     if res.max_party_size:
-        parts.append(phrase(lang, "max_party", n=_num(lang, str(res.max_party_size))))
+        parts.append(max_party(lang, res.max_party_size))
     return " ".join(p for p in parts if p)

@@ -13,7 +13,8 @@ from nats.aio.client import Client
 from nats.errors import ConnectionClosedError, NoRespondersError, TimeoutError as NatsTimeoutError
 from prometheus_client import Histogram
 
-from pentagon.admin.errors import ApiError, available, unavailable
+from pentagon.admin.errors import ApiError, available, not_found, unavailable
+from pentagon.admin.kvrecords import KvRecords
 from pentagon.common.bus import Subjects
 from pentagon.common.proto import tracking_pb2 as tpb
 
@@ -79,6 +80,14 @@ def _reply_error(reply: tpb.CommandReply) -> ApiError:
     status = _ERROR_STATUS.get(reply.error_code, 503)
     code = reply.error_code if reply.error_code in _ERROR_STATUS else "unavailable"
     return ApiError(status, code, reply.error_message or code)
+
+
+async def delete_recorded(commands: CommandClient | None, rows: KvRecords, row_id: str, *, what: str, action: str,
+                          actor: str, idempotency_key: str | None) -> None:
+    """Delete one row of an admin-api bucket and record who did (404 naming `what` when there is none)."""
+    if not await rows.delete(row_id):
+        raise not_found(what)
+    await record_bucket_change(commands, action, row_id, actor, idempotency_key)
 
 
 async def record_bucket_change(commands: CommandClient | None, action: str, row_id: str, actor: str,

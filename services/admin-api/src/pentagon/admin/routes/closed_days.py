@@ -19,9 +19,9 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from pentagon.admin.auth import Identity, current_identity, require_admin
 from pentagon.admin.closed_days import ClosedDaysStore
-from pentagon.admin.commands import record_bucket_change
+from pentagon.admin.commands import delete_recorded, record_bucket_change
 from pentagon.admin.deps import idempotency_key, runtime
-from pentagon.admin.errors import available, invalid, not_found
+from pentagon.admin.errors import available, invalid
 from pentagon.admin.models import ACTION_ERRORS, READ_ERRORS, ClosedDayBody, ClosedDayList, ClosedDayResult, Deleted, ok
 from pentagon.admin.queries import utc_now
 from pentagon.admin.runtime import Runtime
@@ -90,7 +90,6 @@ async def close_day(day: Day, body: ClosedDayBody, identity: Identity = Depends(
 @router.delete("/{day}", response_model=Deleted, responses=ACTION_ERRORS)
 async def reopen_day(day: Day, identity: Identity = Depends(require_admin),
                      key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
-    if not await _store(rt).delete(day):
-        raise not_found("closed day")
-    await record_bucket_change(rt.commands, "day_reopened", day, identity.actor, key)
+    await delete_recorded(rt.commands, _store(rt), day, what="closed day", action="day_reopened",
+                          actor=identity.actor, idempotency_key=key)
     return ok(deleted=True)

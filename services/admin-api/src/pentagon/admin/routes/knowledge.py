@@ -14,9 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from pentagon.admin.auth import Identity, current_identity, require_admin
-from pentagon.admin.commands import record_bucket_change
+from pentagon.admin.commands import delete_recorded, record_bucket_change
 from pentagon.admin.deps import idempotency_key, runtime
-from pentagon.admin.errors import available, invalid, not_found
+from pentagon.admin.errors import available, invalid
 from pentagon.admin.knowledge import StaffKnowledge
 from pentagon.admin.kvrecords import ID_PATTERN
 from pentagon.admin.models import (ACTION_ERRORS, READ_ERRORS, Deleted, KnowledgeBody, KnowledgeList,
@@ -65,7 +65,6 @@ async def put_knowledge(faq_id: FaqId, body: KnowledgeBody, identity: Identity =
 @router.delete("/{faq_id}", response_model=Deleted, responses=ACTION_ERRORS)
 async def delete_knowledge(faq_id: FaqId, identity: Identity = Depends(require_admin),
                            key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
-    if not await _store(rt).delete(faq_id):
-        raise not_found("question")
-    await record_bucket_change(rt.commands, "knowledge_delete", faq_id, identity.actor, key)
+    await delete_recorded(rt.commands, _store(rt), faq_id, what="question", action="knowledge_delete",
+                          actor=identity.actor, idempotency_key=key)
     return ok(deleted=True)

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from pentagon.admin.auth import Identity, current_identity, require_admin
-from pentagon.admin.commands import record_bucket_change
+from pentagon.admin.commands import delete_recorded, record_bucket_change
 from pentagon.admin.deps import idempotency_key, runtime
 from pentagon.admin.errors import ApiError, available, invalid, not_found
 from pentagon.admin.menu_prices import MenuPrices
@@ -90,9 +90,8 @@ async def mark_sold_out(menu_id: MenuId, body: SoldOutBody, identity: Identity =
 @router.delete("/{menu_id}/sold-out", response_model=Deleted, responses=ACTION_ERRORS)
 async def back_on_sale(menu_id: MenuId, identity: Identity = Depends(require_admin),
                        key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
-    if not await _store(rt).delete(menu_id):
-        raise not_found("sold-out mark")
-    await record_bucket_change(rt.commands, "menu_on_sale", menu_id, identity.actor, key)
+    await delete_recorded(rt.commands, _store(rt), menu_id, what="sold-out mark", action="menu_on_sale",
+                          actor=identity.actor, idempotency_key=key)
     return ok(deleted=True)
 
 
@@ -109,7 +108,6 @@ async def set_price(menu_id: MenuId, body: PriceBody, identity: Identity = Depen
 @router.delete("/{menu_id}/price", response_model=Deleted, responses=ACTION_ERRORS)
 async def reset_price(menu_id: MenuId, identity: Identity = Depends(require_admin),
                       key: str | None = Depends(idempotency_key), rt: Runtime = Depends(runtime)) -> Any:
-    if not await _prices(rt).delete(menu_id):
-        raise not_found("changed price")
-    await record_bucket_change(rt.commands, "menu_price_reset", menu_id, identity.actor, key)
+    await delete_recorded(rt.commands, _prices(rt), menu_id, what="changed price", action="menu_price_reset",
+                          actor=identity.actor, idempotency_key=key)
     return ok(deleted=True)

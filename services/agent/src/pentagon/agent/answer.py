@@ -142,13 +142,13 @@ class OfflineAnswerer:
                   or self._kind_list(text, words, query, lang, language, hits))
         if listed is not None:
             return listed
-        several = self._several(text, query, lang, language)
+        several = self._several(text, words, query, lang, language)
         if several is not None:
             return several
         if not hits or confidence < self.threshold:
             return self._escalate(LOW_CONFIDENCE, lang, language, confidence, hits, query)
         top = hits[0]
-        return Answer(self.compose_hit(top, lang, text), self.intent_of(top), language, confidence,
+        return Answer(self.compose_hit(top, lang, text, words), self.intent_of(top), language, confidence,
                       sources=[SourceRef(top.entry.kind, top.entry.source_id, round(top.score, 4))],
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query)
 
@@ -181,11 +181,11 @@ class OfflineAnswerer:
             return INTENT_BY_FAQ_CATEGORY.get(hit.entry.record.category, "faq")
         return INTENT_BY_KIND.get(hit.entry.kind, hit.entry.kind)
 
-    def compose_hit(self, hit: Hit, lang: str, question: str = "") -> str:
+    def compose_hit(self, hit: Hit, lang: str, question: str = "", words: set[str] | None = None) -> str:
         record, kind = hit.entry.record, hit.entry.kind
         if kind == "menu":
             return compose.menu_item(lang, self._priced(record), self.sold_out(str(record.id)),
-                                     compose.asked_details(question))
+                                     compose.asked_details(question, words))
         if kind == "hours":
             now = self._clock().astimezone(self.tz)
             res, closed = self._hours_of(record)
@@ -273,7 +273,7 @@ class OfflineAnswerer:
             "closed_dates": [*(d for d in res.closed_dates if d not in special), *closed],
             "special_hours": {**res.special_hours, **special}}), days
 
-    def _several(self, text: str, query: str, lang: str, language: str) -> Answer | None:
+    def _several(self, text: str, words: set[str], query: str, lang: str, language: str) -> Answer | None:
         """Each dish, when the question names two or more ("a cappuccino and a croissant?"), which
         retrieval, ranking records for the question as a whole, would answer one of."""
         items = self._names.named(text)
@@ -283,7 +283,7 @@ class OfflineAnswerer:
         confidence = round(self.index.joint_coverage(text, ids), 4)
         if confidence < self.threshold:  # the dishes are the lesser part of what is asked
             return None
-        asked = compose.asked_details(text)
+        asked = compose.asked_details(text, words)
         body = "\n".join(compose.menu_item(lang, self._priced(m), self.sold_out(str(m.id)), asked) for m in items)
         return Answer(body, "menu", language, confidence, sources=[SourceRef("menu", i, 1.0) for i in ids],
                       quick_replies=QUICK_REPLIES[lang], hits=[Hit(self._entries[i], 1.0, confidence) for i in ids],
@@ -304,13 +304,13 @@ class OfflineAnswerer:
                  hits: list[Hit]) -> Answer | None:
         """The menu, a category of it or what fits a diet, when a list is what the question asks for."""
         menu = self._menu()
-        found = listing.category_listing(menu, words if query == text else set(tokens(query)), text)
+        query_words = words if query == text else set(tokens(query))
+        found = listing.category_listing(menu, query_words, text)
         if found is None:
             # "And is it spicy?" is read with the turn it leans on: about that dish, not a list of spicy ones.
             # Only then: "vegan cake?" after a coffee question is not about coffee.
             leaning = query != text and _leans_back(text, words)
-            asked, asked_words = (query, set(tokens(query))) if leaning else (text, words)
-            found = listing.diet_listing(menu, self._diets, asked, asked_words)
+            found = listing.diet_listing(menu, self._diets, *((query, query_words) if leaning else (text, words)))
             top = hits[0] if hits else None
             # A FAQ the cafe wrote for the question ("any vegan options?") says more than a list would.
             if found is None or (not listing.named_category(words) and top is not None

@@ -28,9 +28,10 @@ def price_text(lang: str, price: float) -> str:
     return _num(lang, f"{price:,.0f}")
 
 
-def asked_details(question: str) -> frozenset[str]:
-    """What a question about a dish asks beyond its price: how spicy ("spice"), how long it takes ("time")."""
-    words = set(tokens(question))
+def asked_details(question: str, words: set[str] | None = None) -> frozenset[str]:
+    """What a question about a dish asks beyond its price: how spicy ("spice"), how long it takes ("time").
+    `words`: the question's tokens when the caller has them already."""
+    words = set(tokens(question)) if words is None else words
     asked = {"spice"} if spice_of(question, words) else set()
     return frozenset(asked | ({"time"} if words & TIME_WORDS else set()))
 

@@ -176,12 +176,19 @@ def diet_listing(menu: list[MenuItem], diets: frozenset[str], text: str, words: 
     fitting = [m for m in menu if _fits(m, diet)]
     if not fitting:
         return None
-    wanted = next(iter(groups), None) or tuple(categories)
+    wanted, name = _scope(content)
     if not wanted:
         return Listing(fitting, None, diet)
-    name = GROUP_NAMES.get(wanted) or wanted[0]
     in_category = [m for m in fitting if m.category.lower() in wanted]
     return Listing(in_category or fitting, name, diet, missing=not in_category)
+
+
+def _scope(words: set[str]) -> tuple[tuple[str, ...], str | None]:
+    """The categories the words narrow the menu to (a group's, "drinks", or those named) and the
+    scope's name; ((), None): the whole menu."""
+    groups = [GROUP_WORDS[w] for w in sorted(words) if w in GROUP_WORDS]
+    wanted = groups[0] if groups else tuple(sorted({CATEGORY_WORDS[w] for w in words if w in CATEGORY_WORDS}))
+    return wanted, (GROUP_NAMES.get(wanted) or wanted[0]) if wanted else None
 
 
 def named_category(words: set[str]) -> bool:
@@ -239,9 +246,8 @@ def allergen_scope(menu: list[MenuItem], text: str, words: set[str]) -> Allergen
     named = allergens_named(text, words) & {a.lower() for m in menu for a in m.allergens}
     if not named:
         return None
-    groups = [GROUP_WORDS[w] for w in sorted(words) if w in GROUP_WORDS]
-    wanted = groups[0] if groups else tuple(sorted({CATEGORY_WORDS[w] for w in words if w in CATEGORY_WORDS}))
+    wanted, category = _scope(words)
     scope = [m for m in menu if not wanted or m.category.lower() in wanted]
-    category = (GROUP_NAMES.get(wanted) or wanted[0]) if wanted else None
-    with_it = [m for m in scope if named & {a.lower() for a in m.allergens}]
-    return Allergens(tuple(sorted(named)), category, with_it, [m for m in scope if m not in with_it])
+    made_with = [bool(named & {a.lower() for a in m.allergens}) for m in scope]
+    return Allergens(tuple(sorted(named)), category, [m for m, w in zip(scope, made_with) if w],
+                     [m for m, w in zip(scope, made_with) if not w])

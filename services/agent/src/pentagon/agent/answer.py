@@ -116,6 +116,7 @@ class OfflineAnswerer:
         self.closed_days = closed_days
         # Prices staff changed in the panel (menu_prices.py), by menu id: laid over the file's at answer time.
         self.menu_prices = menu_prices
+        self._priced_menu: tuple[dict[str, float], list[MenuItem]] = ({}, kb.menu)
 
     def recent(self, history: Sequence[Turn]) -> list[Turn]:
         """The latest turns only: the oldest are the first to go when a conversation runs long."""
@@ -255,11 +256,15 @@ class OfflineAnswerer:
         return item if price is None else item.model_copy(update={"price": price})
 
     def _menu(self) -> list[MenuItem]:
-        """The menu at the prices staff set: lists show them and "cheapest" sorts by them."""
+        """The menu at the prices staff set: lists show them and "cheapest" sorts by them. Asked on every
+        answer, so the priced copy is kept until the prices change."""
         prices = self.menu_prices()
         if not prices:
             return self.kb.menu
-        return [m if (p := prices.get(str(m.id))) is None else m.model_copy(update={"price": p}) for m in self.kb.menu]
+        if self._priced_menu[0] != prices:
+            self._priced_menu = (prices, [m if (p := prices.get(str(m.id))) is None
+                                          else m.model_copy(update={"price": p}) for m in self.kb.menu])
+        return self._priced_menu[1]
 
     def _hours_of(self, res: Reservations | None) -> tuple[Reservations | None, dict[str, ClosedDay]]:
         """The cafe's hours with the days staff set in the panel over the file's: closed all day, or open

@@ -494,6 +494,22 @@ def test_the_cheapest_is_the_list_by_price(answerer: OfflineAnswerer, kb: Knowle
     assert prices == sorted(prices)
 
 
+@pytest.mark.parametrize("text", ["ပဲနို့ နဲ့ လုပ်ပေးလို့ရလား", "အုတ်နို့ ရလား", "do you have almond milk for the latte",
+                                  "oat milk in my cappuccino?"])
+def test_a_milk_alternative_is_the_milk_answer_not_the_drink(answerer: OfflineAnswerer, text: str) -> None:
+    """ပဲနို့ (soy milk) was cut into ပဲ, a stopword, and နို့: the question went to လုပ် (work), the laptop
+    answer; an almond milk we do not stock lost to the latte it was for."""
+    answer = answerer.answer(text)
+    assert answer.sources[0].id == "faq:14" and not answer.requires_human
+
+
+def test_open_until_a_time_on_a_night_is_the_hours(answerer: OfflineAnswerer) -> None:
+    """"Friday night" names the acoustic night too; "open until 10" asks for the hours."""
+    answer = answerer.answer("are you open until 10 on friday night")
+    assert answer.sources[0].id == "hours:opening" and "22:00" in answer.text
+    assert answerer.answer("is there anything on friday night").sources[0].id == "event:1"
+
+
 def test_allergy_about_a_known_dish_gives_facts_and_a_person(answerer: OfflineAnswerer) -> None:
     answer = answerer.answer("I'm allergic to peanuts, are the Shan noodles safe?")
     assert answer.requires_human and answer.escalation_reason == "allergy"

@@ -206,6 +206,9 @@ EN_PHRASES = [
     # "Where are you?" is all stopwords: it asks for the address.
     (re.compile(r"\bwhere (?:are|r) (?:you|u)(?: guys)?(?: located| based)?\b"
                 r"|\bwhere(?:'s| is) (?:the |your )?(?:cafe|café|shop|place|location)\b"), " address "),
+    # A plant milk we may not stock is still the milk-alternatives question, not the latte it goes in.
+    (re.compile(r"\b(?:almond|rice|cashew|hemp|macadamia|plant[- ]based|non[- ]dairy|dairy[- ]free|"
+                r"lactose[- ]free) milks?\b"), " milk alternative "),
     # Ice cream is one thing we do not sell, not something iced with cream (the mocha).
     (re.compile(r"\bice[- ]?creams?\b"), " icecream "),
     # "What's good here?", "what should I order/try?": asking for a recommendation.
@@ -235,6 +238,11 @@ MY_PHRASES = [
     (re.compile(_spaced("ပါကင်")), " ကားရပ် "),
     # "Take / order ahead", "book" (a loanword): a reservation.
     (re.compile("|".join(map(_spaced, ("ကြိုယူ", "ကြိုမှာ", "ဘွတ်ကင်")))), " ကြိုတင် မှာထား "),
+    # The segmenter cuts soy and oat milk into ပဲ (a stopword: "just") or အုတ် (brick) and နို့ (milk):
+    # alone, နို့ in "ပဲနို့နဲ့ လုပ်ပေး" lost to လုပ် (work: the laptop answer).
+    (re.compile(_spaced("ပဲနို့")), " soy နို့ "),
+    (re.compile(_spaced("အုတ်နို့")), " oat နို့ "),
+    (re.compile(_spaced("ဗာဒံနို့")), " milk alternative နို့ "),
     # Sitting somewhere to work or study is the laptop answer, not a job.
     (re.compile(f"(?:{_spaced('အလုပ်လုပ်')}|{_spaced('စာကျက်')}|{_spaced('စာလုပ်')})\\s*ဖို့(?=.*{_spaced('ထိုင်')})"),
      " လက်ပ်တော့ "),

@@ -43,7 +43,7 @@ MENU_CATEGORY_MM = {"coffee": "ကော်ဖီ", "tea": "လက်ဖက်�
 KIND_HINTS = {
     "menu": "price menu food drink cup spicy spice chili long minute ဈေး ဈေးနှုန်း ဘယ်လောက် ကျပ် မီနူး စားစရာ ခွက် "
             "တစ်ခွက် စပ် ကြာ မိနစ်",
-    "hours": "open hours time today when what time day week weekend "
+    "hours": "open hours time today when what time day week weekend until till "
              + " ".join(WEEKDAYS) + " ဖွင့်ချိန် ဆိုင်ဖွင့် ဖွင့် ပိတ် ဘယ်အချိန် ဘယ်နှစ်နာရီ နာရီ ဒီနေ့ ပိတ်ရက် အချိန် "
              "စနေ တနင်္ဂနွေ ရုံးပိတ်ရက်",
     "reservation": "reserve reservation book booking table seat seats party people person persons pax guests advance "

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pentagon.agent.answer import OfflineAnswerer
+from pentagon.agent.answer import OfflineAnswerer, Turn
 from pentagon.agent.booking import booking_request
 from pentagon.agent.closed_days import ClosedDays
 from pentagon.agent.knowledge import KnowledgeBase
@@ -32,6 +32,20 @@ def test_a_request_with_its_day_or_time_goes_to_staff(answerer: OfflineAnswerer,
     answer = answerer.answer(text)
     assert answer.requires_human and answer.escalation_reason == "reservation" and answer.intent == "reservation"
     assert "booking request" in answer.text or "ကြိုတင်မှာတာ" in answer.text
+
+
+@pytest.mark.parametrize(("before", "details"), [("I want to book a table", "for 4 people tomorrow at 7pm"),
+                                                 ("can I reserve a table?", "saturday 7pm"),
+                                                 ("စားပွဲ ကြိုတင်မှာချင်တယ်", "မနက်ဖြန် ည ၇ နာရီ လူ ၄ ယောက်")])
+def test_the_details_after_asking_to_book_go_to_staff(answerer: OfflineAnswerer, before: str, details: str) -> None:
+    """The policy asks for the date, time and guests; given alone in the next message they were answered
+    with the policy again."""
+    history = [Turn("user", before), Turn("bot", answerer.answer(before).text)]
+    answer = answerer.answer(details, history)
+    assert answer.requires_human and answer.escalation_reason == "reservation", answer
+    # A question about the hours after asking to book is still about the hours.
+    hours = answerer.answer("what time do you close tomorrow?", history)
+    assert not hours.requires_human and hours.sources[0].id == "hours:opening"
 
 
 @pytest.mark.parametrize("text", ["Can I book a table for six?", "how far ahead can I book?", "do you take reservations?",

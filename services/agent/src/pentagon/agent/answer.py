@@ -13,7 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pentagon.agent import compose, listing
-from pentagon.agent.booking import RESERVATION, BookingRequest, booking_request
+from pentagon.agent.booking import RESERVATION, BookingRequest, asks_to_book, booking_request
 from pentagon.agent.days import asked_day, without_dates
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
 from pentagon.agent.knowledge import DayHours, KnowledgeBase, MenuItem, Reservations
@@ -32,6 +32,10 @@ ITEM_QUALITIES = frozenset(tokens("sweet spicy hot cold dairy milk sugar sugary 
 ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး သကြား ကြီး ဆိမ့် ခါး ချဉ် ငံ"))
 ANY_ITEM_QUALITY = ITEM_QUALITIES | ITEM_QUALITIES_MY
 _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one)\b", re.IGNORECASE)
+# The next turn of the same topic: "and Saturday?", "what about inside?"; in Burmese a trailing ကော / ရော
+# ("စနေနေ့ကော", and Saturday?).
+_GOES_ON = re.compile(r"^\s*(?:and|also|plus|what about|how about)\b", re.IGNORECASE)
+_GOES_ON_MY = re.compile(r"(?:ကော|ရော)\s*[?？။!]*\s*$")
 SMALL_TALK_CONFIDENCE = 0.95
 # Dishes answered in one reply when a question names several; more than this is an order, for a person.
 MAX_NAMED_ITEMS = 6
@@ -80,6 +84,18 @@ def _leans_back(text: str, words: set[str]) -> bool:
     if words & ITEM_QUALITIES and _REFERS_BACK.search(text) is not None:
         return True
     return bool(words) and words <= ITEM_QUALITIES_MY
+
+
+def _follows_on(text: str) -> bool:
+    """Said as the next turn of the topic before: it points back ("what time does it start?") or goes on
+    from it ("what about inside?", "စနေနေ့ကော")."""
+    return bool(_REFERS_BACK.search(text) or _GOES_ON.search(text) or _GOES_ON_MY.search(text))
+
+
+def _asked_to_book(history: Sequence[Turn]) -> bool:
+    """The customer's latest turn asked for a table: the next may give its day and time alone."""
+    users = [t.text for t in history if t.role == "user" and t.text]
+    return bool(users) and asks_to_book(users[-1])
 
 
 def _topic_turns(history: Sequence[Turn]) -> str:
@@ -133,11 +149,13 @@ class OfflineAnswerer:
             return Answer(phrase(lang, kind), kind, language, SMALL_TALK_CONFIDENCE, quick_replies=quick, query=text)
         searched = without_dates(text)  # "open on 25 December?" is a question about a day: the hours
         words = set(tokens(searched))  # once: every step below reads the question's words
-        query, hits = self._retrieve(searched, words, self.recent(history))
+        recent = self.recent(history)
+        query, hits = self._retrieve(searched, words, recent)
         confidence = round(hits[0].coverage, 4) if hits else 0.0
         if trigger is not None:
             return self._escalate(trigger.reason, lang, language, confidence, hits, query, text)
-        if (booking := booking_request(text, self._clock().astimezone(self.tz).date())) is not None:
+        today = self._clock().astimezone(self.tz).date()
+        if (booking := booking_request(text, today, _asked_to_book(recent))) is not None:
             return self._book(booking, lang, language, confidence, hits, query)
         listed = (self._listing(text, words, query, lang, language, hits)
                   or self._kind_list(text, words, query, lang, language, hits))
@@ -159,6 +177,8 @@ class OfflineAnswerer:
         # the dish asked about just before is. So is "is it sweet?", "does it have dairy?" (the
         # desserts, the milk FAQ on their own).
         bare = _leans_back(text, words) and any(t.role == "user" and t.text for t in history)
+        if not bare and _follows_on(text) and (kept := self._same_topic(text, hits, history)) is not None:
+            return kept
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
         # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turns.
@@ -172,6 +192,28 @@ class OfflineAnswerer:
                           or not hits or retry[0].coverage > hits[0].coverage):
                 return combined, retry
         return text, hits
+
+    def _same_topic(self, text: str, hits: list[Hit], history: Sequence[Turn]) -> tuple[str, list[Hit]] | None:
+        """A follow-on stays on the record the conversation is about when that record answers it at least as
+        well as any other: after "can I bring my dog?", "what about inside?" is still about dogs (not the
+        smoking rule, which also says "inside"); after "and do you have wifi?" the latte is left behind."""
+        earlier = _topic_turns(history)
+        if not earlier:
+            return None
+        previous = to_unicode(clean(earlier))[0]
+        before = self._search(previous)
+        if not before or before[0].coverage < self.threshold:
+            return None
+        topic = before[0].entry.source_id
+        here = self.index.joint_coverage(text, [topic])
+        if here == 0 or (hits and hits[0].entry.source_id != topic and here < hits[0].coverage):
+            return None
+        combined = f"{previous} {text}"
+        retry = self._search(combined)
+        first = next((h for h in retry if h.entry.source_id == topic), None)
+        if first is None:
+            return None
+        return combined, [first, *(h for h in retry if h is not first)]
 
     def _search(self, query: str) -> list[Hit]:
         docs = self.retriever.invoke(query)

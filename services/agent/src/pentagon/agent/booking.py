@@ -62,11 +62,17 @@ def _party(text: str) -> int | None:
     return int(word) if word.isdigit() else _NUMBERS[word]
 
 
-def booking_request(text: str, today: date) -> BookingRequest | None:
-    if not asks_to_book(text):
+def booking_request(text: str, today: date, asked_before: bool = False) -> BookingRequest | None:
+    """``asked_before``: the customer's turn before asked to book ("I want to book a table"), so this one
+    may give the details alone ("for 4 people tomorrow at 7pm"), if it gives a time or a number of
+    people: "what time do you close tomorrow?" is still a question about the hours."""
+    if not asks_to_book(text) and not (asked_before and (_timed(text) or _party(text) is not None)):
         return None
     day = asked_day(text, today)
     if day is not None:
         return BookingRequest(day, _party(text))
-    timed = _TIME_EN.search(text) or _TIME_MY.search(ascii_digits(re.sub(r"\s+", "", text)))
-    return BookingRequest(None, _party(text)) if timed else None
+    return BookingRequest(None, _party(text)) if _timed(text) else None
+
+
+def _timed(text: str) -> bool:
+    return bool(_TIME_EN.search(text) or _TIME_MY.search(ascii_digits(re.sub(r"\s+", "", text))))

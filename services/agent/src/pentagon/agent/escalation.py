@@ -74,12 +74,16 @@ RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
          r"\s+(is|was|were|are|"
          r"came|arrived|tastes?|tasted)\s+(still\s+|very\s+|so\s+|too\s+|really\s+)?(wrong|cold|late|missing|bad|"
          r"burnt|stale|spoiled|spoilt|raw|incomplete|not\s+(right|hot|fresh|good|what\s+i\s+ordered))\b",
-         r"\b(order|delivery)\s+(is|was)\s+missing\b", r"\bmissing\s+from\s+my\s+order\b"),
+         r"\b(order|delivery)\s+(is|was)\s+missing\b", r"\bmissing\s+from\s+my\s+order\b",
+         # Something of ours that fails ("the wifi is not working", "it won't connect"): a person can fix it.
+         r"\b(not|isn'?t|aren'?t|doesn'?t|does\s+not|won'?t|stopped)\s+(work|working|works|connect|connecting)\b"),
      _my(r"တိုင်ကြား", r"မကျေနပ်", r"ဆိုးလိုက်တာ", r"ဆိုးတယ်", r"ရိုင်း", r"ညစ်ပတ်", r"မှားပို့", r"မှားပေး",
          r"စောင့်ရတာကြာ", r"ကြာလွန်း", r"စိတ်ပျက်", r"ဆံပင်", r"မရောက်သေးဘူး", r"အေးစက်နေ", r"ပုပ်နေ", r"စိတ်ဆိုး",
          r"(အော်ဒါ|မှာတာ|ပို့တာ)(တွေ)?မှားနေ", r"(အော်ဒါ|မှာတာ)(ထဲမှာ)?.{0,20}မပါ(ဘူး|လာဘူး)",
          # "ကော်ဖီ အေးနေတယ်": the coffee has gone cold (ကော်ဖီအေး alone is iced coffee, on the menu).
-         r"(ကော်ဖီ|လက်ဖက်ရည်|ဟင်း|မုန့်|အစားအစာ)(က|တွေ)?အေးနေ")),
+         r"(ကော်ဖီ|လက်ဖက်ရည်|ဟင်း|မုန့်|အစားအစာ)(က|တွေ)?အေးနေ",
+         # "wifi ချိတ်လို့ မရဘူး" (cannot connect), "အလုပ်မလုပ်ဘူး" (does not work).
+         r"ချိတ်(လို့)?မရ", r"(?i:wi-?fi|ဝိုင်ဖိုင်|အင်တာနက်|စက်).{0,12}အလုပ်မလုပ်")),
 )
 
 _GREET_WORD = (r"(hi+|hello+|hey+|hiya|yo|howdy|greetings|good\s+(morning|afternoon|evening|day)|mingalaba|"

@@ -209,6 +209,8 @@ EN_PHRASES = [
     # A plant milk we may not stock is still the milk-alternatives question, not the latte it goes in.
     (re.compile(r"\b(?:almond|rice|cashew|hemp|macadamia|plant[- ]based|non[- ]dairy|dairy[- ]free|"
                 r"lactose[- ]free) milks?\b"), " milk alternative "),
+    # "How long does it take?" asks for minutes; "take" says nothing (it is also in "takeaway").
+    (re.compile(r"\bhow long (?:does|will|would|do|did) (.{0,40}?)\s*take\b"), r" long minute \1 "),
     # Ice cream is one thing we do not sell, not something iced with cream (the mocha).
     (re.compile(r"\bice[- ]?creams?\b"), " icecream "),
     # "What's good here?", "what should I order/try?": asking for a recommendation.
@@ -243,6 +245,9 @@ MY_PHRASES = [
     (re.compile(_spaced("ပဲနို့")), " soy နို့ "),
     (re.compile(_spaced("အုတ်နို့")), " oat နို့ "),
     (re.compile(_spaced("ဗာဒံနို့")), " milk alternative နို့ "),
+    # A weekday is one word with or without နေ့ (day): "စနေနေ့" is the segmenter's one word, "စနေ" another.
+    (re.compile(f"({'|'.join(map(_spaced, ('တနင်္လာ', 'အင်္ဂါ', 'ဗုဒ္ဓဟူး', 'ကြာသပတေး', 'သောကြာ', 'စနေ', 'တနင်္ဂနွေ')))})"
+                f"\\s*{_spaced('နေ့')}"), r" \1 "),
     # Sitting somewhere to work or study is the laptop answer, not a job.
     (re.compile(f"(?:{_spaced('အလုပ်လုပ်')}|{_spaced('စာကျက်')}|{_spaced('စာလုပ်')})\\s*ဖို့(?=.*{_spaced('ထိုင်')})"),
      " လက်ပ်တော့ "),

@@ -43,12 +43,13 @@ MENU_CATEGORY_MM = {"coffee": "ကော်ဖီ", "tea": "လက်ဖက်�
 KIND_HINTS = {
     "menu": "price menu food drink cup spicy spice chili long minute ဈေး ဈေးနှုန်း ဘယ်လောက် ကျပ် မီနူး စားစရာ ခွက် "
             "တစ်ခွက် စပ် ကြာ မိနစ်",
-    "hours": "open hours time today when what time day week weekend until till "
+    "hours": "open hours time today when what time day week weekend until till start "
              + " ".join(WEEKDAYS) + " ဖွင့်ချိန် ဆိုင်ဖွင့် ဖွင့် ပိတ် ဘယ်အချိန် ဘယ်နှစ်နာရီ နာရီ ဒီနေ့ ပိတ်ရက် အချိန် "
-             "စနေ တနင်္ဂနွေ ရုံးပိတ်ရက်",
+             "တနင်္လာ အင်္ဂါ ဗုဒ္ဓဟူး ကြာသပတေး သောကြာ စနေ တနင်္ဂနွေ ရုံးပိတ်ရက်",
     "reservation": "reserve reservation book booking table seat seats party people person persons pax guests advance "
                    "2 3 4 5 6 7 8 two three four five six seven eight ကြိုတင် စားပွဲ ဘိုကင် နေရာ ယောက် လူဦးရေ မှာထား",
-    "event": "event events happening activity activities upcoming week weekly month monthly ပွဲ အစီအစဉ် ပွဲတွေ",
+    "event": "event events happening activity activities upcoming week weekly month monthly time start "
+             "ပွဲ အစီအစဉ် ပွဲတွေ",
     "promotion": "promotion special save percent ပရိုမိုးရှင်း လျှော့ဈေး လျှော့ ဈေးလျှော့",
     "job": "job apply work staff employee join team အလုပ် အလုပ်ခေါ် လျှောက် အလုပ်လျှောက် ဝန်ထမ်းခေါ် လစာ",
 }

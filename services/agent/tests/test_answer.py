@@ -169,12 +169,22 @@ def test_what_is_asked_about_it_is_asked_about_the_dish_just_named(answerer: Off
     ("do you have mohinga", "how long does it take", "menu:18"),  # was the own-cup discount ("take")
     ("တနင်္ဂနွေ ဖွင့်လား", "စနေနေ့ကော", "hours:opening"),  # "and Saturday?": was the latte art class
     ("How much is a latte?", "and do you have wifi?", "faq:1"),  # a new topic is left alone
+    ("do you have cheesecake", "does it contain nuts?", "menu:28"),  # was the brownie (walnuts)
+    ("what about part time jobs?", "how much does it pay?", "job:3"),  # was the ways to pay us
+    ("မုန့်ဟင်းခါး ရှိလား", "ဘယ်နှမိနစ် ကြာလဲ", "menu:18"),  # "how many minutes?": was the opening hours
     ("can I bring my dog", "is it open on Sunday?", "hours:opening"),
 ])
 def test_a_follow_on_stays_on_the_topic_that_answers_it(answerer: OfflineAnswerer, before: str, question: str,
                                                          source: str) -> None:
     answer = answerer.answer(question, [Turn("user", before), Turn("bot", answerer.answer(before).text)])
     assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+
+
+def test_what_time_is_not_the_part_time_job(answerer: OfflineAnswerer) -> None:
+    """"Part-time" was two words, and its "time" made "what time?" the part-time job ad."""
+    assert answerer.answer("what time?").sources[0].id == "hours:opening"
+    assert answerer.answer("any part-time jobs?").sources[0].id == "job:3"
+    assert answerer.answer("part time work for students").sources[0].id == "job:3"
 
 
 def test_in_burmese_the_dish_is_implied(answerer: OfflineAnswerer) -> None:

@@ -29,8 +29,10 @@ ITEM_QUALITIES = frozenset(tokens("sweet spicy hot cold dairy milk sugar sugary 
                                   "eggs big large small size fresh healthy halal caffeine strong contain ingredient "
                                   "ingredients allergen allergens"))
 # Burmese drops the "it": a question of these alone ("စပ်လား", spicy?; "ချိုလား", sweet?) is about the dish.
-ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး သကြား ကြီး ဆိမ့် ခါး ချဉ် ငံ"))
+ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး သကြား ကြီး ဆိမ့် ခါး ချဉ် ငံ ကြာ မိနစ်"))
 ANY_ITEM_QUALITY = ITEM_QUALITIES | ITEM_QUALITIES_MY
+# How Burmese asks it ("ဘယ်နှ မိနစ် ကြာလဲ", how many minutes?): with a quality, still about the dish.
+_ASKING_MY = frozenset(tokens("ဘယ် နှ ဘယ်လောက် မ"))
 _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one)\b", re.IGNORECASE)
 # The next turn of the same topic: "and Saturday?", "what about inside?"; in Burmese a trailing ကော / ရော
 # ("စနေနေ့ကော", and Saturday?).
@@ -83,7 +85,7 @@ def _leans_back(text: str, words: set[str]) -> bool:
         return True
     if words & ITEM_QUALITIES and _REFERS_BACK.search(text) is not None:
         return True
-    return bool(words) and words <= ITEM_QUALITIES_MY
+    return bool(words & ITEM_QUALITIES_MY) and words <= ITEM_QUALITIES_MY | _ASKING_MY
 
 
 def _follows_on(text: str) -> bool:
@@ -177,7 +179,7 @@ class OfflineAnswerer:
         # the dish asked about just before is. So is "is it sweet?", "does it have dairy?" (the
         # desserts, the milk FAQ on their own).
         bare = _leans_back(text, words) and any(t.role == "user" and t.text for t in history)
-        if not bare and _follows_on(text) and (kept := self._same_topic(text, hits, history)) is not None:
+        if (bare or _follows_on(text)) and (kept := self._same_topic(text, words, hits, history, bare)) is not None:
             return kept
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
@@ -193,10 +195,14 @@ class OfflineAnswerer:
                 return combined, retry
         return text, hits
 
-    def _same_topic(self, text: str, hits: list[Hit], history: Sequence[Turn]) -> tuple[str, list[Hit]] | None:
+    def _same_topic(self, text: str, words: set[str], hits: list[Hit], history: Sequence[Turn],
+                    leaning: bool) -> tuple[str, list[Hit]] | None:
         """A follow-on stays on the record the conversation is about when that record answers it at least as
         well as any other: after "can I bring my dog?", "what about inside?" is still about dogs (not the
-        smoking rule, which also says "inside"); after "and do you have wifi?" the latte is left behind."""
+        smoking rule, which also says "inside"); after "and do you have wifi?" the latte is left behind.
+        A question that names no subject (``leaning``: "how much?", "does it contain nuts?") is about that
+        record whatever else matches its words (the brownie has nuts; the cheesecake was asked about), unless
+        it asks a dish's quality of something that is not a dish."""
         earlier = _topic_turns(history)
         if not earlier:
             return None
@@ -205,15 +211,24 @@ class OfflineAnswerer:
         if not before or before[0].coverage < self.threshold:
             return None
         topic = before[0].entry.source_id
-        here = self.index.joint_coverage(text, [topic])
-        if here == 0 or (hits and hits[0].entry.source_id != topic and here < hits[0].coverage):
-            return None
+        if leaning:
+            if before[0].entry.kind != "menu" and words & ANY_ITEM_QUALITY:
+                return None
+        else:
+            here = self.index.joint_coverage(text, [topic])
+            if here == 0 or (hits and hits[0].entry.source_id != topic and here < hits[0].coverage):
+                return None
         combined = f"{previous} {text}"
         retry = self._search(combined)
         first = next((h for h in retry if h.entry.source_id == topic), None)
         if first is None:
             return None
-        return combined, [first, *(h for h in retry if h is not first)]
+        rest = [h for h in retry if h is not first]
+        if leaning:
+            # Its subject is the one found before, as surely as it was then: "does it contain nuts?" of the
+            # cheesecake is answered (its allergens say no) although no word of it is in the cheesecake's record.
+            first = Hit(first.entry, first.score, max(first.coverage, before[0].coverage))
+        return combined, [first, *rest]
 
     def _search(self, query: str) -> list[Hit]:
         docs = self.retriever.invoke(query)

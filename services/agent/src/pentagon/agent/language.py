@@ -146,7 +146,7 @@ EN_SYNONYMS = {
     "booking": "reserve", "book": "reserve", "reservation": "reserve", "reservations": "reserve",
     "reserve": "reserve", "reserving": "reserve", "table": "reserve", "vacancy": "job", "vacancies": "job",
     "hiring": "job", "career": "job", "careers": "job", "position": "job", "positions": "job", "recruit": "job",
-    "employment": "job", "jobs": "job", "promo": "promotion", "deal": "promotion", "deals": "promotion",
+    "employment": "job", "jobs": "job", "wage": "salary", "wages": "salary", "salaries": "salary", "promo": "promotion", "deal": "promotion", "deals": "promotion",
     "offer": "promotion", "offers": "promotion", "discount": "promotion", "discounts": "promotion",
     "address": "location", "located": "location", "where": "location", "directions": "location", "find": "location",
     "veggie": "vegetarian", "plant": "vegan", "telephone": "phone", "mobile": "phone", "call": "phone",
@@ -211,6 +211,11 @@ EN_PHRASES = [
                 r"lactose[- ]free) milks?\b"), " milk alternative "),
     # "How long does it take?" asks for minutes; "take" says nothing (it is also in "takeaway").
     (re.compile(r"\bhow long (?:does|will|would|do|did) (.{0,40}?)\s*take\b"), r" long minute \1 "),
+    # What a job pays is its salary, not the ways to pay us.
+    (re.compile(r"\bhow much (?:does|do|will|would|can) (?:it|that|this|they|the job|the position|you|i|we) "
+                r"(?:pay|earn|make)\b|\b(?:what(?:'s| is) the|the) pay\b"), " salary "),
+    # "Part-time" is one word: its "time" made "what time?" the part-time job ad.
+    (re.compile(r"\b(part|full)[- ]?time\b"), r" \1time "),
     # Ice cream is one thing we do not sell, not something iced with cream (the mocha).
     (re.compile(r"\bice[- ]?creams?\b"), " icecream "),
     # "What's good here?", "what should I order/try?": asking for a recommendation.

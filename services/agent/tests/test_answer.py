@@ -171,6 +171,7 @@ def test_what_is_asked_about_it_is_asked_about_the_dish_just_named(answerer: Off
     ("How much is a latte?", "and do you have wifi?", "faq:1"),  # a new topic is left alone
     ("do you have cheesecake", "does it contain nuts?", "menu:28"),  # was the brownie (walnuts)
     ("what about part time jobs?", "how much does it pay?", "job:3"),  # was the ways to pay us
+    ("do you have mango smoothie?", "is it available today?", "menu:15"),  # was today's hours
     ("မုန့်ဟင်းခါး ရှိလား", "ဘယ်နှမိနစ် ကြာလဲ", "menu:18"),  # "how many minutes?": was the opening hours
     ("can I bring my dog", "is it open on Sunday?", "hours:opening"),
 ])
@@ -404,6 +405,7 @@ def test_every_hand_over_has_its_closed_wording_in_both_languages() -> None:
 @pytest.mark.parametrize(("text", "intent", "language"), [
     ("Hello!", "greeting", "en"), ("Hello again", "greeting", "en"),
     ("hey, good morning! how are you?", "greeting", "en"), ("good morning 👋", "greeting", "en"), ("မင်္ဂလာပါ", "greeting", "my"),
+    ("mingalabar", "greeting", "en"),  # Burmese hello in Latin letters: was handed to a person
     ("Thank you so much!", "thanks", "en"), ("ကျေးဇူးတင်ပါတယ်", "thanks", "my"), ("ကျေးဇူးပါ", "thanks", "my"),
     ("sounds good", "thanks", "en"), ("lol", "thanks", "en"), ("👍", "thanks", "en"), ("🙏🏽", "thanks", "en"),
     ("bye", "goodbye", "en"), ("Good night!", "goodbye", "en"), ("ok thanks, see you tomorrow", "goodbye", "en"),

@@ -27,6 +27,7 @@ THURSDAY = datetime(2026, 11, 26, 12, 0, tzinfo=ZoneInfo("Asia/Yangon"))  # open
     "မနက်ဖြန် ည ၇ နာရီ ၄ ယောက် စားပွဲ ကြိုတင်မှာချင်တယ်",
     "စနေနေ့ ညစာ အတွက် ဘိုကင် လုပ်ချင်ပါတယ်",
     "ည ၇ နာရီ ၂ ယောက် စားပွဲ ကြိုတင်မှာချင်တယ်",  # a time alone, in Burmese digits
+    "Hi, do you have seats for 6 people tonight?",  # a table by another name: was the policy
 ])
 def test_a_request_with_its_day_or_time_goes_to_staff(answerer: OfflineAnswerer, text: str) -> None:
     answer = answerer.answer(text)

@@ -27,7 +27,7 @@ OFFLINE_MODEL = "offline"
 # What a customer asks about a dish just named, with "it", "that", "they": the dish is the subject.
 ITEM_QUALITIES = frozenset(tokens("sweet spicy hot cold dairy milk sugar sugary vegan vegetarian gluten nut nuts egg "
                                   "eggs big large small size fresh healthy halal caffeine strong contain ingredient "
-                                  "ingredients allergen allergens"))
+                                  "ingredients allergen allergens available availability stock"))
 # Burmese drops the "it": a question of these alone ("စပ်လား", spicy?; "ချိုလား", sweet?) is about the dish.
 ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး သကြား ကြီး ဆိမ့် ခါး ချဉ် ငံ ကြာ မိနစ်"))
 ANY_ITEM_QUALITY = ITEM_QUALITIES | ITEM_QUALITIES_MY

@@ -19,7 +19,9 @@ from pentagon.agent.language import ascii_digits
 
 RESERVATION = "reservation"
 
-_BOOK_EN = re.compile(r"\b(?:book|booking|reserve|reserving|reservation|table\s+for)\b", re.IGNORECASE)
+# "Seats for 10 tonight?", "space for 6 people": a table by another name.
+_BOOK_EN = re.compile(r"\b(?:book|booking|reserve|reserving|reservation|(?:table|seats?|space|room)\s+for)\b",
+                      re.IGNORECASE)
 # Matched with spaces removed: "to order ahead", "book" (a loanword, two spellings), "table".
 _BOOK_MY = ("ကြိုတင်မှာ", "ဘိုကင်", "ဘွတ်ကင်", "စားပွဲ")
 _TIME_EN = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b|\b(?:noon|lunch|dinner|breakfast)\b",

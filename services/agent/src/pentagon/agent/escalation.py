@@ -87,7 +87,7 @@ RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = (
 )
 
 _GREET_WORD = (r"(hi+|hello+|hey+|hiya|yo|howdy|greetings|good\s+(morning|afternoon|evening|day)|mingalaba|"
-               r"mingalarpar|min\s*ga\s*la\s*ba|what'?s\s+up|sup)")
+               r"mingalarpar|mingalabar|mingalapar|mingalar\s*bar|min\s*ga\s*la\s*ba|what'?s\s+up|sup)")
 _GREET_TAIL = (r"(there|all|everyone|again|team|pentagon|cafe|admin|friends?|how\s+are\s+(you|u)(\s+today)?|"
                r"how'?s\s+it\s+going|nice\s+to\s+meet\s+you)")
 # "hello", "hey good morning", "hello again how are you": greeting words, then only pleasantries.

@@ -3,7 +3,9 @@
 Prints accuracy@1 of the top source per language and escalation
 precision/recall, plus every miss. Run:
     .venv/bin/python bench/agent_eval.py [--questions bench/data/agent_questions.jsonl] [--check]
-``--check`` exits 1 when a figure is under its target (0.9).
+``--check`` exits 1 when a figure is under its target (0.9). A question with ``before`` (the
+customer's earlier messages, oldest first) is asked after them, each answered in turn, as in a
+conversation (bench/data/agent_dialogues.jsonl).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from pentagon.agent.answer import OfflineAnswerer
+from pentagon.agent.answer import OfflineAnswerer, Turn
 from pentagon.agent.knowledge import load_knowledge
 from pentagon.agent.settings import Settings
 
@@ -30,12 +32,20 @@ def ratio(a: int, b: int) -> float:
     return a / b if b else 1.0
 
 
+def conversation(answerer: OfflineAnswerer, before: list[str]) -> list[Turn]:
+    """The history the question is asked in: each earlier message with the answer it got."""
+    history: list[Turn] = []
+    for text in before:
+        history += [Turn("user", text), Turn("bot", answerer.answer(text, history).text)]
+    return history
+
+
 def evaluate(answerer: OfflineAnswerer, questions: list[dict]) -> tuple[dict[str, float], list[str]]:
     hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     tp = fp = fn = 0
     misses = []
     for q in questions:
-        answer = answerer.answer(q["text"])
+        answer = answerer.answer(q["text"], conversation(answerer, q.get("before", [])))
         top = answer.sources[0].id if answer.sources else None
         if q.get("source"):
             hits[q["lang"]][1] += 1

@@ -172,6 +172,13 @@ def test_what_is_asked_about_it_is_asked_about_the_dish_just_named(answerer: Off
     ("do you have cheesecake", "does it contain nuts?", "menu:28"),  # was the brownie (walnuts)
     ("what about part time jobs?", "how much does it pay?", "job:3"),  # was the ways to pay us
     ("do you have mango smoothie?", "is it available today?", "menu:15"),  # was today's hours
+    # When or how long, and nothing else, of what was just talked about: these were the opening hours
+    # and the hot chocolate ("long").
+    ("What's in the breakfast set?", "until what time?", "promotion:3"),
+    ("Latte art class?", "how long is it?", "event:2"),
+    ("မနက်စာ set ရှိလား", "ဘယ်အချိန်အထိလဲ", "promotion:3"),
+    ("Do you have a student discount?", "does it work on weekends too?", "promotion:2"),  # was the weekend job
+    ("Wi-Fi ရှိလား", "password ဘယ်လိုသိရမလဲ", "faq:1"),  # ဘယ်လို (how), သိ (know): was handed over
     ("မုန့်ဟင်းခါး ရှိလား", "ဘယ်နှမိနစ် ကြာလဲ", "menu:18"),  # "how many minutes?": was the opening hours
     ("can I bring my dog", "is it open on Sunday?", "hours:opening"),
 ])

@@ -33,6 +33,10 @@ ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး �
 ANY_ITEM_QUALITY = ITEM_QUALITIES | ITEM_QUALITIES_MY
 # How Burmese asks it ("ဘယ်နှ မိနစ် ကြာလဲ", how many minutes?): with a quality, still about the dish.
 _ASKING_MY = frozenset(tokens("ဘယ် နှ ဘယ်လောက် မ"))
+# A question of when or how long and nothing else ("until what time?", "how long is it?", "ဘယ်အချိန်အထိလဲ")
+# asks it of what was just talked about: the breakfast set's last hour, the workshop's length.
+_WHEN = frozenset(tokens("time until till long start end finish begin minute minutes ဘယ်အချိန် အချိန် အထိ "
+                         "ကြာ မိနစ် ဘယ်တော့"))
 _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one)\b", re.IGNORECASE)
 # The next turn of the same topic: "and Saturday?", "what about inside?"; in Burmese a trailing ကော / ရော
 # ("စနေနေ့ကော", and Saturday?).
@@ -84,6 +88,8 @@ def _leans_back(text: str, words: set[str]) -> bool:
     if listing.price_only(words):
         return True
     if words & ITEM_QUALITIES and _REFERS_BACK.search(text) is not None:
+        return True
+    if words & _WHEN and words <= _WHEN | _ASKING_MY:
         return True
     return bool(words & ITEM_QUALITIES_MY) and words <= ITEM_QUALITIES_MY | _ASKING_MY
 

@@ -135,7 +135,7 @@ guys guy nah nope yep yup lol bro sis dude folks y'all
 MY_STOPWORDS = frozenset(
     "ပါ လား လဲ သလား သလဲ တယ် ပါတယ် မှာ နဲ့ ကို က တွေ ရဲ့ လို့ သည် ၏ ဟုတ် ရော ရင် လည်း ကော ဦး နော် ခင်ဗျာ ခင်ဗျ "
     "ရှင် ဗျ ကျွန်တော် ကျွန်မ ကျနော် သိချင် ချင် ပေး ပါရစေ ဘူး ဒီ အဲဒီ ပြီး တဲ့ မယ် ပဲ ပေါ့ တော့ သေး "
-    "ပြော ပြောပြ ပြောပြပေး ပေးပါ ပြ ရလား ရလဲ ရှိလား ရှိလဲ လို့ရလား ရ ဘာ ရှိ".split()
+    "ပြော ပြောပြ ပြောပြပေး ပေးပါ ပြ ရလား ရလဲ ရှိလား ရှိလဲ လို့ရလား ရ ဘာ ရှိ ဘယ်လို သိ".split()
 )
 
 # Paraphrases collapse onto one token so "cost" finds "price" and "wi fi" finds "wifi".
@@ -211,6 +211,8 @@ EN_PHRASES = [
                 r"lactose[- ]free) milks?\b"), " milk alternative "),
     # "How long does it take?" asks for minutes; "take" says nothing (it is also in "takeaway").
     (re.compile(r"\bhow long (?:does|will|would|do|did) (.{0,40}?)\s*take\b"), r" long minute \1 "),
+    # Whether an offer "works" (applies, counts) somewhere is whether it is valid there, not a job.
+    (re.compile(r"\b(?:does|do|will|would|can) (?:it|this|that|they|the \w+) (?:work|apply|count)\b"), " valid "),
     # What a job pays is its salary, not the ways to pay us.
     (re.compile(r"\bhow much (?:does|do|will|would|can) (?:it|that|this|they|the job|the position|you|i|we) "
                 r"(?:pay|earn|make)\b|\b(?:what(?:'s| is) the|the) pay\b"), " salary "),

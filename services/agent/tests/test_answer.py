@@ -188,6 +188,14 @@ def test_a_follow_on_stays_on_the_topic_that_answers_it(answerer: OfflineAnswere
     assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
 
 
+@pytest.mark.parametrize(("before", "question"), [("do you have a shan noodle and a latte?", "how much?"),
+                                                  ("ရှမ်းခေါက်ဆွဲနဲ့ လာတေး ရှိလား", "ဘယ်လောက်လဲ")])
+def test_how_much_after_two_dishes_is_both(answerer: OfflineAnswerer, before: str, question: str) -> None:
+    """It answered the first dish only."""
+    answer = answerer.answer(question, [Turn("user", before), Turn("bot", answerer.answer(before).text)])
+    assert [s.id for s in answer.sources] == ["menu:19", "menu:3"] and not answer.requires_human, answer
+
+
 def test_what_time_is_not_the_part_time_job(answerer: OfflineAnswerer) -> None:
     """"Part-time" was two words, and its "time" made "what time?" the part-time job ad."""
     assert answerer.answer("what time?").sources[0].id == "hours:opening"

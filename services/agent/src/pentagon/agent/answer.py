@@ -170,6 +170,9 @@ class OfflineAnswerer:
         if listed is not None:
             return listed
         several = self._several(text, words, query, lang, language)
+        if several is None and query != text and _leans_back(text, words):
+            # "How much?" after "a shan noodle and a latte?": both dishes it leans on, not the first.
+            several = self._several(query, words, query, lang, language)
         if several is not None:
             return several
         if not hits or confidence < self.threshold:

@@ -179,6 +179,8 @@ def test_what_is_asked_about_it_is_asked_about_the_dish_just_named(answerer: Off
     ("မနက်စာ set ရှိလား", "ဘယ်အချိန်အထိလဲ", "promotion:3"),
     ("Do you have a student discount?", "does it work on weekends too?", "promotion:2"),  # was the weekend job
     ("Wi-Fi ရှိလား", "password ဘယ်လိုသိရမလဲ", "faq:1"),  # ဘယ်လို (how), သိ (know): was handed over
+    ("ဂီတ ဖျော်ဖြေပွဲ ရှိလား", "ဘယ်အချိန် စလဲ", "event:1"),  # what time does it start? was the hours
+    ("လာတေးအနုပညာ သင်တန်း ရှိလား", "ဘယ်လောက်ကျလဲ", "event:2"),  # how much does it come to? was the milk tea
     ("မုန့်ဟင်းခါး ရှိလား", "ဘယ်နှမိနစ် ကြာလဲ", "menu:18"),  # "how many minutes?": was the opening hours
     ("can I bring my dog", "is it open on Sunday?", "hours:opening"),
 ])

@@ -36,7 +36,7 @@ _ASKING_MY = frozenset(tokens("ဘယ် နှ ဘယ်လောက် မ"))
 # A question of when or how long and nothing else ("until what time?", "how long is it?", "ဘယ်အချိန်အထိလဲ")
 # asks it of what was just talked about: the breakfast set's last hour, the workshop's length.
 _WHEN = frozenset(tokens("time until till long start end finish begin minute minutes ဘယ်အချိန် အချိန် အထိ "
-                         "ကြာ မိနစ် ဘယ်တော့"))
+                         "ကြာ မိနစ် ဘယ်တော့ စ စလဲ ဆုံး"))  # စ, ဆုံး: to start, to end
 _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one)\b", re.IGNORECASE)
 # The next turn of the same topic: "and Saturday?", "what about inside?"; in Burmese a trailing ကော / ရော
 # ("စနေနေ့ကော", and Saturday?).

@@ -55,7 +55,8 @@ _NOT_SPICY = re.compile(r"\b(?:not|non|no|without|isn'?t|aren'?t)[\s-]+(?:(?:too
 # A question that is only "how much?" ("and the price?", ဘယ်လောက်လဲ, ဈေး ဘယ်လောက်လဲ,
 # ဘယ်လောက်ပေးရမလဲ) names no dish of its own: price words, and at most the syllables around them.
 PRICE_WORDS = frozenset({"price", "ဘယ်လောက်", "~လောက်", "ဈေး", "~ဈေး", "ဈေးနှုန်း", "~နှုန်း"})
-PRICE_FILLER = frozenset({"ဘယ်", "~ဘယ်", "ရ", "~ရ", "မ", "~မ"})
+# ကျ: "ဘယ်လောက်ကျလဲ", how much does it come to.
+PRICE_FILLER = frozenset({"ဘယ်", "~ဘယ်", "ရ", "~ရ", "မ", "~မ", "ကျ", "~ကျ"})
 
 
 def price_only(words: set[str]) -> bool:

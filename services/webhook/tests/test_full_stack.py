@@ -93,6 +93,18 @@ async def test_web_chat_with_tracking_returns_ids_and_the_agent_answer(stack, da
     assert (row["id"], row["event_id"], row["conversation_id"]) == (data["user_message_id"], data["event_id"], data["conversation_id"])
 
 
+async def test_a_follow_on_in_the_web_chat_is_answered_in_its_conversation(stack) -> None:
+    """The reply worker keeps the turns (chat_history) and the agent reads them: "what about inside?" after
+    the dog question is about dogs; asked first, it is the smoking rule."""
+    hook = stack(CHAT_UPDATE_WAIT_MS="10000")
+    session = (await hook.chat_session(name="Aye"))["session_token"]
+    first = (await hook.chat(session, "can I bring my dog?")).json()["reply"]["text"]
+    follow_on = (await hook.chat(session, "what about inside?")).json()["reply"]["text"]
+    alone = (await hook.chat((await hook.chat_session(name="Ko"))["session_token"], "what about inside?")).json()
+    assert "Dogs and cats" in first and follow_on == first
+    assert "Smoking" in alone["reply"]["text"]
+
+
 async def test_data_deletion_erases_through_tracking(stack, database_url, messenger, wait_for) -> None:
     hook = stack()
     assert (await hook.post_signed(messenger.page(messenger.text("1004", "m_del", "forget me")))).status_code == 200

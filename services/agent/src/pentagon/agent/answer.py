@@ -106,6 +106,12 @@ def _asked_to_book(history: Sequence[Turn]) -> bool:
     return bool(users) and asks_to_book(users[-1])
 
 
+def _topic_text(history: Sequence[Turn]) -> str:
+    """The customer's earlier turns a follow-up leans on, cleaned as a question is ("" when none)."""
+    earlier = _topic_turns(history)
+    return to_unicode(clean(earlier))[0] if earlier else ""
+
+
 def _topic_turns(history: Sequence[Turn]) -> str:
     """The customer's latest turn, with the ones before it while they lean back too ("mango smoothie?",
     "is it sweet?": asked next "does it have dairy?", the subject is two turns back)."""
@@ -193,9 +199,8 @@ class OfflineAnswerer:
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
         # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turns.
-        earlier = _topic_turns(history)
-        if earlier:
-            previous = to_unicode(clean(earlier))[0]
+        previous = _topic_text(history)
+        if previous:
             combined = f"{previous} {text}"
             retry = self._search(combined)
             if retry and ((bare and retry[0].coverage >= self.threshold
@@ -212,10 +217,9 @@ class OfflineAnswerer:
         A question that names no subject (``leaning``: "how much?", "does it contain nuts?") is about that
         record whatever else matches its words (the brownie has nuts; the cheesecake was asked about), unless
         it asks a dish's quality of something that is not a dish."""
-        earlier = _topic_turns(history)
-        if not earlier:
+        previous = _topic_text(history)
+        if not previous:
             return None
-        previous = to_unicode(clean(earlier))[0]
         before = self._search(previous)
         if not before or before[0].coverage < self.threshold:
             return None

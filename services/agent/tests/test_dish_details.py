@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pentagon.agent.answer import OfflineAnswerer, Turn
 
 SPICY = ["Mohinga", "Shan Noodles", "Nan Gyi Thoke", "Tea Leaf Salad (Lahpet Thoke)", "Avocado Toast", "Samosa"]
@@ -30,6 +32,16 @@ def test_how_long_a_dish_takes(answerer: OfflineAnswerer) -> None:
     assert "minutes" not in answerer.answer("mohinga").text
     burmese = answerer.answer("မုန့်ဟင်းခါး ဘယ်လောက်ကြာမလဲ")
     assert burmese.sources[0].id == "menu:18" and "မိနစ် ၈ လောက်နဲ့ ရပါမယ်။" in burmese.text
+
+
+@pytest.mark.parametrize("text", ["how long?", "how many minutes?", "ဘယ်လောက်ကြာလဲ"])
+def test_how_long_naming_no_dish_asks_which(answerer: OfflineAnswerer, text: str) -> None:
+    """Every dish matches "long" alike, so the first of them (the hot chocolate) was answered."""
+    answer = answerer.answer(text)
+    assert not answer.sources and not answer.requires_human and answer.intent == "menu"
+    assert answer.listing  # composed from the whole menu: the model is not asked to reword it
+    assert ("2 to 12 minutes" in answer.text) or ("၂ ကနေ ၁၂" in answer.text), answer.text
+    assert answerer.answer("until what time?").sources[0].id == "hours:opening"
 
 
 def test_a_customer_kept_waiting_still_gets_a_person(answerer: OfflineAnswerer) -> None:

@@ -43,6 +43,8 @@ _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this 
 _GOES_ON = re.compile(r"^\s*(?:and|also|plus|what about|how about)\b", re.IGNORECASE)
 _GOES_ON_MY = re.compile(r"(?:ကော|ရော)\s*[?？။!]*\s*$")
 SMALL_TALK_CONFIDENCE = 0.95
+# Answers composed from the whole menu or a kind of record (lists, "which dish?"), not one record's match.
+LISTING_CONFIDENCE = 0.9
 # Dishes answered in one reply when a question names several; more than this is an order, for a person.
 MAX_NAMED_ITEMS = 6
 INTENT_BY_KIND = {"faq": "faq", "menu": "menu", "hours": "hours", "reservation": "reservation", "event": "events",
@@ -181,6 +183,11 @@ class OfflineAnswerer:
             several = self._several(query, words, query, lang, language)
         if several is not None:
             return several
+        if query == text and hits and hits[0].entry.kind == "menu" and _leans_back(text, words) \
+                and words & compose.TIME_WORDS and (which := compose.which_dish(lang, self._menu())) is not None:
+            # "How long?" with no dish before it: every dish matches "long" alike, so the first was answered.
+            return Answer(which, "menu", language, LISTING_CONFIDENCE, quick_replies=QUICK_REPLIES[lang], hits=hits,
+                          query=query, listing=True)
         if not hits or confidence < self.threshold:
             return self._escalate(LOW_CONFIDENCE, lang, language, confidence, hits, query)
         top = hits[0]
@@ -372,7 +379,8 @@ class OfflineAnswerer:
         if not records:
             return None
         sources = [SourceRef(kind, f"{kind}:{r.id}", 1.0) for r in records[:5]]
-        return Answer(compose.kind_list(lang, kind, records), INTENT_BY_KIND[kind], language, 0.9, sources=sources,
+        return Answer(compose.kind_list(lang, kind, records), INTENT_BY_KIND[kind], language, LISTING_CONFIDENCE,
+                      sources=sources,
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query, listing=True)
 
     def _listing(self, text: str, words: set[str], query: str, lang: str, language: str,
@@ -392,5 +400,5 @@ class OfflineAnswerer:
                                  and top.entry.kind == "faq" and top.coverage >= self.threshold):
                 return None
         sources = [SourceRef("menu", f"menu:{m.id}", 1.0) for m in found.items[:5]]
-        return Answer(compose.menu_list(lang, found, self.sold_out), "menu", language, 0.9, sources=sources,
+        return Answer(compose.menu_list(lang, found, self.sold_out), "menu", language, LISTING_CONFIDENCE, sources=sources,
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query, listing=True)

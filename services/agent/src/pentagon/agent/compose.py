@@ -24,6 +24,14 @@ def _num(lang: str, text: str) -> str:
     return burmese_digits(text) if lang == "my" else text
 
 
+def which_dish(lang: str, menu: list[MenuItem]) -> str | None:
+    """"How long?" naming no dish: the range of our preparation times, and a request for the name."""
+    times = [m.preparation_time for m in menu if m.preparation_time]
+    if not times:
+        return None
+    return phrase(lang, "which_dish", low=_num(lang, str(min(times))), high=_num(lang, str(max(times))))
+
+
 def price_text(lang: str, price: float) -> str:
     return _num(lang, f"{price:,.0f}")
 

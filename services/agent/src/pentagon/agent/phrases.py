@@ -73,6 +73,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "spice_2": "Spicy.",
         "spice_3": "Very spicy.",
         "ready_in": "Ready in about {minutes} minutes.",
+        "which_dish": "Which dish or drink do you mean? Ours are ready in {low} to {high} minutes: tell me its name "
+                      "and I'll tell you how long it takes.",
         "allergen_none": "None of our {category} is made with {allergens}.",
         "allergen_missing": "Everything on our menu is made with {allergens}.",
         "allergen_missing_category": "All our {category} are made with {allergens}.",
@@ -155,6 +157,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "spice_2": "စပ်ပါတယ်။",
         "spice_3": "အရမ်း စပ်ပါတယ်။",
         "ready_in": "မိနစ် {minutes} လောက်နဲ့ ရပါမယ်။",
+        "which_dish": "ဘယ် အစားအစာ ဒါမှမဟုတ် အချိုရည်ကို မေးတာလဲ။ မိနစ် {low} ကနေ {high} အတွင်း ရပါတယ်။ "
+                      "နာမည်ပြောရင် ဘယ်လောက်ကြာမလဲ ပြောပြပေးပါမယ်။",
         "allergen_none": "ကျွန်တော်တို့ {category} တွေမှာ {allergens} မပါပါဘူး။",
         "allergen_missing": "မီနူးထဲက အားလုံးမှာ {allergens} ပါပါတယ်။",
         "allergen_missing_category": "{category} အားလုံးမှာ {allergens} ပါပါတယ်။",

@@ -198,6 +198,22 @@ def test_how_much_after_two_dishes_is_both(answerer: OfflineAnswerer, before: st
     assert [s.id for s in answer.sources] == ["menu:19", "menu:3"] and not answer.requires_human, answer
 
 
+@pytest.mark.parametrize(("before", "question", "listed"), [
+    ("what desserts do you have?", "do they have nuts?", ["menu:26", "menu:27", "menu:28"]),  # was Shwe Yin Aye alone
+    ("anything spicy?", "how long?", ["menu:18", "menu:19", "menu:20", "menu:21", "menu:23", "menu:25"]),  # hot chocolate
+    ("စပ်တာ ဘာရှိလဲ", "ဘယ်လောက်ကြာလဲ", ["menu:18", "menu:19", "menu:20", "menu:21", "menu:23", "menu:25"]),
+    ("any events?", "what time?", ["event:1", "event:2", "event:3"]),  # was the Thingyan festival alone
+])
+def test_a_question_of_no_subject_after_a_list_is_asked_of_each(answerer: OfflineAnswerer, before: str,
+                                                                 question: str, listed: list[str]) -> None:
+    answer = answerer.answer(question, [Turn("user", before), Turn("bot", answerer.answer(before).text)])
+    assert [s.id for s in answer.sources] == listed and answer.listing and not answer.requires_human, answer
+    if listed[0] == "menu:26":
+        assert "tree nuts" in answer.text.split("\n")[1]  # the brownie's line
+    if question == "how long?":
+        assert "Ready in about 8 minutes." in answer.text.split("\n")[0]  # the mohinga's line
+
+
 def test_what_time_is_not_the_part_time_job(answerer: OfflineAnswerer) -> None:
     """"Part-time" was two words, and its "time" made "what time?" the part-time job ad."""
     assert answerer.answer("what time?").sources[0].id == "hours:opening"

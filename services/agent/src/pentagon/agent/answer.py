@@ -108,6 +108,16 @@ def _asked_to_book(history: Sequence[Turn]) -> bool:
     return bool(users) and asks_to_book(users[-1])
 
 
+def _topic_start(history: Sequence[Turn]) -> str:
+    """The customer's turn the latest follow-ups lean on ("anything spicy?" before "are they vegan?" and
+    "how long?"), cleaned; "" when none."""
+    users = [t.text for t in history if t.role == "user" and t.text]
+    for previous in reversed(users[-3:]):
+        if not _leans_back(previous, set(tokens(previous))):
+            return to_unicode(clean(previous))[0]
+    return ""
+
+
 def _topic_text(history: Sequence[Turn]) -> str:
     """The customer's earlier turns a follow-up leans on, cleaned as a question is ("" when none)."""
     earlier = _topic_turns(history)
@@ -173,7 +183,8 @@ class OfflineAnswerer:
         today = self._clock().astimezone(self.tz).date()
         if (booking := booking_request(text, today, _asked_to_book(recent))) is not None:
             return self._book(booking, lang, language, confidence, hits, query)
-        listed = (self._listing(text, words, query, lang, language, hits)
+        listed = (self._about_the_list(text, words, recent, lang, language, hits)
+                  or self._listing(text, words, query, lang, language, hits)
                   or self._kind_list(text, words, query, lang, language, hits))
         if listed is not None:
             return listed
@@ -361,15 +372,46 @@ class OfflineAnswerer:
         items = self._names.named(text)
         if not 2 <= len(items) <= MAX_NAMED_ITEMS:
             return None
-        ids = [f"menu:{m.id}" for m in items]
-        confidence = round(self.index.joint_coverage(text, ids), 4)
+        confidence = round(self.index.joint_coverage(text, [f"menu:{m.id}" for m in items]), 4)
         if confidence < self.threshold:  # the dishes are the lesser part of what is asked
             return None
+        return self._dishes(items, text, words, query, lang, language, confidence)
+
+    def _dishes(self, items: list[MenuItem], text: str, words: set[str], query: str, lang: str, language: str,
+                confidence: float, listing: bool = False) -> Answer:
+        """Each dish on its own line, with what the question asks of it (its time, its heat)."""
+        ids = [f"menu:{m.id}" for m in items]
         asked = compose.asked_details(text, words)
         body = "\n".join(compose.menu_item(lang, self._priced(m), self.sold_out(str(m.id)), asked) for m in items)
         return Answer(body, "menu", language, confidence, sources=[SourceRef("menu", i, 1.0) for i in ids],
                       quick_replies=QUICK_REPLIES[lang], hits=[Hit(self._entries[i], 1.0, confidence) for i in ids],
-                      query=query)
+                      query=query, listing=listing)
+
+    def _about_the_list(self, text: str, words: set[str], history: Sequence[Turn], lang: str, language: str,
+                        hits: list[Hit]) -> Answer | None:
+        """A question naming no subject right after a list asks it of what was listed: "do they have nuts?"
+        after the desserts is each dessert (it was the first dessert alone: the brownie has nuts), "what
+        time?" after the events each event's when. "How much?" is left to the list itself, which has prices."""
+        if not history or not _leans_back(text, words) or listing.price_only(words):
+            return None
+        previous = _topic_start(history)
+        if not previous:
+            return None
+        before = set(tokens(previous))
+        kind = listing.kind_wanted(previous, before)
+        if kind is not None:
+            return self._kind_list(previous, before, text, lang, language, hits)
+        menu = self._menu()
+        found = (listing.category_listing(menu, before, previous)
+                 or listing.diet_listing(menu, self._diets, previous, before))
+        if found is None or not found.items:
+            return None
+        if len(found.items) <= MAX_NAMED_ITEMS:
+            return self._dishes(found.items, text, words, text, lang, language, LISTING_CONFIDENCE, listing=True)
+        if words & compose.TIME_WORDS and (which := compose.which_dish(lang, found.items)) is not None:
+            return Answer(which, "menu", language, LISTING_CONFIDENCE, quick_replies=QUICK_REPLIES[lang], hits=hits,
+                          query=text, listing=True)
+        return None
 
     def _kind_list(self, text: str, words: set[str], query: str, lang: str, language: str,
                    hits: list[Hit]) -> Answer | None:

@@ -108,32 +108,28 @@ def _asked_to_book(history: Sequence[Turn]) -> bool:
     return bool(users) and asks_to_book(users[-1])
 
 
-def _topic_start(history: Sequence[Turn]) -> str:
-    """The customer's turn the latest follow-ups lean on ("anything spicy?" before "are they vegan?" and
-    "how long?"), cleaned; "" when none."""
-    users = [t.text for t in history if t.role == "user" and t.text]
-    for previous in reversed(users[-3:]):
-        if not _leans_back(previous, set(tokens(previous))):
-            return to_unicode(clean(previous))[0]
-    return ""
+@dataclass(frozen=True)
+class Topic:
+    """What the customer's latest turns were about, cleaned as a question is: ``start`` the turn that set it
+    ("anything spicy?"), ``text`` that turn with the ones leaning on it since ("anything spicy? are they
+    vegan?"; the last three at most); both "" when there is no earlier turn."""
+
+    start: str = ""
+    text: str = ""
 
 
-def _topic_text(history: Sequence[Turn]) -> str:
-    """The customer's earlier turns a follow-up leans on, cleaned as a question is ("" when none)."""
-    earlier = _topic_turns(history)
-    return to_unicode(clean(earlier))[0] if earlier else ""
-
-
-def _topic_turns(history: Sequence[Turn]) -> str:
-    """The customer's latest turn, with the ones before it while they lean back too ("mango smoothie?",
-    "is it sweet?": asked next "does it have dairy?", the subject is two turns back)."""
+def _topic(history: Sequence[Turn]) -> Topic:
     users = [t.text for t in history if t.role == "user" and t.text]
     turns: list[str] = []
     for previous in reversed(users[-3:]):
         turns.insert(0, previous)
         if not _leans_back(previous, set(tokens(previous))):
-            break
-    return " ".join(turns)
+            return Topic(_cleaned(previous), _cleaned(" ".join(turns)))
+    return Topic("", _cleaned(" ".join(turns))) if turns else Topic()
+
+
+def _cleaned(text: str) -> str:
+    return to_unicode(clean(text))[0]
 
 
 class OfflineAnswerer:
@@ -176,14 +172,15 @@ class OfflineAnswerer:
         searched = without_dates(text)  # "open on 25 December?" is a question about a day: the hours
         words = set(tokens(searched))  # once: every step below reads the question's words
         recent = self.recent(history)
-        query, hits = self._retrieve(searched, words, recent)
+        topic = _topic(recent)
+        query, hits = self._retrieve(searched, words, topic)
         confidence = round(hits[0].coverage, 4) if hits else 0.0
         if trigger is not None:
             return self._escalate(trigger.reason, lang, language, confidence, hits, query, text)
         today = self._clock().astimezone(self.tz).date()
         if (booking := booking_request(text, today, _asked_to_book(recent))) is not None:
             return self._book(booking, lang, language, confidence, hits, query)
-        listed = (self._about_the_list(text, words, recent, lang, language, hits)
+        listed = (self._about_the_list(text, words, topic, lang, language, hits)
                   or self._listing(text, words, query, lang, language, hits)
                   or self._kind_list(text, words, query, lang, language, hits))
         if listed is not None:
@@ -194,11 +191,6 @@ class OfflineAnswerer:
             several = self._several(query, words, query, lang, language)
         if several is not None:
             return several
-        if query == text and hits and hits[0].entry.kind == "menu" and _leans_back(text, words) \
-                and words & compose.TIME_WORDS and (which := compose.which_dish(lang, self._menu())) is not None:
-            # "How long?" with no dish before it: every dish matches "long" alike, so the first was answered.
-            return Answer(which, "menu", language, LISTING_CONFIDENCE, quick_replies=QUICK_REPLIES[lang], hits=hits,
-                          query=query, listing=True)
         if not hits or confidence < self.threshold:
             return self._escalate(LOW_CONFIDENCE, lang, language, confidence, hits, query)
         top = hits[0]
@@ -206,20 +198,19 @@ class OfflineAnswerer:
                       sources=[SourceRef(top.entry.kind, top.entry.source_id, round(top.score, 4))],
                       quick_replies=QUICK_REPLIES[lang], hits=hits, query=query)
 
-    def _retrieve(self, text: str, words: set[str], history: list[Turn]) -> tuple[str, list[Hit]]:
+    def _retrieve(self, text: str, words: set[str], topic: Topic) -> tuple[str, list[Hit]]:
         hits = self._search(text)
         # "How much (is it)?" names no subject: whatever record says "price" is no answer to it,
         # the dish asked about just before is. So is "is it sweet?", "does it have dairy?" (the
         # desserts, the milk FAQ on their own).
-        bare = _leans_back(text, words) and any(t.role == "user" and t.text for t in history)
-        if (bare or _follows_on(text)) and (kept := self._same_topic(text, words, hits, history, bare)) is not None:
+        bare = bool(topic.text) and _leans_back(text, words)
+        if (bare or _follows_on(text)) and (kept := self._same_topic(text, words, hits, topic.text, bare)) is not None:
             return kept
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
         # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turns.
-        previous = _topic_text(history)
-        if previous:
-            combined = f"{previous} {text}"
+        if topic.text:
+            combined = f"{topic.text} {text}"
             retry = self._search(combined)
             if retry and ((bare and retry[0].coverage >= self.threshold
                            and (retry[0].entry.kind == "menu" or not words & ANY_ITEM_QUALITY))
@@ -227,7 +218,7 @@ class OfflineAnswerer:
                 return combined, retry
         return text, hits
 
-    def _same_topic(self, text: str, words: set[str], hits: list[Hit], history: Sequence[Turn],
+    def _same_topic(self, text: str, words: set[str], hits: list[Hit], previous: str,
                     leaning: bool) -> tuple[str, list[Hit]] | None:
         """A follow-on stays on the record the conversation is about when that record answers it at least as
         well as any other: after "can I bring my dog?", "what about inside?" is still about dogs (not the
@@ -235,7 +226,6 @@ class OfflineAnswerer:
         A question that names no subject (``leaning``: "how much?", "does it contain nuts?") is about that
         record whatever else matches its words (the brownie has nuts; the cheesecake was asked about), unless
         it asks a dish's quality of something that is not a dish."""
-        previous = _topic_text(history)
         if not previous:
             return None
         before = self._search(previous)
@@ -387,28 +377,32 @@ class OfflineAnswerer:
                       quick_replies=QUICK_REPLIES[lang], hits=[Hit(self._entries[i], 1.0, confidence) for i in ids],
                       query=query, listing=listing)
 
-    def _about_the_list(self, text: str, words: set[str], history: Sequence[Turn], lang: str, language: str,
+    def _about_the_list(self, text: str, words: set[str], topic: Topic, lang: str, language: str,
                         hits: list[Hit]) -> Answer | None:
         """A question naming no subject right after a list asks it of what was listed: "do they have nuts?"
         after the desserts is each dessert (it was the first dessert alone: the brownie has nuts), "what
-        time?" after the events each event's when. "How much?" is left to the list itself, which has prices."""
-        if not history or not _leans_back(text, words) or listing.price_only(words):
+        time?" after the events each event's when. "How much?" is left to the list itself, which has prices.
+        With nothing asked before, "how long?" is asked of the whole menu (every dish matches "long" alike,
+        so the first of them was answered)."""
+        if not _leans_back(text, words) or listing.price_only(words):
             return None
-        previous = _topic_start(history)
-        if not previous:
+        if not topic.text:
+            items = self._menu() if words & compose.TIME_WORDS else []
+        elif topic.start:
+            before = set(tokens(topic.start))
+            if listing.kind_wanted(topic.start, before) is not None:
+                return self._kind_list(topic.start, before, text, lang, language, hits)
+            menu = self._menu()
+            found = (listing.category_listing(menu, before, topic.start)
+                     or listing.diet_listing(menu, self._diets, topic.start, before))
+            items = found.items if found is not None else []
+        else:
+            items = []
+        if not items:
             return None
-        before = set(tokens(previous))
-        kind = listing.kind_wanted(previous, before)
-        if kind is not None:
-            return self._kind_list(previous, before, text, lang, language, hits)
-        menu = self._menu()
-        found = (listing.category_listing(menu, before, previous)
-                 or listing.diet_listing(menu, self._diets, previous, before))
-        if found is None or not found.items:
-            return None
-        if len(found.items) <= MAX_NAMED_ITEMS:
-            return self._dishes(found.items, text, words, text, lang, language, LISTING_CONFIDENCE, listing=True)
-        if words & compose.TIME_WORDS and (which := compose.which_dish(lang, found.items)) is not None:
+        if len(items) <= MAX_NAMED_ITEMS:
+            return self._dishes(items, text, words, text, lang, language, LISTING_CONFIDENCE, listing=True)
+        if words & compose.TIME_WORDS and (which := compose.which_dish(lang, items)) is not None:
             return Answer(which, "menu", language, LISTING_CONFIDENCE, quick_replies=QUICK_REPLIES[lang], hits=hits,
                           query=text, listing=True)
         return None
@@ -422,8 +416,7 @@ class OfflineAnswerer:
             return None
         sources = [SourceRef(kind, f"{kind}:{r.id}", 1.0) for r in records[:5]]
         return Answer(compose.kind_list(lang, kind, records), INTENT_BY_KIND[kind], language, LISTING_CONFIDENCE,
-                      sources=sources,
-                      quick_replies=QUICK_REPLIES[lang], hits=hits, query=query, listing=True)
+                      sources=sources, quick_replies=QUICK_REPLIES[lang], hits=hits, query=query, listing=True)
 
     def _listing(self, text: str, words: set[str], query: str, lang: str, language: str,
                  hits: list[Hit]) -> Answer | None:
@@ -442,5 +435,5 @@ class OfflineAnswerer:
                                  and top.entry.kind == "faq" and top.coverage >= self.threshold):
                 return None
         sources = [SourceRef("menu", f"menu:{m.id}", 1.0) for m in found.items[:5]]
-        return Answer(compose.menu_list(lang, found, self.sold_out), "menu", language, LISTING_CONFIDENCE, sources=sources,
-                      quick_replies=QUICK_REPLIES[lang], hits=hits, query=query, listing=True)
+        return Answer(compose.menu_list(lang, found, self.sold_out), "menu", language, LISTING_CONFIDENCE,
+                      sources=sources, quick_replies=QUICK_REPLIES[lang], hits=hits, query=query, listing=True)

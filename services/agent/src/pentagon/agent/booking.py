@@ -68,12 +68,16 @@ def booking_request(text: str, today: date, asked_before: bool = False) -> Booki
     """``asked_before``: the customer's turn before asked to book ("I want to book a table"), so this one
     may give the details alone ("for 4 people tomorrow at 7pm"), if it gives a time or a number of
     people: "what time do you close tomorrow?" is still a question about the hours."""
-    if not asks_to_book(text) and not (asked_before and (_timed(text) or _party(text) is not None)):
+    asks = asks_to_book(text)
+    if not asks and not asked_before:
+        return None
+    party, timed = _party(text), _timed(text)
+    if not asks and not timed and party is None:
         return None
     day = asked_day(text, today)
     if day is not None:
-        return BookingRequest(day, _party(text))
-    return BookingRequest(None, _party(text)) if _timed(text) else None
+        return BookingRequest(day, party)
+    return BookingRequest(None, party) if timed else None
 
 
 def _timed(text: str) -> bool:

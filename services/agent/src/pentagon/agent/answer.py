@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from pentagon.agent import compose, listing
@@ -102,30 +103,38 @@ def _follows_on(text: str) -> bool:
     return bool(_REFERS_BACK.search(text) or _GOES_ON.search(text) or _GOES_ON_MY.search(text))
 
 
-def _asked_to_book(history: Sequence[Turn]) -> bool:
-    """The customer's latest turn asked for a table: the next may give its day and time alone."""
-    users = [t.text for t in history if t.role == "user" and t.text]
-    return bool(users) and asks_to_book(users[-1])
-
-
-@dataclass(frozen=True)
 class Topic:
     """What the customer's latest turns were about, cleaned as a question is: ``start`` the turn that set it
     ("anything spicy?"), ``text`` that turn with the ones leaning on it since ("anything spicy? are they
-    vegan?"; the last three at most); both "" when there is no earlier turn."""
+    vegan?"; the last three at most); both "" when there is no earlier turn. Found when first asked, once:
+    most answers never need it (reading the earlier turns costs a tokenisation each)."""
 
-    start: str = ""
-    text: str = ""
+    def __init__(self, history: Sequence[Turn]) -> None:
+        self._users = [t.text for t in history if t.role == "user" and t.text]
 
+    def __bool__(self) -> bool:
+        return bool(self._users)
 
-def _topic(history: Sequence[Turn]) -> Topic:
-    users = [t.text for t in history if t.role == "user" and t.text]
-    turns: list[str] = []
-    for previous in reversed(users[-3:]):
-        turns.insert(0, previous)
-        if not _leans_back(previous, set(tokens(previous))):
-            return Topic(_cleaned(previous), _cleaned(" ".join(turns)))
-    return Topic("", _cleaned(" ".join(turns))) if turns else Topic()
+    def asked_to_book(self) -> bool:
+        """The customer's latest turn asked for a table: the next may give its day and time alone."""
+        return bool(self._users) and asks_to_book(self._users[-1])
+
+    @property
+    def start(self) -> str:
+        return self._found[0]
+
+    @property
+    def text(self) -> str:
+        return self._found[1]
+
+    @cached_property
+    def _found(self) -> tuple[str, str]:
+        turns: list[str] = []
+        for previous in reversed(self._users[-3:]):
+            turns.insert(0, previous)
+            if not _leans_back(previous, set(tokens(previous))):
+                return _cleaned(previous), _cleaned(" ".join(turns))
+        return "", (_cleaned(" ".join(turns)) if turns else "")
 
 
 def _cleaned(text: str) -> str:
@@ -171,14 +180,13 @@ class OfflineAnswerer:
             return Answer(phrase(lang, kind), kind, language, SMALL_TALK_CONFIDENCE, quick_replies=quick, query=text)
         searched = without_dates(text)  # "open on 25 December?" is a question about a day: the hours
         words = set(tokens(searched))  # once: every step below reads the question's words
-        recent = self.recent(history)
-        topic = _topic(recent)
+        topic = Topic(self.recent(history))
         query, hits = self._retrieve(searched, words, topic)
         confidence = round(hits[0].coverage, 4) if hits else 0.0
         if trigger is not None:
             return self._escalate(trigger.reason, lang, language, confidence, hits, query, text)
         today = self._clock().astimezone(self.tz).date()
-        if (booking := booking_request(text, today, _asked_to_book(recent))) is not None:
+        if (booking := booking_request(text, today, topic.asked_to_book())) is not None:
             return self._book(booking, lang, language, confidence, hits, query)
         listed = (self._about_the_list(text, words, topic, lang, language, hits)
                   or self._listing(text, words, query, lang, language, hits)
@@ -203,13 +211,13 @@ class OfflineAnswerer:
         # "How much (is it)?" names no subject: whatever record says "price" is no answer to it,
         # the dish asked about just before is. So is "is it sweet?", "does it have dairy?" (the
         # desserts, the milk FAQ on their own).
-        bare = bool(topic.text) and _leans_back(text, words)
+        bare = bool(topic) and _leans_back(text, words)
         if (bare or _follows_on(text)) and (kept := self._same_topic(text, words, hits, topic.text, bare)) is not None:
             return kept
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
         # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turns.
-        if topic.text:
+        if topic:
             combined = f"{topic.text} {text}"
             retry = self._search(combined)
             if retry and ((bare and retry[0].coverage >= self.threshold
@@ -386,7 +394,7 @@ class OfflineAnswerer:
         so the first of them was answered)."""
         if not _leans_back(text, words) or listing.price_only(words):
             return None
-        if not topic.text:
+        if not topic:
             items = self._menu() if words & compose.TIME_WORDS else []
         elif topic.start:
             before = set(tokens(topic.start))

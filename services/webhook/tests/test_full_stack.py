@@ -94,15 +94,15 @@ async def test_web_chat_with_tracking_returns_ids_and_the_agent_answer(stack, da
 
 
 async def test_a_follow_on_in_the_web_chat_is_answered_in_its_conversation(stack) -> None:
-    """The reply worker keeps the turns (chat_history) and the agent reads them: "what about inside?" after
-    the dog question is about dogs; asked first, it is the smoking rule."""
+    """The reply worker keeps the turns (chat_history) and the agent reads them: "is it free?" after the
+    parking question is about parking; asked first, it is the green tea."""
     hook = stack(CHAT_UPDATE_WAIT_MS="10000")
     session = (await hook.chat_session(name="Aye"))["session_token"]
-    first = (await hook.chat(session, "can I bring my dog?")).json()["reply"]["text"]
-    follow_on = (await hook.chat(session, "what about inside?")).json()["reply"]["text"]
-    alone = (await hook.chat((await hook.chat_session(name="Ko"))["session_token"], "what about inside?")).json()
-    assert "Dogs and cats" in first and follow_on == first
-    assert "Smoking" in alone["reply"]["text"]
+    first = (await hook.chat(session, "is there parking?")).json()["reply"]["text"]
+    follow_on = (await hook.chat(session, "is it free?")).json()["reply"]["text"]
+    alone = (await hook.chat((await hook.chat_session(name="Ko"))["session_token"], "is it free?")).json()
+    assert "free parking" in first and follow_on == first
+    assert "green tea" in alone["reply"]["text"]
 
 
 async def test_data_deletion_erases_through_tracking(stack, database_url, messenger, wait_for) -> None:

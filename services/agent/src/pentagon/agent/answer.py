@@ -20,7 +20,7 @@ from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_
 from pentagon.agent.knowledge import DayHours, KnowledgeBase, MenuItem, Reservations
 from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens
 from pentagon.agent.named_items import MenuNames
-from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, phrase
+from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, WEEKDAY_NAMES, phrase
 from pentagon.agent.retriever import Hit, KnowledgeIndex, KnowledgeRetriever
 from pentagon.common.closed_days import ClosedDay
 
@@ -30,19 +30,37 @@ ITEM_QUALITIES = frozenset(tokens("sweet spicy hot cold dairy milk sugar sugary 
                                   "eggs big large small size fresh healthy halal caffeine strong contain ingredient "
                                   "ingredients allergen allergens available availability stock"))
 # Burmese drops the "it": a question of these alone ("စပ်လား", spicy?; "ချိုလား", sweet?) is about the dish.
-ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး သကြား ကြီး ဆိမ့် ခါး ချဉ် ငံ ကြာ မိနစ်"))
+# So is what it is made with ("မြေပဲ ပါလား", any peanuts in it?).
+ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး သကြား ကြီး ဆိမ့် ခါး ချဉ် ငံ ကြာ မိနစ် မြေပဲ ကြက်ဥ နို့ ဂျုံ "
+                                     "နှမ်း သစ်ကြား သက်သတ်လွတ် ဗီဂန်"))
 ANY_ITEM_QUALITY = ITEM_QUALITIES | ITEM_QUALITIES_MY
 # How Burmese asks it ("ဘယ်နှ မိနစ် ကြာလဲ", how many minutes?): with a quality, still about the dish.
 _ASKING_MY = frozenset(tokens("ဘယ် နှ ဘယ်လောက် မ"))
 # A question of when or how long and nothing else ("until what time?", "how long is it?", "ဘယ်အချိန်အထိလဲ")
 # asks it of what was just talked about: the breakfast set's last hour, the workshop's length.
-_WHEN = frozenset(tokens("time until till long start end finish begin minute minutes ဘယ်အချိန် အချိန် အထိ "
-                         "ကြာ မိနစ် ဘယ်တော့ စ စလဲ ဆုံး"))  # စ, ဆုံး: to start, to end
-_REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one)\b", re.IGNORECASE)
+_WHEN = frozenset(tokens("time until till long start end finish begin minute minutes day days date ဘယ်အချိန် "
+                         "အချိန် အထိ ကြာ မိနစ် ဘယ်တော့ စ စလဲ ဆုံး ဘယ်နေ့"  # စ, ဆုံး: to start, to end
+                         " monday tuesday wednesday thursday friday saturday sunday weekend weekday "
+                         + " ".join(WEEKDAY_NAMES["my"])))  # "စနေ တနင်္ဂနွေ ရလား" (at the weekend too?)
+# So is a question of how far or how many and nothing else: "how far?" after delivery (its 3 km), "how many
+# people fit?" after private parties (the room's 30), "လူ ဘယ်နှယောက် ဆံ့လဲ".
+_HOW_FAR_OR_MANY = frozenset(tokens("far distance km people person guest fit seat hold capacity maximum "
+                                    "လူ ယောက် ဆံ့ ထိုင်"))
+_HOW = re.compile(r"\s*how\b", re.IGNORECASE)
+_REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one|instead)\b",
+                          re.IGNORECASE)
+# Whether the offer or set just talked about takes in something: "does it include cold brew?" is about the
+# happy hour, although cold brew is a dish of its own.
+_INCLUDES = re.compile(r"\b(?:include|includes|included|including)\b", re.IGNORECASE)
 # The next turn of the same topic: "and Saturday?", "what about inside?"; in Burmese a trailing ကော / ရော
 # ("စနေနေ့ကော", and Saturday?).
 _GOES_ON = re.compile(r"^\s*(?:and|also|plus|what about|how about)\b", re.IGNORECASE)
 _GOES_ON_MY = re.compile(r"(?:ကော|ရော)\s*[?？။!]*\s*$")
+# How a question brings up a new subject ("is there parking?" after the address, although the address says
+# "park"); in Burmese "X ရှိလား" (is there X?).
+_INTRODUCES = re.compile(r"^\s*(?:is there|are there|do you (?:have|sell|serve|do|make|offer)|have you got|"
+                         r"(?:got )?any)\b", re.IGNORECASE)
+_INTRODUCES_MY = re.compile(r"ရှိ(?:ပါ)?(?:သ)?(?:လား|လဲ)\s*[?？။!]*\s*$")
 SMALL_TALK_CONFIDENCE = 0.95
 # Answers composed from the whole menu or a kind of record (lists, "which dish?"), not one record's match.
 LISTING_CONFIDENCE = 0.9
@@ -90,9 +108,12 @@ def _leans_back(text: str, words: set[str]) -> bool:
     """A question whose subject is the one asked about before: "how much?", "is it sweet?"."""
     if listing.price_only(words):
         return True
-    if words & ITEM_QUALITIES and _REFERS_BACK.search(text) is not None:
+    if words & ITEM_QUALITIES and (_REFERS_BACK.search(text) is not None or words <= ITEM_QUALITIES
+                                   and _HOW.match(text) is not None):  # "how spicy?", "how big?"
         return True
     if words & _WHEN and words <= _WHEN | _ASKING_MY:
+        return True
+    if words & _HOW_FAR_OR_MANY and words <= _HOW_FAR_OR_MANY | _ASKING_MY:
         return True
     return bool(words & ITEM_QUALITIES_MY) and words <= ITEM_QUALITIES_MY | _ASKING_MY
 
@@ -211,13 +232,15 @@ class OfflineAnswerer:
         # "How much (is it)?" names no subject: whatever record says "price" is no answer to it,
         # the dish asked about just before is. So is "is it sweet?", "does it have dairy?" (the
         # desserts, the milk FAQ on their own).
-        bare = bool(topic) and _leans_back(text, words)
-        if (bare or _follows_on(text)) and (kept := self._same_topic(text, words, hits, topic.text, bare)) is not None:
+        bare = bool(topic) and (_leans_back(text, words) or _INCLUDES.search(text) is not None)
+        goes_on = _follows_on(text) or (bool(topic) and self._asks_of_the_topic(text))
+        if (bare or goes_on) and (kept := self._same_topic(text, words, hits, topic.text, bare)) is not None:
             return kept
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
-        # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turns.
-        if topic:
+        # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turns; a
+        # question bringing up something new does not ("do you have decaf?" after the espresso).
+        if topic and not self._introduces(text):
             combined = f"{topic.text} {text}"
             retry = self._search(combined)
             if retry and ((bare and retry[0].coverage >= self.threshold
@@ -225,6 +248,16 @@ class OfflineAnswerer:
                           or not hits or retry[0].coverage > hits[0].coverage):
                 return combined, retry
         return text, hits
+
+    def _asks_of_the_topic(self, text: str) -> bool:
+        """A next turn that needs no "it": one that names no dish and brings up nothing new ("how do I join?"
+        after the loyalty card was the kitchen job's "join our team"). Whether the topic answers it is
+        ``_same_topic``'s to say."""
+        return not self._introduces(text) and self._names.named_one(text) is None
+
+    @staticmethod
+    def _introduces(text: str) -> bool:
+        return (_INTRODUCES.search(text) is not None or _INTRODUCES_MY.search(text) is not None) and not _follows_on(text)
 
     def _same_topic(self, text: str, words: set[str], hits: list[Hit], previous: str,
                     leaning: bool) -> tuple[str, list[Hit]] | None:
@@ -236,15 +269,18 @@ class OfflineAnswerer:
         it asks a dish's quality of something that is not a dish."""
         if not previous:
             return None
-        before = self._search(previous)
+        # Which record the topic is: a lookup in the index itself (the retriever's ranking, without LangChain's
+        # per-call set-up), since most turns of a conversation now ask it.
+        before = self.index.search(previous, self.retriever.k)
         if not before or before[0].coverage < self.threshold:
             return None
         topic = before[0].entry.source_id
         if leaning:
-            if before[0].entry.kind != "menu" and words & ANY_ITEM_QUALITY:
+            if before[0].entry.kind != "menu" and words & ANY_ITEM_QUALITY and not _INCLUDES.search(text):
                 return None
         else:
-            here = self.index.joint_coverage(text, [topic])
+            # Rounded as the retriever's documents round it: a tie with the best record is the topic's.
+            here = round(self.index.joint_coverage(text, [topic]), 4)
             if here == 0 or (hits and hits[0].entry.source_id != topic and here < hits[0].coverage):
                 return None
         combined = f"{previous} {text}"

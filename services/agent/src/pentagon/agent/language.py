@@ -217,6 +217,13 @@ EN_PHRASES = [
     # What a job pays is its salary, not the ways to pay us.
     (re.compile(r"\bhow much (?:does|do|will|would|can) (?:it|that|this|they|the job|the position|you|i|we) "
                 r"(?:pay|earn|make)\b|\b(?:what(?:'s| is) the|the) pay\b"), " salary "),
+    # Signing up for a class or a night is booking a place in it.
+    (re.compile(r"\bsign(?:ing)?[- ]?up\b|\bregist(?:er|ering|ration)\b|\benrol+(?:ing|ment)?\b"), " book "),
+    # How early to book is how far ahead, not when we open ("early" is "open" in "how early do you open?").
+    (re.compile(r"\bhow early\b(?=[^?.!]*\b(?:book|booking|reserve|reservation)\b)"), " ahead "),
+    # What a dish is served with: "comes" says nothing, and "come" is in "where do the beans come from?".
+    (re.compile(r"\b(?:comes|served) with\b|\b(?:does|do|will) (?:it|that|this|they) (?:come|served) with\b"),
+     " with "),
     # "Part-time" is one word: its "time" made "what time?" the part-time job ad.
     (re.compile(r"\b(part|full)[- ]?time\b"), r" \1time "),
     # Ice cream is one thing we do not sell, not something iced with cream (the mocha).
@@ -253,6 +260,10 @@ MY_PHRASES = [
     (re.compile(_spaced("ပဲနို့")), " soy နို့ "),
     (re.compile(_spaced("အုတ်နို့")), " oat နို့ "),
     (re.compile(_spaced("ဗာဒံနို့")), " milk alternative နို့ "),
+    # "How long can it be used?" (ဘယ်လောက်ကြာကြာ သုံးလို့ရလဲ) asks how long it is valid: its သုံး (use) is also
+    # the number three, as in the sandwich's three layers, and its ကြာ how long a dish takes.
+    (re.compile(f"{_spaced('ဘယ်')}\\s*(?:{_spaced('လောက်')})?\\s*{_spaced('ကြာကြာ')}\\s*{_spaced('သုံး')}"),
+     " သက်တမ်း "),
     # A weekday is one word with or without နေ့ (day): "စနေနေ့" is the segmenter's one word, "စနေ" another.
     (re.compile(f"({'|'.join(map(_spaced, ('တနင်္လာ', 'အင်္ဂါ', 'ဗုဒ္ဓဟူး', 'ကြာသပတေး', 'သောကြာ', 'စနေ', 'တနင်္ဂနွေ')))})"
                 f"\\s*{_spaced('နေ့')}"), r" \1 "),

@@ -222,6 +222,11 @@ def test_a_follow_on_stays_on_the_topic_that_answers_it(answerer: OfflineAnswere
     ("လက်ဖက်သုပ် ဘယ်လောက်လဲ", "သက်သတ်လွတ်လား", "menu:21"),  # vegetarian?: was the vegetarian FAQ
     ("ဟက်ပီးအာဝါ ဘယ်အချိန်လဲ", "စနေ တနင်္ဂနွေ ရလား", "promotion:1"),  # at the weekend too?: was the hours
     ("ကျောင်းသား လျှော့ဈေး ရှိလား", "စနေနေ့ ရလား", "promotion:2"),
+    ("Do you have a breakfast deal?", "what drinks come with it?", "promotion:3"),  # was our drinks, listed
+    ("Do you have a breakfast deal?", "how late?", "promotion:3"),  # "until when?": was the opening hours
+    ("သောကြာနေ့ ဂီတ ရှိလား", "ဘယ်အချိန်ထိလဲ", "event:1"),  # ထိ, until: was the opening hours
+    ("What's the student discount?", "does it apply to takeaway?", "promotion:2"),  # was the own-cup discount
+    ("Do you have gift cards?", "can I buy one online?", "faq:19"),  # "sold at the counter": was the beans
     # A new subject is left alone: the address says "park".
     ("What's your address?", "is there parking?", "faq:4"),
     ("What's in the breakfast set?", "how much is mohinga?", "menu:18"),
@@ -238,6 +243,12 @@ def test_something_new_is_not_read_as_the_topic(answerer: OfflineAnswerer) -> No
     history = [Turn("user", "How much is the espresso?"), Turn("bot", answerer.answer("How much is the espresso?").text)]
     for answer in (answerer.answer("do you have decaf?"), answerer.answer("do you have decaf?", history)):
         assert answer.requires_human and not answer.sources, answer
+
+
+@pytest.mark.parametrize(("text", "source"), [("how late are you open?", "hours:opening"),
+                                              ("what drinks do you have?", "menu:1"), ("how late?", "hours:opening")])
+def test_asked_alone_these_are_what_they_always_were(answerer: OfflineAnswerer, text: str, source: str) -> None:
+    assert answerer.answer(text).sources[0].id == source
 
 
 def test_how_long_it_can_be_used_has_no_sandwich_in_it(answerer: OfflineAnswerer) -> None:

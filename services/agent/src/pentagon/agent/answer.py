@@ -39,7 +39,7 @@ _ASKING_MY = frozenset(tokens("ဘယ် နှ ဘယ်လောက် မ"))
 # A question of when or how long and nothing else ("until what time?", "how long is it?", "ဘယ်အချိန်အထိလဲ")
 # asks it of what was just talked about: the breakfast set's last hour, the workshop's length.
 _WHEN = frozenset(tokens("time until till long start end finish begin minute minutes day days date ဘယ်အချိန် "
-                         "အချိန် အထိ ကြာ မိနစ် ဘယ်တော့ စ စလဲ ဆုံး ဘယ်နေ့"  # စ, ဆုံး: to start, to end
+                         "အချိန် အထိ ထိ ကြာ မိနစ် ဘယ်တော့ စ စလဲ ဆုံး ဘယ်နေ့"  # စ, ဆုံး: to start, to end
                          " monday tuesday wednesday thursday friday saturday sunday weekend weekday "
                          + " ".join(WEEKDAY_NAMES["my"])))  # "စနေ တနင်္ဂနွေ ရလား" (at the weekend too?)
 # So is a question of how far or how many and nothing else: "how far?" after delivery (its 3 km), "how many
@@ -50,8 +50,9 @@ _HOW = re.compile(r"\s*how\b", re.IGNORECASE)
 _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one|instead)\b",
                           re.IGNORECASE)
 # Whether the offer or set just talked about takes in something: "does it include cold brew?" is about the
-# happy hour, although cold brew is a dish of its own.
-_INCLUDES = re.compile(r"\b(?:include|includes|included|including)\b", re.IGNORECASE)
+# happy hour, although cold brew is a dish of its own; "does it apply to takeaway?" about the student
+# discount, not the own-cup discount that says "takeaway".
+_INCLUDES = re.compile(r"\b(?:include|includes|included|including|apply|applies|valid)\b", re.IGNORECASE)
 # The next turn of the same topic: "and Saturday?", "what about inside?"; in Burmese a trailing ကော / ရော
 # ("စနေနေ့ကော", and Saturday?).
 _GOES_ON = re.compile(r"^\s*(?:and|also|plus|what about|how about)\b", re.IGNORECASE)
@@ -257,7 +258,8 @@ class OfflineAnswerer:
 
     @staticmethod
     def _introduces(text: str) -> bool:
-        return (_INTRODUCES.search(text) is not None or _INTRODUCES_MY.search(text) is not None) and not _follows_on(text)
+        introduces = _INTRODUCES.search(text) is not None or _INTRODUCES_MY.search(text) is not None
+        return introduces and not _follows_on(text)
 
     def _same_topic(self, text: str, words: set[str], hits: list[Hit], previous: str,
                     leaning: bool) -> tuple[str, list[Hit]] | None:

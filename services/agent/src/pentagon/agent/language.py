@@ -170,6 +170,8 @@ EN_SYNONYMS = {
     "shut": "open", "shuts": "open", "shutting": "open", "point": "loyalty", "points": "loyalty",
     "stamp": "loyalty", "stamps": "loyalty", "cheaper": "promotion", "cheap": "cheapest",
     "complimentary": "free", "complementary": "free",
+    # What we sell is what a customer buys: "sold at the counter" answers "can I buy one online?".
+    "sell": "buy", "sells": "buy", "sold": "buy", "selling": "buy", "purchase": "buy", "bought": "buy",
 }
 
 # Ways of asking that single words do not carry, rewritten before the words are taken.
@@ -222,8 +224,9 @@ EN_PHRASES = [
     # How early to book is how far ahead, not when we open ("early" is "open" in "how early do you open?").
     (re.compile(r"\bhow early\b(?=[^?.!]*\b(?:book|booking|reserve|reservation)\b)"), " ahead "),
     # What a dish is served with: "comes" says nothing, and "come" is in "where do the beans come from?".
-    (re.compile(r"\b(?:comes|served) with\b|\b(?:does|do|will) (?:it|that|this|they) (?:come|served) with\b"),
-     " with "),
+    (re.compile(r"\b(?:comes?|served) with\b"), " with "),
+    # "How late?" alone is "until when?"; "how late are you open?" is the hours.
+    (re.compile(r"^\s*(?:and |but )?how late\s*[?!.]*\s*$"), " until "),
     # "Part-time" is one word: its "time" made "what time?" the part-time job ad.
     (re.compile(r"\b(part|full)[- ]?time\b"), r" \1time "),
     # Ice cream is one thing we do not sell, not something iced with cream (the mocha).
@@ -264,6 +267,8 @@ MY_PHRASES = [
     # the number three, as in the sandwich's three layers, and its ကြာ how long a dish takes.
     (re.compile(f"{_spaced('ဘယ်')}\\s*(?:{_spaced('လောက်')})?\\s*{_spaced('ကြာကြာ')}\\s*{_spaced('သုံး')}"),
      " သက်တမ်း "),
+    # What we sell (ရောင်း) is what a customer buys (ဝယ်).
+    (re.compile(_spaced("ရောင်း")), " ဝယ် "),
     # A weekday is one word with or without နေ့ (day): "စနေနေ့" is the segmenter's one word, "စနေ" another.
     (re.compile(f"({'|'.join(map(_spaced, ('တနင်္လာ', 'အင်္ဂါ', 'ဗုဒ္ဓဟူး', 'ကြာသပတေး', 'သောကြာ', 'စနေ', 'တနင်္ဂနွေ')))})"
                 f"\\s*{_spaced('နေ့')}"), r" \1 "),

@@ -313,7 +313,17 @@ company regular regulars
 PRAISE_EN = frozenset(_stem(w) for w in "good nice great best fine tasty delicious yummy lovely".split())
 
 
+# Distinct texts whose tokens are kept: a conversation's turns are read again as the next turns' topic,
+# and tokenising is the agent's main cost (some 30 phrase rewrites, the Burmese segmenter).
+TOKEN_CACHE = 2048
+
+
 def english_tokens(text: str) -> list[str]:
+    return list(_english_tokens(text))
+
+
+@lru_cache(maxsize=TOKEN_CACHE)
+def _english_tokens(text: str) -> tuple[str, ...]:
     out = []
     text = text.lower().replace("wi-fi", "wifi").replace("wi fi", "wifi").replace("\u2019", "'")
     for pattern, replacement in EN_PHRASES:
@@ -325,7 +335,7 @@ def english_tokens(text: str) -> list[str]:
         token = EN_SYNONYMS.get(token, token)
         if token not in EN_STOPWORDS:  # "uses" is "use", a stopword once stemmed
             out.append(token)
-    return out
+    return tuple(out)
 
 
 def burmese_tokens(text: str) -> list[str]:
@@ -340,7 +350,12 @@ def burmese_tokens(text: str) -> list[str]:
 
 def tokens(text: str) -> list[str]:
     """Retrieval tokens of any text (English, Burmese or both)."""
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=TOKEN_CACHE)
+def _tokens(text: str) -> tuple[str, ...]:
     if _MYANMAR.search(text):
         for pattern, replacement in MY_PHRASES:
             text = pattern.sub(replacement, text)
-    return english_tokens(_MY_RUN.sub(" ", text)) + burmese_tokens(text)
+    return _english_tokens(_MY_RUN.sub(" ", text)) + tuple(burmese_tokens(text))

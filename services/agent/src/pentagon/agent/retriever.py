@@ -17,7 +17,6 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -36,8 +35,6 @@ TITLE, TAGS, BODY = 3, 2, 1
 # coffee instead of the oat-milk answer). Syllables are partial evidence: half a word each.
 SYLLABLE_WEIGHT = 0.5
 MAX_CORRECTED = 16
-# Distinct texts whose search words are kept (a few conversations' latest turns).
-QUERY_CACHE = 1024
 
 MENU_CATEGORY_MM = {"coffee": "ကော်ဖီ", "tea": "လက်ဖက်ရည်", "drinks": "အချိုရည် ဖျော်ရည်", "food": "အစားအစာ",
                     "dessert": "အချိုပွဲ မုန့်"}
@@ -163,9 +160,6 @@ class KnowledgeIndex:
         self._unknown_idf = math.log(1 + (n + 0.5) / 0.5)
         self._common_idf = min(self._idf.values(), default=self._unknown_idf)
         self._speller = Speller(self._idf)
-        # A conversation's turns are searched again as its topic on the next turns: their words are kept
-        # (the index never changes; a new one, with its own, is built when the knowledge does).
-        self._query_tokens = lru_cache(maxsize=QUERY_CACHE)(self._tokens_of)
 
     def corrected(self, words: Iterable[str]) -> list[str]:
         """The distinct words in order, misspelt known words as the word ("capucino" is "cappuccino"): only
@@ -180,11 +174,8 @@ class KnowledgeIndex:
             out.append(word)
         return out
 
-    def query_tokens(self, text: str) -> frozenset[str]:
-        return self._query_tokens(text)
-
-    def _tokens_of(self, text: str) -> frozenset[str]:
-        return frozenset(self.corrected(tokens(text)))
+    def query_tokens(self, text: str) -> set[str]:
+        return set(self.corrected(tokens(text)))
 
     def _weight(self, token: str) -> float:
         idf = self._idf.get(token)

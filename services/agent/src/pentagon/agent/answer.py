@@ -125,6 +125,10 @@ def _follows_on(text: str) -> bool:
     return bool(_REFERS_BACK.search(text) or _GOES_ON.search(text) or _GOES_ON_MY.search(text))
 
 
+def _introduces(text: str) -> bool:
+    return _INTRODUCES.search(text) is not None or _INTRODUCES_MY.search(text) is not None
+
+
 class Topic:
     """What the customer's latest turns were about, cleaned as a question is: ``start`` the turn that set it
     ("anything spicy?"), ``text`` that turn with the ones leaning on it since ("anything spicy? are they
@@ -234,14 +238,18 @@ class OfflineAnswerer:
         # the dish asked about just before is. So is "is it sweet?", "does it have dairy?" (the
         # desserts, the milk FAQ on their own).
         bare = bool(topic) and (_leans_back(text, words) or _INCLUDES.search(text) is not None)
-        goes_on = _follows_on(text) or (bool(topic) and self._asks_of_the_topic(text))
+        follows = _follows_on(text)
+        new_subject = not follows and _introduces(text)
+        # A next turn needs no "it" when it names no dish and brings up nothing new ("how do I join?" after the
+        # loyalty card was the kitchen job's "join our team"): whether the topic answers it, _same_topic says.
+        goes_on = follows or (bool(topic) and not new_subject and self._names.named_one(text) is None)
         if (bare or goes_on) and (kept := self._same_topic(text, words, hits, topic.text, bare)) is not None:
             return kept
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
         # A short follow-up ("and how much is it?") borrows the topic of the user's latest earlier turns; a
         # question bringing up something new does not ("do you have decaf?" after the espresso).
-        if topic and not self._introduces(text):
+        if topic and not new_subject:
             combined = f"{topic.text} {text}"
             retry = self._search(combined)
             if retry and ((bare and retry[0].coverage >= self.threshold
@@ -249,17 +257,6 @@ class OfflineAnswerer:
                           or not hits or retry[0].coverage > hits[0].coverage):
                 return combined, retry
         return text, hits
-
-    def _asks_of_the_topic(self, text: str) -> bool:
-        """A next turn that needs no "it": one that names no dish and brings up nothing new ("how do I join?"
-        after the loyalty card was the kitchen job's "join our team"). Whether the topic answers it is
-        ``_same_topic``'s to say."""
-        return not self._introduces(text) and self._names.named_one(text) is None
-
-    @staticmethod
-    def _introduces(text: str) -> bool:
-        introduces = _INTRODUCES.search(text) is not None or _INTRODUCES_MY.search(text) is not None
-        return introduces and not _follows_on(text)
 
     def _same_topic(self, text: str, words: set[str], hits: list[Hit], previous: str,
                     leaning: bool) -> tuple[str, list[Hit]] | None:

@@ -38,14 +38,17 @@ ANY_ITEM_QUALITY = ITEM_QUALITIES | ITEM_QUALITIES_MY
 _ASKING_MY = frozenset(tokens("ဘယ် နှ ဘယ်လောက် မ"))
 # A question of when or how long and nothing else ("until what time?", "how long is it?", "ဘယ်အချိန်အထိလဲ")
 # asks it of what was just talked about: the breakfast set's last hour, the workshop's length.
-_WHEN = frozenset(tokens("time until till long start end finish begin minute minutes day days date ဘယ်အချိန် "
-                         "အချိန် အထိ ထိ ကြာ မိနစ် ဘယ်တော့ စ စလဲ ဆုံး ဘယ်နေ့"  # စ, ဆုံး: to start, to end
+_WHEN = frozenset(tokens("time until till long start end finish begin minute minutes day days date wait ဘယ်အချိန် "
+                         "အချိန် အထိ ထိ ကြာ မိနစ် ဘယ်တော့ စ စလဲ ဆုံး ဘယ်နေ့ စောင့်"  # စ, ဆုံး: to start, to end
                          " monday tuesday wednesday thursday friday saturday sunday weekend weekday "
                          + " ".join(WEEKDAY_NAMES["my"])))  # "စနေ တနင်္ဂနွေ ရလား" (at the weekend too?)
 # So is a question of how far or how many and nothing else: "how far?" after delivery (its 3 km), "how many
 # people fit?" after private parties (the room's 30), "လူ ဘယ်နှယောက် ဆံ့လဲ".
 _HOW_FAR_OR_MANY = frozenset(tokens("far distance km people person guest fit seat hold capacity maximum "
                                     "လူ ယောက် ဆံ့ ထိုင်"))
+# "Where?" alone asks where the thing just talked about is: in Burmese "ဘယ်နေရာမှာလဲ" (at which place?) after the
+# smoking rule is the smoking area, not the address (English "where" is a stopword: such a question has no words).
+_WHERE = frozenset(tokens("နေရာ"))
 _HOW = re.compile(r"\s*how\b", re.IGNORECASE)
 _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this one|that one|instead)\b",
                           re.IGNORECASE)
@@ -53,6 +56,15 @@ _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this 
 # happy hour, although cold brew is a dish of its own; "does it apply to takeaway?" about the student
 # discount, not the own-cup discount that says "takeaway".
 _INCLUDES = re.compile(r"\b(?:include|includes|included|including|apply|applies|valid)\b", re.IGNORECASE)
+# Something had with what was just talked about: "can I have milk tea with it?" after the breakfast set (the set
+# offers one), "can I get it in a latte?" after oat milk; after a dish, "can I get it with soy milk?" asks for
+# the option (the milk FAQ), not the dish again.
+_WITH_IT = re.compile(r"\b(?:with|in|without|on) (?:it|that|this|them|one)\b"
+                      r"|\b(?:get|have|order|make|do) (?:it|that|this|them|one) "
+                      r"(?:with|in|without|as|less|more|extra|no)\b", re.IGNORECASE)
+# "Which drinks?", "which ones?", "which cards?" after an offer, a rule or an event pick from what it names (the
+# happy hour's iced coffees, the cards we take): its record answers, not a list of the whole menu.
+_PICKS = re.compile(r"^\s*(?:and |so |ok,? )?which(?: (?:of them|[a-z]+))?\s*[?？.!]*\s*$", re.IGNORECASE)
 # The next turn of the same topic: "and Saturday?", "what about inside?"; in Burmese a trailing ကော / ရော
 # ("စနေနေ့ကော", and Saturday?).
 _GOES_ON = re.compile(r"^\s*(?:and|also|plus|what about|how about)\b", re.IGNORECASE)
@@ -115,6 +127,8 @@ def _leans_back(text: str, words: set[str]) -> bool:
     if words & _WHEN and words <= _WHEN | _ASKING_MY:
         return True
     if words & _HOW_FAR_OR_MANY and words <= _HOW_FAR_OR_MANY | _ASKING_MY:
+        return True
+    if words & _WHERE and words <= _WHERE | _ASKING_MY:
         return True
     return bool(words & ITEM_QUALITIES_MY) and words <= ITEM_QUALITIES_MY | _ASKING_MY
 
@@ -214,6 +228,8 @@ class OfflineAnswerer:
         today = self._clock().astimezone(self.tz).date()
         if (booking := booking_request(text, today, topic.asked_to_book())) is not None:
             return self._book(booking, lang, language, confidence, hits, query)
+        if (picked := self._picked(text, words, topic, lang, language)) is not None:
+            return picked
         listed = (self._about_the_list(text, words, topic, lang, language, hits)
                   or self._listing(text, words, query, lang, language, hits)
                   or self._kind_list(text, words, query, lang, language, hits))
@@ -237,7 +253,13 @@ class OfflineAnswerer:
         # "How much (is it)?" names no subject: whatever record says "price" is no answer to it,
         # the dish asked about just before is. So is "is it sweet?", "does it have dairy?" (the
         # desserts, the milk FAQ on their own).
-        bare = bool(topic) and (_leans_back(text, words) or _INCLUDES.search(text) is not None)
+        adds = _INCLUDES.search(text) is not None
+        if topic and _WITH_IT.search(text) and (before := self._topic_hit(topic.text)) is not None:
+            if before.entry.kind != "menu":
+                adds = True  # the set, the offer, the option: what it is had with is its own question
+            elif hits and hits[0].entry.kind == "faq" and hits[0].coverage >= self.threshold:
+                return text, hits  # a dish with an option of ours: that option's answer
+        bare = bool(topic) and (_leans_back(text, words) or adds)
         follows = _follows_on(text)
         new_subject = not follows and _introduces(text)
         # A next turn needs no "it" when it names no dish and brings up nothing new ("how do I join?" after the
@@ -270,12 +292,12 @@ class OfflineAnswerer:
             return None
         # Which record the topic is: a lookup in the index itself (the retriever's ranking, without LangChain's
         # per-call set-up), since most turns of a conversation now ask it.
-        before = self.index.search(previous, self.retriever.k)
-        if not before or before[0].coverage < self.threshold:
+        if (found := self._topic_hit(previous)) is None:
             return None
-        topic = before[0].entry.source_id
+        topic = found.entry.source_id
         if leaning:
-            if before[0].entry.kind != "menu" and words & ANY_ITEM_QUALITY and not _INCLUDES.search(text):
+            adds = _INCLUDES.search(text) is not None or _WITH_IT.search(text) is not None
+            if found.entry.kind != "menu" and words & ANY_ITEM_QUALITY and not adds:
                 return None
         else:
             # Rounded as the retriever's documents round it: a tie with the best record is the topic's.
@@ -286,13 +308,36 @@ class OfflineAnswerer:
         retry = self._search(combined)
         first = next((h for h in retry if h.entry.source_id == topic), None)
         if first is None:
-            return None
+            # Pushed out of the few records searched by what the question adds: "can I have milk tea with it?"
+            # after the breakfast set ranks every milk tea and coffee above the set that offers one.
+            first = Hit(found.entry, found.score, self.index.joint_coverage(combined, [topic]))
         rest = [h for h in retry if h is not first]
         if leaning:
             # Its subject is the one found before, as surely as it was then: "does it contain nuts?" of the
             # cheesecake is answered (its allergens say no) although no word of it is in the cheesecake's record.
-            first = Hit(first.entry, first.score, max(first.coverage, before[0].coverage))
+            first = Hit(first.entry, first.score, max(first.coverage, found.coverage))
         return combined, [first, *rest]
+
+    def _picked(self, text: str, words: set[str], topic: Topic, lang: str, language: str) -> Answer | None:
+        """ "Which ones?" of the record just talked about, when that was no dish and no list (after "what
+        events do you have?" the list itself is the answer's subject, below)."""
+        if not topic or _PICKS.match(text) is None or not topic.start:
+            return None
+        before = set(tokens(topic.start))
+        if listing.kind_wanted(topic.start, before) is not None or listing.named_category(before):
+            return None
+        found = self._topic_hit(topic.text)
+        if found is None or found.entry.kind == "menu":
+            return None
+        return Answer(self.compose_hit(found, lang, text, words), self.intent_of(found), language,
+                      round(found.coverage, 4), sources=[SourceRef(found.entry.kind, found.entry.source_id,
+                                                                   round(found.score, 4))],
+                      quick_replies=QUICK_REPLIES[lang], hits=[found], query=f"{topic.text} {text}")
+
+    def _topic_hit(self, previous: str) -> Hit | None:
+        """The record the conversation is about, when one answers the topic's turns clearly."""
+        before = self.index.search(previous, self.retriever.k) if previous else []
+        return before[0] if before and before[0].coverage >= self.threshold else None
 
     def _search(self, query: str) -> list[Hit]:
         docs = self.retriever.invoke(query)
@@ -465,13 +510,19 @@ class OfflineAnswerer:
                  hits: list[Hit]) -> Answer | None:
         """The menu, a category of it or what fits a diet, when a list is what the question asks for."""
         menu = self._menu()
-        query_words = words if query == text else set(tokens(query))
-        found = listing.category_listing(menu, query_words, text)
+        # A list asked for in so many words is that list whatever came before ("what drinks do you have?" after
+        # the latte's price); read with the earlier turn when it leans on it ("how much?", "what drinks come
+        # with it?" after the breakfast set) or asks none alone.
+        leaning = query != text and _leans_back(text, words)
+        refers = leaning or (query != text and _REFERS_BACK.search(text) is not None)
+        found = None if refers else listing.category_listing(menu, words, text)
+        if found is None and query != text:
+            found = listing.category_listing(menu, set(tokens(query)), text)
         if found is None:
             # "And is it spicy?" is read with the turn it leans on: about that dish, not a list of spicy ones.
             # Only then: "vegan cake?" after a coffee question is not about coffee.
-            leaning = query != text and _leans_back(text, words)
-            found = listing.diet_listing(menu, self._diets, *((query, query_words) if leaning else (text, words)))
+            asked = (query, set(tokens(query))) if leaning else (text, words)
+            found = listing.diet_listing(menu, self._diets, *asked)
             top = hits[0] if hits else None
             # A FAQ the cafe wrote for the question ("any vegan options?") says more than a list would.
             if found is None or (not listing.named_category(words) and top is not None

@@ -223,6 +223,14 @@ EN_PHRASES = [
     (re.compile(r"\bsign(?:ing)?[- ]?up\b|\bregist(?:er|ering|ration)\b|\benrol+(?:ing|ment)?\b"), " book "),
     # How early to book is how far ahead, not when we open ("early" is "open" in "how early do you open?").
     (re.compile(r"\bhow early\b(?=[^?.!]*\b(?:book|booking|reserve|reservation)\b)"), " ahead "),
+    # Sugar left out or cut down is the "less sugar or no sugar" of the milk answer; "without" and "no" say
+    # nothing to the index (an unknown word, a stopword).
+    (re.compile(r"\b(?:without|no|less|little|zero|free of|cut(?: down)? (?:the|on))(?: the| any)? sugar\b"
+                r"|\bsugar[- ]?free\b|\bless sweet\b|\bunsweetened\b"), " less sugar "),
+    # Paying to get in is the entry fee ("Free entry."), not the ways to pay.
+    (re.compile(r"\bpay (?:anything |something )?(?:to (?:get in|go in|enter|attend|join|watch)|at the door"
+                r"|for entry)\b"
+                r"|\b(?:entry|entrance|door|cover) (?:fee|charge|ticket)s?\b"), " entry "),
     # What a dish is served with: "comes" says nothing, and "come" is in "where do the beans come from?".
     (re.compile(r"\b(?:comes?|served) with\b"), " with "),
     # "How late?" alone is "until when?"; "how late are you open?" is the hours.
@@ -267,6 +275,21 @@ MY_PHRASES = [
     # the number three, as in the sandwich's three layers, and its ကြာ how long a dish takes.
     (re.compile(f"{_spaced('ဘယ်')}\\s*(?:{_spaced('လောက်')})?\\s*{_spaced('ကြာကြာ')}\\s*{_spaced('သုံး')}"),
      " သက်တမ်း "),
+    # "Hot chocolate" as it sounds (ဟော့ချော့ကလက်), and chocolate with or without the dot below: the menu
+    # writes ချောကလက် ပူ.
+    (re.compile(f"{_spaced('ဟော့')}\\s*{_spaced('ချော')}့?\\s*{_spaced('ကလက်')}"), " ချောကလက် ပူ "),
+    (re.compile(f"{_spaced('ချော့')}\\s*{_spaced('ကလက်')}"), " ချောကလက် "),
+    # Paying more (ပိုပေး) or again (ထပ်ပေး) is paying extra, as the milk answer says; alone, ပို is also
+    # "better" (the barista ad) and ထပ် a layer (the club sandwich's three).
+    (re.compile(f"(?:{_spaced('ပို')}|{_spaced('ထပ်')})\\s*{_spaced('ပေး')}"), " extra "),
+    # The မ of a question's ending မလဲ / မလား ("ဘယ်မှာ ဝယ်ရမလဲ", where shall I buy it?) marks what is to
+    # come, not "not" (မ before a verb: မစပ်, not spicy); left alone it was a rare word the beans' answer has.
+    (re.compile(f"{_spaced('မ')}\\s*(?={_spaced('လဲ')}|{_spaced('လား')})"), " "),
+    # To reduce (လျှော့) is one word with or without ပေး (to give): the segmenter kept လျှော့ပေး whole, so "how
+    # much off?" (ဘယ်လောက် လျှော့လဲ) met the own-cup answer's "လျှော့ပေးပါတယ်" by a syllable only.
+    (re.compile(f"{_spaced('လျှော့')}\\s*{_spaced('ပေး')}"), " လျှော့ "),
+    # Part-time written as it sounds (ပါတ်တိုင်း, ပတ်တိုင်း) is the job ad's အချိန်ပိုင်း.
+    (re.compile("|".join(map(_spaced, ("ပါတ်တိုင်း", "ပတ်တိုင်း", "ပါ့တိုင်း")))), " အချိန်ပိုင်း "),
     # What we sell (ရောင်း) is what a customer buys (ဝယ်).
     (re.compile(_spaced("ရောင်း")), " ဝယ် "),
     # A weekday is one word with or without နေ့ (day): "စနေနေ့" is the segmenter's one word, "စနေ" another.

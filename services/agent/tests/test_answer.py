@@ -294,6 +294,32 @@ def test_burmese_endings_and_spellings_of_a_next_turn(answerer: OfflineAnswerer,
     assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
 
 
+@pytest.mark.parametrize("text", ["do you serve alcohol?", "do you offer catering?", "do you sell beer?",
+                                  "အရက် ရောင်းလား"])
+@pytest.mark.parametrize("before", ["", "Is the cafe halal?"])
+def test_asking_whether_we_sell_something_we_do_not_goes_to_a_person(answerer: OfflineAnswerer, text: str,
+                                                                       before: str) -> None:
+    """The records saying "we serve" (the Thingyan specials) or "sold" (the gift cards) answered them: the verb
+    of "do you sell X?" is only its frame."""
+    history = [Turn("user", before), Turn("bot", answerer.answer(before).text)] if before else []
+    answer = answerer.answer(text, history)
+    assert answer.requires_human and not answer.sources, answer
+
+
+@pytest.mark.parametrize(("before", "text", "source"), [
+    ("", "do you serve breakfast?", "promotion:3"), ("", "do you sell gift cards?", "faq:19"),
+    ("", "ကော်ဖီစေ့ ရောင်းလား", "faq:13"), ("Is the Thingyan special on?", "what do you serve?", "event:3"),
+    ("Do you sell gift cards?", "can I buy one online?", "faq:19"),
+    ("ကိုးလ်ဘရူး ရှိလား", "ပြင်းလား", "menu:9"),  # strong?: was the milk tea's "strong black tea"
+    ("သောကြာနေ့ ဂီတပွဲ ရှိလား", "ဘယ်နှနာရီ ပြီးလဲ", "event:1"),  # at what hour does it end?: was the hours
+    ("အာဗိုကာဒို တို့စ် ဘယ်လောက်လဲ", "သက်သတ်လွတ်လား", "menu:23"),  # avocado toast as it sounds
+])
+def test_what_we_do_sell_is_still_answered(answerer: OfflineAnswerer, before: str, text: str, source: str) -> None:
+    history = [Turn("user", before), Turn("bot", answerer.answer(before).text)] if before else []
+    answer = answerer.answer(text, history)
+    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+
+
 @pytest.mark.parametrize(("before", "question", "first"), [
     ("How much is the latte?", "what drinks do you have?", "menu:1"),  # was the latte again
     ("How much is the latte?", "which drinks?", "menu:1"),

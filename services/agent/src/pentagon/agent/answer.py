@@ -18,7 +18,7 @@ from pentagon.agent.booking import RESERVATION, BookingRequest, asks_to_book, bo
 from pentagon.agent.days import asked_day, without_dates
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
 from pentagon.agent.knowledge import DayHours, KnowledgeBase, MenuItem, Reservations
-from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens
+from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens, asked_as_having
 from pentagon.agent.named_items import MenuNames
 from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, WEEKDAY_NAMES, phrase
 from pentagon.agent.retriever import Hit, KnowledgeIndex, KnowledgeRetriever
@@ -31,7 +31,7 @@ ITEM_QUALITIES = frozenset(tokens("sweet spicy hot cold dairy milk sugar sugary 
                                   "ingredients allergen allergens available availability stock"))
 # Burmese drops the "it": a question of these alone ("စပ်လား", spicy?; "ချိုလား", sweet?) is about the dish.
 # So is what it is made with ("မြေပဲ ပါလား", any peanuts in it?).
-ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး သကြား ကြီး ဆိမ့် ခါး ချဉ် ငံ ကြာ မိနစ် မြေပဲ ကြက်ဥ နို့ ဂျုံ "
+ITEM_QUALITIES_MY = frozenset(tokens("စပ် ချို ပူ အေး သကြား ကြီး ဆိမ့် ခါး ချဉ် ငံ ပြင်း ကြာ မိနစ် မြေပဲ ကြက်ဥ နို့ ဂျုံ "
                                      "နှမ်း သစ်ကြား သက်သတ်လွတ် ဗီဂန်"))
 ANY_ITEM_QUALITY = ITEM_QUALITIES | ITEM_QUALITIES_MY
 # How Burmese asks it ("ဘယ်နှ မိနစ် ကြာလဲ", how many minutes?): with a quality, still about the dish.
@@ -39,7 +39,7 @@ _ASKING_MY = frozenset(tokens("ဘယ် နှ ဘယ်လောက် မ"))
 # A question of when or how long and nothing else ("until what time?", "how long is it?", "ဘယ်အချိန်အထိလဲ")
 # asks it of what was just talked about: the breakfast set's last hour, the workshop's length.
 _WHEN = frozenset(tokens("time until till long start end finish begin minute minutes day days date wait ဘယ်အချိန် "
-                         "အချိန် အထိ ထိ ကြာ မိနစ် ဘယ်တော့ စ စလဲ ဆုံး ဘယ်နေ့ စောင့်"  # စ, ဆုံး: to start, to end
+                         "အချိန် အထိ ထိ ကြာ မိနစ် နာရီ ဘယ်တော့ စ စလဲ ဆုံး ပြီး ဘယ်နေ့ စောင့်"  # စ, ဆုံး / ပြီး: start, end
                          " monday tuesday wednesday thursday friday saturday sunday weekend weekday "
                          + " ".join(WEEKDAY_NAMES["my"])))  # "စနေ တနင်္ဂနွေ ရလား" (at the weekend too?)
 # So is a question of how far or how many and nothing else: "how far?" after delivery (its 3 km), "how many
@@ -218,7 +218,8 @@ class OfflineAnswerer:
             # Someone saying goodbye gets no buttons to press.
             quick = [] if kind == "goodbye" else QUICK_REPLIES[lang]
             return Answer(phrase(lang, kind), kind, language, SMALL_TALK_CONFIDENCE, quick_replies=quick, query=text)
-        searched = without_dates(text)  # "open on 25 December?" is a question about a day: the hours
+        # "open on 25 December?" is a question about a day (the hours); "do you serve alcohol?" one about alcohol.
+        searched = asked_as_having(without_dates(text))
         words = set(tokens(searched))  # once: every step below reads the question's words
         topic = Topic(self.recent(history))
         query, hits = self._retrieve(searched, words, topic)

@@ -279,6 +279,9 @@ MY_PHRASES = [
     # writes ချောကလက် ပူ.
     (re.compile(f"{_spaced('ဟော့')}\\s*{_spaced('ချော')}့?\\s*{_spaced('ကလက်')}"), " ချောကလက် ပူ "),
     (re.compile(f"{_spaced('ချော့')}\\s*{_spaced('ကလက်')}"), " ချောကလက် "),
+    # Avocado and toast as they sound (အာဗိုကာဒို, တို့စ်): the menu writes ထောပတ်သီး and ပေါင်မုန့်ကင်.
+    (re.compile("|".join(map(_spaced, ("အာဗိုကာဒို", "အာဘိုကာဒို", "အဗိုကာဒို")))), " ထောပတ်သီး "),
+    (re.compile("|".join(map(_spaced, ("တို့စ်", "တိုစ့်", "တို့စ့်")))), " ပေါင်မုန့်ကင် "),
     # Paying more (ပိုပေး) or again (ထပ်ပေး) is paying extra, as the milk answer says; alone, ပို is also
     # "better" (the barista ad) and ထပ် a layer (the club sandwich's three).
     (re.compile(f"(?:{_spaced('ပို')}|{_spaced('ထပ်')})\\s*{_spaced('ပေး')}"), " extra "),
@@ -299,6 +302,20 @@ MY_PHRASES = [
     (re.compile(f"(?:{_spaced('အလုပ်လုပ်')}|{_spaced('စာကျက်')}|{_spaced('စာလုပ်')})\\s*ဖို့(?=.*{_spaced('ထိုင်')})"),
      " လက်ပ်တော့ "),
 ]
+
+
+# "Do you sell / serve / offer X?", "X ရောင်းလား" ask what "do you have X?", "X ရှိလား" ask: whether there is X.
+# Asked so (the question only, not the records, whose "Do you sell gift cards?" still says so), since the
+# records using the verb ("we serve ... on the terrace", "gift cards are sold") answered "do you serve
+# alcohol?" and "do you offer catering?" instead of passing them to a person. "What do you serve?" keeps its
+# verb: it asks no X.
+_FRAME_EN = re.compile(r"\b(do|does|can|will|would) (you|u|ya|the cafe|pentagon)( guys)? "
+                       r"(?:sell|serve|offer|stock|carry|provide|make)\b(?=\s+\w)", re.IGNORECASE)
+_FRAME_MY = re.compile(f"(?<=\\S)\\s*{_spaced('ရောင်း')}\\s*(?:{_spaced('ပါ')})?\\s*(?:သ)?\\s*{_spaced('လား')}")
+
+
+def asked_as_having(text: str) -> str:
+    return _FRAME_MY.sub(" ရှိလား", _FRAME_EN.sub(r"\1 \2\3 have", text))
 
 
 def _stem(word: str) -> str:

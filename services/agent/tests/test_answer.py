@@ -320,6 +320,27 @@ def test_what_we_do_sell_is_still_answered(answerer: OfflineAnswerer, before: st
     assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
 
 
+@pytest.mark.parametrize("text", [
+    "can I bring my own cake?",  # was the own-cup discount's "bring your own"
+    "do you have a printer I can use?",  # "printer" was read as "printed": the Wi-Fi password's receipt
+    "do you have a toaster?",  # "toaster" as "toasted"
+])
+def test_what_no_record_answers_goes_to_a_person(answerer: OfflineAnswerer, text: str) -> None:
+    answer = answerer.answer(text)
+    assert answer.requires_human and not answer.sources, answer
+
+
+@pytest.mark.parametrize(("text", "source"), [
+    ("can I bring my own cup?", "faq:18"), ("yo whats ur wifi pw", "faq:1"),  # text-speak: was a person
+    ("ဒေါ်လာနဲ့ ပေးလို့ရလား", "faq:2"), ("USD နဲ့ ပေးလို့ရလား", "faq:2"),  # pay in dollars?: was a person
+    ("ပဲနို့နဲ့ ပေးပါ", "faq:14"),  # give it with soy milk: no payment
+    ("မင်္ဂလာဆောင် လုပ်လို့ရလား", "faq:8"),  # a wedding is a party: was a person
+])
+def test_ways_of_asking_what_a_record_answers(answerer: OfflineAnswerer, text: str, source: str) -> None:
+    answer = answerer.answer(text)
+    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+
+
 @pytest.mark.parametrize(("before", "question", "first"), [
     ("How much is the latte?", "what drinks do you have?", "menu:1"),  # was the latte again
     ("How much is the latte?", "which drinks?", "menu:1"),

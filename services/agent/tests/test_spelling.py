@@ -21,6 +21,7 @@ def test_distance_counts_each_slip_once() -> None:
     ("capital", "capital"),  # nothing near: stays unknown
     ("paris", "paris"),  # too short to guess at
     ("mochi", "mochi"),  # another dessert, one letter from the mocha: five letters are too few to tell
+    ("printer", "printer"),  # another form of a word ("printed"), not a slip of it
 ])
 def test_menu_words(answerer: OfflineAnswerer, typed: str, read: str) -> None:
     assert answerer.index.corrected([typed]) == [read]

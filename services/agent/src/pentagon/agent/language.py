@@ -128,7 +128,7 @@ but if then so than too very just also any some all each every no not only own s
 please pls plz hi hello hey thanks thank tell know want like get give let many more most there's it's i'm
 what's whats im dont don't does doesn't can't cant one ok okay yes yeah sir madam dear kindly need would like
 m s t re ve ll d anything something anyone use using while still really now ever able possible thing things
-don doesn didn isn aren wasn weren won wouldn couldn shouldn haven hasn u ur r ya thx
+don doesn didn isn aren wasn weren won wouldn couldn shouldn haven hasn u ur r ya thx yo
 guys guy nah nope yep yup lol bro sis dude folks y'all
 """.split())
 
@@ -169,7 +169,7 @@ EN_SYNONYMS = {
     "panda": "foodpanda", "playground": "child", "reach": "contact", "contacts": "contact",
     "shut": "open", "shuts": "open", "shutting": "open", "point": "loyalty", "points": "loyalty",
     "stamp": "loyalty", "stamps": "loyalty", "cheaper": "promotion", "cheap": "cheapest",
-    "complimentary": "free", "complementary": "free",
+    "complimentary": "free", "complementary": "free", "pw": "password", "pwd": "password", "passwd": "password",
     # What we sell is what a customer buys: "sold at the counter" answers "can I buy one online?".
     "sell": "buy", "sells": "buy", "sold": "buy", "selling": "buy", "purchase": "buy", "bought": "buy",
 }
@@ -227,6 +227,11 @@ EN_PHRASES = [
     # nothing to the index (an unknown word, a stopword).
     (re.compile(r"\b(?:without|no|less|little|zero|free of|cut(?: down)? (?:the|on))(?: the| any)? sugar\b"
                 r"|\bsugar[- ]?free\b|\bless sweet\b|\bunsweetened\b"), " less sugar "),
+    # Bringing one's own food or drink (not a cup) is a corkage question, not the own-cup discount's "bring your
+    # own": a record of the cafe's own may answer it by that word, or a person does.
+    (re.compile(r"\b(?:bring|brought|bringing|take) (?:in )?(?:my|our|your|their|his|her) own (?:\w+ )?"
+                r"(?:food|cake|cakes|drinks?|wine|beer|alcohol|snacks?|lunch|dinner|meal|desserts?)\b"
+                r"|\boutside (?:food|drinks?)\b"), " corkage "),
     # Paying to get in is the entry fee ("Free entry."), not the ways to pay.
     (re.compile(r"\bpay (?:anything |something )?(?:to (?:get in|go in|enter|attend|join|watch)|at the door"
                 r"|for entry)\b"
@@ -260,6 +265,13 @@ MY_PHRASES = [
     (re.compile(_spaced("ဗောက်ချာ")), " ဘောက်ချာ "),  # both spellings of "voucher" are common
     # "ကတ်နဲ့ ပေးလို့ရလား" (can I pay by card?): ပေး (give, pay) is a stopword, and a card alone is the gift card.
     (re.compile(f"{_spaced('ကတ်')}\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ)"), " ကတ် ငွေပေးချေ "),
+    # So is paying with money of another kind ("ဒေါ်လာနဲ့ ပေးလို့ရလား", can I pay in dollars?) or an app;
+    # "ပဲနို့နဲ့ ပေးပါ" (give it with soy milk) is no payment.
+    (re.compile(f"({'|'.join(map(_spaced, ('ဒေါ်လာ', 'ယွမ်', 'ဘတ်', 'ယူရို', 'ငွေသား', 'ပိုက်ဆံ')))}"
+                r"|\b(?:[a-z]*pay|visa|master ?card|usd|dollars?|baht|yuan|euros?|cash)\b)"
+                f"\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ)", re.IGNORECASE), r" \1 ငွေပေးချေ "),
+    # A wedding (မင်္ဂလာဆောင်) is a party, as in English.
+    (re.compile(_spaced("မင်္ဂလာဆောင်")), " ပါတီ "),
     # The segmenter cuts the loanword မီနူး into two syllables that mean nothing alone: "menu" is one word.
     (re.compile(_spaced("မီနူး")), " menu "),
     # So is ပါကင် (parking), cut into ပါ (a stopword) and ကင် (grilled: the avocado toast).

@@ -52,6 +52,16 @@ def distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+# Endings of other forms of one stem: "printer" is no slip for "printed" (the Wi-Fi password is printed on
+# the receipt), nor "toaster" for "toasted".
+_FORM_ENDINGS = frozenset({"er", "ed", "es", "en", "or"})
+
+
+def _other_form(word: str, known: str) -> bool:
+    return (len(word) == len(known) and word[:-2] == known[:-2]
+            and word[-2:] in _FORM_ENDINGS and known[-2:] in _FORM_ENDINGS)
+
+
 def _correctable(word: str) -> bool:
     return MIN_LENGTH - 1 <= len(word) <= MAX_LENGTH and word.isascii() and word.isalpha()
 
@@ -75,7 +85,7 @@ class Speller:
         allowed = _max_edits(len(word))
         candidates = {c for variant in _deletions(word, allowed) for c in self._by_deletion.get(variant, ())}
         scored = sorted((distance(word, c), c) for c in candidates)
-        scored = [(d, c) for d, c in scored if d <= min(allowed, _max_edits(len(c)))]
+        scored = [(d, c) for d, c in scored if d <= min(allowed, _max_edits(len(c))) and not _other_form(word, c)]
         if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
             return word  # nothing near, or two words as near: leave it unknown
         return scored[0][1]

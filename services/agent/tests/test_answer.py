@@ -335,6 +335,7 @@ def test_what_no_record_answers_goes_to_a_person(answerer: OfflineAnswerer, text
     ("ဒေါ်လာနဲ့ ပေးလို့ရလား", "faq:2"), ("USD နဲ့ ပေးလို့ရလား", "faq:2"),  # pay in dollars?: was a person
     ("ပဲနို့နဲ့ ပေးပါ", "faq:14"),  # give it with soy milk: no payment
     ("မင်္ဂလာဆောင် လုပ်လို့ရလား", "faq:8"),  # a wedding is a party: was a person
+    ("နံနက်စာ ဘယ်အချိန်ထိ ရလဲ", "promotion:3"),  # breakfast written formally: was the opening hours
 ])
 def test_ways_of_asking_what_a_record_answers(answerer: OfflineAnswerer, text: str, source: str) -> None:
     answer = answerer.answer(text)

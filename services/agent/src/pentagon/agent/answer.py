@@ -374,6 +374,11 @@ class OfflineAnswerer:
         return Answer(text, INTENT_BY_REASON[reason], language, confidence, True, reason, sources,
                       QUICK_REPLIES_ESCALATED[lang], hits=hits, query=query)
 
+    def hand_over(self, answer: Answer) -> Answer:
+        """``answer`` passed to a person instead, as an unsure one is (the model found no record answering it)."""
+        return self._escalate(LOW_CONFIDENCE, reply_language(answer.language), answer.language, answer.confidence,
+                              answer.hits, answer.query)
+
     def _book(self, booking: BookingRequest, lang: str, language: str, confidence: float, hits: list[Hit],
               query: str) -> Answer:
         """A table asked for with its day or time: staff confirm it (the bot cannot see the tables); a day the

@@ -270,6 +270,8 @@ MY_PHRASES = [
     (re.compile(f"({'|'.join(map(_spaced, ('ဒေါ်လာ', 'ယွမ်', 'ဘတ်', 'ယူရို', 'ငွေသား', 'ပိုက်ဆံ')))}"
                 r"|\b(?:[a-z]*pay|visa|master ?card|usd|dollars?|baht|yuan|euros?|cash)\b)"
                 f"\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ)", re.IGNORECASE), r" \1 ငွေပေးချေ "),
+    # Morning written formally (နံနက်, as in နံနက်စာ, breakfast) is the knowledge's မနက်.
+    (re.compile(_spaced("နံနက်")), " မနက်"),
     # A wedding (မင်္ဂလာဆောင်) is a party, as in English.
     (re.compile(_spaced("မင်္ဂလာဆောင်")), " ပါတီ "),
     # The segmenter cuts the loanword မီနူး into two syllables that mean nothing alone: "menu" is one word.

@@ -321,6 +321,9 @@ def test_what_we_do_sell_is_still_answered(answerer: OfflineAnswerer, before: st
 
 
 @pytest.mark.parametrize("text", [
+    # What "is there / do you have X" asks for names something no record mentions: the record sharing
+    # another of its words answered ("room": the private-party room; "cards": the gift cards; "ကြော်", fried).
+    "is there a prayer room?", "do you sell SIM cards?", "ဟင်းရွက်ကြော် ရှိလား", "ထမင်းကြော် ရောင်းလား",
     "can I bring my own cake?",  # was the own-cup discount's "bring your own"
     "do you have a printer I can use?",  # "printer" was read as "printed": the Wi-Fi password's receipt
     "do you have a toaster?",  # "toaster" as "toasted"
@@ -336,6 +339,11 @@ def test_what_no_record_answers_goes_to_a_person(answerer: OfflineAnswerer, text
     ("ပဲနို့နဲ့ ပေးပါ", "faq:14"),  # give it with soy milk: no payment
     ("မင်္ဂလာဆောင် လုပ်လို့ရလား", "faq:8"),  # a wedding is a party: was a person
     ("နံနက်စာ ဘယ်အချိန်ထိ ရလဲ", "promotion:3"),  # breakfast written formally: was the opening hours
+    # What is asked for is all known words, or its unknown ones are past it ("for bikes", "available").
+    ("any kitchen jobs available?", "job:2"), ("do you have vegan food?", "faq:6"),
+    ("do you have baby seats", "faq:12"),
+    ("is there a smoking room inside?", "faq:16"), ("got parking for bikes?", "faq:4"),
+    ("do you have a menu in english?", "faq:24"), ("ကလေးထိုင်ခုံ ရှိလား", "faq:12"),
 ])
 def test_ways_of_asking_what_a_record_answers(answerer: OfflineAnswerer, text: str, source: str) -> None:
     answer = answerer.answer(text)

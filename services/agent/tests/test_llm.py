@@ -163,15 +163,16 @@ async def test_an_unsure_question_stays_with_a_person_when_the_model_fails(llm_a
 
 async def test_a_confident_answer_the_model_finds_no_record_for_goes_to_a_person(llm_agent: RunningAgent,
                                                                                    openai_stub: OpenAIStub) -> None:
-    """Retrieval matched the private-party answer's upstairs room; the model, shown it, says no record answers."""
+    """Retrieval matched the kid-friendly answer (kids, and menu everywhere); the model, shown it, says no record
+    answers whether there is a kids' menu."""
     openai_stub.reply = "NO_ANSWER"
-    reply = await llm_agent.stub.Reply(request("is there a prayer room?"), timeout=5)
+    reply = await llm_agent.stub.Reply(request("do you have a kids menu?"), timeout=5)
     system = openai_stub.requests[-1]["messages"][0]["content"]
-    assert "[faq:8]" in system and "NO_ANSWER" in system and "square brackets" not in system
+    assert "[faq:12]" in system and "NO_ANSWER" in system and "square brackets" not in system
     assert reply.requires_human and reply.escalation_reason == "low_confidence" and not reply.sources
     assert "NO_ANSWER" not in reply.text and "staff" in reply.text and reply.model == "gpt-4o-mini"
-    openai_stub.reply = "Yes, the upstairs room seats up to 30 guests."
-    answered = await llm_agent.stub.Reply(request("is there a prayer room?"), timeout=5)
+    openai_stub.reply = "Children are welcome; we have high chairs and a kids' corner."
+    answered = await llm_agent.stub.Reply(request("do you have a kids menu?"), timeout=5)
     assert not answered.requires_human and answered.text == openai_stub.reply  # the model's word either way
 
 

@@ -74,6 +74,12 @@ _GOES_ON_MY = re.compile(r"(?:ကော|ရော)\s*[?？။!]*\s*$")
 _INTRODUCES = re.compile(r"^\s*(?:is there|are there|do you (?:have|sell|serve|do|make|offer)|have you got|"
                          r"(?:got )?any)\b", re.IGNORECASE)
 _INTRODUCES_MY = re.compile(r"ရှိ(?:ပါ)?(?:သ)?(?:လား|လဲ)\s*[?？။!]*\s*$")
+# What "is there X?", "do you have X?" asks for: X, up to where a clause of its own starts ("parking for bikes",
+# "a printer I can use", "a menu in English").
+_ASKED_FOR = re.compile(r"^\s*(?:is there|are there|do you have|have you got|(?:got )?any)\s+(?:an? |any |some )?"
+                        r"(.+?)(?=\s+(?:for|in|at|on|to|that|which|who|i|we|you|with|near|here|there|today|now|"
+                        r"tonight|please|too|as well|available|still|left)\b|\s*[?!.,]|\s*$)", re.IGNORECASE)
+_ASKED_FOR_MY = re.compile(r"^(.+?)\s*ရှိ(?:ပါ)?(?:သ)?လား\s*[?？။!]*\s*$")
 SMALL_TALK_CONFIDENCE = 0.95
 # Answers composed from the whole menu or a kind of record (lists, "which dish?"), not one record's match.
 LISTING_CONFIDENCE = 0.9
@@ -242,7 +248,7 @@ class OfflineAnswerer:
             several = self._several(query, words, query, lang, language)
         if several is not None:
             return several
-        if not hits or confidence < self.threshold:
+        if not hits or confidence < self.threshold or self._lacks(searched):
             return self._escalate(LOW_CONFIDENCE, lang, language, confidence, hits, query)
         top = hits[0]
         return Answer(self.compose_hit(top, lang, text, words), self.intent_of(top), language, confidence,
@@ -373,6 +379,14 @@ class OfflineAnswerer:
             text, sources = f"{facts[0]}\n\n{text}", facts[1]
         return Answer(text, INTENT_BY_REASON[reason], language, confidence, True, reason, sources,
                       QUICK_REPLIES_ESCALATED[lang], hits=hits, query=query)
+
+    def _lacks(self, text: str) -> bool:
+        """ "Is there a prayer room?" was answered by the private-party record (its upstairs room): what is asked
+        for names something no record mentions ("prayer"), so we do not have it, or do not say, and a person
+        answers. Only of what "is there / do you have" asks for: elsewhere such a word is often incidental
+        ("instead of cow milk"). In Burmese, of "X ရှိလား"."""
+        asked = _ASKED_FOR.match(text) or _ASKED_FOR_MY.match(text)
+        return asked is not None and self.index.unknown_words(asked.group(1))
 
     def hand_over(self, answer: Answer) -> Answer:
         """``answer`` passed to a person instead, as an unsure one is (the model found no record answering it)."""

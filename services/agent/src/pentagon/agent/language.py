@@ -359,7 +359,7 @@ grandfather grandpa family colleague colleagues boss guest guests someone somebo
 people person whole entire lot lots bit kind sort stuff way instead rather maybe perhaps actually usually
 normally generally currently right good nice great best fine little big new usual same another other else
 around near here there today tomorrow tonight later soon always sometimes often time day week customer customers
-company regular regulars
+company regular regulars based
 """.split())
 
 

@@ -6,9 +6,9 @@ wording, never the service. Small talk and the escalations a rule decides (a
 person asked for, a complaint, an allergy...) never go to the model: their
 wording is fixed on purpose.
 
-A confident answer the model finds no record answering (NO_ANSWER: "is there a prayer room?" matched the
-upstairs room of the private-party answer) is handed over instead, as an unsure one would be: a lexical
-retriever cannot tell a record that shares a word from one that answers.
+A confident answer the model finds no record answering (NO_ANSWER: "do you have a kids menu?" matched the
+kid-friendly answer) is handed over instead, as an unsure one would be: a lexical retriever cannot tell a
+record that shares the words from one that answers.
 
 A question handed over only because retrieval was unsure (words the knowledge
 does not use: "which street are you on?") is shown to the model with the best

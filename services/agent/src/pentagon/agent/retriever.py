@@ -208,6 +208,12 @@ class KnowledgeIndex:
         matched = sum(self._weight(t) for t in query & self._token_sets[doc_id])
         return matched / total if total else 0.0
 
+    def unknown_words(self, text: str) -> bool:
+        """Whether ``text`` has a word no record uses (misspellings read as the word; everyday words known; a
+        Burmese word's syllables are no words of their own)."""
+        words = self.query_tokens(text)
+        return any(w not in self._idf and w not in GENERIC_EN and not w.startswith("~") for w in words)
+
     def joint_coverage(self, text: str, source_ids: Collection[str]) -> float:
         """The share of the question's information these records cover together (a question naming two dishes)."""
         query = self.query_tokens(text)

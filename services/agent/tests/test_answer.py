@@ -271,6 +271,13 @@ def test_asked_alone_these_are_what_they_always_were(answerer: OfflineAnswerer, 
     ("အိုးမီးလ်ခ် ရှိလား", "ဘယ်လောက် ပိုပေးရလဲ", "faq:14"),  # how much more?: was the barista ad's ပို
     ("ဆေးလိပ် သောက်လို့ရလား", "ဘယ်နေရာမှာလဲ", "faq:16"),  # at which place?: was the address
     ("ဟော့ချော့ကလက် ရှိလား", "အေးအေး ရလား", "menu:17"),  # "hot chocolate" as it sounds: was no dish
+    # Round 23: Burmese has no "it" in "with it" (was the cappuccino), "in advance", where a delivery goes,
+    # "which day is it held?", inside written အထဲ.
+    ("မနက်စာ set ရှိလား", "နို့ကော်ဖီ နဲ့ ရလား", "promotion:3"),
+    ("Can I book the upstairs room?", "how far in advance?", "faq:8"),  # was the table policy
+    ("Do you deliver?", "do you deliver to Hlaing township?", "faq:5"),  # was a person
+    ("လာတေး အနုပညာ သင်တန်း ရှိလား", "ဘယ်နေ့ လုပ်လဲ", "event:2"),  # was the opening hours
+    ("ဆေးလိပ် သောက်လို့ရလား", "အထဲမှာကော", "faq:16"),  # was a dessert
 ])
 def test_what_is_had_with_the_topic_is_asked_of_it(answerer: OfflineAnswerer, before: str, question: str,
                                                    source: str) -> None:

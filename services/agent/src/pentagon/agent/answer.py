@@ -39,12 +39,13 @@ _ASKING_MY = frozenset(tokens("ဘယ် နှ ဘယ်လောက် မ"))
 # A question of when or how long and nothing else ("until what time?", "how long is it?", "ဘယ်အချိန်အထိလဲ")
 # asks it of what was just talked about: the breakfast set's last hour, the workshop's length.
 _WHEN = frozenset(tokens("time until till long start end finish begin minute minutes day days date wait ဘယ်အချိန် "
-                         "အချိန် အထိ ထိ ကြာ မိနစ် နာရီ ဘယ်တော့ စ စလဲ ဆုံး ပြီး ဘယ်နေ့ စောင့်"  # စ, ဆုံး / ပြီး: start, end
+                         "အချိန် အထိ ထိ ကြာ မိနစ် နာရီ ဘယ်တော့ စ စလဲ ဆုံး ပြီး ဘယ်နေ့ စောင့် လုပ်"  # စ, ဆုံး / ပြီး: start,
+                         # end; လုပ်, to hold: "ဘယ်နေ့ လုပ်လဲ", which day is it held?
                          " monday tuesday wednesday thursday friday saturday sunday weekend weekday "
                          + " ".join(WEEKDAY_NAMES["my"])))  # "စနေ တနင်္ဂနွေ ရလား" (at the weekend too?)
 # So is a question of how far or how many and nothing else: "how far?" after delivery (its 3 km), "how many
 # people fit?" after private parties (the room's 30), "လူ ဘယ်နှယောက် ဆံ့လဲ".
-_HOW_FAR_OR_MANY = frozenset(tokens("far distance km people person guest fit seat hold capacity maximum "
+_HOW_FAR_OR_MANY = frozenset(tokens("far distance km people person guest fit seat hold capacity maximum ahead advance "
                                     "လူ ယောက် ဆံ့ ထိုင်"))
 # "Where?" alone asks where the thing just talked about is: in Burmese "ဘယ်နေရာမှာလဲ" (at which place?) after the
 # smoking rule is the smoking area, not the address (English "where" is a stopword: such a question has no words).
@@ -61,7 +62,9 @@ _INCLUDES = re.compile(r"\b(?:include|includes|included|including|apply|applies|
 # the option (the milk FAQ), not the dish again.
 _WITH_IT = re.compile(r"\b(?:with|in|without|on) (?:it|that|this|them|one)\b"
                       r"|\b(?:get|have|order|make|do) (?:it|that|this|them|one) "
-                      r"(?:with|in|without|as|less|more|extra|no)\b", re.IGNORECASE)
+                      r"(?:with|in|without|as|less|more|extra|no)\b"
+                      # Burmese drops the "it": "နို့ကော်ဖီ နဲ့ ရလား" (can I have it with milk coffee?).
+                      r"|(?:နဲ့|နှင့်)\s*ရ(?:မလား|လား)\s*[?？။!]*\s*$", re.IGNORECASE)
 # "Which drinks?", "which ones?", "which cards?" after an offer, a rule or an event pick from what it names (the
 # happy hour's iced coffees, the cards we take): its record answers, not a list of the whole menu.
 _PICKS = re.compile(r"^\s*(?:and |so |ok,? )?which(?: (?:of them|[a-z]+))?\s*[?？.!]*\s*$", re.IGNORECASE)

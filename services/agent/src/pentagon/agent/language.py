@@ -219,6 +219,9 @@ EN_PHRASES = [
     # What a job pays is its salary, not the ways to pay us.
     (re.compile(r"\bhow much (?:does|do|will|would|can) (?:it|that|this|they|the job|the position|you|i|we) "
                 r"(?:pay|earn|make)\b|\b(?:what(?:'s| is) the|the) pay\b"), " salary "),
+    # Where a delivery goes is not what is asked ("deliver to Hlaing township?"): the answer says how far.
+    (re.compile(r"\b(deliver(?:y|ies|ing)?)\s+(?:to|in|at|around|near)((?:\s+(?!(?:and|or|but|can|is|do)\b)"
+                r"[\w'-]+){1,3})"), r" \1 "),
     # Signing up for a class or a night is booking a place in it.
     (re.compile(r"\bsign(?:ing)?[- ]?up\b|\bregist(?:er|ering|ration)\b|\benrol+(?:ing|ment)?\b"), " book "),
     # How early to book is how far ahead, not when we open ("early" is "open" in "how early do you open?").
@@ -270,6 +273,8 @@ MY_PHRASES = [
     (re.compile(f"({'|'.join(map(_spaced, ('ဒေါ်လာ', 'ယွမ်', 'ဘတ်', 'ယူရို', 'ငွေသား', 'ပိုက်ဆံ')))}"
                 r"|\b(?:[a-z]*pay|visa|master ?card|usd|dollars?|baht|yuan|euros?|cash)\b)"
                 f"\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ)", re.IGNORECASE), r" \1 ငွေပေးချေ "),
+    # Inside: အထဲ as well as the knowledge's အတွင်း ("အထဲမှာကော", and inside?, after the smoking rule).
+    (re.compile(f"{_spaced('အထဲ')}(?!{_spaced('က')})"), " အတွင်း "),
     # Morning written formally (နံနက်, as in နံနက်စာ, breakfast) is the knowledge's မနက်.
     (re.compile(_spaced("နံနက်")), " မနက်"),
     # A wedding (မင်္ဂလာဆောင်) is a party, as in English.

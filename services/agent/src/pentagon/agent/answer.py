@@ -38,9 +38,9 @@ ANY_ITEM_QUALITY = ITEM_QUALITIES | ITEM_QUALITIES_MY
 _ASKING_MY = frozenset(tokens("ဘယ် နှ ဘယ်လောက် မ"))
 # A question of when or how long and nothing else ("until what time?", "how long is it?", "ဘယ်အချိန်အထိလဲ")
 # asks it of what was just talked about: the breakfast set's last hour, the workshop's length.
+# စ, ဆုံး / ပြီး: to start, to end; လုပ်, to hold: "ဘယ်နေ့ လုပ်လဲ", which day is it held?
 _WHEN = frozenset(tokens("time until till long start end finish begin minute minutes day days date wait ဘယ်အချိန် "
-                         "အချိန် အထိ ထိ ကြာ မိနစ် နာရီ ဘယ်တော့ စ စလဲ ဆုံး ပြီး ဘယ်နေ့ စောင့် လုပ်"  # စ, ဆုံး / ပြီး: start,
-                         # end; လုပ်, to hold: "ဘယ်နေ့ လုပ်လဲ", which day is it held?
+                         "အချိန် အထိ ထိ ကြာ မိနစ် နာရီ ဘယ်တော့ စ စလဲ ဆုံး ပြီး ဘယ်နေ့ စောင့် လုပ်"
                          " monday tuesday wednesday thursday friday saturday sunday weekend weekday "
                          + " ".join(WEEKDAY_NAMES["my"])))  # "စနေ တနင်္ဂနွေ ရလား" (at the weekend too?)
 # So is a question of how far or how many and nothing else: "how far?" after delivery (its 3 km), "how many

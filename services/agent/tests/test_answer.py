@@ -357,6 +357,24 @@ def test_ways_of_asking_what_a_record_answers(answerer: OfflineAnswerer, text: s
     assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
 
 
+@pytest.mark.parametrize(("turns", "question", "source"), [
+    (["ခွေး ခေါ်လာလို့ရလား", "ကောင်းပါပြီ"], "အထဲကော", "faq:7"),  # all right, and inside?: was a dessert
+    (["ကားရပ်စရာ ရှိလား", "ကျေးဇူးပါ"], "ဝိုင်ဖိုင်ကော", "faq:1"),
+    (["Can I bring my dog?", "ok"], "what about inside?", "faq:7"),
+])
+def test_small_talk_between_two_questions_is_no_topic(answerer: OfflineAnswerer, turns: list[str], question: str,
+                                                      source: str) -> None:
+    history: list[Turn] = []
+    for text in turns:
+        history += [Turn("user", text), Turn("bot", answerer.answer(text, history).text)]
+    answer = answerer.answer(question, history)
+    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+
+
+def test_all_right_in_burmese_is_thanks(answerer: OfflineAnswerer) -> None:
+    assert answerer.answer("ကောင်းပါပြီ").intent == "thanks"
+
+
 @pytest.mark.parametrize(("before", "question", "first"), [
     ("How much is the latte?", "what drinks do you have?", "menu:1"),  # was the latte again
     ("How much is the latte?", "which drinks?", "menu:1"),

@@ -159,7 +159,9 @@ class Topic:
     most answers never need it (reading the earlier turns costs a tokenisation each)."""
 
     def __init__(self, history: Sequence[Turn]) -> None:
-        self._users = [t.text for t in history if t.role == "user" and t.text]
+        # "ok", "thanks", "hi" between two questions are no topic: "what about inside?" after "can I bring my
+        # dog?" and "ok" is still about dogs.
+        self._users = [t.text for t in history if t.role == "user" and t.text and not small_talk(t.text)]
 
     def __bool__(self) -> bool:
         return bool(self._users)

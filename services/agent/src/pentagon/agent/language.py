@@ -274,7 +274,7 @@ MY_PHRASES = [
                 r"|\b(?:[a-z]*pay|visa|master ?card|usd|dollars?|baht|yuan|euros?|cash)\b)"
                 f"\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ)", re.IGNORECASE), r" \1 ငွေပေးချေ "),
     # Inside: အထဲ as well as the knowledge's အတွင်း ("အထဲမှာကော", and inside?, after the smoking rule).
-    (re.compile(f"{_spaced('အထဲ')}(?!{_spaced('က')})"), " အတွင်း "),
+    (re.compile(_spaced("အထဲ")), " အတွင်း "),
     # Morning written formally (နံနက်, as in နံနက်စာ, breakfast) is the knowledge's မနက်.
     (re.compile(_spaced("နံနက်")), " မနက်"),
     # A wedding (မင်္ဂလာဆောင်) is a party, as in English.

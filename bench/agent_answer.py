@@ -4,9 +4,9 @@
 
 Asks every labelled question of bench/data (the single questions and the dialogues' last
 turns, in file order) twice per pass: alone, and after the question before it as the
-customer's earlier turn, as a conversation does (the topic check, answer.py's Topic and
-_same_topic, runs then). One answerer, warmed by an untimed pass as a running service is;
-the token cache (language.py) is emptied before each timed pass, so a pass gains only what one
+customer's earlier turn and our answer to it as the bot's, as a conversation does (the topic
+check, answer.py's Topic and _same_topic, runs then, and reads our answer for its record).
+One answerer, warmed by an untimed pass as a running service is; the token cache (language.py) is emptied before each timed pass, so a pass gains only what one
 conversation's turns give the next (a turn searched as a question is the next turn's topic),
 not the whole set seen before. Prints the best pass's mean time per answer of each kind and
 their ratio, measured in the same run. No gRPC, no network: bench/agent_load.py measures the
@@ -52,9 +52,11 @@ def main() -> None:
     settings = Settings()
     kb = load_knowledge(settings.knowledge_dir)
     texts = questions()
-    alone = [(text, []) for text in texts[1:]]
-    after = [(text, [Turn("user", before), Turn("bot", "...")]) for before, text in zip(texts, texts[1:])]
     answerer = OfflineAnswerer(kb, settings.agent_escalation_threshold, settings.agent_history_turns)
+    alone = [(text, []) for text in texts[1:]]
+    # The bot's turn is what it answered (untimed): the topic is also read from our last answer.
+    replies = {before: answerer.answer(before).text for before in texts}
+    after = [(text, [Turn("user", before), Turn("bot", replies[before])]) for before, text in zip(texts, texts[1:])]
     timed(answerer, alone + after)  # warm-up
     best = {"alone": float("inf"), "after": float("inf")}
     for _ in range(args.passes):

@@ -357,6 +357,14 @@ def test_ways_of_asking_what_a_record_answers(answerer: OfflineAnswerer, text: s
     assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
 
 
+def talk(answerer: OfflineAnswerer, turns: list[str]) -> list[Turn]:
+    """The history of a conversation of these customer turns, each answered by the bot."""
+    history: list[Turn] = []
+    for text in turns:
+        history += [Turn("user", text), Turn("bot", answerer.answer(text, history).text)]
+    return history
+
+
 @pytest.mark.parametrize(("turns", "question", "source"), [
     (["ခွေး ခေါ်လာလို့ရလား", "ကောင်းပါပြီ"], "အထဲကော", "faq:7"),  # all right, and inside?: was a dessert
     (["ကားရပ်စရာ ရှိလား", "ကျေးဇူးပါ"], "ဝိုင်ဖိုင်ကော", "faq:1"),
@@ -364,11 +372,29 @@ def test_ways_of_asking_what_a_record_answers(answerer: OfflineAnswerer, text: s
 ])
 def test_small_talk_between_two_questions_is_no_topic(answerer: OfflineAnswerer, turns: list[str], question: str,
                                                       source: str) -> None:
-    history: list[Turn] = []
-    for text in turns:
-        history += [Turn("user", text), Turn("bot", answerer.answer(text, history).text)]
+    answer = answerer.answer(question, talk(answerer, turns))
+    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+
+
+@pytest.mark.parametrize(("turns", "question", "source"), [
+    # The second turn was answered by the student discount, although its words alone are the gift cards':
+    # the topic is the record we answered with.
+    (["What's the student discount?", "do I need a card?"], "does it work on weekends?", "promotion:2"),
+    (["ကျောင်းသား လျှော့ဈေး ရှိလား", "ကတ် ပြရမလား"], "စနေနေ့ ရလား", "promotion:2"),
+])
+def test_the_topic_is_the_record_we_answered_with(answerer: OfflineAnswerer, turns: list[str], question: str,
+                                                  source: str) -> None:
+    history = talk(answerer, turns)
+    assert answerer.answer(turns[-1], history[:-2]).sources[0].id == source  # so it was answered
     answer = answerer.answer(question, history)
     assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+
+
+def test_a_hand_over_or_greeting_of_ours_is_no_topic(answerer: OfflineAnswerer) -> None:
+    """Our greeting names events and the menu; a hand-over, staff: neither is what the customer asked about."""
+    for first in ("hi", "do you have decaf?"):
+        history = [Turn("user", first), Turn("bot", answerer.answer(first).text)]
+        assert answerer.answer("how much?", history).listing  # no dish before: the menu with every price
 
 
 def test_all_right_in_burmese_is_thanks(answerer: OfflineAnswerer) -> None:

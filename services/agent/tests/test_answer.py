@@ -381,12 +381,30 @@ def test_small_talk_between_two_questions_is_no_topic(answerer: OfflineAnswerer,
     # the topic is the record we answered with.
     (["What's the student discount?", "do I need a card?"], "does it work on weekends?", "promotion:2"),
     (["ကျောင်းသား လျှော့ဈေး ရှိလား", "ကတ် ပြရမလား"], "စနေနေ့ ရလား", "promotion:2"),
+    # Round 25: the turns before add only words the record lacks ("what amounts?"): as sure as the record
+    # answers the question alone (was a person).
+    (["Do you have gift cards?", "what amounts?"], "can I buy one online?", "faq:19"),
 ])
 def test_the_topic_is_the_record_we_answered_with(answerer: OfflineAnswerer, turns: list[str], question: str,
                                                   source: str) -> None:
     history = talk(answerer, turns)
     assert answerer.answer(turns[-1], history[:-2]).sources[0].id == source  # so it was answered
     answer = answerer.answer(question, history)
+    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+
+
+@pytest.mark.parametrize(("turns", "question", "source"), [
+    (["Can I bring my cat?", "on a leash?"], "can it come inside?", "faq:7"),  # coming in: was the beans' "come"
+    (["Do you have a student discount?", "how much off?"], "can I use it for takeaway?", "promotion:2"),
+    (["ကျောင်းသား လျှော့ဈေး ရှိလား", "ဘယ်လောက် လျှော့လဲ"], "ပါဆယ် ရလား", "promotion:2"),  # was the own cup
+    (["သောကြာနေ့ ဂီတပွဲ ရှိလား", "ဘယ်အချိန်လဲ"], "အခမဲ့လား", "event:1"),  # "no entry fee" is free: was the tea
+    (["အသင်းဝင်ကတ် ရှိလား", "ဘယ်လို ဝင်ရမလဲ"], "ပိုက်ဆံ ပေးရလား", "faq:9"),  # must I pay?: was the ways to pay
+    (["Do you have a loyalty card?", "how do I join?"], "do I have to pay?", "faq:9"),
+    (["ကျောင်းသား လျှော့ဈေး ရှိလား"], "ကတ်နဲ့ ပေးလို့ရလား", "faq:2"),  # paying by card is still a way to pay
+])
+def test_whether_an_offer_applies_or_is_free(answerer: OfflineAnswerer, turns: list[str], question: str,
+                                             source: str) -> None:
+    answer = answerer.answer(question, talk(answerer, turns))
     assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
 
 

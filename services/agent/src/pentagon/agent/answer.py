@@ -56,7 +56,11 @@ _REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|they|them|those|these|this 
 # Whether the offer or set just talked about takes in something: "does it include cold brew?" is about the
 # happy hour, although cold brew is a dish of its own; "does it apply to takeaway?" about the student
 # discount, not the own-cup discount that says "takeaway".
-_INCLUDES = re.compile(r"\b(?:include|includes|included|including|apply|applies|valid)\b", re.IGNORECASE)
+_INCLUDES = re.compile(r"\b(?:include|includes|included|including|apply|applies|valid|use (?:it|this|that|them|one))\b",
+                       re.IGNORECASE)
+# The same in Burmese after an offer: "ပါဆယ် ရလား" (takeaway too?) after the student discount is whether it
+# applies there, not the own-cup discount that names takeaway.
+_APPLIES_MY = re.compile(r"^\s*\S+\s*ရ(?:ပါ)?(?:သ)?လား\s*[?？။!]*\s*$")  # one word, then "ok?"
 # Something had with what was just talked about: "can I have milk tea with it?" after the breakfast set (the set
 # offers one), "can I get it in a latte?" after oat milk; after a dish, "can I get it with soy milk?" asks for
 # the option (the milk FAQ), not the dish again.
@@ -289,6 +293,8 @@ class OfflineAnswerer:
         # the dish asked about just before is. So is "is it sweet?", "does it have dairy?" (the
         # desserts, the milk FAQ on their own).
         adds = _INCLUDES.search(text) is not None
+        if topic and _APPLIES_MY.search(text) and (before := self._topic_hit(topic)) is not None:
+            adds = adds or before.entry.kind == "promotion"
         if topic and _WITH_IT.search(text) and (before := self._topic_hit(topic)) is not None:
             if before.entry.kind != "menu":
                 adds = True  # the set, the offer, the option: what it is had with is its own question
@@ -344,6 +350,10 @@ class OfflineAnswerer:
             # after the breakfast set ranks every milk tea and coffee above the set that offers one.
             first = Hit(found.entry, found.score, self.index.joint_coverage(combined, [topic]))
         rest = [h for h in retry if h is not first]
+        if not leaning:
+            # At least as sure as the record answers the question alone: the turns before may add only words it
+            # lacks ("what amounts?" before "can I buy one online?" of the gift cards).
+            first = Hit(first.entry, first.score, max(first.coverage, here))
         if leaning:
             # Its subject is the one found before, as surely as it was then: "does it contain nuts?" of the
             # cheesecake is answered (its allergens say no) although no word of it is in the cheesecake's record.

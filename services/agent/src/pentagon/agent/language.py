@@ -235,10 +235,17 @@ EN_PHRASES = [
     (re.compile(r"\b(?:bring|brought|bringing|take) (?:in )?(?:my|our|your|their|his|her) own (?:\w+ )?"
                 r"(?:food|cake|cakes|drinks?|wine|beer|alcohol|snacks?|lunch|dinner|meal|desserts?)\b"
                 r"|\boutside (?:food|drinks?)\b"), " corkage "),
+    # Whether one must pay for it at all is whether it is free (the loyalty club, the green tea), not the ways
+    # to pay; "how much do I pay" is a price, above.
+    (re.compile(r"(?<!much )(?<!what )\b(?:do|must|should|will) (?:i|we|you) (?:have to |need to )?pay"
+                r"(?: anything| money| extra)?(?: for (?:it|that|this|them|joining))?(?= *[?!.]*$)"), " free "),
     # Paying to get in is the entry fee ("Free entry."), not the ways to pay.
     (re.compile(r"\bpay (?:anything |something )?(?:to (?:get in|go in|enter|attend|join|watch)|at the door"
                 r"|for entry)\b"
                 r"|\b(?:entry|entrance|door|cover) (?:fee|charge|ticket)s?\b"), " entry "),
+    # Coming in is being inside ("can it come inside?" after pets; "come" alone is the beans'
+    # "come from"; after, not before, the entry fee's "pay to get in").
+    (re.compile(r"\b(?:come|go|get|bring (?:it|him|her|them))\s+(?:in|inside|indoors)\b"), " inside "),
     # What a dish is served with: "comes" says nothing, and "come" is in "where do the beans come from?".
     (re.compile(r"\b(?:comes?|served) with\b"), " with "),
     # "How late?" alone is "until when?"; "how late are you open?" is the hours.
@@ -275,6 +282,9 @@ MY_PHRASES = [
                 f"\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ)", re.IGNORECASE), r" \1 ငွေပေးချေ "),
     # Inside: အထဲ as well as the knowledge's အတွင်း ("အထဲမှာကော", and inside?, after the smoking rule).
     (re.compile(_spaced("အထဲ")), " အတွင်း "),
+    # Free: အခမဲ့, as the knowledge also says it by "no entry fee" (ဝင်ကြေး မရှိ) or "must I pay money?".
+    (re.compile(f"{_spaced('ဝင်ကြေး')}\\s*{_spaced('မ')}\\s*{_spaced('ရှိ')}"), " အခမဲ့ ဝင်ကြေး "),
+    (re.compile(f"{_spaced('ပိုက်ဆံ')}\\s*{_spaced('ပေးရ')}\\s*(?:{_spaced('မ')})?\\s*{_spaced('လား')}"), " အခမဲ့ "),
     # Morning written formally (နံနက်, as in နံနက်စာ, breakfast) is the knowledge's မနက်.
     (re.compile(_spaced("နံနက်")), " မနက်"),
     # A wedding (မင်္ဂလာဆောင်) is a party, as in English.

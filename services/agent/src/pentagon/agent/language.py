@@ -285,6 +285,13 @@ MY_PHRASES = [
     # Free: အခမဲ့, as the knowledge also says it by "no entry fee" (ဝင်ကြေး မရှိ) or "must I pay money?".
     (re.compile(f"{_spaced('ဝင်ကြေး')}\\s*{_spaced('မ')}\\s*{_spaced('ရှိ')}"), " အခမဲ့ ဝင်ကြေး "),
     (re.compile(f"{_spaced('ပိုက်ဆံ')}\\s*{_spaced('ပေးရ')}\\s*(?:{_spaced('မ')})?\\s*{_spaced('လား')}"), " အခမဲ့ "),
+    # A play area (ကစားစရာ နေရာ, ကစားကွင်း) is the kids' corner, as "play area" is in English.
+    (re.compile(f"{_spaced('ကစား')}\\s*(?:{_spaced('စရာ')})?\\s*"
+                f"(?:{_spaced('နေရာ')}|{_spaced('ထောင့်')}|{_spaced('ကွင်း')})"), " ကလေး "),
+    # "What tastes good?" (အရသာ ကောင်းတာ ဘာလဲ) asks for our favourites, not the barista ad's "better".
+    (re.compile(f"(?:{_spaced('အရသာ')}\\s*)?{_spaced('ကောင်းတာ')}\\s*{_spaced('ဘာ')}"), " အကြိုက်ဆုံး "),
+    # Cake (ကိတ်မုန့်) is ကိတ်, as the cheesecake's name has it.
+    (re.compile(_spaced("ကိတ်မုန့်")), " ကိတ် "),
     # Morning written formally (နံနက်, as in နံနက်စာ, breakfast) is the knowledge's မနက်.
     (re.compile(_spaced("နံနက်")), " မနက်"),
     # A wedding (မင်္ဂလာဆောင်) is a party, as in English.

@@ -25,7 +25,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from pentagon.agent.knowledge import KnowledgeBase, WEEKDAYS
-from pentagon.agent.language import GENERIC_EN, PRAISE_EN, tokens
+from pentagon.agent.language import GENERIC_EN, PRAISE_EN, syllables, tokens
 from pentagon.agent.spelling import Speller
 
 K1, B = 1.2, 0.75
@@ -133,6 +133,10 @@ def build_entries(kb: KnowledgeBase) -> list[Entry]:
             *_reservation_entries(kb)]
 
 
+def _one_syllable(word: str) -> bool:
+    return not word.isascii() and len(syllables(word)) == 1
+
+
 class KnowledgeIndex:
     """BM25 over weighted, segmented tokens of every record; immutable after construction."""
 
@@ -210,9 +214,10 @@ class KnowledgeIndex:
 
     def unknown_words(self, text: str) -> bool:
         """Whether ``text`` has a word no record uses (misspellings read as the word; everyday words known; a
-        Burmese word's syllables are no words of their own)."""
-        words = self.query_tokens(text)
-        return any(w not in self._idf and w not in GENERIC_EN and not w.startswith("~") for w in words)
+        Burmese word's syllables are no words of their own, and a Burmese word of one syllable left unknown is
+        too short to name a thing: the ခန်း, room, of ဆေးလိပ်သောက်ခန်း, smoking room)."""
+        return any(w not in self._idf and w not in GENERIC_EN and not w.startswith("~") and not _one_syllable(w)
+                   for w in self.query_tokens(text))
 
     def joint_coverage(self, text: str, source_ids: Collection[str]) -> float:
         """The share of the question's information these records cover together (a question naming two dishes)."""

@@ -18,7 +18,7 @@ from pentagon.agent.booking import RESERVATION, BookingRequest, asks_to_book, bo
 from pentagon.agent.days import asked_day, without_dates
 from pentagon.agent.escalation import LOW_CONFIDENCE, escalation_trigger, small_talk
 from pentagon.agent.knowledge import DayHours, KnowledgeBase, MenuItem, Reservations
-from pentagon.agent.language import clean, detect_language, reply_language, to_unicode, tokens, asked_as_having
+from pentagon.agent.language import asked_as_having, clean, detect_language, reply_language, to_unicode, tokens
 from pentagon.agent.named_items import MenuNames
 from pentagon.agent.phrases import QUICK_REPLIES, QUICK_REPLIES_ESCALATED, WEEKDAY_NAMES, phrase
 from pentagon.agent.retriever import Entry, Hit, KnowledgeIndex, KnowledgeRetriever
@@ -172,6 +172,8 @@ class Topic:
         # dog?" and "ok" is still about dogs.
         self._users: list[str] = []
         self.reply = ""  # what we answered the latest of them
+        self.record: Hit | None = None  # the record it is about, once OfflineAnswerer._topic_hit has looked
+        self.looked = False
         for turn in history:
             if not turn.text or turn.role == "user" and small_talk(turn.text):
                 continue
@@ -332,32 +334,32 @@ class OfflineAnswerer:
         previous = topic.text
         if not previous or (found := self._topic_hit(topic)) is None:
             return None
-        topic = found.entry.source_id
+        topic_id = found.entry.source_id
         if leaning:
             adds = _INCLUDES.search(text) is not None or _WITH_IT.search(text) is not None
             if found.entry.kind != "menu" and words & ANY_ITEM_QUALITY and not adds:
                 return None
         else:
             # Rounded as the retriever's documents round it: a tie with the best record is the topic's.
-            here = round(self.index.joint_coverage(text, [topic]), 4)
-            if here == 0 or (hits and hits[0].entry.source_id != topic and here < hits[0].coverage):
+            here = round(self.index.joint_coverage(text, [topic_id]), 4)
+            if here == 0 or (hits and hits[0].entry.source_id != topic_id and here < hits[0].coverage):
                 return None
         combined = f"{previous} {text}"
         retry = self._search(combined)
-        first = next((h for h in retry if h.entry.source_id == topic), None)
+        first = next((h for h in retry if h.entry.source_id == topic_id), None)
         if first is None:
             # Pushed out of the few records searched by what the question adds: "can I have milk tea with it?"
             # after the breakfast set ranks every milk tea and coffee above the set that offers one.
-            first = Hit(found.entry, found.score, self.index.joint_coverage(combined, [topic]))
+            first = Hit(found.entry, found.score, self.index.joint_coverage(combined, [topic_id]))
         rest = [h for h in retry if h is not first]
-        if not leaning:
-            # At least as sure as the record answers the question alone: the turns before may add only words it
-            # lacks ("what amounts?" before "can I buy one online?" of the gift cards).
-            first = Hit(first.entry, first.score, max(first.coverage, here))
         if leaning:
             # Its subject is the one found before, as surely as it was then: "does it contain nuts?" of the
             # cheesecake is answered (its allergens say no) although no word of it is in the cheesecake's record.
             first = Hit(first.entry, first.score, max(first.coverage, found.coverage))
+        else:
+            # At least as sure as the record answers the question alone: the turns before may add only words it
+            # lacks ("what amounts?" before "can I buy one online?" of the gift cards).
+            first = Hit(first.entry, first.score, max(first.coverage, here))
         return combined, [first, *rest]
 
     def _picked(self, text: str, words: set[str], topic: Topic, lang: str, language: str) -> Answer | None:
@@ -380,7 +382,13 @@ class OfflineAnswerer:
         """The record the conversation is about: the one we answered the latest turn with, when our answer is
         one record's ("do I need a card?" after the student discount was answered by the discount, although the
         words alone are the gift cards'); else the one answering the topic's turns clearly. Lookups in the index
-        itself (the retriever's ranking without LangChain's per-call set-up): most turns of a conversation ask."""
+        itself (the retriever's ranking without LangChain's per-call set-up), once per answer: most turns of a
+        conversation ask, some twice."""
+        if not topic.looked:
+            topic.record, topic.looked = self._find_topic(topic), True
+        return topic.record
+
+    def _find_topic(self, topic: Topic) -> Hit | None:
         before = self.index.search(topic.text, self.retriever.k) if topic.text else []
         found = before[0] if before and before[0].coverage >= self.threshold else None
         if not topic.reply or found is not None and _said_from(topic.reply, found.entry):

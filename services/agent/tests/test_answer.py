@@ -355,6 +355,9 @@ def test_what_no_record_answers_goes_to_a_person(answerer: OfflineAnswerer, text
     # barista ad's "better"), a smoking room the smoking area (its ခန်း, room, one unknown syllable: a person).
     ("ကလေး ကစားစရာ နေရာ ရှိလား", "faq:12"), ("ကော်ဖီ အရသာ ကောင်းတာ ဘာလဲ", "faq:22"),
     ("ဆေးလိပ်သောက်ခန်း ရှိလား", "faq:16"),
+    # Round 27: taking a way to pay (was the own-cup discount's "take"); the terrace is the seating answer's,
+    # not the smoking rule's, which only mentions it.
+    ("do you take grabpay?", "faq:2"), ("do you have a terrace?", "faq:23"),
 ])
 def test_ways_of_asking_what_a_record_answers(answerer: OfflineAnswerer, text: str, source: str) -> None:
     answer = answerer.answer(text)

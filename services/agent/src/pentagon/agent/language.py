@@ -239,6 +239,10 @@ EN_PHRASES = [
     # to pay; "how much do I pay" is a price, above.
     (re.compile(r"(?<!much )(?<!what )\b(?:do|must|should|will) (?:i|we|you) (?:have to |need to )?pay"
                 r"(?: anything| money| extra)?(?: for (?:it|that|this|them|joining))?(?= *[?!.]*$)"), " free "),
+    # Taking a way to pay is a payment question ("do you take grabpay?" was the own-cup discount's "take");
+    # "do you take reservations?" is not.
+    (re.compile(r"\b(?:take|accept|use)\s+(\w*pay|cards?|cash|visa|master ?card|credit|debit|dollars?|usd)\b"),
+     r" pay \1 "),
     # Paying to get in is the entry fee ("Free entry."), not the ways to pay.
     (re.compile(r"\bpay (?:anything |something )?(?:to (?:get in|go in|enter|attend|join|watch)|at the door"
                 r"|for entry)\b"

@@ -307,8 +307,10 @@ class OfflineAnswerer:
         new_subject = not follows and _introduces(text)
         # A next turn needs no "it" when it names no dish and brings up nothing new ("how do I join?" after the
         # loyalty card was the kitchen job's "join our team"): whether the topic answers it, _same_topic says.
-        goes_on = follows or (bool(topic) and not new_subject and self._names.named_one(text) is None)
-        if (bare or goes_on) and (kept := self._same_topic(text, words, hits, topic, bare)) is not None:
+        named = self._names.named_one(text) if topic else None
+        goes_on = follows or (bool(topic) and not new_subject and named is None)
+        if (bare or goes_on) and not self._another_dish(named, topic) \
+                and (kept := self._same_topic(text, words, hits, topic, bare)) is not None:
             return kept
         if hits and hits[0].coverage >= self.threshold and not bare:
             return text, hits
@@ -361,6 +363,14 @@ class OfflineAnswerer:
             # lacks ("what amounts?" before "can I buy one online?" of the gift cards).
             first = Hit(first.entry, first.score, max(first.coverage, here))
         return combined, [first, *rest]
+
+    def _another_dish(self, named: MenuItem | None, topic: Topic) -> bool:
+        """ "And an espresso?" after the americano names a dish of its own: the americano's record says
+        "espresso" too, and a tie went to the topic."""
+        if named is None:
+            return False
+        found = self._topic_hit(topic)
+        return found is not None and found.entry.kind == "menu" and found.entry.source_id != f"menu:{named.id}"
 
     def _picked(self, text: str, words: set[str], topic: Topic, lang: str, language: str) -> Answer | None:
         """ "Which ones?" of the record just talked about, when that was no dish and no list (after "what

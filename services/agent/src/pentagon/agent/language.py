@@ -278,12 +278,13 @@ MY_PHRASES = [
     (re.compile(_spaced("လှေကား")), " ဘီးတပ်ကုလားထိုင် "),
     (re.compile(_spaced("ဗောက်ချာ")), " ဘောက်ချာ "),  # both spellings of "voucher" are common
     # "ကတ်နဲ့ ပေးလို့ရလား" (can I pay by card?): ပေး (give, pay) is a stopword, and a card alone is the gift card.
-    (re.compile(f"{_spaced('ကတ်')}\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ)"), " ကတ် ငွေပေးချေ "),
+    # ရှင်း (to settle a bill) as well.
+    (re.compile(f"{_spaced('ကတ်')}\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ|ရှင်း)"), " ကတ် ငွေပေးချေ "),
     # So is paying with money of another kind ("ဒေါ်လာနဲ့ ပေးလို့ရလား", can I pay in dollars?) or an app;
     # "ပဲနို့နဲ့ ပေးပါ" (give it with soy milk) is no payment.
     (re.compile(f"({'|'.join(map(_spaced, ('ဒေါ်လာ', 'ယွမ်', 'ဘတ်', 'ယူရို', 'ငွေသား', 'ပိုက်ဆံ')))}"
                 r"|\b(?:[a-z]*pay|visa|master ?card|usd|dollars?|baht|yuan|euros?|cash)\b)"
-                f"\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ)", re.IGNORECASE), r" \1 ငွေပေးချေ "),
+                f"\\s*(?:နဲ့|နှင့်|ဖြင့်)\\s*(?:ငွေ\\s*)?(?:ပေး|ချေ|ရှင်း)", re.IGNORECASE), r" \1 ငွေပေးချေ "),
     # Inside: အထဲ as well as the knowledge's အတွင်း ("အထဲမှာကော", and inside?, after the smoking rule).
     (re.compile(_spaced("အထဲ")), " အတွင်း "),
     # Free: အခမဲ့, as the knowledge also says it by "no entry fee" (ဝင်ကြေး မရှိ) or "must I pay money?".

@@ -419,6 +419,14 @@ def test_whether_an_offer_applies_or_is_free(answerer: OfflineAnswerer, turns: l
     assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
 
 
+def test_a_short_answer_of_ours_does_not_move_the_topic(answerer: OfflineAnswerer) -> None:
+    """"Yes, 4,500 MMK." (staff's wording, or a model's) matched the delivery fee's "1,500 MMK": the smoothie the
+    customer asked about stays the topic."""
+    history = [Turn("user", "Do you have mango smoothie?"), Turn("bot", "Yes, 4,500 MMK.")]
+    answer = answerer.answer("how much is it?", history)
+    assert answer.sources[0].id == "menu:15" and "4,500" in answer.text, answer
+
+
 def test_a_hand_over_or_greeting_of_ours_is_no_topic(answerer: OfflineAnswerer) -> None:
     """Our greeting names events and the menu; a hand-over, staff: neither is what the customer asked about."""
     for first in ("hi", "do you have decaf?"):

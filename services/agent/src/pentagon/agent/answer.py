@@ -405,8 +405,11 @@ class OfflineAnswerer:
             return found  # the usual case, told without reading our answer's words (a tokenisation)
         if (ours := self.index.search(topic.reply, 1)) and ours[0].coverage >= REPLY_MATCH:
             if found is None or ours[0].entry.source_id != found.entry.source_id:
-                coverage = max(self.index.joint_coverage(topic.text, [ours[0].entry.source_id]), self.threshold)
-                return Hit(ours[0].entry, ours[0].score, coverage)
+                shared = self.index.joint_coverage(topic.text, [ours[0].entry.source_id])
+                # Against the customer's own record, ours must share their words: "Yes, 4,500 MMK." (a staff
+                # draft, a model's wording) matches the delivery fee's "1,500 MMK" and nothing they asked.
+                if found is None or shared > 0:
+                    return Hit(ours[0].entry, ours[0].score, max(shared, self.threshold))
         return found
 
     def _search(self, query: str) -> list[Hit]:

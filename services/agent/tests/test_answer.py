@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pentagon.agent import compose
-from pentagon.agent.answer import INTENT_BY_REASON, OfflineAnswerer, Turn
+from pentagon.agent.answer import INTENT_BY_REASON, Answer, OfflineAnswerer, Turn
 from pentagon.agent.days import asked_day
 from pentagon.agent.knowledge import DayHours, KnowledgeBase
 from pentagon.agent.phrases import PHRASES
@@ -251,6 +251,19 @@ def test_asked_alone_these_are_what_they_always_were(answerer: OfflineAnswerer, 
     assert answerer.answer(text).sources[0].id == source
 
 
+def talk(answerer: OfflineAnswerer, turns: list[str]) -> list[Turn]:
+    """The history of a conversation of these customer turns, each answered by the bot."""
+    history: list[Turn] = []
+    for text in turns:
+        history += [Turn("user", text), Turn("bot", answerer.answer(text, history).text)]
+    return history
+
+
+def assert_answered_from(answer: Answer, source: str) -> None:
+    """Answered, by the bot, from this record first."""
+    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+
+
 @pytest.mark.parametrize(("before", "question", "source"), [
     # What is had with the set, the option or the rule just talked about is asked of it.
     ("What's the breakfast set?", "can I have milk tea with it?", "promotion:3"),  # was the milk tea alone
@@ -284,8 +297,7 @@ def test_asked_alone_these_are_what_they_always_were(answerer: OfflineAnswerer, 
 ])
 def test_what_is_had_with_the_topic_is_asked_of_it(answerer: OfflineAnswerer, before: str, question: str,
                                                    source: str) -> None:
-    answer = answerer.answer(question, [Turn("user", before), Turn("bot", answerer.answer(before).text)])
-    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+    assert_answered_from(answerer.answer(question, talk(answerer, [before])), source)
 
 
 @pytest.mark.parametrize(("before", "question", "source"), [
@@ -300,8 +312,7 @@ def test_what_is_had_with_the_topic_is_asked_of_it(answerer: OfflineAnswerer, be
 ])
 def test_burmese_endings_and_spellings_of_a_next_turn(answerer: OfflineAnswerer, before: str, question: str,
                                                       source: str) -> None:
-    answer = answerer.answer(question, [Turn("user", before), Turn("bot", answerer.answer(before).text)])
-    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+    assert_answered_from(answerer.answer(question, talk(answerer, [before])), source)
 
 
 @pytest.mark.parametrize("text", ["do you serve alcohol?", "do you offer catering?", "do you sell beer?",
@@ -325,9 +336,7 @@ def test_asking_whether_we_sell_something_we_do_not_goes_to_a_person(answerer: O
     ("အာဗိုကာဒို တို့စ် ဘယ်လောက်လဲ", "သက်သတ်လွတ်လား", "menu:23"),  # avocado toast as it sounds
 ])
 def test_what_we_do_sell_is_still_answered(answerer: OfflineAnswerer, before: str, text: str, source: str) -> None:
-    history = [Turn("user", before), Turn("bot", answerer.answer(before).text)] if before else []
-    answer = answerer.answer(text, history)
-    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+    assert_answered_from(answerer.answer(text, talk(answerer, [before] if before else [])), source)
 
 
 @pytest.mark.parametrize("text", [
@@ -364,16 +373,7 @@ def test_what_no_record_answers_goes_to_a_person(answerer: OfflineAnswerer, text
     ("ကတ်နဲ့ ရှင်းလို့ရလား", "faq:2"),  # to settle (ရှင်း) by card: was the student card
 ])
 def test_ways_of_asking_what_a_record_answers(answerer: OfflineAnswerer, text: str, source: str) -> None:
-    answer = answerer.answer(text)
-    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
-
-
-def talk(answerer: OfflineAnswerer, turns: list[str]) -> list[Turn]:
-    """The history of a conversation of these customer turns, each answered by the bot."""
-    history: list[Turn] = []
-    for text in turns:
-        history += [Turn("user", text), Turn("bot", answerer.answer(text, history).text)]
-    return history
+    assert_answered_from(answerer.answer(text), source)
 
 
 @pytest.mark.parametrize(("turns", "question", "source"), [
@@ -383,8 +383,7 @@ def talk(answerer: OfflineAnswerer, turns: list[str]) -> list[Turn]:
 ])
 def test_small_talk_between_two_questions_is_no_topic(answerer: OfflineAnswerer, turns: list[str], question: str,
                                                       source: str) -> None:
-    answer = answerer.answer(question, talk(answerer, turns))
-    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+    assert_answered_from(answerer.answer(question, talk(answerer, turns)), source)
 
 
 @pytest.mark.parametrize(("turns", "question", "source"), [
@@ -400,8 +399,7 @@ def test_the_topic_is_the_record_we_answered_with(answerer: OfflineAnswerer, tur
                                                   source: str) -> None:
     history = talk(answerer, turns)
     assert answerer.answer(turns[-1], history[:-2]).sources[0].id == source  # so it was answered
-    answer = answerer.answer(question, history)
-    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+    assert_answered_from(answerer.answer(question, history), source)
 
 
 @pytest.mark.parametrize(("turns", "question", "source"), [
@@ -415,8 +413,7 @@ def test_the_topic_is_the_record_we_answered_with(answerer: OfflineAnswerer, tur
 ])
 def test_whether_an_offer_applies_or_is_free(answerer: OfflineAnswerer, turns: list[str], question: str,
                                              source: str) -> None:
-    answer = answerer.answer(question, talk(answerer, turns))
-    assert answer.sources and answer.sources[0].id == source and not answer.requires_human, answer
+    assert_answered_from(answerer.answer(question, talk(answerer, turns)), source)
 
 
 def test_a_short_answer_of_ours_does_not_move_the_topic(answerer: OfflineAnswerer) -> None:
